@@ -1,0 +1,44 @@
+// Splitting a stream into content-addressed chunks (SPEC §2): read in order,
+// compressed, encrypted and hashed by a pool of worker threads, stored, and
+// gathered back in order into a manifest. Memory is bounded by the number of
+// chunks in flight (2 × threads + 2), whatever the input size.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+
+#include "digm/chunk_store.h"
+#include "digm/crypto.h"
+#include "digm/manifest.h"
+#include "digm/track_key.h"
+
+namespace digm {
+
+struct ChunkOptions {
+  uint64_t chunk_size = kDefaultChunkSize;
+  bool compress = false;
+  int compress_level = 3;
+  std::optional<TrackKey> key;   // encrypt when set
+  uint64_t preview_chunks = 0;   // with key: chunks under a fresh preview key
+  int threads = 1;               // hashing/encrypting workers; the caller's thread reads
+  const ChunkStore* store = nullptr;  // where chunks go; none: only the manifest
+  std::function<void(uint64_t bytes_read)> progress;  // from the caller's thread
+};
+
+// Chunks everything readable from `fd`. The manifest's size, chunks, source
+// hash and encryption are filled in, and media holds what the first bytes
+// tell (SniffMedia); a caller with a path probes for more. Store write errors
+// stop the run.
+Result<Manifest> ChunkStream(int fd, const ChunkOptions& options);
+
+// The nonce and AAD of chunk `index` (SPEC §2).
+GcmNonce ChunkNonce(const NoncePrefix& prefix, uint64_t index);
+std::array<uint8_t, 29> ChunkAad(uint64_t index, uint64_t plain, bool compressed);
+
+// How many chunks cover the first `seconds` of a track of `duration` seconds
+// and `size` bytes, assuming a constant byte rate; at most all of them.
+uint64_t PreviewChunkCount(double seconds, double duration, uint64_t size, uint64_t chunk_size);
+
+}  // namespace digm

@@ -1,0 +1,41 @@
+// Diagnostics for the tools (never called by the library itself): every tool
+// prints "digm-X: error: …" and "digm-X: hint: …" on stderr through these, and
+// maps a Status to its exit code. Call SetProgramName once at startup.
+#pragma once
+
+#include <string_view>
+
+#include "digm/status.h"
+
+namespace digm::diag {
+
+void SetProgramName(std::string_view name);
+std::string_view ProgramName();
+
+void Error(std::string_view message);
+void Warning(std::string_view message);
+void Hint(std::string_view message);
+
+// Prints the status as an error and returns its exit code.
+int Fail(const Status& status);
+
+// True when `fd` is a terminal.
+bool IsTerminal(int fd);
+
+// A one-line progress meter redrawn on stderr. Not thread-safe.
+class Progress {
+ public:
+  Progress(bool enabled, uint64_t total);  // total 0 when unknown
+  ~Progress();
+  void Update(uint64_t done);
+  void Finish();
+
+ private:
+  bool enabled_;
+  uint64_t total_;
+  double start_;
+  double last_draw_ = 0;
+  bool drawn_ = false;
+};
+
+}  // namespace digm::diag

@@ -1,0 +1,68 @@
+// Files: whole-file reads, inputs that may be "-" (stdin), and outputs that
+// appear atomically (temp file in the target's folder, fsync, rename) so a
+// failed or interrupted run never leaves a partial file at the target path.
+// An AtomicFile is owned by one thread.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "digm/status.h"
+
+namespace digm {
+
+// Reads all of `path` ("-" is stdin). Errors are BadInput and name the path.
+Result<std::string> ReadWholeFile(const std::string& path);
+
+// Opens `path` for streaming reads ("-" is stdin, returned as fd 0). Refuses a
+// directory. The caller closes the descriptor (unless it is 0).
+Result<int> OpenInput(const std::string& path);
+
+// Writes exactly `data` to `fd`, retrying short writes and EINTR.
+Status WriteAll(int fd, std::span<const uint8_t> data);
+Status WriteAll(int fd, std::string_view data);
+
+// Reads until `out` is full or end of file; returns the count read.
+Result<size_t> ReadFull(int fd, std::span<uint8_t> out);
+
+// A new file that appears at its path only on Commit(). Destroying an
+// uncommitted AtomicFile removes the temp file; so does SIGINT or SIGTERM once
+// InstallInterruptHandler() has run.
+class AtomicFile {
+ public:
+  // `mode` is applied to the temp file before any byte is written, so a secret
+  // file is never readable by others, even briefly.
+  static Result<AtomicFile> Create(const std::string& path, unsigned mode = 0644);
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  ~AtomicFile();
+
+  // The temp file's descriptor, for streaming writes. Owned by this object.
+  int fd() const { return fd_; }
+  Status Write(std::span<const uint8_t> data);
+  Status Write(std::string_view data);
+  // Flushes, fsyncs and renames into place.
+  Status Commit();
+
+ private:
+  AtomicFile(std::string path, std::string temp, int fd, int slot)
+      : path_(std::move(path)), temp_(std::move(temp)), fd_(fd), slot_(slot) {}
+  std::string path_, temp_;
+  int fd_ = -1;
+  int slot_ = -1;
+};
+
+// Writes `data` to `path` atomically, or to stdout when `path` is "-".
+Status WriteOutput(const std::string& path, std::string_view data, unsigned mode = 0644);
+
+// On SIGINT or SIGTERM: removes every uncommitted AtomicFile's temp file and
+// exits with status 130 (SIGINT) or 143 (SIGTERM).
+void InstallInterruptHandler();
+
+// Returns BadInput when `path` is a regular file readable or writable by group
+// or others ("'k.key' is readable by others (mode 0644)").
+Status CheckSecretFileMode(const std::string& path);
+
+}  // namespace digm

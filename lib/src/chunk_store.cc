@@ -1,0 +1,92 @@
+#include "digm/chunk_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "digm/file.h"
+
+namespace digm {
+namespace {
+
+Status Errno(const std::string& what) { return Status::BadInput(what + ": " + std::strerror(errno)); }
+
+}  // namespace
+
+Result<ChunkStore> ChunkStore::Open(const std::string& dir, Options options) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT || !options.create) return Errno("cannot open store '" + dir + "'");
+    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Errno("cannot create store '" + dir + "'");
+    }
+  } else if (!S_ISDIR(st.st_mode)) {
+    return Status::BadInput("store '" + dir + "' is not a directory");
+  }
+  if (access(dir.c_str(), W_OK | X_OK) != 0 && options.create) {
+    return Errno("store '" + dir + "' is not writable");
+  }
+  return ChunkStore(dir, options);
+}
+
+std::string ChunkStore::PathFor(const Hash256& hash) const {
+  std::string hex = HexEncode(hash);
+  return dir_ + "/" + hex.substr(0, 2) + "/" + hex;
+}
+
+bool ChunkStore::Has(const Hash256& hash) const { return access(PathFor(hash).c_str(), F_OK) == 0; }
+
+Status ChunkStore::Put(const Hash256& hash, std::span<const uint8_t> data) const {
+  std::string path = PathFor(hash);
+  if (access(path.c_str(), F_OK) == 0) return Status::Ok();  // deduplicated
+  std::string shard = path.substr(0, dir_.size() + 3);
+  if (mkdir(shard.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Errno("cannot create '" + shard + "'");
+  }
+  std::string temp = shard + "/.tmp-XXXXXX";
+  int fd = mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0) return Errno("cannot write into '" + shard + "'");
+  Status s = WriteAll(fd, data);
+  if (s.ok() && fchmod(fd, 0644) != 0) s = Errno("chmod '" + temp + "'");
+  if (s.ok() && options_.fsync_each && fsync(fd) != 0) s = Errno("fsync '" + temp + "'");
+  if (close(fd) != 0 && s.ok()) s = Errno("close '" + temp + "'");
+  if (s.ok() && rename(temp.c_str(), path.c_str()) != 0) s = Errno("rename into '" + path + "'");
+  if (!s.ok()) {
+    unlink(temp.c_str());
+    return s.Context("storing chunk " + HexEncode(hash));
+  }
+  return Status::Ok();
+}
+
+Result<Bytes> ChunkStore::Get(const Hash256& hash) const {
+  std::string path = PathFor(hash);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return Status::BadInput("chunk " + HexEncode(hash) + " is not in '" + dir_ + "'");
+    }
+    return Errno("cannot open '" + path + "'");
+  }
+  struct stat st;
+  Bytes data;
+  if (fstat(fd, &st) == 0) data.resize(static_cast<size_t>(st.st_size));
+  auto n = ReadFull(fd, data);
+  close(fd);
+  if (!n.ok()) return n.status().Context("reading '" + path + "'");
+  data.resize(*n);
+  return data;
+}
+
+Status ChunkStore::Sync() const {
+  int fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open store '" + dir_ + "'");
+  int rc = syncfs(fd);
+  close(fd);
+  if (rc != 0) return Errno("syncing store '" + dir_ + "'");
+  return Status::Ok();
+}
+
+}  // namespace digm

@@ -1,0 +1,85 @@
+#include "digm/diag.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+namespace digm::diag {
+namespace {
+
+std::string g_program = "digm";
+
+void Print(std::string_view kind, std::string_view message) {
+  std::string line = g_program + ": " + std::string(kind) + ": " + std::string(message) + "\n";
+  fwrite(line.data(), 1, line.size(), stderr);
+}
+
+double Now() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::string HumanBytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) {
+    b /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+  return buf;
+}
+
+}  // namespace
+
+void SetProgramName(std::string_view name) { g_program = std::string(name); }
+std::string_view ProgramName() { return g_program; }
+void Error(std::string_view message) { Print("error", message); }
+void Warning(std::string_view message) { Print("warning", message); }
+void Hint(std::string_view message) { Print("hint", message); }
+
+int Fail(const Status& status) {
+  Error(status.message());
+  return status.exit_code();
+}
+
+bool IsTerminal(int fd) { return isatty(fd) == 1; }
+
+Progress::Progress(bool enabled, uint64_t total)
+    : enabled_(enabled), total_(total), start_(Now()) {}
+
+Progress::~Progress() { Finish(); }
+
+void Progress::Update(uint64_t done) {
+  if (!enabled_) return;
+  double now = Now();
+  if (drawn_ && now - last_draw_ < 0.1) return;
+  last_draw_ = now;
+  drawn_ = true;
+  double rate = done / std::max(now - start_, 1e-6);
+  char line[160];
+  if (total_ > 0) {
+    int width = 30;
+    int filled = static_cast<int>(width * std::min<double>(1.0, double(done) / total_));
+    std::string bar(filled, '#');
+    bar.resize(width, ' ');
+    std::snprintf(line, sizeof line, "\r%s: [%s] %3d%% %s/s ", g_program.c_str(), bar.c_str(),
+                  static_cast<int>(100.0 * done / total_), HumanBytes(rate).c_str());
+  } else {
+    std::snprintf(line, sizeof line, "\r%s: %s %s/s ", g_program.c_str(),
+                  HumanBytes(double(done)).c_str(), HumanBytes(rate).c_str());
+  }
+  fputs(line, stderr);
+}
+
+void Progress::Finish() {
+  if (enabled_ && drawn_) fputs("\n", stderr);
+  drawn_ = false;
+  enabled_ = false;
+}
+
+}  // namespace digm::diag

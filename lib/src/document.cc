@@ -1,0 +1,130 @@
+#include "digm/document.h"
+
+#include <charconv>
+
+#include "digm/file.h"
+
+namespace digm {
+namespace {
+
+bool ParseInt(std::string_view s, int* out) {
+  if (s.empty() || s.size() > 6) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+Result<SchemaId> ParseSchemaId(std::string_view schema) {
+  auto bad = [&] {
+    return Status::BadInput("\"schema\" is \"" + std::string(schema) +
+                            "\", expected \"digm.<kind>/<version>\"");
+  };
+  if (schema.substr(0, 5) != "digm.") return bad();
+  size_t slash = schema.find('/');
+  if (slash == std::string_view::npos || slash == 5) return bad();
+  SchemaId id;
+  id.kind = std::string(schema.substr(5, slash - 5));
+  std::string_view version = schema.substr(slash + 1);
+  size_t dot = version.find('.');
+  if (!ParseInt(version.substr(0, dot), &id.major)) return bad();
+  if (dot != std::string_view::npos && !ParseInt(version.substr(dot + 1), &id.minor)) {
+    return bad();
+  }
+  return id;
+}
+
+Status CheckSchema(const Json& doc, std::string_view kind, int major) {
+  if (!doc.is_object()) {
+    return Status::BadInput(std::string("expected a JSON object, got ") + doc.type_name());
+  }
+  auto it = doc.find("schema");
+  if (it == doc.end()) {
+    return Status::BadInput("missing \"schema\" member: not a digm document");
+  }
+  if (!it->is_string()) return Status::BadInput("\"schema\" must be a string");
+  const std::string& schema = it->get_ref<const std::string&>();
+  DIGM_ASSIGN_OR_RETURN(SchemaId id, ParseSchemaId(schema));
+  std::string want = "digm." + std::string(kind);
+  if (id.kind != kind) {
+    return Status::BadInput("expected a " + want + " document, got " + schema);
+  }
+  if (id.major > major) {
+    return Status::BadInput(schema + " is newer than this tool reads (" + want + "/" +
+                            std::to_string(major) + ")");
+  }
+  if (id.major < 1) return Status::BadInput("unknown version in \"schema\": " + schema);
+  return Status::Ok();
+}
+
+Result<Json> ParseJson(std::string_view text) {
+  try {
+    return Json::parse(text.begin(), text.end());
+  } catch (const Json::parse_error& e) {
+    // nlohmann's message reads "[json.exception.parse_error.101] parse error at
+    // line 1, column 2: ..."; keep what follows "parse error ".
+    std::string what = e.what();
+    size_t at = what.find("parse error at ");
+    if (at != std::string::npos) what = what.substr(at + 15);
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) what = "empty input";
+    return Status::BadInput("invalid JSON: " + what);
+  }
+}
+
+Result<Json> ReadDocument(const std::string& path, std::string_view kind, int major) {
+  std::string label = path == "-" ? "stdin" : "'" + path + "'";
+  auto text = ReadWholeFile(path);
+  if (!text.ok()) return text.status();
+  auto doc = ParseJson(*text);
+  if (!doc.ok()) return doc.status().Context("reading " + label);
+  Status s = CheckSchema(*doc, kind, major);
+  if (!s.ok()) return s.Context("reading " + label);
+  return doc;
+}
+
+std::string DumpDocument(const Json& doc) {
+  return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+namespace {
+
+Result<const Json*> Member(const Json& obj, std::string_view key, std::string_view what) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return Status::BadInput("missing \"" + std::string(what) + "\"");
+  return &*it;
+}
+
+Status WrongType(std::string_view what, const char* want, const Json& got) {
+  return Status::BadInput("\"" + std::string(what) + "\" must be " + want + ", got " +
+                          got.type_name());
+}
+
+}  // namespace
+
+Result<std::string> GetString(const Json& obj, std::string_view key, std::string_view what) {
+  DIGM_ASSIGN_OR_RETURN(const Json* v, Member(obj, key, what));
+  if (!v->is_string()) return WrongType(what, "a string", *v);
+  return v->get<std::string>();
+}
+
+Result<uint64_t> GetUint(const Json& obj, std::string_view key, std::string_view what) {
+  DIGM_ASSIGN_OR_RETURN(const Json* v, Member(obj, key, what));
+  if (!v->is_number_unsigned()) {
+    if (v->is_number_integer()) {
+      return Status::BadInput("\"" + std::string(what) + "\" must not be negative");
+    }
+    return WrongType(what, "an integer", *v);
+  }
+  return v->get<uint64_t>();
+}
+
+Result<bool> GetBool(const Json& obj, std::string_view key, std::string_view what) {
+  DIGM_ASSIGN_OR_RETURN(const Json* v, Member(obj, key, what));
+  if (!v->is_boolean()) return WrongType(what, "true or false", *v);
+  return v->get<bool>();
+}
+
+}  // namespace digm

@@ -1,0 +1,159 @@
+// digm-chunk: an audio file -> content-addressed chunks and a manifest (SPEC §2).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "cli.h"
+#include "digm/assemble.h"
+#include "digm/chunker.h"
+#include "digm/media.h"
+
+namespace {
+
+using namespace digm;
+
+struct Args {
+  std::string input, store, key_out, key_in, output = "-", name, join;
+  std::string chunk_size = "256K";
+  bool encrypt = false, compress = false, progress = false, quiet = false;
+  double preview_seconds = 0;
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+};
+
+int Join(const Args& a) {
+  if (a.store.empty()) return cli::UsageError("--join needs --store DIR, where the chunks are");
+  auto manifest = ReadManifest(a.join, false);
+  if (!manifest.ok()) return diag::Fail(manifest.status());
+  std::optional<TrackKey> key;
+  if (!a.key_in.empty()) {
+    auto k = ReadKeyFile(a.key_in);
+    if (!k.ok()) return diag::Fail(k.status());
+    key = *k;
+  } else if (manifest->encryption && manifest->encryption->preview_chunks < manifest->chunks.size()) {
+    return cli::UsageError("the track is encrypted: give its key with --key FILE");
+  }
+  auto store = ChunkStore::Open(a.store, {.create = false});
+  if (!store.ok()) return diag::Fail(store.status());
+  if (a.output == "-") {
+    Status s = AssembleTrack(*manifest, *store, key ? &*key : nullptr, 1);
+    return s.ok() ? 0 : diag::Fail(s);
+  }
+  auto out = AtomicFile::Create(a.output);
+  if (!out.ok()) return diag::Fail(out.status());
+  Status s = AssembleTrack(*manifest, *store, key ? &*key : nullptr, out->fd());
+  if (s.ok()) s = out->Commit();
+  return s.ok() ? 0 : diag::Fail(s);
+}
+
+int Chunk(const Args& a) {
+  ChunkOptions o;
+  auto cs = ParseChunkSize(a.chunk_size);
+  if (!cs.ok()) return cli::UsageError(cs.status().message());
+  o.chunk_size = *cs;
+  o.compress = a.compress;
+  o.threads = a.threads;
+  bool encrypt = a.encrypt || !a.key_in.empty() || !a.key_out.empty();
+  if (!a.key_in.empty() && !a.key_out.empty()) {
+    return cli::UsageError("--key reuses a key and --key-out makes a new one: give only one");
+  }
+  if (encrypt && a.key_in.empty() && a.key_out.empty()) {
+    return cli::UsageError("--encrypt needs somewhere to keep the key",
+                           "add --key-out FILE for a new key, or --key FILE to reuse one");
+  }
+  if (a.preview_seconds > 0 && !encrypt) {
+    return cli::UsageError("--preview-seconds only applies to an encrypted track (--encrypt)");
+  }
+  struct stat st;
+  if (!a.key_out.empty() && lstat(a.key_out.c_str(), &st) == 0) {
+    return cli::UsageError("'" + a.key_out + "' already exists; a track key is never overwritten",
+                           "reuse it with --key " + a.key_out + ", or choose another file");
+  }
+  if (!a.key_in.empty()) {
+    auto k = ReadKeyFile(a.key_in);
+    if (!k.ok()) return diag::Fail(k.status());
+    o.key = *k;
+  } else if (encrypt) {
+    o.key = TrackKey::Generate();
+  }
+
+  auto fd = OpenInput(a.input);
+  if (!fd.ok()) return diag::Fail(fd.status());
+  bool regular = fstat(*fd, &st) == 0 && S_ISREG(st.st_mode);
+  std::optional<Media> media;
+  if (regular) media = ProbeMedia(a.input == "-" ? "/dev/stdin" : a.input);
+  if (a.preview_seconds > 0) {
+    if (!media || !media->duration || !regular) {
+      return diag::Fail(Status::BadInput("--preview-seconds needs the track's duration, which is "
+                                         "unknown for " + (a.input == "-" ? "stdin" : "'" + a.input + "'")));
+    }
+    o.preview_chunks = PreviewChunkCount(a.preview_seconds, *media->duration, st.st_size, o.chunk_size);
+  }
+  std::optional<ChunkStore> store;
+  if (!a.store.empty()) {
+    auto s = ChunkStore::Open(a.store, {});
+    if (!s.ok()) return diag::Fail(s.status());
+    store = std::move(*s);
+    o.store = &*store;
+  }
+  diag::Progress progress(!a.quiet && (a.progress || diag::IsTerminal(2)), regular ? st.st_size : 0);
+  o.progress = [&](uint64_t done) { progress.Update(done); };
+
+  auto manifest = ChunkStream(*fd, o);
+  progress.Finish();
+  if (*fd != 0) close(*fd);
+  if (!manifest.ok()) return diag::Fail(manifest.status().Context("chunking " + (a.input == "-" ? std::string("stdin") : "'" + a.input + "'")));
+  if (media) manifest->media = *media;
+  if (!a.name.empty()) {
+    manifest->source_name = a.name;
+  } else if (a.input != "-") {
+    manifest->source_name = a.input.substr(a.input.find_last_of('/') + 1);
+  }
+  if (store) {
+    Status s = store->Sync();
+    if (!s.ok()) return diag::Fail(s);
+  }
+  if (!a.key_out.empty()) {
+    Status s = WriteKeyFile(a.key_out, *o.key);
+    if (!s.ok()) return diag::Fail(s);
+  }
+  Status s = WriteOutput(a.output, DumpDocument(ManifestToJson(*manifest)) + "\n");
+  if (!s.ok()) {
+    if (!a.key_out.empty()) unlink(a.key_out.c_str());  // no key for a manifest that never was
+    return diag::Fail(s);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("Split a file into content-addressed chunks and print its manifest.", "digm-chunk");
+  cli::Init(app, "digm-chunk");
+  Args a;
+  app.add_option("input", a.input, "audio file to chunk, or - for stdin");
+  app.add_option("-c,--chunk-size", a.chunk_size, "chunk size, a power of two from 16K to 16M")
+      ->capture_default_str();
+  app.add_option("-s,--store", a.store, "write chunks into this content-addressed directory");
+  app.add_flag("-e,--encrypt", a.encrypt, "encrypt every chunk with a new AES-256-GCM track key");
+  app.add_option("--key-out", a.key_out, "write the new track key here (mode 0600)");
+  app.add_option("-k,--key", a.key_in, "encrypt with the key in this key file (reuse a key)");
+  app.add_option("--preview-seconds", a.preview_seconds,
+                 "encrypt the chunks of the first N seconds with a public preview key")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("-z,--compress", a.compress, "zstd-compress chunks that shrink by 1/16 or more");
+  app.add_option("-j,--threads", a.threads, "hashing and encrypting threads (default: all cores)")
+      ->check(CLI::Range(1, 256));
+  app.add_option("-o,--output", a.output, "write the manifest here instead of stdout");
+  app.add_option("--name", a.name, "source name recorded in the manifest (default: file name)");
+  app.add_option("--join", a.join, "reassemble the track of this manifest from --store instead");
+  app.add_flag("--progress", a.progress, "draw a progress bar on stderr even when not a terminal");
+  app.add_flag("-q,--quiet", a.quiet, "print nothing but errors");
+  if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
+  if (!a.join.empty()) {
+    if (!a.input.empty()) return cli::UsageError("--join takes no INPUT; it reads --store");
+    return Join(a);
+  }
+  if (a.input.empty()) return cli::UsageError("missing INPUT (a file, or - for stdin)", "try 'digm-chunk --help'");
+  return Chunk(a);
+}
