@@ -113,6 +113,7 @@ Result<std::string> GetString(const Json& obj, std::string_view key, std::string
 Result<uint64_t> GetUint(const Json& obj, std::string_view key, std::string_view what) {
   DIGM_ASSIGN_OR_RETURN(const Json* v, Member(obj, key, what));
   if (!v->is_number_unsigned()) {
+    if (v->is_number_integer() && v->get<int64_t>() >= 0) return v->get<uint64_t>();
     if (v->is_number_integer()) {
       return Status::BadInput("\"" + std::string(what) + "\" must not be negative");
     }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages a make target needs, when they are missing.
+# Quiet when everything is present. Usage: scripts/deps.sh build|test|demo|bench
+set -euo pipefail
+
+build=(cmake ninja-build ccache g++ pkg-config libssl-dev libzstd-dev nlohmann-json3-dev
+       libcli11-dev libtag1-dev libgtest-dev)
+media=(sox libsox-fmt-mp3 jq)
+case "${1:-build}" in
+  build) want=("${build[@]}") ;;
+  test)  want=("${build[@]}" "${media[@]}" bats man-db groff-base) ;;
+  demo)  want=("${build[@]}" "${media[@]}") ;;
+  bench) want=("${build[@]}" "${media[@]}" openssl time nodejs npm) ;;
+  *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+  command -v sudo >/dev/null || { echo "deps: run as root: apt-get install ${missing[*]}" >&2; exit 1; }
+else
+  SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
