@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build=(cmake ninja-build ccache g++ pkg-config libssl-dev libzstd-dev nlohmann-json3-dev
-       libcli11-dev libtag1-dev libgtest-dev)
+       libcli11-dev libtag1-dev libgtest-dev libsimdjson-dev)
 media=(sox libsox-fmt-mp3 jq)
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
@@ -16,6 +16,8 @@ esac
 
 missing=()
 for p in "${want[@]}"; do
+  # Node.js may come from elsewhere than Debian (with npm inside); any will do.
+  case "$p" in nodejs|npm) command -v "${p/nodejs/node}" >/dev/null && continue ;; esac
   if ! dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii'; then
     missing+=("$p")
   fi

@@ -64,14 +64,17 @@ Result<Json> ParseJson(std::string_view text) {
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& e) {
-    // nlohmann's message reads "[json.exception.parse_error.101] parse error at
-    // line 1, column 2: ..."; keep what follows "parse error ".
-    std::string what = e.what();
-    size_t at = what.find("parse error at ");
-    if (at != std::string::npos) what = what.substr(at + 15);
-    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) what = "empty input";
-    return Status::BadInput("invalid JSON: " + what);
+    return InvalidJson(e.what(), text.find_first_not_of(" \t\r\n") == std::string_view::npos);
   }
+}
+
+Status InvalidJson(std::string_view what, bool empty_input) {
+  if (empty_input) return Status::BadInput("invalid JSON: empty input");
+  // nlohmann's message reads "[json.exception.parse_error.101] parse error at
+  // line 1, column 2: ..."; keep what follows "parse error at ".
+  size_t at = what.find("parse error at ");
+  if (at != std::string_view::npos) what = what.substr(at + 15);
+  return Status::BadInput("invalid JSON: " + std::string(what));
 }
 
 Result<Json> ReadDocument(const std::string& path, std::string_view kind, int major) {

@@ -91,6 +91,10 @@ Result<size_t> ReadFull(int fd, std::span<uint8_t> out) {
 Result<std::string> ReadWholeFile(const std::string& path) {
   DIGM_ASSIGN_OR_RETURN(int fd, OpenInput(path));
   std::string data;
+  // Room for the whole file and some slack, so parsers that want padding
+  // after the text (simdjson) need no copy.
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) data.reserve(static_cast<size_t>(st.st_size) + 64);
   char buf[65536];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);

@@ -3,7 +3,9 @@
 #include <charconv>
 #include <cmath>
 
+#include "digm/file.h"
 #include "digm/merkle.h"
+#include "manifest_scan.h"
 
 namespace digm {
 namespace {
@@ -165,7 +167,8 @@ Result<uint64_t> ParseChunkSize(std::string_view text) {
   return value;
 }
 
-Result<Manifest> ManifestFromJson(const Json& doc) {
+// Everything but the chunks, which the caller has parsed already.
+Result<Manifest> ManifestFromParts(const Json& doc, std::vector<ChunkRef> chunks) {
   DIGM_RETURN_IF_ERROR(CheckSchema(doc, "manifest", 1));
   Manifest m;
   auto root = doc.find("root");
@@ -193,16 +196,42 @@ Result<Manifest> ManifestFromJson(const Json& doc) {
     if (!enc->is_object()) return Status::BadInput("\"encryption\" must be an object or null");
     DIGM_ASSIGN_OR_RETURN(m.encryption, EncryptionFromJson(*enc));
   }
+  m.chunks = std::move(chunks);
+  DIGM_RETURN_IF_ERROR(CheckShape(m));
+  return m;
+}
+
+namespace {
+
+Status CheckChunksMember(const Json& doc) {
   auto chunks = doc.find("chunks");
   if (chunks == doc.end()) return Status::BadInput("missing \"chunks\"");
   if (!chunks->is_array()) return Status::BadInput("\"chunks\" must be an array");
-  m.chunks.reserve(chunks->size());
-  for (size_t i = 0; i < chunks->size(); ++i) {
-    DIGM_ASSIGN_OR_RETURN(ChunkRef c, ChunkFromJson((*chunks)[i], i));
-    m.chunks.push_back(c);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Manifest> ManifestFromJson(const Json& doc) {
+  DIGM_RETURN_IF_ERROR(CheckSchema(doc, "manifest", 1));
+  DIGM_RETURN_IF_ERROR(CheckChunksMember(doc));
+  const Json& array = doc["chunks"];
+  std::vector<ChunkRef> chunks;
+  chunks.reserve(array.size());
+  for (size_t i = 0; i < array.size(); ++i) {
+    DIGM_ASSIGN_OR_RETURN(ChunkRef c, ChunkFromJson(array[i], i));
+    chunks.push_back(c);
   }
-  DIGM_RETURN_IF_ERROR(CheckShape(m));
-  return m;
+  return ManifestFromParts(doc, std::move(chunks));
+}
+
+Result<Manifest> ParseManifest(std::string_view text, size_t capacity) {
+  if (auto scanned = ScanManifest(text, capacity)) {
+    return ManifestFromParts(scanned->header, std::move(scanned->chunks));
+  }
+  // Not a well-formed manifest: the DOM path names exactly what is wrong.
+  DIGM_ASSIGN_OR_RETURN(Json doc, ParseJson(text));
+  return ManifestFromJson(doc);
 }
 
 Json ManifestToJson(const Manifest& m) {
@@ -248,8 +277,8 @@ Status CheckRoot(const Manifest& m) {
 
 Result<Manifest> ReadManifest(const std::string& path, bool require_root) {
   std::string label = path == "-" ? "stdin" : "'" + path + "'";
-  DIGM_ASSIGN_OR_RETURN(Json doc, ReadDocument(path, "manifest", 1));
-  auto m = ManifestFromJson(doc);
+  DIGM_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+  auto m = ParseManifest(text, text.capacity());
   if (!m.ok()) return m.status().Context("reading " + label);
   if (require_root && !m->root) {
     return Status::BadInput("reading " + label + ": the manifest is not sealed (no \"root\")");

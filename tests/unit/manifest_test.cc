@@ -24,7 +24,13 @@ Manifest Sample() {
   return m;
 }
 
-std::string ParseError(const Json& doc) { return ManifestFromJson(doc).status().message(); }
+// The error from both readers, the DOM one and the streaming one, which must agree.
+std::string ParseError(const Json& doc) {
+  std::string dom = ManifestFromJson(doc).status().message();
+  std::string streamed = ParseManifest(doc.dump()).status().message();
+  EXPECT_EQ(dom, streamed);
+  return dom;
+}
 
 TEST(Manifest, RoundTripsThroughJson) {
   Manifest m = Sample();
@@ -35,6 +41,19 @@ TEST(Manifest, RoundTripsThroughJson) {
   EXPECT_EQ(back->chunks.size(), 3u);
   EXPECT_EQ(*back->media.duration, 1.5);
   EXPECT_TRUE(CheckRoot(*back).ok());
+}
+
+TEST(Manifest, StreamingReaderAgreesWithTheDom) {
+  Manifest m = Sample();
+  m.root = m.ComputeRoot();
+  std::string text = ManifestToJson(m).dump(2);
+  auto streamed = ParseManifest(text);
+  ASSERT_TRUE(streamed.ok()) << streamed.status().message();
+  EXPECT_EQ(ManifestToJson(*streamed), ManifestToJson(m));
+  std::string trailing = ParseManifest(text + " x").status().message();
+  EXPECT_EQ(trailing.rfind("invalid JSON: line 40, column 3: syntax error", 0), 0u) << trailing;
+  EXPECT_EQ(ParseManifest("").status().message(), "invalid JSON: empty input");
+  EXPECT_EQ(ParseManifest("[]").status().message(), "expected a JSON object, got array");
 }
 
 TEST(Manifest, IgnoresUnknownMembers) {

@@ -31,6 +31,10 @@ Status CheckSchema(const Json& doc, std::string_view kind, int major);
 // ("line 3, column 5: ...").
 Result<Json> ParseJson(std::string_view text);
 
+// The BadInput status for nlohmann's parse error message `what`
+// ("invalid JSON: line 1, column 2: ..."; "invalid JSON: empty input").
+Status InvalidJson(std::string_view what, bool empty_input);
+
 // Reads and parses a whole JSON document from `path` ("-" is stdin) and checks
 // its schema. Error messages start with "reading 'PATH': ".
 Result<Json> ReadDocument(const std::string& path, std::string_view kind, int major);

@@ -65,13 +65,18 @@ Status CheckChunkSize(uint64_t chunk_size);
 // Parses and validates a manifest document (schema checked). Does not check
 // `root` against the chunks; see CheckRoot.
 Result<Manifest> ManifestFromJson(const Json& doc);
+// The same from JSON text, streaming: the chunk list is never held as JSON, so
+// this is the reader for large manifests. Errors are those of ParseJson,
+// CheckSchema and ManifestFromJson. When `capacity` (the bytes readable from
+// text.data()) leaves 64 bytes after the text, the text is not copied.
+Result<Manifest> ParseManifest(std::string_view text, size_t capacity = 0);
 Json ManifestToJson(const Manifest& manifest);
 
 // Integrity error ("root … does not match its chunks (computed …)") when the
 // manifest carries a root that disagrees with its chunks; ok when it has none.
 Status CheckRoot(const Manifest& manifest);
 
-// ReadDocument + ManifestFromJson + CheckRoot: what every tool that receives a
+// ReadWholeFile + ParseManifest + CheckRoot: what every tool that receives a
 // manifest does. `require_root` makes an unsealed manifest a BadInput.
 Result<Manifest> ReadManifest(const std::string& path, bool require_root);
 
