@@ -31,6 +31,9 @@ openssl_rate() {
 sha=$(openssl_rate sha256 sha256)
 aes=$(openssl_rate aes-256-gcm AES-256-GCM)
 limit=$(awk -v s="$sha" -v a="$aes" 'BEGIN { print 1 / (1 / s + 1 / a) }')
+# What one core must really do per byte: SPEC §2 asks for the SHA-256 of the
+# whole input (source.sha256) besides each chunk's hash, so two hashes.
+limit2=$(awk -v s="$sha" -v a="$aes" 'BEGIN { print 1 / (2 / s + 1 / a) }')
 
 # Best of three: prints "seconds peak_rss_kib".
 measure() {
@@ -71,13 +74,15 @@ printf '\n%-58s %10s\n' "digm-chunk on ${size_mb} MiB, 256 KiB chunks, AES-256-G
 printf '%-58s %10.0f\n' "openssl speed -evp sha256" "$sha"
 printf '%-58s %10.0f\n' "openssl speed -evp aes-256-gcm" "$aes"
 printf '%-58s %10.0f\n' "single-core limit 1/(1/sha256 + 1/aes-256-gcm)" "$limit"
+printf '%-58s %10.0f\n' "same, with the whole-input hash: 1/(2/sha256 + 1/aes)" "$limit2"
 printf '%-58s %10s\n' "digm-chunk --encrypt --threads 1" "$r1"
 printf '%-58s %10s\n' "digm-chunk --encrypt --threads 2" "$r2"
 printf '%-58s %10s\n' "digm-chunk --encrypt --threads 2 --store (tmp)" "$rs"
 printf '%-58s %10s\n' "ipfs-unixfs-importer, raw leaves, no encryption" "$ripfs"
 echo
-t_a=$(ratio "$r1" "$limit"); t_b=$(ratio "$r2" "$r1"); t_c=$(ratio "$r2" "$ripfs")
+t_a=$(ratio "$r1" "$limit"); t_a2=$(ratio "$r1" "$limit2"); t_b=$(ratio "$r2" "$r1"); t_c=$(ratio "$r2" "$ripfs")
 printf '%-58s %6s  %s\n' "threads 1 / single-core limit        (target >= 0.85)" "$t_a" "$(verdict "$t_a" 0.85)"
+printf '%-58s %6s  %s\n' "threads 1 / limit with the whole-input hash (>= 0.85)" "$t_a2" "$(verdict "$t_a2" 0.85)"
 printf '%-58s %6s  %s\n' "threads 2 / threads 1                (target >= 1.70)" "$t_b" "$(verdict "$t_b" 1.7)"
 printf '%-58s %6s  %s\n' "digm (encrypting) / ipfs importer    (target >= 1.50)" "$t_c" "$(verdict "$t_c" 1.5)"
 printf '%-58s %6s  %s\n' "peak RSS MiB, ${size_mb} MiB file, threads 2 (target <= 64)" "$((rss2 / 1024))" "$(verdict "$((rss2 / 1024))" 64 le)"

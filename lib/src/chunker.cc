@@ -84,7 +84,9 @@ class Pipeline {
   Pipeline(const ChunkOptions& o, const Encryption* enc)
       : o_(o), enc_(enc), jobs_(2 * std::max(o.threads, 1) + 2) {
     for (Job& j : jobs_) j.buf.resize(o.chunk_size + kGcmTagSize);
-    for (int i = 0; i < std::max(o.threads, 1); ++i) {
+    // The calling thread is one of `threads`: it reads, hashes the whole
+    // input, and works on chunks too whenever it would otherwise wait.
+    for (int i = 1; i < o.threads; ++i) {
       threads_.emplace_back([this] { Run(); });
     }
   }
@@ -130,9 +132,22 @@ class Pipeline {
       }
       if (next_collect == next_read) return Status::Ok();
       Job& job = jobs_[next_collect % k];
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        done_cv_.wait(lock, [&] { return job.done; });
+      for (;;) {
+        Job* mine = nullptr;
+        {
+          std::unique_lock<std::mutex> lock(mu_);
+          if (job.done) break;
+          if (queue_.empty()) {
+            done_cv_.wait(lock, [&] { return job.done; });
+            break;
+          }
+          mine = queue_.front();
+          queue_.pop_front();
+        }
+        if (!reader_worker_) reader_worker_.emplace(o_, enc_);
+        reader_worker_->Process(*mine);
+        std::lock_guard<std::mutex> lock(mu_);
+        mine->done = true;
       }
       if (!job.status.ok()) return job.status;
       chunks->push_back(job.ref);
@@ -171,6 +186,7 @@ class Pipeline {
   std::condition_variable work_cv_, done_cv_;
   std::deque<Job*> queue_;
   bool stop_ = false;
+  std::optional<Worker> reader_worker_;  // the calling thread's, made when first needed
   Bytes head_;  // the stream's first bytes, for format sniffing
 };
 

@@ -18,9 +18,7 @@ struct Args {
   std::string chunk_size = "256K";
   bool encrypt = false, compress = false, progress = false, quiet = false;
   double preview_seconds = 0;
-  // The reading thread hashes the whole input on a core of its own, so the
-  // workers get the others.
-  int threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency())) - 1;
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 };
 
 int Join(const Args& a) {
@@ -144,7 +142,7 @@ int main(int argc, char** argv) {
                  "encrypt the chunks of the first N seconds with a public preview key")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("-z,--compress", a.compress, "zstd-compress chunks that shrink by 1/16 or more");
-  app.add_option("-j,--threads", a.threads, "hashing and encrypting threads (default: cores - 1)")
+  app.add_option("-j,--threads", a.threads, "threads to use, the reading one included (default: all cores)")
       ->check(CLI::Range(1, 256));
   app.add_option("-o,--output", a.output, "write the manifest here instead of stdout");
   app.add_option("--name", a.name, "source name recorded in the manifest (default: file name)");

@@ -1,7 +1,9 @@
 // Splitting a stream into content-addressed chunks (SPEC §2): read in order,
 // compressed, encrypted and hashed by a pool of worker threads, stored, and
-// gathered back in order into a manifest. Memory is bounded by the number of
-// chunks in flight (2 × threads + 2), whatever the input size.
+// gathered back in order into a manifest. The calling thread reads and hashes
+// the whole input (a serial step) and helps with chunks when it would wait;
+// threads − 1 more do chunks only. Memory is bounded by the chunks in flight
+// (2 × threads + 2), whatever the input size.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +24,7 @@ struct ChunkOptions {
   int compress_level = 3;
   std::optional<TrackKey> key;   // encrypt when set
   uint64_t preview_chunks = 0;   // with key: chunks under a fresh preview key
-  int threads = 1;               // hashing/encrypting workers; the caller's thread reads
+  int threads = 1;               // threads in all, the calling one included
   const ChunkStore* store = nullptr;  // where chunks go; none: only the manifest
   std::function<void(uint64_t bytes_read)> progress;  // from the caller's thread
 };
