@@ -46,19 +46,13 @@ Status ChunkStore::Put(const Hash256& hash, std::span<const uint8_t> data) const
   if (mkdir(shard.c_str(), 0755) != 0 && errno != EEXIST) {
     return Errno("cannot create '" + shard + "'");
   }
-  std::string temp = shard + "/.tmp-XXXXXX";
-  int fd = mkostemp(temp.data(), O_CLOEXEC);
-  if (fd < 0) return Errno("cannot write into '" + shard + "'");
-  Status s = WriteAll(fd, data);
-  if (s.ok() && fchmod(fd, 0644) != 0) s = Errno("chmod '" + temp + "'");
-  if (s.ok() && options_.fsync_each && fsync(fd) != 0) s = Errno("fsync '" + temp + "'");
-  if (close(fd) != 0 && s.ok()) s = Errno("close '" + temp + "'");
-  if (s.ok() && rename(temp.c_str(), path.c_str()) != 0) s = Errno("rename into '" + path + "'");
-  if (!s.ok()) {
-    unlink(temp.c_str());
-    return s.Context("storing chunk " + HexEncode(hash));
+  Status s;
+  if (auto out = AtomicFile::Create(path, 0644); !out.ok()) {
+    s = out.status();
+  } else if (s = out->Write(data); s.ok()) {
+    s = out->Commit(options_.fsync_each);
   }
-  return Status::Ok();
+  return s.ok() ? s : s.Context("storing chunk " + HexEncode(hash));
 }
 
 Result<Bytes> ChunkStore::Get(const Hash256& hash) const {

@@ -170,8 +170,8 @@ Status AtomicFile::Write(std::string_view data) {
   return Write(std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
 }
 
-Status AtomicFile::Commit() {
-  if (fsync(fd_) != 0) return Errno("writing '" + path_ + "'", errno);
+Status AtomicFile::Commit(bool sync) {
+  if (sync && fsync(fd_) != 0) return Errno("writing '" + path_ + "'", errno);
   int fd = fd_;
   fd_ = -1;
   if (close(fd) != 0) return Errno("writing '" + path_ + "'", errno);

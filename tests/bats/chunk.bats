@@ -394,4 +394,5 @@ setup() {
   [ "$rc" -eq 130 ]
   [ ! -e m.json ]
   assert_no_leftovers .
+  [ -z "$(find s -name '*.tmp-*' 2>/dev/null)" ]
 }

@@ -43,8 +43,9 @@ class AtomicFile {
   int fd() const { return fd_; }
   Status Write(std::span<const uint8_t> data);
   Status Write(std::string_view data);
-  // Flushes, fsyncs and renames into place.
-  Status Commit();
+  // Renames into place, after an fsync unless `sync` is false (the caller
+  // then makes a batch durable at once, e.g. with syncfs).
+  Status Commit(bool sync = true);
 
  private:
   AtomicFile(std::string path, std::string temp, int fd, int slot)
