@@ -77,7 +77,7 @@ setup() {
 
 # --- normal use on real audio ------------------------------------------------
 
-@test "wav, mp3 and flac: media metadata from the file" {
+@test "wav, mp3, flac and ogg: media metadata from the file" {
   run digm-chunk "$AUDIO/track.wav"
   [ "$(jq -r .media.format <<<"$output")" = wav ]
   [ "$(jq -r .media.sample_rate <<<"$output")" = 44100 ]
@@ -92,6 +92,11 @@ setup() {
   [ "$(jq -r .media.artist <<<"$output")" = digm ]
   [ "$(jq -r .source.name <<<"$output")" = track.flac ]
   [ "$(jq -r .source.sha256 <<<"$output")" = "$(sha256sum "$AUDIO/track.flac" | cut -c1-64)" ]
+  run digm-chunk "$AUDIO/track.ogg"
+  [ "$(jq -r .media.format <<<"$output")" = ogg ]
+  [ "$(jq -r .media.mime <<<"$output")" = audio/ogg ]
+  [ "$(jq -r .media.title <<<"$output")" = "Ogg Tone" ]
+  [ "$(jq -r '.media.duration | floor' <<<"$output")" = 5 ]
 }
 
 @test "every chunk file's sha256sum equals its name" {
@@ -109,7 +114,7 @@ setup() {
 }
 
 @test "encrypted and compressed chunks reassemble byte for byte" {
-  for f in track.wav track.mp3 track.flac; do
+  for f in track.wav track.mp3 track.flac track.ogg; do
     digm-chunk "$AUDIO/$f" --chunk-size 32K --encrypt --key-out "$f.key" --compress --store s \
       | digm-merkle seal > "$f.json"
     [ "$(stat -c %a "$f.key")" = 600 ]

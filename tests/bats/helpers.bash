@@ -5,7 +5,7 @@ bats_require_minimum_version 1.5.0
 : "${DIGM_BIN:=$DIGM_SRC/build/bin}"
 PATH="$DIGM_BIN:$PATH"
 
-# Makes track.{wav,mp3,flac} (5 s of tone then noise, tagged) in $1.
+# Makes track.{wav,mp3,flac,ogg} (5 s of tone then noise; flac and ogg tagged) in $1.
 make_audio() {
   local d=$1
   sox -n -r 44100 -c 2 -b 16 "$d/tone.wav" synth 3 sine 440 vol 0.5
@@ -14,6 +14,7 @@ make_audio() {
   sox "$d/track.wav" --comment "" -C 192 "$d/track.mp3"
   sox "$d/track.wav" --comment "TITLE=Test Tone" --add-comment "ARTIST=digm" \
       --add-comment "ALBUM=Fixtures" "$d/track.flac"
+  sox "$d/track.wav" --comment "TITLE=Ogg Tone" "$d/track.ogg"
   rm -f "$d/tone.wav" "$d/noise.wav"
 }
 
