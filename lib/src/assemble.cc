@@ -57,7 +57,8 @@ Result<Bytes> ChunkOpener::Open(uint64_t index, std::span<const uint8_t> stored)
     auto aad = ChunkAad(index, ref.plain, ref.z);
     Status st = gcm->Open(ChunkNonce(m.encryption->nonce_prefix, index), aad, stored, payload);
     if (!st.ok()) {
-      return Status::Integrity(at + ": authentication tag mismatch (wrong key, or the chunk was altered)");
+      return Status::Integrity(
+          at + ": authentication tag mismatch (wrong key, or the chunk was altered)");
     }
   } else {
     payload.assign(stored.begin(), stored.end());
@@ -67,9 +68,11 @@ Result<Bytes> ChunkOpener::Open(uint64_t index, std::span<const uint8_t> stored)
     return payload;
   }
   Bytes plain(ref.plain);
-  size_t n = ZSTD_decompressDCtx(s.dctx, plain.data(), plain.size(), payload.data(), payload.size());
+  size_t n =
+      ZSTD_decompressDCtx(s.dctx, plain.data(), plain.size(), payload.data(), payload.size());
   if (ZSTD_isError(n) || n != ref.plain) {
-    return Status::Integrity(at + ": does not decompress to " + std::to_string(ref.plain) + " bytes");
+    return Status::Integrity(at + ": does not decompress to " + std::to_string(ref.plain) +
+                             " bytes");
   }
   return plain;
 }

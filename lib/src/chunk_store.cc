@@ -12,7 +12,9 @@
 namespace digm {
 namespace {
 
-Status Errno(const std::string& what) { return Status::BadInput(what + ": " + std::strerror(errno)); }
+Status Errno(const std::string& what) {
+  return Status::BadInput(what + ": " + std::strerror(errno));
+}
 
 }  // namespace
 

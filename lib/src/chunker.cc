@@ -23,8 +23,8 @@ void PutBe(uint8_t* p, uint64_t v, int bytes) {
 // form in place by a worker.
 struct Job {
   uint64_t index = 0;
-  Bytes buf;       // capacity chunk_size + tag
-  size_t n = 0;    // plaintext bytes read
+  Bytes buf;     // capacity chunk_size + tag
+  size_t n = 0;  // plaintext bytes read
   ChunkRef ref;
   Status status;
   bool done = false;
@@ -115,7 +115,8 @@ class Pipeline {
           eof = true;
           break;
         }
-        if (next_read == 0) head_.assign(job.buf.begin(), job.buf.begin() + std::min<size_t>(*n, 64));
+        if (next_read == 0)
+          head_.assign(job.buf.begin(), job.buf.begin() + std::min<size_t>(*n, 64));
         source.Update(std::span(job.buf.data(), *n));
         *size += *n;
         if (o_.progress) o_.progress(*size);
@@ -187,7 +188,7 @@ class Pipeline {
   std::deque<Job*> queue_;
   bool stop_ = false;
   std::optional<Worker> reader_worker_;  // the calling thread's, made when first needed
-  Bytes head_;  // the stream's first bytes, for format sniffing
+  Bytes head_;                           // the stream's first bytes, for format sniffing
 };
 
 }  // namespace
@@ -239,7 +240,8 @@ Result<Manifest> ChunkStream(int fd, const ChunkOptions& options) {
   }
   m.source_sha256 = source.Final();
   if (m.encryption) {
-    m.encryption->preview_chunks = std::min<uint64_t>(m.encryption->preview_chunks, m.chunks.size());
+    m.encryption->preview_chunks =
+        std::min<uint64_t>(m.encryption->preview_chunks, m.chunks.size());
     if (m.encryption->preview_chunks == 0) m.encryption->preview_key = {};
   }
   return m;

@@ -94,7 +94,8 @@ Result<std::string> ReadWholeFile(const std::string& path) {
   // Room for the whole file and some slack, so parsers that want padding
   // after the text (simdjson) need no copy.
   struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) data.reserve(static_cast<size_t>(st.st_size) + 64);
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    data.reserve(static_cast<size_t>(st.st_size) + 64);
   char buf[65536];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
@@ -148,7 +149,9 @@ Result<AtomicFile> AtomicFile::Create(const std::string& path, unsigned mode) {
 }
 
 AtomicFile::AtomicFile(AtomicFile&& other) noexcept
-    : path_(std::move(other.path_)), temp_(std::move(other.temp_)), fd_(other.fd_),
+    : path_(std::move(other.path_)),
+      temp_(std::move(other.temp_)),
+      fd_(other.fd_),
       slot_(other.slot_) {
   other.fd_ = -1;
   other.slot_ = -1;

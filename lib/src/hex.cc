@@ -25,8 +25,8 @@ std::string HexEncode(std::span<const uint8_t> bytes) {
 
 Status HexDecodeInto(std::string_view hex, std::span<uint8_t> out) {
   if (hex.size() != out.size() * 2) {
-    return Status::BadInput("expected " + std::to_string(out.size() * 2) +
-                            " hex characters, got " + std::to_string(hex.size()));
+    return Status::BadInput("expected " + std::to_string(out.size() * 2) + " hex characters, got " +
+                            std::to_string(hex.size()));
   }
   for (size_t i = 0; i < out.size(); ++i) {
     int hi = Nibble(hex[2 * i]), lo = Nibble(hex[2 * i + 1]);

@@ -27,14 +27,16 @@ Result<Media> MediaFromJson(const Json& j) {
   auto str = [&](const char* key, std::optional<std::string>* out) -> Status {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return Status::Ok();
-    if (!it->is_string()) return Status::BadInput("\"media." + std::string(key) + "\" must be a string");
+    if (!it->is_string())
+      return Status::BadInput("\"media." + std::string(key) + "\" must be a string");
     *out = it->get<std::string>();
     return Status::Ok();
   };
   auto num = [&](const char* key, auto* out) -> Status {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return Status::Ok();
-    if (!it->is_number()) return Status::BadInput("\"media." + std::string(key) + "\" must be a number");
+    if (!it->is_number())
+      return Status::BadInput("\"media." + std::string(key) + "\" must be a number");
     *out = it->template get<typename std::decay_t<decltype(*out)>::value_type>();
     return Status::Ok();
   };
@@ -77,7 +79,8 @@ Result<Encryption> EncryptionFromJson(const Json& j) {
   DIGM_RETURN_IF_ERROR(GetHex(j, "nonce_prefix", "encryption.nonce_prefix", &e.nonce_prefix));
   auto it = j.find("preview");
   if (it != j.end() && !it->is_null()) {
-    if (!it->is_object()) return Status::BadInput("\"encryption.preview\" must be an object or null");
+    if (!it->is_object())
+      return Status::BadInput("\"encryption.preview\" must be an object or null");
     DIGM_ASSIGN_OR_RETURN(e.preview_chunks, GetUint(*it, "chunks", "encryption.preview.chunks"));
     DIGM_RETURN_IF_ERROR(GetHex(*it, "key", "encryption.preview.key", &e.preview_key));
   }
@@ -259,7 +262,8 @@ Json ManifestToJson(const Manifest& m) {
   }
   Json chunks = Json::array();
   for (const ChunkRef& c : m.chunks) {
-    chunks.push_back({{"hash", HexEncode(c.hash)}, {"size", c.size}, {"plain", c.plain}, {"z", c.z}});
+    chunks.push_back(
+        {{"hash", HexEncode(c.hash)}, {"size", c.size}, {"plain", c.plain}, {"z", c.z}});
   }
   j["chunks"] = std::move(chunks);
   return j;
@@ -269,8 +273,8 @@ Status CheckRoot(const Manifest& m) {
   if (!m.root) return Status::Ok();
   Hash256 computed = m.ComputeRoot();
   if (computed != *m.root) {
-    return Status::Integrity("root " + HexEncode(*m.root) + " does not match its chunks (computed " +
-                             HexEncode(computed) + ")");
+    return Status::Integrity("root " + HexEncode(*m.root) +
+                             " does not match its chunks (computed " + HexEncode(computed) + ")");
   }
   return Status::Ok();
 }

@@ -19,7 +19,8 @@ std::optional<ScannedManifest> ScanManifest(std::string_view text, size_t capaci
     // one value and nothing after it.
     std::string_view whole = simdjson::to_json_string(doc).value();
     size_t end = text.find_last_not_of(" \t\r\n");
-    if (end == std::string_view::npos || whole.size() != end + 1 - static_cast<size_t>(whole.data() - text.data())) {
+    if (end == std::string_view::npos ||
+        whole.size() != end + 1 - static_cast<size_t>(whole.data() - text.data())) {
       return std::nullopt;
     }
     doc.rewind();
@@ -40,7 +41,8 @@ std::optional<ScannedManifest> ScanManifest(std::string_view text, size_t capaci
         for (auto member : entry.get_object()) {
           std::string_view name = member.unescaped_key();
           if (name == "hash") {
-            if (!HexDecodeInto(member.value().get_string().value(), c.hash).ok()) return std::nullopt;
+            if (!HexDecodeInto(member.value().get_string().value(), c.hash).ok())
+              return std::nullopt;
             seen |= 1;
           } else if (name == "size") {
             c.size = member.value().get_uint64();

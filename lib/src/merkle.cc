@@ -119,8 +119,8 @@ std::vector<Hash256> ConsistencyProof(std::span<const Hash256> leaves, uint64_t 
   return path;
 }
 
-bool VerifyConsistency(uint64_t size1, uint64_t size2, const Hash256& root1,
-                       const Hash256& root2, std::span<const Hash256> path) {
+bool VerifyConsistency(uint64_t size1, uint64_t size2, const Hash256& root1, const Hash256& root2,
+                       std::span<const Hash256> path) {
   if (size1 > size2) return false;
   if (size1 == size2) return path.empty() && root1 == root2;
   if (size1 == 0) return path.empty() && root1 == Sha256({});

@@ -55,8 +55,9 @@ bool VerifyProof(const InclusionProofDoc& p) {
 }
 
 Json ProofToJson(const InclusionProofDoc& p) {
-  return Json{{"schema", "digm.proof/1"}, {"root", HexEncode(p.root)}, {"tree_size", p.tree_size},
-              {"index", p.index},         {"leaf", HexEncode(p.leaf)}, {"path", PathToJson(p.path)}};
+  return Json{{"schema", "digm.proof/1"},  {"root", HexEncode(p.root)},
+              {"tree_size", p.tree_size},  {"index", p.index},
+              {"leaf", HexEncode(p.leaf)}, {"path", PathToJson(p.path)}};
 }
 
 Result<InclusionProofDoc> ProofFromJson(const Json& doc) {
@@ -93,8 +94,8 @@ bool VerifyProof(const ConsistencyProofDoc& p) {
 
 Json ProofToJson(const ConsistencyProofDoc& p) {
   return Json{{"schema", "digm.consistency/1"}, {"size1", p.size1},
-              {"root1", HexEncode(p.root1)},     {"size2", p.size2},
-              {"root2", HexEncode(p.root2)},     {"path", PathToJson(p.path)}};
+              {"root1", HexEncode(p.root1)},    {"size2", p.size2},
+              {"root2", HexEncode(p.root2)},    {"path", PathToJson(p.path)}};
 }
 
 Result<ConsistencyProofDoc> ConsistencyProofFromJson(const Json& doc) {

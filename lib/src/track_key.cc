@@ -35,7 +35,8 @@ Json TrackKeyToJson(const TrackKey& k) {
 Result<TrackKey> TrackKeyFromJson(const Json& doc) {
   DIGM_RETURN_IF_ERROR(CheckSchema(doc, "key", 1));
   DIGM_ASSIGN_OR_RETURN(std::string alg, GetString(doc, "alg", "alg"));
-  if (alg != "aes-256-gcm") return Status::BadInput("\"alg\" is \"" + alg + "\", expected \"aes-256-gcm\"");
+  if (alg != "aes-256-gcm")
+    return Status::BadInput("\"alg\" is \"" + alg + "\", expected \"aes-256-gcm\"");
   DIGM_ASSIGN_OR_RETURN(std::string key_hex, GetString(doc, "key", "key"));
   DIGM_ASSIGN_OR_RETURN(std::string id_hex, GetString(doc, "key_id", "key_id"));
   Key256 key;

@@ -1,10 +1,9 @@
-#include "digm/chunker.h"
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include "digm/assemble.h"
+#include "digm/chunker.h"
 #include "digm/file.h"
 #include "test_util.h"
 
@@ -18,7 +17,9 @@ class ChunkTest : public ::testing::Test {
   // Chunks `data` into a fresh store and returns the manifest.
   Manifest ChunkBytes(const Bytes& data, ChunkOptions o) {
     std::string in = dir_ / "input";
-    EXPECT_TRUE(WriteOutput(in, std::string_view(reinterpret_cast<const char*>(data.data()), data.size())).ok());
+    EXPECT_TRUE(
+        WriteOutput(in, std::string_view(reinterpret_cast<const char*>(data.data()), data.size()))
+            .ok());
     int fd = open(in.c_str(), O_RDONLY);
     o.store = &store_;
     auto m = ChunkStream(fd, o);
@@ -52,7 +53,8 @@ TEST_F(ChunkTest, ClearChunksAreNamedByTheirHash) {
     auto stored = store_.Get(m.chunks[i].hash);
     ASSERT_TRUE(stored.ok());
     EXPECT_EQ(Sha256(*stored), m.chunks[i].hash);
-    EXPECT_EQ(*stored, Bytes(data.begin() + i * kCs, data.begin() + std::min<size_t>((i + 1) * kCs, data.size())));
+    EXPECT_EQ(*stored, Bytes(data.begin() + i * kCs,
+                             data.begin() + std::min<size_t>((i + 1) * kCs, data.size())));
   }
   EXPECT_EQ(m.chunks[3].plain, 5u);
   EXPECT_TRUE(ManifestFromJson(ManifestToJson(m)).ok());
@@ -187,7 +189,9 @@ TEST(ChunkFormat, NonceAndAadLayout) {
   EXPECT_EQ(HexEncode(ChunkNonce(p, 0x01020304)), "010203040506070801020304");
   EXPECT_EQ(HexEncode(ChunkAad(7, 262144, true)),
             HexEncode(std::span(reinterpret_cast<const uint8_t*>("digm.chunk/1"), 12)) +
-                "0000000000000007" "0000000000040000" "01");
+                "0000000000000007"
+                "0000000000040000"
+                "01");
 }
 
 }  // namespace

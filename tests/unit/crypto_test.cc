@@ -14,7 +14,8 @@ std::span<const uint8_t> Str(std::string_view s) {
 }
 
 TEST(Sha256, KnownAnswers) {
-  EXPECT_EQ(HexEncode(Sha256({})), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(HexEncode(Sha256({})),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(HexEncode(Sha256(Str("abc"))),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
@@ -86,7 +87,8 @@ TEST(Aes256Gcm, SealsInPlaceAndRejectsShortInput) {
   ASSERT_TRUE(gcm.Open(iv, {}, buf, buf).ok());
   EXPECT_EQ(Bytes(buf.begin(), buf.begin() + 1000), original);
   Bytes tiny(5);
-  EXPECT_EQ(gcm.Open(iv, {}, tiny, tiny).message(), "ciphertext shorter than its authentication tag");
+  EXPECT_EQ(gcm.Open(iv, {}, tiny, tiny).message(),
+            "ciphertext shorter than its authentication tag");
 }
 
 TEST(Random, BytesDiffer) {

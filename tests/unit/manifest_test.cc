@@ -100,7 +100,9 @@ TEST(Manifest, ParseErrorsAreExact) {
             "\"media.duration\" must be a number");
   EXPECT_EQ(with([](Json& j) { j["schema"] = "digm.manifest/9"; }),
             "digm.manifest/9 is newer than this tool reads (digm.manifest/1)");
-  EXPECT_EQ(with([](Json& j) { j["encryption"]["preview"] = {{"chunks", 4}, {"key", std::string(64, '0')}}; }),
+  EXPECT_EQ(with([](Json& j) {
+              j["encryption"]["preview"] = {{"chunks", 4}, {"key", std::string(64, '0')}};
+            }),
             "\"encryption.preview.chunks\" is 4, but the track has 3 chunks");
 }
 

@@ -109,7 +109,8 @@ TEST(Merkle, ConsistencyForAllPairsUpTo32) {
       ASSERT_TRUE(VerifyConsistency(m, n, root1, root2, path)) << m << "/" << n;
       EXPECT_FALSE(VerifyConsistency(m, n, Flip(root1, 3), root2, path)) << m << "/" << n;
       // Every tree extends the empty one, whatever its root.
-      if (m > 0) EXPECT_FALSE(VerifyConsistency(m, n, root1, Flip(root2, 200), path)) << m << "/" << n;
+      if (m > 0)
+        EXPECT_FALSE(VerifyConsistency(m, n, root1, Flip(root2, 200), path)) << m << "/" << n;
       for (size_t p = 0; p < path.size(); ++p) {
         auto bad = path;
         bad[p] = Flip(bad[p], 77);

@@ -30,7 +30,8 @@ int Join(const Args& a) {
     auto k = ReadKeyFile(a.key_in);
     if (!k.ok()) return diag::Fail(k.status());
     key = *k;
-  } else if (manifest->encryption && manifest->encryption->preview_chunks < manifest->chunks.size()) {
+  } else if (manifest->encryption &&
+             manifest->encryption->preview_chunks < manifest->chunks.size()) {
     return cli::UsageError("the track is encrypted: give its key with --key FILE");
   }
   auto store = ChunkStore::Open(a.store, {.create = false});
@@ -84,10 +85,13 @@ int Chunk(const Args& a) {
   if (regular) media = ProbeMedia(a.input == "-" ? "/dev/stdin" : a.input);
   if (a.preview_seconds > 0) {
     if (!media || !media->duration || !regular) {
-      return diag::Fail(Status::BadInput("--preview-seconds needs the track's duration, which is "
-                                         "unknown for " + (a.input == "-" ? "stdin" : "'" + a.input + "'")));
+      return diag::Fail(
+          Status::BadInput("--preview-seconds needs the track's duration, which is "
+                           "unknown for " +
+                           (a.input == "-" ? "stdin" : "'" + a.input + "'")));
     }
-    o.preview_chunks = PreviewChunkCount(a.preview_seconds, *media->duration, st.st_size, o.chunk_size);
+    o.preview_chunks =
+        PreviewChunkCount(a.preview_seconds, *media->duration, st.st_size, o.chunk_size);
   }
   std::optional<ChunkStore> store;
   if (!a.store.empty()) {
@@ -96,13 +100,16 @@ int Chunk(const Args& a) {
     store = std::move(*s);
     o.store = &*store;
   }
-  diag::Progress progress(!a.quiet && (a.progress || diag::IsTerminal(2)), regular ? st.st_size : 0);
+  diag::Progress progress(!a.quiet && (a.progress || diag::IsTerminal(2)),
+                          regular ? st.st_size : 0);
   o.progress = [&](uint64_t done) { progress.Update(done); };
 
   auto manifest = ChunkStream(*fd, o);
   progress.Finish();
   if (*fd != 0) close(*fd);
-  if (!manifest.ok()) return diag::Fail(manifest.status().Context("chunking " + (a.input == "-" ? std::string("stdin") : "'" + a.input + "'")));
+  if (!manifest.ok())
+    return diag::Fail(manifest.status().Context(
+        "chunking " + (a.input == "-" ? std::string("stdin") : "'" + a.input + "'")));
   if (media) manifest->media = *media;
   if (!a.name.empty()) {
     manifest->source_name = a.name;
@@ -131,22 +138,32 @@ int main(int argc, char** argv) {
   CLI::App app("Split a file into content-addressed chunks and print its manifest.", "digm-chunk");
   cli::Init(app, "digm-chunk");
   Args a;
-  app.add_option("input", a.input, "audio file to chunk, or - for stdin");
+  app.add_option("INPUT", a.input, "audio file to chunk, or - for stdin")->type_name("");
   app.add_option("-c,--chunk-size", a.chunk_size, "chunk size, a power of two from 16K to 16M")
-      ->capture_default_str();
-  app.add_option("-s,--store", a.store, "write chunks into this content-addressed directory");
+      ->capture_default_str()
+      ->type_name("SIZE");
+  app.add_option("-s,--store", a.store, "write chunks into this content-addressed directory")
+      ->type_name("DIR");
   app.add_flag("-e,--encrypt", a.encrypt, "encrypt every chunk with a new AES-256-GCM track key");
-  app.add_option("--key-out", a.key_out, "write the new track key here (mode 0600)");
-  app.add_option("-k,--key", a.key_in, "encrypt with the key in this key file (reuse a key)");
+  app.add_option("--key-out", a.key_out, "write the new track key here (mode 0600)")
+      ->type_name("FILE");
+  app.add_option("-k,--key", a.key_in, "encrypt with the key in this key file (reuse a key)")
+      ->type_name("FILE");
   app.add_option("--preview-seconds", a.preview_seconds,
                  "encrypt the chunks of the first N seconds with a public preview key")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("N");
   app.add_flag("-z,--compress", a.compress, "zstd-compress chunks that shrink by 1/16 or more");
-  app.add_option("-j,--threads", a.threads, "threads to use, the reading one included (default: all cores)")
-      ->check(CLI::Range(1, 256));
-  app.add_option("-o,--output", a.output, "write the manifest here instead of stdout");
-  app.add_option("--name", a.name, "source name recorded in the manifest (default: file name)");
-  app.add_option("--join", a.join, "reassemble the track of this manifest from --store instead");
+  app.add_option("-j,--threads", a.threads,
+                 "threads to use, the reading one included (default: all cores)")
+      ->check(CLI::Range(1, 256))
+      ->type_name("N");
+  app.add_option("-o,--output", a.output, "write the manifest here instead of stdout")
+      ->type_name("FILE");
+  app.add_option("--name", a.name, "source name recorded in the manifest (default: file name)")
+      ->type_name("NAME");
+  app.add_option("--join", a.join, "reassemble the track of this manifest from --store instead")
+      ->type_name("MANIFEST");
   app.add_flag("--progress", a.progress, "draw a progress bar on stderr even when not a terminal");
   app.add_flag("-q,--quiet", a.quiet, "print nothing but errors");
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
@@ -154,6 +171,7 @@ int main(int argc, char** argv) {
     if (!a.input.empty()) return cli::UsageError("--join takes no INPUT; it reads --store");
     return Join(a);
   }
-  if (a.input.empty()) return cli::UsageError("missing INPUT (a file, or - for stdin)", "try 'digm-chunk --help'");
+  if (a.input.empty())
+    return cli::UsageError("missing INPUT (a file, or - for stdin)", "try 'digm-chunk --help'");
   return Chunk(a);
 }

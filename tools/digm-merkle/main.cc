@@ -42,7 +42,10 @@ int Verify(const std::string& path, const char* kind, Result<Doc> (*parse)(const
     auto root = HexDecodeArray<32>(want_root);
     if (!root.ok()) return cli::UsageError("--root: " + root.status().message());
     Hash256 got;
-    if constexpr (std::is_same_v<Doc, InclusionProofDoc>) got = proof->root; else got = proof->root2;
+    if constexpr (std::is_same_v<Doc, InclusionProofDoc>)
+      got = proof->root;
+    else
+      got = proof->root2;
     if (got != *root) {
       return diag::Fail(Status::No("the proof verifies, but for root " + HexEncode(got) +
                                    ", not the expected " + want_root));
@@ -60,30 +63,35 @@ int main(int argc, char** argv) {
   std::string manifest = "-", output = "-", proof = "-", older, newer, root;
   uint64_t index = 0;
 
-  auto* seal = app.add_subcommand("seal", "add the root to a manifest (checks one it has) and print it");
-  seal->add_option("manifest", manifest, "manifest file, or - for stdin");
-  seal->add_option("-o,--output", output, "write the sealed manifest here instead of stdout");
+  auto* seal =
+      app.add_subcommand("seal", "add the root to a manifest (checks one it has) and print it");
+  seal->add_option("MANIFEST", manifest, "manifest file, or - for stdin");
+  seal->add_option("-o,--output", output, "write the sealed manifest here instead of stdout")
+      ->type_name("FILE");
 
   auto* root_cmd = app.add_subcommand("root", "print a manifest's root in hex");
-  root_cmd->add_option("manifest", manifest, "manifest file, or - for stdin");
+  root_cmd->add_option("MANIFEST", manifest, "manifest file, or - for stdin");
 
   auto* prove = app.add_subcommand("prove", "print the inclusion proof of one chunk");
-  prove->add_option("manifest", manifest, "manifest file, or - for stdin")->required();
-  prove->add_option("-i,--index", index, "the chunk's index, from 0")->required();
-  prove->add_option("-o,--output", output, "write the proof here instead of stdout");
+  prove->add_option("MANIFEST", manifest, "manifest file, or - for stdin")->required();
+  prove->add_option("-i,--index", index, "the chunk's index, from 0")->type_name("I")->required();
+  prove->add_option("-o,--output", output, "write the proof here instead of stdout")
+      ->type_name("FILE");
 
   auto* verify = app.add_subcommand("verify", "check an inclusion proof (exit 0 or 1)");
-  verify->add_option("proof", proof, "digm.proof/1 file, or - for stdin");
-  verify->add_option("--root", root, "also require the proof to be for this root");
+  verify->add_option("PROOF", proof, "digm.proof/1 file, or - for stdin");
+  verify->add_option("--root", root, "also require the proof to be for this root")
+      ->type_name("HEX");
 
   auto* cons = app.add_subcommand("consistency", "print the proof that NEW extends OLD");
-  cons->add_option("old", older, "the older manifest")->required();
-  cons->add_option("new", newer, "the newer manifest")->required();
-  cons->add_option("-o,--output", output, "write the proof here instead of stdout");
+  cons->add_option("OLD", older, "the older manifest")->required();
+  cons->add_option("NEW", newer, "the newer manifest")->required();
+  cons->add_option("-o,--output", output, "write the proof here instead of stdout")
+      ->type_name("FILE");
 
   auto* vcons = app.add_subcommand("verify-consistency", "check a consistency proof (exit 0 or 1)");
-  vcons->add_option("proof", proof, "digm.consistency/1 file, or - for stdin");
-  vcons->add_option("--root", root, "also require the newer root to be this one");
+  vcons->add_option("PROOF", proof, "digm.consistency/1 file, or - for stdin");
+  vcons->add_option("--root", root, "also require the newer root to be this one")->type_name("HEX");
 
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
 

@@ -14,8 +14,8 @@ namespace digm {
 class ChunkStore {
  public:
   struct Options {
-    bool create = true;        // create DIR when missing
-    bool fsync_each = false;   // fsync every chunk before its rename (nodes)
+    bool create = true;       // create DIR when missing
+    bool fsync_each = false;  // fsync every chunk before its rename (nodes)
   };
 
   static Result<ChunkStore> Open(const std::string& dir, Options options);

@@ -22,10 +22,10 @@ struct ChunkOptions {
   uint64_t chunk_size = kDefaultChunkSize;
   bool compress = false;
   int compress_level = 3;
-  std::optional<TrackKey> key;   // encrypt when set
-  uint64_t preview_chunks = 0;   // with key: chunks under a fresh preview key
-  int threads = 1;               // threads in all, the calling one included
-  const ChunkStore* store = nullptr;  // where chunks go; none: only the manifest
+  std::optional<TrackKey> key;                        // encrypt when set
+  uint64_t preview_chunks = 0;                        // with key: chunks under a fresh preview key
+  int threads = 1;                                    // threads in all, the calling one included
+  const ChunkStore* store = nullptr;                  // where chunks go; none: only the manifest
   std::function<void(uint64_t bytes_read)> progress;  // from the caller's thread
 };
 

@@ -31,7 +31,7 @@ std::vector<Hash256> ConsistencyProof(std::span<const Hash256> leaves, uint64_t 
 
 // RFC 9162 §2.1.4.2, plus the trivial cases: equal sizes need equal roots and
 // an empty path; an empty old tree needs an empty path and the empty root.
-bool VerifyConsistency(uint64_t size1, uint64_t size2, const Hash256& root1,
-                       const Hash256& root2, std::span<const Hash256> path);
+bool VerifyConsistency(uint64_t size1, uint64_t size2, const Hash256& root1, const Hash256& root2,
+                       std::span<const Hash256> path);
 
 }  // namespace digm

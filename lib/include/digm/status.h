@@ -13,11 +13,11 @@ namespace digm {
 // The exit status shared by every tool (SPEC §1).
 enum class Code : int {
   kOk = 0,
-  kNo = 1,           // a clean "no": a proof did not verify
-  kUsage = 2,        // bad flags or arguments
-  kBadInput = 3,     // unreadable file, malformed document, bad hex
-  kIntegrity = 4,    // hash mismatch, tag failure, wrong key
-  kNetwork = 5,      // no peer could serve, cannot bind
+  kNo = 1,         // a clean "no": a proof did not verify
+  kUsage = 2,      // bad flags or arguments
+  kBadInput = 3,   // unreadable file, malformed document, bad hex
+  kIntegrity = 4,  // hash mismatch, tag failure, wrong key
+  kNetwork = 5,    // no peer could serve, cannot bind
   kInterrupted = 130,
 };
 
@@ -50,7 +50,7 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
@@ -74,9 +74,9 @@ class [[nodiscard]] Result {
 #define DIGM_CONCAT(a, b) DIGM_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function when it is not ok.
-#define DIGM_RETURN_IF_ERROR(expr)             \
-  do {                                         \
-    ::digm::Status digm_status_ = (expr);      \
+#define DIGM_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::digm::Status digm_status_ = (expr);        \
     if (!digm_status_.ok()) return digm_status_; \
   } while (0)
 
