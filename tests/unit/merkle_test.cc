@@ -85,7 +85,9 @@ TEST(Merkle, ProofAtEveryIndexOfTreesUpTo64) {
       }
       // Another index, an index past the end, a longer or shorter path: all
       // fail. (Another tree size can share a path's shape; the root decides.)
-      if (n > 1) EXPECT_FALSE(VerifyInclusion(leaves[i], (i + 1) % n, n, path, root));
+      if (n > 1) {
+        EXPECT_FALSE(VerifyInclusion(leaves[i], (i + 1) % n, n, path, root));
+      }
       EXPECT_FALSE(VerifyInclusion(leaves[i], n, n, path, root));
       auto longer = path;
       longer.push_back(root);
