@@ -109,21 +109,26 @@ TEST(Merkle, ConsistencyForAllPairsUpTo32) {
       Hash256 root1 = MerkleRoot(std::span(leaves).first(m));
       auto path = ConsistencyProof(leaves, m);
       ASSERT_TRUE(VerifyConsistency(m, n, root1, root2, path)) << m << "/" << n;
-      EXPECT_FALSE(VerifyConsistency(m, n, Flip(root1, 3), root2, path)) << m << "/" << n;
-      // Every tree extends the empty one, whatever its root.
-      if (m > 0)
-        EXPECT_FALSE(VerifyConsistency(m, n, root1, Flip(root2, 200), path)) << m << "/" << n;
-      for (size_t p = 0; p < path.size(); ++p) {
-        auto bad = path;
-        bad[p] = Flip(bad[p], 77);
-        EXPECT_FALSE(VerifyConsistency(m, n, root1, root2, bad)) << m << "/" << n << "/" << p;
+      for (int bit = 0; bit < 256; ++bit) {
+        EXPECT_FALSE(VerifyConsistency(m, n, Flip(root1, bit), root2, path)) << m << "/" << n;
+        // Every tree extends the empty one, whatever its root.
+        if (m > 0) {
+          EXPECT_FALSE(VerifyConsistency(m, n, root1, Flip(root2, bit), path)) << m << "/" << n;
+        }
+        for (size_t p = 0; p < path.size(); ++p) {
+          auto bad = path;
+          bad[p] = Flip(bad[p], bit);
+          EXPECT_FALSE(VerifyConsistency(m, n, root1, root2, bad)) << m << "/" << n << "/" << p;
+        }
       }
       if (m > 0 && m < n) {
         EXPECT_FALSE(VerifyConsistency(m, n, root1, root2, {}));
         EXPECT_FALSE(VerifyConsistency(m + 1, n, root1, root2, path)) << m << "/" << n;
       }
     }
-    if (n > 0) EXPECT_FALSE(VerifyConsistency(n, n - 1, root2, root2, {}));
+    if (n > 0) {
+      EXPECT_FALSE(VerifyConsistency(n, n - 1, root2, root2, {}));
+    }
   }
 }
 
