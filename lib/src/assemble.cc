@@ -93,4 +93,12 @@ Status AssembleTrack(const Manifest& manifest, const ChunkStore& store, const Tr
   return Status::Ok();
 }
 
+Status AssembleTrackTo(const Manifest& manifest, const ChunkStore& store, const TrackKey* key,
+                       const std::string& path) {
+  if (path == "-") return AssembleTrack(manifest, store, key, 1);
+  DIGM_ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::Create(path));
+  DIGM_RETURN_IF_ERROR(AssembleTrack(manifest, store, key, out.fd()));
+  return out.Commit();
+}
+
 }  // namespace digm

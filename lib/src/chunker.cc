@@ -1,5 +1,7 @@
 #include "digm/chunker.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include <cmath>
@@ -104,6 +106,8 @@ class Pipeline {
   // to `chunks` in order.
   Status Drive(int fd, Sha256Hasher& source, uint64_t* size, std::vector<ChunkRef>* chunks) {
     const size_t k = jobs_.size();
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) total_ = static_cast<uint64_t>(st.st_size);
     uint64_t next_read = 0, next_collect = 0;
     bool eof = false;
     for (;;) {
@@ -119,7 +123,7 @@ class Pipeline {
           head_.assign(job.buf.begin(), job.buf.begin() + std::min<size_t>(*n, 64));
         source.Update(std::span(job.buf.data(), *n));
         *size += *n;
-        if (o_.progress) o_.progress(*size);
+        if (o_.progress) o_.progress(*size, total_);
         job.index = next_read++;
         job.n = *n;
         job.done = false;
@@ -187,6 +191,7 @@ class Pipeline {
   std::condition_variable work_cv_, done_cv_;
   std::deque<Job*> queue_;
   bool stop_ = false;
+  uint64_t total_ = 0;                   // the input's size, when it is a regular file
   std::optional<Worker> reader_worker_;  // the calling thread's, made when first needed
   Bytes head_;                           // the stream's first bytes, for format sniffing
 };
@@ -245,6 +250,35 @@ Result<Manifest> ChunkStream(int fd, const ChunkOptions& options) {
     if (m.encryption->preview_chunks == 0) m.encryption->preview_key = {};
   }
   return m;
+}
+
+Result<Manifest> ChunkFile(const std::string& path, ChunkOptions options, double preview_seconds) {
+  const std::string label = path == "-" ? "stdin" : "'" + path + "'";
+  DIGM_ASSIGN_OR_RETURN(int fd, OpenInput(path));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() {
+      if (fd != 0) close(fd);
+    }
+  } closer{fd};
+  struct stat st;
+  const bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  std::optional<Media> media;
+  if (regular) media = ProbeMedia(path == "-" ? "/dev/stdin" : path);
+  if (preview_seconds > 0) {
+    if (!media || !media->duration) {
+      return Status::BadInput("a preview needs the track's duration, which is unknown for " +
+                              label);
+    }
+    options.preview_chunks = PreviewChunkCount(
+        preview_seconds, *media->duration, static_cast<uint64_t>(st.st_size), options.chunk_size);
+  }
+  auto manifest = ChunkStream(fd, options);
+  if (!manifest.ok()) return manifest.status().Context("chunking " + label);
+  if (media) manifest->media = *media;
+  if (path != "-") manifest->source_name = path.substr(path.find_last_of('/') + 1);
+  if (options.store) DIGM_RETURN_IF_ERROR(options.store->Sync());
+  return manifest;
 }
 
 }  // namespace digm

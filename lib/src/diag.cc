@@ -49,12 +49,11 @@ int Fail(const Status& status) {
 
 bool IsTerminal(int fd) { return isatty(fd) == 1; }
 
-Progress::Progress(bool enabled, uint64_t total)
-    : enabled_(enabled), total_(total), start_(Now()) {}
+Progress::Progress(bool enabled) : enabled_(enabled), start_(Now()) {}
 
 Progress::~Progress() { Finish(); }
 
-void Progress::Update(uint64_t done) {
+void Progress::Update(uint64_t done, uint64_t total) {
   if (!enabled_) return;
   double now = Now();
   if (drawn_ && now - last_draw_ < 0.1) return;
@@ -62,13 +61,13 @@ void Progress::Update(uint64_t done) {
   drawn_ = true;
   double rate = done / std::max(now - start_, 1e-6);
   char line[160];
-  if (total_ > 0) {
+  if (total > 0) {
     int width = 30;
-    int filled = static_cast<int>(width * std::min<double>(1.0, double(done) / total_));
+    int filled = static_cast<int>(width * std::min<double>(1.0, double(done) / total));
     std::string bar(filled, '#');
     bar.resize(width, ' ');
     std::snprintf(line, sizeof line, "\r%s: [%s] %3d%% %s/s ", g_program.c_str(), bar.c_str(),
-                  static_cast<int>(100.0 * done / total_), HumanBytes(rate).c_str());
+                  static_cast<int>(100.0 * done / total), HumanBytes(rate).c_str());
   } else {
     std::snprintf(line, sizeof line, "\r%s: %s %s/s ", g_program.c_str(),
                   HumanBytes(double(done)).c_str(), HumanBytes(rate).c_str());

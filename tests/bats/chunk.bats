@@ -49,6 +49,14 @@ setup() {
   [[ "$stderr" == *"give only one"* ]]
 }
 
+@test "the key never goes to the manifest's output" {
+  run --separate-stderr -2 digm-chunk "$AUDIO/track.wav" --key-out -
+  [ -z "$output" ]
+  [[ "$stderr" == *"--key-out must name a file of its own"* ]]
+  run --separate-stderr -2 digm-chunk "$AUDIO/track.wav" --key-out m.json -o m.json
+  [ ! -e m.json ]
+}
+
 @test "--preview-seconds needs --encrypt" {
   run --separate-stderr -2 digm-chunk "$AUDIO/track.wav" --preview-seconds 2
   [[ "$stderr" == *"--preview-seconds only applies to an encrypted track"* ]]
@@ -313,7 +321,7 @@ setup() {
 @test "bad: --preview-seconds on a file with no known duration" {
   head -c 40000 /dev/urandom > data.bin
   run --separate-stderr -3 digm-chunk data.bin --encrypt --key-out k.key --preview-seconds 2 -o m.json
-  [[ "$stderr" == *"--preview-seconds needs the track's duration, which is unknown for 'data.bin'"* ]]
+  [[ "$stderr" == *"a preview needs the track's duration, which is unknown for 'data.bin'"* ]]
   [ ! -e m.json ] && [ ! -e k.key ]
 }
 

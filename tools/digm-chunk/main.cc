@@ -7,7 +7,6 @@
 #include "cli.h"
 #include "digm/assemble.h"
 #include "digm/chunker.h"
-#include "digm/media.h"
 
 namespace {
 
@@ -36,14 +35,7 @@ int Join(const Args& a) {
   }
   auto store = ChunkStore::Open(a.store, {.create = false});
   if (!store.ok()) return diag::Fail(store.status());
-  if (a.output == "-") {
-    Status s = AssembleTrack(*manifest, *store, key ? &*key : nullptr, 1);
-    return s.ok() ? 0 : diag::Fail(s);
-  }
-  auto out = AtomicFile::Create(a.output);
-  if (!out.ok()) return diag::Fail(out.status());
-  Status s = AssembleTrack(*manifest, *store, key ? &*key : nullptr, out->fd());
-  if (s.ok()) s = out->Commit();
+  Status s = AssembleTrackTo(*manifest, *store, key ? &*key : nullptr, a.output);
   return s.ok() ? 0 : diag::Fail(s);
 }
 
@@ -62,6 +54,9 @@ int Chunk(const Args& a) {
     return cli::UsageError("--encrypt needs somewhere to keep the key",
                            "add --key-out FILE for a new key, or --key FILE to reuse one");
   }
+  if (!a.key_out.empty() && (a.key_out == a.output || a.key_out == "-")) {
+    return cli::UsageError("--key-out must name a file of its own, not the manifest's output");
+  }
   if (a.preview_seconds > 0 && !encrypt) {
     return cli::UsageError("--preview-seconds only applies to an encrypted track (--encrypt)");
   }
@@ -78,21 +73,6 @@ int Chunk(const Args& a) {
     o.key = TrackKey::Generate();
   }
 
-  auto fd = OpenInput(a.input);
-  if (!fd.ok()) return diag::Fail(fd.status());
-  bool regular = fstat(*fd, &st) == 0 && S_ISREG(st.st_mode);
-  std::optional<Media> media;
-  if (regular) media = ProbeMedia(a.input == "-" ? "/dev/stdin" : a.input);
-  if (a.preview_seconds > 0) {
-    if (!media || !media->duration || !regular) {
-      return diag::Fail(
-          Status::BadInput("--preview-seconds needs the track's duration, which is "
-                           "unknown for " +
-                           (a.input == "-" ? "stdin" : "'" + a.input + "'")));
-    }
-    o.preview_chunks =
-        PreviewChunkCount(a.preview_seconds, *media->duration, st.st_size, o.chunk_size);
-  }
   std::optional<ChunkStore> store;
   if (!a.store.empty()) {
     auto s = ChunkStore::Open(a.store, {});
@@ -100,26 +80,12 @@ int Chunk(const Args& a) {
     store = std::move(*s);
     o.store = &*store;
   }
-  diag::Progress progress(!a.quiet && (a.progress || diag::IsTerminal(2)),
-                          regular ? st.st_size : 0);
-  o.progress = [&](uint64_t done) { progress.Update(done); };
-
-  auto manifest = ChunkStream(*fd, o);
+  diag::Progress progress(!a.quiet && (a.progress || diag::IsTerminal(2)));
+  o.progress = [&](uint64_t done, uint64_t total) { progress.Update(done, total); };
+  auto manifest = ChunkFile(a.input, o, a.preview_seconds);
   progress.Finish();
-  if (*fd != 0) close(*fd);
-  if (!manifest.ok())
-    return diag::Fail(manifest.status().Context(
-        "chunking " + (a.input == "-" ? std::string("stdin") : "'" + a.input + "'")));
-  if (media) manifest->media = *media;
-  if (!a.name.empty()) {
-    manifest->source_name = a.name;
-  } else if (a.input != "-") {
-    manifest->source_name = a.input.substr(a.input.find_last_of('/') + 1);
-  }
-  if (store) {
-    Status s = store->Sync();
-    if (!s.ok()) return diag::Fail(s);
-  }
+  if (!manifest.ok()) return diag::Fail(manifest.status());
+  if (!a.name.empty()) manifest->source_name = a.name;
   if (!a.key_out.empty()) {
     Status s = WriteKeyFile(a.key_out, *o.key);
     if (!s.ok()) return diag::Fail(s);

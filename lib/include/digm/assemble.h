@@ -38,4 +38,9 @@ class ChunkOpener {
 Status AssembleTrack(const Manifest& manifest, const ChunkStore& store, const TrackKey* key,
                      int fd);
 
+// The same into the file at `path`, which appears only when the whole track
+// verified, or to stdout when `path` is "-".
+Status AssembleTrackTo(const Manifest& manifest, const ChunkStore& store, const TrackKey* key,
+                       const std::string& path);
+
 }  // namespace digm

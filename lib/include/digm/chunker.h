@@ -22,11 +22,12 @@ struct ChunkOptions {
   uint64_t chunk_size = kDefaultChunkSize;
   bool compress = false;
   int compress_level = 3;
-  std::optional<TrackKey> key;                        // encrypt when set
-  uint64_t preview_chunks = 0;                        // with key: chunks under a fresh preview key
-  int threads = 1;                                    // threads in all, the calling one included
-  const ChunkStore* store = nullptr;                  // where chunks go; none: only the manifest
-  std::function<void(uint64_t bytes_read)> progress;  // from the caller's thread
+  std::optional<TrackKey> key;        // encrypt when set
+  uint64_t preview_chunks = 0;        // with key: chunks under a fresh preview key
+  int threads = 1;                    // threads in all, the calling one included
+  const ChunkStore* store = nullptr;  // where chunks go; none: only the manifest
+  // Called from the calling thread as input is read; total is 0 when unknown.
+  std::function<void(uint64_t bytes_read, uint64_t total)> progress;
 };
 
 // Chunks everything readable from `fd`. The manifest's size, chunks, source
@@ -34,6 +35,13 @@ struct ChunkOptions {
 // tell (SniffMedia); a caller with a path probes for more. Store write errors
 // stop the run.
 Result<Manifest> ChunkStream(int fd, const ChunkOptions& options);
+
+// Chunks the file at `path` ("-" is stdin): probes its media with TagLib when
+// it is a regular file (stdin too, when redirected from one), turns
+// `preview_seconds` into a preview chunk count (BadInput when the duration is
+// unknown), names the source after the file, and flushes `options.store`.
+Result<Manifest> ChunkFile(const std::string& path, ChunkOptions options,
+                           double preview_seconds = 0);
 
 // The nonce and AAD of chunk `index` (SPEC §2).
 GcmNonce ChunkNonce(const NoncePrefix& prefix, uint64_t index);

@@ -25,14 +25,13 @@ bool IsTerminal(int fd);
 // A one-line progress meter redrawn on stderr. Not thread-safe.
 class Progress {
  public:
-  Progress(bool enabled, uint64_t total);  // total 0 when unknown
+  explicit Progress(bool enabled);
   ~Progress();
-  void Update(uint64_t done);
+  void Update(uint64_t done, uint64_t total);  // total 0 when unknown
   void Finish();
 
  private:
   bool enabled_;
-  uint64_t total_;
   double start_;
   double last_draw_ = 0;
   bool drawn_ = false;
