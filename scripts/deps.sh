@@ -4,13 +4,14 @@
 set -euo pipefail
 
 build=(cmake ninja-build ccache g++ pkg-config libssl-dev libzstd-dev nlohmann-json3-dev
-       libcli11-dev libtag1-dev libgtest-dev libsimdjson-dev)
+       libcli11-dev libtag1-dev libgtest-dev libsimdjson-dev libsecp256k1-dev nettle-dev
+       libsqlitecpp-dev libsqlite3-dev libboost-dev libcurl4-openssl-dev)
 media=(sox libsox-fmt-mp3 jq)
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
-  test)  want=("${build[@]}" "${media[@]}" bats man-db groff-base) ;;
-  demo)  want=("${build[@]}" "${media[@]}") ;;
-  bench) want=("${build[@]}" "${media[@]}" openssl time nodejs npm) ;;
+  test)  want=("${build[@]}" "${media[@]}" bats man-db groff-base curl aria2 ffmpeg sqlite3) ;;
+  demo)  want=("${build[@]}" "${media[@]}" curl) ;;
+  bench) want=("${build[@]}" "${media[@]}" openssl time nodejs npm nginx-light wrk curl) ;;
   *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
 esac
 

@@ -1,0 +1,62 @@
+// HTTP messages as plain values, so a node's request handling is a pure
+// function testable without sockets: a request in, a response out, whose body
+// is either bytes or slices of files (sent with sendfile by the server).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace digm {
+
+struct HttpRequest {
+  std::string method;                          // "GET"
+  std::string target;                          // "/content/ab12...?x=1"
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+  std::string remote;  // peer address, for logs and limits
+
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+struct FileSlice {
+  std::string path;
+  uint64_t offset = 0, length = 0;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;              // used when `files` is empty
+  std::vector<FileSlice> files;  // the body, in order, when not empty
+  bool head_only = false;        // HEAD: send the headers of the GET
+
+  uint64_t ContentLength() const;
+  void Set(const std::string& name, const std::string& value) { headers.emplace_back(name, value); }
+  static HttpResponse Json(int status, const std::string& json_text);
+  // {"error": message} with the status.
+  static HttpResponse Error(int status, const std::string& message);
+};
+
+struct ByteRange {
+  uint64_t first = 0, last = 0;  // inclusive
+};
+
+enum class RangeKind { kNone, kSatisfiable, kUnsatisfiable };
+
+// One "bytes=" range of RFC 9110 §14.1.2 (first-last, first-, -suffix) over a
+// resource of `size` bytes. Several ranges, or anything malformed, is kNone
+// (the whole resource is served, as the RFC allows).
+RangeKind ParseRange(std::string_view header, uint64_t size, ByteRange* out);
+
+// The part of `files` (consecutive slices) between bytes first and last.
+std::vector<FileSlice> SliceRange(const std::vector<FileSlice>& files, ByteRange range);
+
+}  // namespace digm

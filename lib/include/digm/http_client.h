@@ -1,0 +1,28 @@
+// A small blocking HTTP/1.1 client over libcurl, for the tools and a node's
+// outgoing gossip and replication. Each call is independent; thread-safe
+// once CurlGlobalInit() has run (first use does it).
+#pragma once
+
+#include <string>
+
+#include "digm/status.h"
+
+namespace digm {
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+};
+
+struct HttpCallOptions {
+  long timeout_ms = 10000;
+  long connect_timeout_ms = 3000;
+  std::string content_type = "application/json";
+};
+
+// Network errors (refused, timed out, DNS) are Status::Network naming the
+// URL. Any HTTP status is a result, not an error.
+Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
+                            const std::string& body = "", const HttpCallOptions& options = {});
+
+}  // namespace digm

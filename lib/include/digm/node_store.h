@@ -1,0 +1,95 @@
+// A node's storage (SPEC §5): chunk files under DATA/chunks (temp file, fsync,
+// rename) and a SQLite index (WAL) of tracks, chunks, pins and peers in
+// DATA/index.db. Chunk bytes are always written before the index names them,
+// so after a crash the index never points at a half-written file; fsck finds
+// and repairs any other disagreement. Thread-safe: the index is behind a lock.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "digm/chunk_store.h"
+#include "digm/document.h"
+#include "digm/manifest.h"
+
+namespace SQLite {
+class Database;
+}
+
+namespace digm {
+
+struct TrackRow {
+  std::string root;  // hex
+  std::string title, artist, album;
+  double duration = 0;
+  uint64_t size = 0, chunks = 0;
+  std::string created_at;  // RFC 3339
+  bool complete = false;   // every chunk is in the store
+  bool pinned = false;
+};
+
+struct PeerRow {
+  std::string node_id, url;
+  Json record;                     // the signed digm.peer/1
+  std::vector<std::string> roots;  // tracks it said it holds
+  int64_t seen = 0;                // unix seconds
+};
+
+struct FsckReport {
+  uint64_t checked = 0;
+  std::vector<std::string> missing;   // in the index, no file
+  std::vector<std::string> corrupt;   // file whose bytes do not hash to its name
+  std::vector<std::string> orphans;   // file the index does not know
+  uint64_t temp_files = 0;            // left by an interrupted write
+  bool repaired = false;
+  bool clean() const { return missing.empty() && corrupt.empty() && orphans.empty() && temp_files == 0; }
+  Json ToJson() const;
+};
+
+class NodeStore {
+ public:
+  // Opens DATA (creating it, its chunk folder and index when `create`).
+  static Result<std::unique_ptr<NodeStore>> Open(const std::string& data_dir, bool create);
+  ~NodeStore();
+
+  const std::string& data_dir() const { return data_dir_; }
+  const ChunkStore& chunks() const { return chunks_; }
+
+  // Records a track (its root checked). Idempotent.
+  Status AddTrack(const Manifest& manifest);
+  std::optional<std::string> ManifestText(const std::string& root);
+  std::optional<Manifest> GetManifest(const std::string& root);
+  std::vector<TrackRow> ListTracks();
+  // Removes the track, its pin, and chunks no other track uses.
+  Status RemoveTrack(const std::string& root);
+
+  // Stores a chunk after checking SHA-256(data) == hash (Integrity otherwise).
+  Status PutChunk(const Hash256& hash, std::span<const uint8_t> data);
+  bool HasChunk(const std::string& hash);
+  std::optional<uint64_t> ChunkSize(const std::string& hash);
+  // True when a pinned track on this node lists the chunk.
+  bool ChunkIsPinned(const std::string& hash);
+  bool TrackComplete(const std::string& root);
+
+  Status PutPin(const std::string& root, const Json& pin);
+  std::optional<Json> GetPin(const std::string& root);
+
+  void UpsertPeer(const PeerRow& peer);
+  std::vector<PeerRow> ListPeers(int64_t seen_since);
+  void ForgetPeersBefore(int64_t seen_before);
+  void SetPeerRoots(const std::string& node_id, const std::vector<std::string>& roots);
+
+  Result<FsckReport> Fsck(bool repair);
+
+ private:
+  NodeStore(std::string data_dir, ChunkStore chunks, std::unique_ptr<SQLite::Database> db);
+  std::string data_dir_;
+  ChunkStore chunks_;
+  std::mutex mu_;
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+}  // namespace digm

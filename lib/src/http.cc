@@ -1,0 +1,86 @@
+#include "digm/http.h"
+
+#include <charconv>
+
+namespace digm {
+
+uint64_t HttpResponse::ContentLength() const {
+  if (files.empty()) return body.size();
+  uint64_t n = 0;
+  for (const auto& f : files) n += f.length;
+  return n;
+}
+
+HttpResponse HttpResponse::Json(int status, const std::string& json_text) {
+  HttpResponse r;
+  r.status = status;
+  r.body = json_text + "\n";
+  r.Set("Content-Type", "application/json");
+  return r;
+}
+
+HttpResponse HttpResponse::Error(int status, const std::string& message) {
+  std::string escaped;
+  for (char c : message) {
+    if (c == '"' || c == '\\') escaped += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
+  }
+  return Json(status, "{\"error\":\"" + escaped + "\"}");
+}
+
+namespace {
+
+bool ParseNumber(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+RangeKind ParseRange(std::string_view header, uint64_t size, ByteRange* out) {
+  header = Trim(header);
+  if (header.substr(0, 6) != "bytes=") return RangeKind::kNone;
+  std::string_view spec = Trim(header.substr(6));
+  if (spec.find(',') != std::string_view::npos) return RangeKind::kNone;
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return RangeKind::kNone;
+  std::string_view a = Trim(spec.substr(0, dash)), b = Trim(spec.substr(dash + 1));
+  uint64_t first = 0, last = 0;
+  if (a.empty()) {  // suffix: the last b bytes
+    if (!ParseNumber(b, &last)) return RangeKind::kNone;
+    if (last == 0 || size == 0) return RangeKind::kUnsatisfiable;
+    *out = {size - std::min(last, size), size - 1};
+    return RangeKind::kSatisfiable;
+  }
+  if (!ParseNumber(a, &first)) return RangeKind::kNone;
+  if (b.empty()) {
+    last = size == 0 ? 0 : size - 1;
+  } else if (!ParseNumber(b, &last) || last < first) {
+    return RangeKind::kNone;
+  }
+  if (first >= size) return RangeKind::kUnsatisfiable;
+  *out = {first, std::min(last, size - 1)};
+  return RangeKind::kSatisfiable;
+}
+
+std::vector<FileSlice> SliceRange(const std::vector<FileSlice>& files, ByteRange range) {
+  std::vector<FileSlice> out;
+  uint64_t at = 0;
+  for (const auto& f : files) {
+    uint64_t begin = at, end = at + f.length;  // [begin, end)
+    at = end;
+    if (end <= range.first || begin > range.last) continue;
+    uint64_t from = std::max(range.first, begin), to = std::min(range.last + 1, end);
+    out.push_back({f.path, f.offset + (from - begin), to - from});
+  }
+  return out;
+}
+
+}  // namespace digm

@@ -1,0 +1,337 @@
+#include "digm/http_server.h"
+
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace digm {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+// Token buckets per client address.
+class RateLimiter {
+ public:
+  explicit RateLimiter(double rate) : rate_(rate) {}
+  bool Allow(const std::string& who) {
+    if (rate_ <= 0) return true;
+    double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (buckets_.size() > 100000) buckets_.clear();  // bounded memory under address floods
+    auto [it, fresh] = buckets_.try_emplace(who, Bucket{2 * rate_, now});
+    Bucket& b = it->second;
+    b.tokens = std::min(2 * rate_, b.tokens + (now - b.last) * rate_);
+    b.last = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+ private:
+  struct Bucket {
+    double tokens, last;
+  };
+  double rate_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+struct HttpServer::Impl {
+  Handler handler;
+  ServerLimits limits;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  net::signal_set signals{ioc};
+  net::steady_timer drain_timer{ioc};
+  RateLimiter limiter;
+  std::atomic<size_t> connections{0};
+  std::atomic<size_t> in_flight{0};
+  std::atomic<bool> draining{false};
+  std::chrono::steady_clock::time_point drain_deadline;
+  int signal_number = 0;
+
+  Impl(Handler h, ServerLimits l) : handler(std::move(h)), limits(l), limiter(l.rate_per_ip) {}
+
+  void Accept();
+  void BeginDrain();
+  void PollDrain();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl& server)
+      : stream_(std::move(socket)), write_timer_(stream_.get_executor()), server_(server) {
+    ++server_.connections;
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+  }
+  ~Session() {
+    if (file_fd_ >= 0) close(file_fd_);
+    if (counted_) --server_.in_flight;
+    --server_.connections;
+  }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+  }
+
+ private:
+  void DoRead() {
+    if (server_.draining) return DoClose();
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(server_.limits.header_limit));
+    parser_->body_limit(server_.limits.body_limit);
+    stream_.expires_after(std::chrono::seconds(server_.limits.idle_timeout_s));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream) return DoClose();
+    if (ec == http::error::header_limit) return Reject(431, "request headers too large");
+    if (ec == http::error::body_limit) return Reject(413, "request body too large");
+    if (ec == http::error::bad_method || ec == http::error::bad_target || ec == http::error::bad_version ||
+        ec == http::error::bad_field || ec == http::error::bad_value) {
+      return Reject(400, "malformed request");
+    }
+    if (ec) return;  // timeout, reset: the session ends
+    auto req = parser_->release();
+    ++server_.in_flight;
+    counted_ = true;
+    keep_alive_ = req.keep_alive();
+    HttpResponse res;
+    if (!server_.limiter.Allow(remote_)) {
+      res = HttpResponse::Error(429, "too many requests");
+      res.Set("Retry-After", "1");
+    } else {
+      HttpRequest r;
+      r.method = std::string(req.method_string());
+      r.target = std::string(req.target());
+      for (const auto& f : req) {
+        std::string name(f.name_string());
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        r.headers[name] = std::string(f.value());
+      }
+      r.body = std::move(req.body());
+      r.remote = remote_;
+      try {
+        res = server_.handler(r);
+      } catch (const std::exception& e) {
+        res = HttpResponse::Error(500, e.what());
+      }
+    }
+    Send(std::move(res), req.version());
+  }
+
+  void Reject(int status, const std::string& message) {
+    keep_alive_ = false;
+    Send(HttpResponse::Error(status, message), 11);
+  }
+
+  template <class Message>
+  void Fill(Message& m, const HttpResponse& res, unsigned version) {
+    m.version(version);
+    m.result(static_cast<unsigned>(res.status));
+    m.set(http::field::server, "digm-seed");
+    for (const auto& [name, value] : res.headers) m.set(name, value);
+    m.keep_alive(keep_alive_ && !server_.draining);
+  }
+
+  void Send(HttpResponse res, unsigned version) {
+    stream_.expires_after(std::chrono::seconds(server_.limits.write_timeout_s));
+    if (res.files.empty() || res.head_only) {
+      auto msg = std::make_shared<http::response<http::string_body>>();
+      Fill(*msg, res, version);
+      uint64_t length = res.ContentLength();
+      if (!res.head_only) msg->body() = std::move(res.body);
+      if (res.status != 304) msg->content_length(length);
+      http::async_write(stream_, *msg, [self = shared_from_this(), msg](beast::error_code ec, size_t) {
+        self->AfterWrite(ec);
+      });
+      return;
+    }
+    auto msg = std::make_shared<http::response<http::empty_body>>();
+    Fill(*msg, res, version);
+    msg->content_length(res.ContentLength());
+    files_ = std::move(res.files);
+    file_index_ = 0;
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*msg);
+    http::async_write_header(stream_, *sr, [self = shared_from_this(), msg, sr](beast::error_code ec, size_t) {
+      if (ec) return;
+      self->SendFiles();
+    });
+  }
+
+  // The body straight from the page cache to the socket.
+  void SendFiles() {
+    auto& socket = stream_.socket();
+    socket.native_non_blocking(true);
+    while (file_index_ < files_.size()) {
+      const FileSlice& f = files_[file_index_];
+      if (file_fd_ < 0) {
+        file_fd_ = open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (file_fd_ < 0) return DoClose();
+        file_offset_ = static_cast<off_t>(f.offset);
+        file_left_ = f.length;
+      }
+      while (file_left_ > 0) {
+        ssize_t n = ::sendfile(socket.native_handle(), file_fd_, &file_offset_,
+                               std::min<uint64_t>(file_left_, 1 << 20));
+        if (n > 0) {
+          file_left_ -= static_cast<uint64_t>(n);
+          continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) {
+          write_timer_.expires_after(std::chrono::seconds(server_.limits.write_timeout_s));
+          write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (!ec) self->stream_.socket().close(ec);  // a client that stopped reading
+          });
+          socket.async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
+            self->write_timer_.cancel();
+            if (!ec) self->SendFiles();
+          });
+          return;
+        }
+        return DoClose();  // error, or the file shrank under us
+      }
+      close(file_fd_);
+      file_fd_ = -1;
+      ++file_index_;
+    }
+    AfterWrite({});
+  }
+
+  void AfterWrite(beast::error_code ec) {
+    if (counted_) {
+      counted_ = false;
+      --server_.in_flight;
+    }
+    if (ec) return;
+    if (!keep_alive_ || server_.draining) return DoClose();
+    DoRead();
+  }
+
+  void DoClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  net::steady_timer write_timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpServer::Impl& server_;
+  std::string remote_;
+  bool keep_alive_ = false;
+  bool counted_ = false;
+  std::vector<FileSlice> files_;
+  size_t file_index_ = 0;
+  int file_fd_ = -1;
+  off_t file_offset_ = 0;
+  uint64_t file_left_ = 0;
+};
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (!acceptor.is_open()) return;
+    if (!ec) {
+      if (connections >= limits.max_connections) {
+        socket.close(ec);  // over the cap: refuse at once rather than queue
+      } else {
+        std::make_shared<Session>(std::move(socket), *this)->Start();
+      }
+    }
+    Accept();
+  });
+}
+
+void HttpServer::Impl::BeginDrain() {
+  if (draining.exchange(true)) return;
+  beast::error_code ec;
+  acceptor.close(ec);
+  drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limits.drain_timeout_s);
+  PollDrain();
+}
+
+void HttpServer::Impl::PollDrain() {
+  if (in_flight == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
+    ioc.stop();
+    return;
+  }
+  drain_timer.expires_after(std::chrono::milliseconds(20));
+  drain_timer.async_wait([this](beast::error_code) { PollDrain(); });
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() = default;
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& listen, Handler handler,
+                                                     ServerLimits limits) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return Status::Usage("--listen '" + listen + "': expected HOST:PORT");
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = 0;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (...) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) return Status::Usage("--listen '" + listen + "': bad port");
+  auto impl = std::make_unique<Impl>(std::move(handler), limits);
+  beast::error_code ec;
+  auto address = net::ip::make_address(host, ec);
+  if (ec) return Status::Usage("--listen '" + listen + "': '" + host + "' is not an IP address");
+  tcp::endpoint ep(address, static_cast<uint16_t>(port));
+  impl->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(ep, ec);
+  if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Status::Network("cannot listen on " + listen + ": " + ec.message());
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+uint16_t HttpServer::port() const {
+  beast::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+int HttpServer::Run() {
+  Impl& s = *impl_;
+  s.signals.add(SIGTERM);
+  s.signals.add(SIGINT);
+  s.signals.async_wait([&s](beast::error_code ec, int sig) {
+    if (ec) return;
+    s.signal_number = sig;
+    s.BeginDrain();
+  });
+  s.Accept();
+  int n = s.limits.threads > 0 ? s.limits.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (int i = 1; i < n; ++i) pool.emplace_back([&s] { s.ioc.run(); });
+  s.ioc.run();
+  for (auto& t : pool) t.join();
+  return s.signal_number;
+}
+
+void HttpServer::Shutdown() {
+  net::post(impl_->ioc, [this] { impl_->BeginDrain(); });
+}
+
+}  // namespace digm

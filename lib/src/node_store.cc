@@ -1,0 +1,384 @@
+#include "digm/node_store.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include "digm/crypto.h"
+#include "digm/file.h"
+
+namespace digm {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS tracks(
+  root TEXT PRIMARY KEY, manifest TEXT NOT NULL, title TEXT, artist TEXT, album TEXT,
+  duration REAL, size INTEGER, chunks INTEGER, created_at TEXT);
+CREATE TABLE IF NOT EXISTS track_chunks(
+  root TEXT NOT NULL, idx INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(root, idx));
+CREATE INDEX IF NOT EXISTS track_chunks_by_hash ON track_chunks(hash);
+CREATE TABLE IF NOT EXISTS chunks(hash TEXT PRIMARY KEY, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pins(root TEXT PRIMARY KEY, pin TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS peers(
+  node_id TEXT PRIMARY KEY, url TEXT NOT NULL, record TEXT NOT NULL, roots TEXT NOT NULL,
+  seen INTEGER NOT NULL);
+)sql";
+
+std::string NowRfc3339() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+Status DbError(const std::exception& e) { return Status::BadInput(std::string("index: ") + e.what()); }
+
+}  // namespace
+
+Json FsckReport::ToJson() const {
+  return Json{{"schema", "digm.fsck/1"}, {"clean", clean()},     {"checked", checked},
+              {"missing", missing},      {"corrupt", corrupt},   {"orphans", orphans},
+              {"temp_files", temp_files}, {"repaired", repaired}};
+}
+
+NodeStore::NodeStore(std::string data_dir, ChunkStore chunks, std::unique_ptr<SQLite::Database> db)
+    : data_dir_(std::move(data_dir)), chunks_(std::move(chunks)), db_(std::move(db)) {}
+NodeStore::~NodeStore() = default;
+
+Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& data_dir, bool create) {
+  struct stat st;
+  if (stat(data_dir.c_str(), &st) != 0) {
+    if (!create) {
+      return Status::BadInput("'" + data_dir + "' is not a node's data folder (run digm-seed init)");
+    }
+    std::error_code ec;
+    fs::create_directories(data_dir, ec);
+    if (ec) return Status::BadInput("cannot create '" + data_dir + "': " + ec.message());
+  }
+  std::string db_path = data_dir + "/index.db";
+  if (!create && access(db_path.c_str(), F_OK) != 0) {
+    return Status::BadInput("'" + data_dir + "' has no index.db (run digm-seed init)");
+  }
+  DIGM_ASSIGN_OR_RETURN(ChunkStore chunks,
+                        ChunkStore::Open(data_dir + "/chunks", {.create = true, .fsync_each = true}));
+  try {
+    auto db = std::make_unique<SQLite::Database>(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db->setBusyTimeout(10000);
+    db->exec("PRAGMA journal_mode=WAL");
+    db->exec("PRAGMA synchronous=FULL");
+    db->exec(kSchema);
+    return std::unique_ptr<NodeStore>(new NodeStore(data_dir, std::move(chunks), std::move(db)));
+  } catch (const std::exception& e) {
+    return DbError(e);
+  }
+}
+
+Status NodeStore::AddTrack(const Manifest& m) {
+  DIGM_RETURN_IF_ERROR(CheckRoot(m));
+  std::string root = HexEncode(m.root ? *m.root : m.ComputeRoot());
+  Manifest sealed = m;
+  sealed.root = m.ComputeRoot();
+  std::string text = DumpDocument(ManifestToJson(sealed));
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_);
+    SQLite::Statement ins(*db_,
+                          "INSERT OR IGNORE INTO tracks VALUES(?,?,?,?,?,?,?,?,?)");
+    ins.bind(1, root);
+    ins.bind(2, text);
+    ins.bind(3, m.media.title.value_or(""));
+    ins.bind(4, m.media.artist.value_or(""));
+    ins.bind(5, m.media.album.value_or(""));
+    ins.bind(6, m.media.duration.value_or(0.0));
+    ins.bind(7, static_cast<int64_t>(m.size));
+    ins.bind(8, static_cast<int64_t>(m.chunks.size()));
+    ins.bind(9, NowRfc3339());
+    ins.exec();
+    SQLite::Statement tc(*db_, "INSERT OR IGNORE INTO track_chunks VALUES(?,?,?)");
+    for (size_t i = 0; i < m.chunks.size(); ++i) {
+      tc.bind(1, root);
+      tc.bind(2, static_cast<int64_t>(i));
+      tc.bind(3, HexEncode(m.chunks[i].hash));
+      tc.exec();
+      tc.reset();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return DbError(e);
+  }
+  return Status::Ok();
+}
+
+std::optional<std::string> NodeStore::ManifestText(const std::string& root) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SQLite::Statement q(*db_, "SELECT manifest FROM tracks WHERE root=?");
+  q.bind(1, root);
+  if (!q.executeStep()) return std::nullopt;
+  return q.getColumn(0).getString();
+}
+
+std::optional<Manifest> NodeStore::GetManifest(const std::string& root) {
+  auto text = ManifestText(root);
+  if (!text) return std::nullopt;
+  auto m = ParseManifest(*text);
+  if (!m.ok()) return std::nullopt;
+  return *m;
+}
+
+std::vector<TrackRow> NodeStore::ListTracks() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<TrackRow> rows;
+  SQLite::Statement q(*db_, R"sql(
+    SELECT t.root, t.title, t.artist, t.album, t.duration, t.size, t.chunks, t.created_at,
+      (SELECT COUNT(*) FROM track_chunks tc LEFT JOIN chunks c ON c.hash = tc.hash
+        WHERE tc.root = t.root AND c.hash IS NULL) = 0,
+      EXISTS(SELECT 1 FROM pins p WHERE p.root = t.root)
+    FROM tracks t ORDER BY t.created_at, t.root)sql");
+  while (q.executeStep()) {
+    TrackRow r;
+    r.root = q.getColumn(0).getString();
+    r.title = q.getColumn(1).getString();
+    r.artist = q.getColumn(2).getString();
+    r.album = q.getColumn(3).getString();
+    r.duration = q.getColumn(4).getDouble();
+    r.size = static_cast<uint64_t>(q.getColumn(5).getInt64());
+    r.chunks = static_cast<uint64_t>(q.getColumn(6).getInt64());
+    r.created_at = q.getColumn(7).getString();
+    r.complete = q.getColumn(8).getInt() != 0;
+    r.pinned = q.getColumn(9).getInt() != 0;
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+Status NodeStore::RemoveTrack(const std::string& root) {
+  std::vector<std::string> unused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    try {
+      SQLite::Transaction tx(*db_);
+      SQLite::Statement exists(*db_, "SELECT 1 FROM tracks WHERE root=?");
+      exists.bind(1, root);
+      if (!exists.executeStep()) return Status::BadInput("no track " + root + " on this node");
+      SQLite::Statement q(*db_, R"sql(
+        SELECT DISTINCT hash FROM track_chunks WHERE root=?1 AND hash NOT IN
+          (SELECT hash FROM track_chunks WHERE root != ?1))sql");
+      q.bind(1, root);
+      while (q.executeStep()) unused.push_back(q.getColumn(0).getString());
+      for (const char* sql : {"DELETE FROM track_chunks WHERE root=?", "DELETE FROM tracks WHERE root=?",
+                              "DELETE FROM pins WHERE root=?"}) {
+        SQLite::Statement d(*db_, sql);
+        d.bind(1, root);
+        d.exec();
+      }
+      SQLite::Statement dc(*db_, "DELETE FROM chunks WHERE hash=?");
+      for (const auto& h : unused) {
+        dc.bind(1, h);
+        dc.exec();
+        dc.reset();
+      }
+      tx.commit();
+    } catch (const std::exception& e) {
+      return DbError(e);
+    }
+  }
+  // Files go after the index stops naming them.
+  for (const auto& h : unused) {
+    if (auto hash = HexDecodeArray<32>(h); hash.ok()) unlink(chunks_.PathFor(*hash).c_str());
+  }
+  return Status::Ok();
+}
+
+Status NodeStore::PutChunk(const Hash256& hash, std::span<const uint8_t> data) {
+  if (Sha256(data) != hash) {
+    return Status::Integrity("the body's SHA-256 is not " + HexEncode(hash));
+  }
+  DIGM_RETURN_IF_ERROR(chunks_.Put(hash, data));
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Statement ins(*db_, "INSERT OR IGNORE INTO chunks VALUES(?,?)");
+    ins.bind(1, HexEncode(hash));
+    ins.bind(2, static_cast<int64_t>(data.size()));
+    ins.exec();
+  } catch (const std::exception& e) {
+    return DbError(e);
+  }
+  return Status::Ok();
+}
+
+bool NodeStore::HasChunk(const std::string& hash) { return ChunkSize(hash).has_value(); }
+
+std::optional<uint64_t> NodeStore::ChunkSize(const std::string& hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SQLite::Statement q(*db_, "SELECT size FROM chunks WHERE hash=?");
+  q.bind(1, hash);
+  if (!q.executeStep()) return std::nullopt;
+  return static_cast<uint64_t>(q.getColumn(0).getInt64());
+}
+
+bool NodeStore::ChunkIsPinned(const std::string& hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SQLite::Statement q(*db_,
+                      "SELECT 1 FROM track_chunks tc JOIN pins p ON p.root = tc.root WHERE tc.hash=? LIMIT 1");
+  q.bind(1, hash);
+  return q.executeStep();
+}
+
+bool NodeStore::TrackComplete(const std::string& root) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SQLite::Statement q(*db_, R"sql(
+    SELECT EXISTS(SELECT 1 FROM tracks WHERE root=?1) AND
+      (SELECT COUNT(*) FROM track_chunks tc LEFT JOIN chunks c ON c.hash = tc.hash
+        WHERE tc.root=?1 AND c.hash IS NULL) = 0)sql");
+  q.bind(1, root);
+  return q.executeStep() && q.getColumn(0).getInt() != 0;
+}
+
+Status NodeStore::PutPin(const std::string& root, const Json& pin) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Statement ins(*db_, "INSERT OR REPLACE INTO pins VALUES(?,?)");
+    ins.bind(1, root);
+    ins.bind(2, DumpDocument(pin));
+    ins.exec();
+  } catch (const std::exception& e) {
+    return DbError(e);
+  }
+  return Status::Ok();
+}
+
+std::optional<Json> NodeStore::GetPin(const std::string& root) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SQLite::Statement q(*db_, "SELECT pin FROM pins WHERE root=?");
+  q.bind(1, root);
+  if (!q.executeStep()) return std::nullopt;
+  return Json::parse(q.getColumn(0).getString());
+}
+
+void NodeStore::UpsertPeer(const PeerRow& p) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SQLite::Statement ins(*db_, R"sql(
+    INSERT INTO peers VALUES(?1,?2,?3,?4,?5) ON CONFLICT(node_id) DO UPDATE SET
+      url=?2, record=?3, roots=CASE WHEN ?4 = '[]' THEN roots ELSE ?4 END,
+      seen=MAX(seen, ?5))sql");
+  ins.bind(1, p.node_id);
+  ins.bind(2, p.url);
+  ins.bind(3, DumpDocument(p.record));
+  ins.bind(4, Json(p.roots).dump());
+  ins.bind(5, p.seen);
+  ins.exec();
+}
+
+void NodeStore::SetPeerRoots(const std::string& node_id, const std::vector<std::string>& roots) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SQLite::Statement up(*db_, "UPDATE peers SET roots=? WHERE node_id=?");
+  up.bind(1, Json(roots).dump());
+  up.bind(2, node_id);
+  up.exec();
+}
+
+std::vector<PeerRow> NodeStore::ListPeers(int64_t seen_since) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<PeerRow> peers;
+  SQLite::Statement q(*db_, "SELECT node_id, url, record, roots, seen FROM peers WHERE seen >= ? ORDER BY node_id");
+  q.bind(1, seen_since);
+  while (q.executeStep()) {
+    PeerRow p;
+    p.node_id = q.getColumn(0).getString();
+    p.url = q.getColumn(1).getString();
+    p.record = Json::parse(q.getColumn(2).getString());
+    p.roots = Json::parse(q.getColumn(3).getString()).get<std::vector<std::string>>();
+    p.seen = q.getColumn(4).getInt64();
+    peers.push_back(std::move(p));
+  }
+  return peers;
+}
+
+void NodeStore::ForgetPeersBefore(int64_t seen_before) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SQLite::Statement d(*db_, "DELETE FROM peers WHERE seen < ?");
+  d.bind(1, seen_before);
+  d.exec();
+}
+
+Result<FsckReport> NodeStore::Fsck(bool repair) {
+  FsckReport report;
+  std::set<std::string> indexed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    SQLite::Statement q(*db_, "SELECT hash FROM chunks");
+    while (q.executeStep()) indexed.insert(q.getColumn(0).getString());
+  }
+  std::set<std::string> on_disk;
+  std::vector<std::string> temps;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(chunks_.dir(), ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    std::string name = it->path().filename().string();
+    if (name.find(".tmp-") != std::string::npos) {
+      temps.push_back(it->path().string());
+      continue;
+    }
+    auto hash = HexDecodeArray<32>(name);
+    ++report.checked;
+    auto bytes = hash.ok() ? chunks_.Get(*hash) : Result<Bytes>(Status::BadInput("bad name"));
+    if (!hash.ok() || !bytes.ok() || Sha256(*bytes) != *hash ||
+        it->path().parent_path().filename() != name.substr(0, 2)) {
+      report.corrupt.push_back(it->path().string());
+      continue;
+    }
+    on_disk.insert(name);
+    if (!indexed.count(name)) report.orphans.push_back(name);
+  }
+  // A corrupt file counts as missing too: the index must stop naming it.
+  for (const auto& h : indexed) {
+    if (!on_disk.count(h)) report.missing.push_back(h);
+  }
+  report.temp_files = temps.size();
+  if (!repair || report.clean()) return report;
+
+  std::string quarantine = data_dir_ + "/quarantine";
+  fs::create_directories(quarantine, ec);
+  for (const auto& path : report.corrupt) {
+    fs::rename(path, quarantine + "/" + fs::path(path).filename().string(), ec);
+    if (ec) unlink(path.c_str());
+  }
+  for (const auto& t : temps) unlink(t.c_str());
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_);
+    SQLite::Statement del(*db_, "DELETE FROM chunks WHERE hash=?");
+    for (const auto& h : report.missing) {
+      del.bind(1, h);
+      del.exec();
+      del.reset();
+    }
+    // A verified file the index lost (a crash between rename and commit) is
+    // indexed again; its bytes match its name.
+    SQLite::Statement ins(*db_, "INSERT OR IGNORE INTO chunks VALUES(?,?)");
+    for (const auto& h : report.orphans) {
+      auto hash = HexDecodeArray<32>(h);
+      struct stat st;
+      if (!hash.ok() || stat(chunks_.PathFor(*hash).c_str(), &st) != 0) continue;
+      ins.bind(1, h);
+      ins.bind(2, static_cast<int64_t>(st.st_size));
+      ins.exec();
+      ins.reset();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return DbError(e);
+  }
+  report.repaired = true;
+  return report;
+}
+
+}  // namespace digm

@@ -1,0 +1,425 @@
+#include "digm/seed_api.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <ctime>
+
+#include "digm/crypto.h"
+
+namespace digm {
+namespace {
+
+bool IsHash(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string_view PathOf(std::string_view target) {
+  size_t q = target.find_first_of("?#");
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+// Splits "/a/b/c" into {"a","b","c"}; an empty segment or "." or ".." makes the
+// whole path invalid.
+std::optional<std::vector<std::string>> Segments(std::string_view path) {
+  if (path.empty() || path[0] != '/') return std::nullopt;
+  std::vector<std::string> out;
+  size_t at = 1;
+  while (at <= path.size()) {
+    size_t slash = path.find('/', at);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string seg(path.substr(at, slash - at));
+    if (seg == "." || seg == ".." || seg.find('%') != std::string::npos) return std::nullopt;
+    if (!seg.empty()) out.push_back(std::move(seg));
+    at = slash + 1;
+  }
+  return out;
+}
+
+HttpResponse MethodNotAllowed(const char* allow) {
+  HttpResponse r = HttpResponse::Error(405, "method not allowed");
+  r.Set("Allow", allow);
+  return r;
+}
+
+Json TrackJson(const TrackRow& t) {
+  return Json{{"title", t.title},
+              {"artist", t.artist},
+              {"album", t.album},
+              {"duration", t.duration},
+              {"size", t.size},
+              {"content_hash", t.root},
+              {"created_at", t.created_at},
+              {"root", t.root},
+              {"chunks", t.chunks}};
+}
+
+}  // namespace
+
+std::string Rfc3339(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm;
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::optional<int64_t> ParseRfc3339(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end) return std::nullopt;
+  while (*end == '.' || (*end >= '0' && *end <= '9')) ++end;  // fractions
+  if (std::string_view(end) != "Z") return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+int64_t UnixNow() { return static_cast<int64_t>(std::time(nullptr)); }
+
+Status CheckPin(const Json& pin, const std::string& root, const std::vector<Address>& allowed,
+                uint64_t max_replicas) {
+  DIGM_RETURN_IF_ERROR(CheckSchema(pin, "pin", 1));
+  DIGM_ASSIGN_OR_RETURN(std::string pin_root, GetString(pin, "root", "pin.root"));
+  if (pin_root != root) return Status::BadInput("the pin is for " + pin_root + ", not " + root);
+  DIGM_ASSIGN_OR_RETURN(uint64_t replicas, GetUint(pin, "desired_replicas", "pin.desired_replicas"));
+  if (replicas < 1 || replicas > max_replicas) {
+    return Status::BadInput("pin.desired_replicas must be from 1 to " + std::to_string(max_replicas));
+  }
+  DIGM_ASSIGN_OR_RETURN(std::string owner, GetString(pin, "owner", "pin.owner"));
+  DIGM_ASSIGN_OR_RETURN(Address signer, VerifyDocument(pin));
+  if (AddressToString(signer) != owner) {
+    return Status::Integrity("the pin is signed by " + AddressToString(signer) + ", not its owner " + owner);
+  }
+  if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), signer) == allowed.end()) {
+    return Status::Integrity("publisher " + owner + " is not allowed on this node");
+  }
+  return Status::Ok();
+}
+
+SeedApi::SeedApi(NodeStore& store, const Wallet& identity, Options options)
+    : store_(store), identity_(identity), options_(std::move(options)),
+      node_id_(AddressToString(identity.address)) {}
+
+Json SeedApi::SelfRecord() const {
+  Json r = Json{{"schema", "digm.peer/1"},
+                {"node_id", node_id_},
+                {"url", options_.url},
+                {"address", node_id_},
+                {"public", HexEncode(identity_.public_key)},
+                {"seen", Rfc3339(UnixNow())}};
+  SignDocument(r, identity_);
+  return r;
+}
+
+std::vector<std::string> SeedApi::CompleteRoots() {
+  std::vector<std::string> roots;
+  for (const auto& t : store_.ListTracks()) {
+    if (t.complete) roots.push_back(t.root);
+  }
+  return roots;
+}
+
+Json SeedApi::SelfRecordWithTracks() {
+  Json r = SelfRecord();
+  r["available_tracks"] = CompleteRoots();
+  return r;
+}
+
+bool SeedApi::LearnPeer(const Json& record_in) {
+  if (!record_in.is_object()) return false;
+  Json record = record_in;
+  std::vector<std::string> roots;
+  bool has_roots = false;
+  if (auto it = record.find("available_tracks"); it != record.end()) {
+    if (it->is_array()) {
+      for (const auto& r : *it) {
+        if (r.is_string() && IsHash(r.get<std::string>())) roots.push_back(r.get<std::string>());
+      }
+      has_roots = true;
+    }
+    record.erase("available_tracks");  // not part of what the node signed
+  }
+  auto reject = [&] {
+    ++metrics_.rejected_records;
+    return false;
+  };
+  if (!CheckSchema(record, "peer", 1).ok()) return reject();
+  auto signer = VerifyDocument(record);
+  if (!signer.ok()) return reject();
+  auto node_id = GetString(record, "node_id", "node_id");
+  auto url = GetString(record, "url", "url");
+  auto seen_text = GetString(record, "seen", "seen");
+  if (!node_id.ok() || !url.ok() || !seen_text.ok()) return reject();
+  auto seen = ParseRfc3339(*seen_text);
+  if (*node_id != AddressToString(*signer) || !seen) return reject();
+  if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) return reject();
+  if (*node_id == node_id_) return false;
+  int64_t now = UnixNow();
+  if (*seen < now - options_.peer_ttl) return false;  // stale news
+  PeerRow row{*node_id, *url, record, has_roots ? roots : std::vector<std::string>{},
+              std::min(*seen, now)};
+  store_.UpsertPeer(row);
+  if (has_roots) store_.SetPeerRoots(*node_id, roots);
+  return true;
+}
+
+Json SeedApi::TracksJson() {
+  Json tracks = Json::array();
+  for (const auto& t : store_.ListTracks()) {
+    if (t.complete) tracks.push_back(TrackJson(t));
+  }
+  return tracks;
+}
+
+Json SeedApi::PeersJson() {
+  Json peers = Json::array();
+  for (const auto& p : store_.ListPeers(UnixNow() - options_.peer_ttl)) peers.push_back(p.record);
+  return peers;
+}
+
+HttpResponse SeedApi::Handle(const HttpRequest& req) {
+  ++metrics_.requests;
+  HttpResponse res = [&]() -> HttpResponse {
+    auto segs = Segments(PathOf(req.target));
+    if (!segs) return HttpResponse::Error(400, "bad path");
+    const auto& s = *segs;
+    const std::string& m = req.method;
+    bool get = m == "GET" || m == "HEAD";
+    if (s.size() == 1 && s[0] == "ping") {
+      if (!get) return MethodNotAllowed("GET, HEAD");
+      return HttpResponse::Json(200, DumpDocument(Json{{"schema", "digm.pong/1"},
+                                                       {"node_id", node_id_},
+                                                       {"time", Rfc3339(UnixNow())}}));
+    }
+    if (s.size() == 1 && s[0] == "peers") {
+      if (!get) return MethodNotAllowed("GET, HEAD");
+      return HttpResponse::Json(200, DumpDocument(PeersJson()));
+    }
+    if (s.size() == 1 && s[0] == "tracks") {
+      if (!get) return MethodNotAllowed("GET, HEAD");
+      return HttpResponse::Json(200, DumpDocument(TracksJson()));
+    }
+    if (s.size() == 1 && s[0] == "discover") {
+      if (m != "POST") return MethodNotAllowed("POST");
+      return Discover(req);
+    }
+    if (s.size() == 1 && s[0] == "audit") {
+      if (m != "POST") return MethodNotAllowed("POST");
+      return Audit(req);
+    }
+    if (s.size() == 1 && s[0] == "metrics") {
+      if (!get) return MethodNotAllowed("GET, HEAD");
+      return Metrics();
+    }
+    if (s.size() == 2 && s[0] == "content") {
+      if (!IsHash(s[1])) return HttpResponse::Error(400, "expected a 64-hex-digit hash");
+      if (get) return Content(req, s[1]);
+      if (m == "PUT") return PutContent(req, s[1]);
+      return MethodNotAllowed("GET, HEAD, PUT");
+    }
+    if ((s.size() == 2 || s.size() == 3) && s[0] == "tracks") {
+      if (!IsHash(s[1])) return HttpResponse::Error(400, "expected a 64-hex-digit root");
+      if (s.size() == 3) {
+        if (s[2] != "playlist.m3u8") return HttpResponse::Error(404, "not found");
+        if (!get) return MethodNotAllowed("GET, HEAD");
+        return Playlist(s[1]);
+      }
+      if (m == "PUT") return PutTrack(req, s[1]);
+      if (!get) return MethodNotAllowed("GET, HEAD, PUT");
+      auto text = store_.ManifestText(s[1]);
+      if (!text) return HttpResponse::Error(404, "no track " + s[1]);
+      return HttpResponse::Json(200, *text);
+    }
+    return HttpResponse::Error(404, "not found");
+  }();
+  if (req.method == "HEAD") res.head_only = true;
+  if (res.status >= 400 && res.status < 500) ++metrics_.client_errors;
+  return res;
+}
+
+HttpResponse SeedApi::Content(const HttpRequest& req, const std::string& id) {
+  std::vector<FileSlice> files;
+  std::string mime = "application/octet-stream";
+  if (auto size = store_.ChunkSize(id)) {
+    files.push_back({store_.chunks().PathFor(*HexDecodeArray<32>(id)), 0, *size});
+  } else if (auto manifest = store_.GetManifest(id); manifest && store_.TrackComplete(id)) {
+    // A track root: the whole track's stored bytes in order.
+    for (const auto& c : manifest->chunks) files.push_back({store_.chunks().PathFor(c.hash), 0, c.size});
+    if (!manifest->encryption && manifest->media.mime) mime = *manifest->media.mime;
+  } else {
+    return HttpResponse::Error(404, "no content " + id);
+  }
+  std::string etag = "\"" + id + "\"";
+  HttpResponse res;
+  res.Set("ETag", etag);
+  res.Set("Cache-Control", "public, max-age=31536000, immutable");
+  res.Set("Accept-Ranges", "bytes");
+  if (req.Header("if-none-match") == etag) {
+    res.status = 304;
+    return res;
+  }
+  res.Set("Content-Type", mime);
+  uint64_t total = 0;
+  for (const auto& f : files) total += f.length;
+  ByteRange range;
+  std::string range_header = req.Header("range");
+  switch (range_header.empty() ? RangeKind::kNone : ParseRange(range_header, total, &range)) {
+    case RangeKind::kNone:
+      res.files = std::move(files);
+      break;
+    case RangeKind::kSatisfiable:
+      res.status = 206;
+      res.Set("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                   std::to_string(range.last) + "/" + std::to_string(total));
+      res.files = SliceRange(files, range);
+      break;
+    case RangeKind::kUnsatisfiable: {
+      HttpResponse bad = HttpResponse::Error(416, "range not satisfiable");
+      bad.Set("Content-Range", "bytes */" + std::to_string(total));
+      return bad;
+    }
+  }
+  if (req.method != "HEAD") metrics_.bytes_served += res.ContentLength();
+  return res;
+}
+
+HttpResponse SeedApi::PutTrack(const HttpRequest& req, const std::string& root) {
+  auto body = ParseJson(req.body);
+  if (!body.ok()) return HttpResponse::Error(400, body.status().message());
+  if (!body->is_object() || !body->contains("manifest") || !body->contains("pin")) {
+    return HttpResponse::Error(400, "expected {\"manifest\": ..., \"pin\": ...}");
+  }
+  auto manifest = ManifestFromJson((*body)["manifest"]);
+  if (!manifest.ok()) return HttpResponse::Error(400, "manifest: " + manifest.status().message());
+  if (Status s = CheckRoot(*manifest); !s.ok()) return HttpResponse::Error(422, s.message());
+  if (HexEncode(manifest->ComputeRoot()) != root) {
+    return HttpResponse::Error(422, "the manifest's root is not " + root);
+  }
+  const Json& pin = (*body)["pin"];
+  if (Status s = CheckPin(pin, root, options_.allowed_publishers, options_.max_replicas); !s.ok()) {
+    return HttpResponse::Error(s.code() == Code::kIntegrity ? 403 : 400, s.message());
+  }
+  if (Status s = store_.AddTrack(*manifest); !s.ok()) return HttpResponse::Error(500, s.message());
+  if (Status s = store_.PutPin(root, pin); !s.ok()) return HttpResponse::Error(500, s.message());
+  Json missing = Json::array();
+  for (const auto& c : manifest->chunks) {
+    std::string h = HexEncode(c.hash);
+    if (!store_.HasChunk(h)) missing.push_back(h);
+  }
+  return HttpResponse::Json(201, DumpDocument(Json{{"root", root}, {"missing", missing}}));
+}
+
+HttpResponse SeedApi::PutContent(const HttpRequest& req, const std::string& hash) {
+  if (!store_.ChunkIsPinned(hash)) return HttpResponse::Error(403, "no pin on this node covers " + hash);
+  const auto* data = reinterpret_cast<const uint8_t*>(req.body.data());
+  Status s = store_.PutChunk(*HexDecodeArray<32>(hash), std::span(data, req.body.size()));
+  if (s.code() == Code::kIntegrity) return HttpResponse::Error(422, s.message());
+  if (!s.ok()) return HttpResponse::Error(500, s.message());
+  ++metrics_.chunks_received;
+  return HttpResponse::Json(201, DumpDocument(Json{{"hash", hash}, {"size", req.body.size()}}));
+}
+
+HttpResponse SeedApi::Discover(const HttpRequest& req) {
+  auto body = ParseJson(req.body);
+  if (!body.ok() || !body->is_object()) return HttpResponse::Error(400, "expected {\"peer\": ...}");
+  // A signed record is learned; any other peer object is answered all the same.
+  if (auto it = body->find("peer"); it != body->end()) LearnPeer(*it);
+  return HttpResponse::Json(200, DumpDocument(Json{{"peer", SelfRecordWithTracks()},
+                                                   {"tracks", TracksJson()},
+                                                   {"peers", PeersJson()}}));
+}
+
+HttpResponse SeedApi::Audit(const HttpRequest& req) {
+  auto body = ParseJson(req.body);
+  if (!body.ok()) return HttpResponse::Error(400, body.status().message());
+  if (!CheckSchema(*body, "challenge", 1).ok()) return HttpResponse::Error(400, "expected a digm.challenge/1");
+  auto root = GetString(*body, "root", "root");
+  auto nonce_hex = GetString(*body, "nonce", "nonce");
+  auto offset = GetUint(*body, "offset", "offset");
+  auto length = GetUint(*body, "length", "length");
+  if (!root.ok() || !nonce_hex.ok() || !offset.ok() || !length.ok() || *length > 4096) {
+    return HttpResponse::Error(400, "a challenge needs root, chunk, nonce, offset and length <= 4096");
+  }
+  auto nonce = HexDecode(*nonce_hex);
+  if (!nonce.ok()) return HttpResponse::Error(400, "nonce: " + nonce.status().message());
+  auto manifest = store_.GetManifest(*root);
+  if (!manifest) return HttpResponse::Error(404, "no track " + *root);
+  auto chunk = body->find("chunk");
+  std::optional<Hash256> hash;
+  if (chunk != body->end() && chunk->is_number_unsigned() && chunk->get<uint64_t>() < manifest->chunks.size()) {
+    hash = manifest->chunks[chunk->get<uint64_t>()].hash;
+  } else if (chunk != body->end() && chunk->is_string()) {
+    for (const auto& c : manifest->chunks) {
+      if (HexEncode(c.hash) == chunk->get<std::string>()) hash = c.hash;
+    }
+  }
+  if (!hash) return HttpResponse::Error(404, "no such chunk in " + *root);
+  auto bytes = store_.chunks().Get(*hash);
+  if (!bytes.ok()) return HttpResponse::Error(404, "chunk not held");
+  if (*offset > bytes->size()) return HttpResponse::Error(400, "offset past the end of the chunk");
+  uint64_t n = std::min<uint64_t>(*length, bytes->size() - *offset);
+  Sha256Hasher h;
+  Hash256 digest = h.Digest(*nonce, std::span(bytes->data() + *offset, n));
+  Json response = Json{{"schema", "digm.response/1"}, {"digest", HexEncode(digest)}, {"node_id", node_id_}};
+  SignDocument(response, identity_);
+  ++metrics_.audit_answers;
+  return HttpResponse::Json(200, DumpDocument(response));
+}
+
+HttpResponse SeedApi::Playlist(const std::string& root) {
+  auto manifest = store_.GetManifest(root);
+  if (!manifest) return HttpResponse::Error(404, "no track " + root);
+  double duration = manifest->media.duration.value_or(0);
+  std::vector<double> seconds;
+  double longest = 1;
+  for (const auto& c : manifest->chunks) {
+    double s = manifest->size ? duration * static_cast<double>(c.plain) / manifest->size : 0;
+    seconds.push_back(s);
+    longest = std::max(longest, s);
+  }
+  std::string m3u = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:" +
+                    std::to_string(static_cast<int>(std::ceil(longest))) + "\n#EXT-X-MEDIA-SEQUENCE:0\n";
+  for (size_t i = 0; i < manifest->chunks.size(); ++i) {
+    char extinf[64];
+    std::snprintf(extinf, sizeof extinf, "#EXTINF:%.3f,\n", seconds[i]);
+    m3u += extinf;
+    m3u += "/content/" + HexEncode(manifest->chunks[i].hash) + "\n";
+  }
+  m3u += "#EXT-X-ENDLIST\n";
+  HttpResponse res;
+  res.body = std::move(m3u);
+  res.Set("Content-Type", "application/vnd.apple.mpegurl");
+  return res;
+}
+
+HttpResponse SeedApi::Metrics() {
+  auto tracks = store_.ListTracks();
+  uint64_t chunks = 0;
+  for (const auto& t : tracks) chunks += t.complete ? t.chunks : 0;
+  auto peers = store_.ListPeers(UnixNow() - options_.peer_ttl);
+  std::string out;
+  auto metric = [&](const char* name, const char* type, const char* help, uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name +
+           " " + std::to_string(value) + "\n";
+  };
+  metric("digm_requests_total", "counter", "HTTP requests handled.", metrics_.requests);
+  metric("digm_client_errors_total", "counter", "Requests answered with a 4xx status.", metrics_.client_errors);
+  metric("digm_bytes_served_total", "counter", "Content bytes sent.", metrics_.bytes_served);
+  metric("digm_chunks_received_total", "counter", "Chunks uploaded to this node.", metrics_.chunks_received);
+  metric("digm_audit_answers_total", "counter", "Storage challenges answered.", metrics_.audit_answers);
+  metric("digm_rejected_records_total", "counter", "Unsigned or forged peer records dropped.",
+         metrics_.rejected_records);
+  metric("digm_tracks", "gauge", "Complete tracks held.", tracks.size());
+  metric("digm_track_chunks", "gauge", "Chunks of complete tracks held.", chunks);
+  metric("digm_peers", "gauge", "Peers believed alive.", peers.size());
+  HttpResponse res;
+  res.body = std::move(out);
+  res.Set("Content-Type", "text/plain; version=0.0.4");
+  return res;
+}
+
+}  // namespace digm
