@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS track_chunks(
   root TEXT NOT NULL, idx INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(root, idx));
 CREATE INDEX IF NOT EXISTS track_chunks_by_hash ON track_chunks(hash);
 CREATE TABLE IF NOT EXISTS chunks(hash TEXT PRIMARY KEY, size INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS pins(root TEXT PRIMARY KEY, pin TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pins(root TEXT PRIMARY KEY, pin TEXT NOT NULL, origin TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS peers(
   node_id TEXT PRIMARY KEY, url TEXT NOT NULL, record TEXT NOT NULL, roots TEXT NOT NULL,
   seen INTEGER NOT NULL);
@@ -241,12 +241,13 @@ bool NodeStore::TrackComplete(const std::string& root) {
   return q.executeStep() && q.getColumn(0).getInt() != 0;
 }
 
-Status NodeStore::PutPin(const std::string& root, const Json& pin) {
+Status NodeStore::PutPin(const std::string& root, const Json& pin, const std::string& origin) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    SQLite::Statement ins(*db_, "INSERT OR REPLACE INTO pins VALUES(?,?)");
+    SQLite::Statement ins(*db_, "INSERT OR REPLACE INTO pins VALUES(?,?,?)");
     ins.bind(1, root);
     ins.bind(2, DumpDocument(pin));
+    ins.bind(3, origin);
     ins.exec();
   } catch (const std::exception& e) {
     return DbError(e);
@@ -254,12 +255,22 @@ Status NodeStore::PutPin(const std::string& root, const Json& pin) {
   return Status::Ok();
 }
 
-std::optional<Json> NodeStore::GetPin(const std::string& root) {
+std::vector<NodeStore::PinRow> NodeStore::ListPins() {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement q(*db_, "SELECT pin FROM pins WHERE root=?");
-  q.bind(1, root);
-  if (!q.executeStep()) return std::nullopt;
-  return Json::parse(q.getColumn(0).getString());
+  std::vector<PinRow> pins;
+  SQLite::Statement q(*db_, "SELECT root, pin, origin FROM pins ORDER BY root");
+  while (q.executeStep()) {
+    pins.push_back({q.getColumn(0).getString(), Json::parse(q.getColumn(1).getString()),
+                    q.getColumn(2).getString()});
+  }
+  return pins;
+}
+
+std::optional<NodeStore::PinRow> NodeStore::GetPin(const std::string& root) {
+  for (auto& p : ListPins()) {
+    if (p.root == root) return p;
+  }
+  return std::nullopt;
 }
 
 void NodeStore::UpsertPeer(const PeerRow& p) {

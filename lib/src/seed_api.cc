@@ -304,7 +304,13 @@ HttpResponse SeedApi::PutTrack(const HttpRequest& req, const std::string& root) 
     return HttpResponse::Error(s.code() == Code::kIntegrity ? 403 : 400, s.message());
   }
   if (Status s = store_.AddTrack(*manifest); !s.ok()) return HttpResponse::Error(500, s.message());
-  if (Status s = store_.PutPin(root, pin); !s.ok()) return HttpResponse::Error(500, s.message());
+  // The node a publisher chose anchors the replica set; replicas are told.
+  std::string origin = node_id_;
+  if (auto it = body->find("origin"); it != body->end() && it->is_string() &&
+                                      ParseAddress(it->get<std::string>()).ok()) {
+    origin = it->get<std::string>();
+  }
+  if (Status s = store_.PutPin(root, pin, origin); !s.ok()) return HttpResponse::Error(500, s.message());
   Json missing = Json::array();
   for (const auto& c : manifest->chunks) {
     std::string h = HexEncode(c.hash);

@@ -74,8 +74,15 @@ class NodeStore {
   bool ChunkIsPinned(const std::string& hash);
   bool TrackComplete(const std::string& root);
 
-  Status PutPin(const std::string& root, const Json& pin);
-  std::optional<Json> GetPin(const std::string& root);
+  // `origin`: the node the publisher sent the pin to (the replica set's anchor).
+  Status PutPin(const std::string& root, const Json& pin, const std::string& origin);
+  struct PinRow {
+    std::string root;
+    Json pin;
+    std::string origin;
+  };
+  std::optional<PinRow> GetPin(const std::string& root);
+  std::vector<PinRow> ListPins();
 
   void UpsertPeer(const PeerRow& peer);
   std::vector<PeerRow> ListPeers(int64_t seen_since);

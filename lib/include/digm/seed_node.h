@@ -1,0 +1,53 @@
+// A running storage node (SPEC §5): its store, its HTTP server, and the loop
+// that gossips with peers and keeps every pinned track at its replica count.
+// Also the publisher's side: a signed pin and the uploads. RunSeed blocks
+// until SIGTERM or SIGINT; everything else is a plain call.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "digm/http_server.h"
+#include "digm/manifest.h"
+#include "digm/wallet.h"
+
+namespace digm {
+
+struct SeedOptions {
+  std::string data_dir;
+  std::string listen = "127.0.0.1:7070";
+  std::string url;                     // advertised; default http://LISTEN
+  std::vector<std::string> bootstrap;  // --peer URLs
+  std::vector<Address> allowed_publishers;
+  ServerLimits limits;
+  int gossip_interval_s = 30;
+  int peer_ttl_s = 300;
+  size_t fanout = 3;                   // peers asked per gossip round, besides bootstrap ones
+};
+
+// Creates DATA, its wallet (kept if present) and index; returns the identity.
+Result<Wallet> InitSeed(const std::string& data_dir);
+
+// Serves until a signal; returns 0 after SIGTERM, 130 after SIGINT. `log`
+// receives one line per notable event (start, repair, replication).
+Result<int> RunSeed(const SeedOptions& options, const std::function<void(const std::string&)>& log);
+
+// The set of nodes that should hold `root` with `replicas` copies: the origin
+// (the node the publisher chose) and the first replicas−1 of the other live
+// nodes by rendezvous hashing; without a live origin, the first `replicas`.
+std::vector<std::string> ReplicaSet(const std::string& root, const std::string& origin,
+                                    std::vector<std::string> live, size_t replicas);
+
+struct PublishResult {
+  std::string root;
+  uint64_t uploaded = 0, already = 0;
+};
+
+// Signs a digm.pin/1 for the manifest with `wallet`, sends the manifest and
+// pin to `node`, then uploads the chunks it lacks from `from_dir`.
+Result<PublishResult> Publish(const Manifest& manifest, const std::string& from_dir,
+                              const std::string& node, const Wallet& wallet, uint64_t replicas,
+                              uint64_t duration_days);
+
+}  // namespace digm

@@ -1,0 +1,247 @@
+#include "digm/seed_node.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <atomic>
+#include <condition_variable>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "digm/chunk_store.h"
+#include "digm/file.h"
+#include "digm/http_client.h"
+#include "digm/node_store.h"
+#include "digm/rendezvous.h"
+#include "digm/seed_api.h"
+
+namespace digm {
+namespace {
+
+std::string TrimSlash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+// Gossip and replication, on a thread of their own.
+class Maintainer {
+ public:
+  Maintainer(SeedApi& api, const SeedOptions& o, const std::function<void(const std::string&)>& log)
+      : api_(api), o_(o), log_(log), thread_([this] { Loop(); }) {}
+  ~Maintainer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      Gossip();
+      Replicate();
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::seconds(o_.gossip_interval_s), [this] { return stop_; });
+    }
+  }
+
+  void Gossip() {
+    NodeStore& store = api_.store();
+    int64_t now = UnixNow();
+    store.ForgetPeersBefore(now - o_.peer_ttl_s);
+    std::vector<std::string> targets;
+    for (const auto& b : o_.bootstrap) targets.push_back(TrimSlash(b));
+    auto peers = store.ListPeers(now - o_.peer_ttl_s);
+    std::shuffle(peers.begin(), peers.end(), rng_);
+    for (size_t i = 0; i < peers.size() && i < o_.fanout; ++i) targets.push_back(TrimSlash(peers[i].url));
+    std::sort(targets.begin(), targets.end());
+    targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
+    std::string body = DumpDocument(Json{{"peer", api_.SelfRecordWithTracks()}});
+    for (const auto& url : targets) {
+      if (url == TrimSlash(api_.options().url)) continue;
+      auto r = HttpCall("POST", url + "/discover", body, {.timeout_ms = 5000, .connect_timeout_ms = 2000});
+      if (!r.ok() || r->status != 200) continue;
+      auto reply = ParseJson(r->body);
+      if (!reply.ok() || !reply->is_object()) continue;
+      if (auto it = reply->find("peer"); it != reply->end()) api_.LearnPeer(*it);
+      if (auto it = reply->find("peers"); it != reply->end() && it->is_array()) {
+        for (const auto& p : *it) api_.LearnPeer(p);
+      }
+    }
+  }
+
+  void Replicate() {
+    NodeStore& store = api_.store();
+    auto peers = store.ListPeers(UnixNow() - o_.peer_ttl_s);
+    std::vector<std::string> live = {api_.node_id()};
+    for (const auto& p : peers) live.push_back(p.node_id);
+    for (const auto& pin : store.ListPins()) {
+      if (!store.TrackComplete(pin.root)) continue;
+      uint64_t replicas = pin.pin.value("desired_replicas", 1);
+      for (const auto& node : ReplicaSet(pin.root, pin.origin, live, replicas)) {
+        if (node == api_.node_id()) continue;
+        auto peer = std::find_if(peers.begin(), peers.end(), [&](const PeerRow& p) { return p.node_id == node; });
+        if (peer == peers.end()) continue;
+        if (std::find(peer->roots.begin(), peer->roots.end(), pin.root) != peer->roots.end()) continue;
+        if (Push(pin, *peer)) {
+          auto roots = peer->roots;
+          roots.push_back(pin.root);
+          store.SetPeerRoots(peer->node_id, roots);
+          peer->roots = roots;
+          log_("replicated " + pin.root + " to " + peer->node_id + " (" + peer->url + ")");
+        }
+      }
+    }
+  }
+
+  bool Push(const NodeStore::PinRow& pin, const PeerRow& peer) {
+    NodeStore& store = api_.store();
+    auto manifest = store.GetManifest(pin.root);
+    if (!manifest) return false;
+    std::string url = TrimSlash(peer.url);
+    Json body{{"manifest", ManifestToJson(*manifest)}, {"pin", pin.pin}, {"origin", pin.origin}};
+    auto r = HttpCall("PUT", url + "/tracks/" + pin.root, DumpDocument(body));
+    if (!r.ok() || r->status != 201) return false;
+    auto reply = ParseJson(r->body);
+    if (!reply.ok() || !reply->contains("missing")) return false;
+    for (const auto& h : (*reply)["missing"]) {
+      auto hash = HexDecodeArray<32>(h.get<std::string>());
+      if (!hash.ok()) return false;
+      auto bytes = store.chunks().Get(*hash);
+      if (!bytes.ok()) return false;
+      auto put = HttpCall("PUT", url + "/content/" + h.get<std::string>(),
+                          std::string(bytes->begin(), bytes->end()),
+                          {.timeout_ms = 60000, .content_type = "application/octet-stream"});
+      if (!put.ok() || put->status >= 300) return false;
+    }
+    return true;
+  }
+
+  SeedApi& api_;
+  const SeedOptions& o_;
+  const std::function<void(const std::string&)>& log_;
+  std::mt19937 rng_{std::random_device{}()};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::vector<std::string> ReplicaSet(const std::string& root, const std::string& origin,
+                                    std::vector<std::string> live, size_t replicas) {
+  bool origin_live = std::find(live.begin(), live.end(), origin) != live.end();
+  std::vector<std::string> set;
+  if (origin_live) {
+    set.push_back(origin);
+    live.erase(std::remove(live.begin(), live.end(), origin), live.end());
+  }
+  for (auto& id : RendezvousRank(root, std::move(live))) {
+    if (set.size() >= replicas) break;
+    set.push_back(std::move(id));
+  }
+  return set;
+}
+
+Result<Wallet> InitSeed(const std::string& data_dir) {
+  DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(data_dir, true));
+  std::string path = data_dir + "/node.wallet";
+  if (access(path.c_str(), F_OK) == 0) return ReadWalletFile(path);
+  Wallet w = Wallet::Generate();
+  DIGM_RETURN_IF_ERROR(WriteWalletFile(path, w));
+  return w;
+}
+
+Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std::string&)>& log) {
+  SeedOptions o = o_in;
+  if (o.url.empty()) o.url = "http://" + o.listen;
+  o.url = TrimSlash(o.url);
+  DIGM_ASSIGN_OR_RETURN(Wallet identity, ReadWalletFile(o.data_dir + "/node.wallet"));
+  DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(o.data_dir, false));
+  // A run that did not stop cleanly may have left a chunk half-written or the
+  // index behind the files: check every chunk before serving any.
+  std::string marker = o.data_dir + "/serving.pid";
+  if (access(marker.c_str(), F_OK) == 0) {
+    log("the last run did not stop cleanly; checking the store");
+    DIGM_ASSIGN_OR_RETURN(FsckReport report, store->Fsck(true));
+    log("fsck: " + DumpDocument(report.ToJson()));
+  }
+  DIGM_RETURN_IF_ERROR(WriteOutput(marker, std::to_string(getpid()) + "\n"));
+  SeedApi api(*store, identity, {.url = o.url, .allowed_publishers = o.allowed_publishers,
+                                 .peer_ttl = o.peer_ttl_s});
+  auto server = HttpServer::Bind(o.listen, [&api](const HttpRequest& r) { return api.Handle(r); }, o.limits);
+  if (!server.ok()) {
+    unlink(marker.c_str());
+    return server.status();
+  }
+  log("serving " + o.data_dir + " at " + o.url + " as " + api.node_id());
+  int sig;
+  {
+    Maintainer maintainer(api, o, log);
+    sig = (*server)->Run();
+  }
+  unlink(marker.c_str());
+  log("stopped");
+  return sig == SIGINT ? 130 : 0;
+}
+
+Result<PublishResult> Publish(const Manifest& manifest, const std::string& from_dir,
+                              const std::string& node_in, const Wallet& wallet, uint64_t replicas,
+                              uint64_t duration_days) {
+  std::string node = TrimSlash(node_in);
+  DIGM_ASSIGN_OR_RETURN(ChunkStore from, ChunkStore::Open(from_dir, {.create = false}));
+  PublishResult result;
+  result.root = HexEncode(manifest.ComputeRoot());
+  // Every chunk must be at hand before the node is asked to pin anything.
+  for (const auto& c : manifest.chunks) {
+    if (!from.Has(c.hash)) return Status::BadInput("chunk " + HexEncode(c.hash) + " is not in '" + from_dir + "'");
+  }
+  Json pin{{"schema", "digm.pin/1"},
+           {"root", result.root},
+           {"desired_replicas", replicas},
+           {"duration_days", duration_days},
+           {"owner", AddressToString(wallet.address)},
+           {"created", Rfc3339(UnixNow())}};
+  SignDocument(pin, wallet);
+  Manifest sealed = manifest;
+  sealed.root = manifest.ComputeRoot();
+  DIGM_ASSIGN_OR_RETURN(HttpResult r, HttpCall("PUT", node + "/tracks/" + result.root,
+                                               DumpDocument(Json{{"manifest", ManifestToJson(sealed)}, {"pin", pin}})));
+  if (r.status != 201) {
+    auto err = ParseJson(r.body);
+    std::string why = err.ok() && err->is_object() ? err->value("error", r.body) : r.body;
+    Status s(r.status == 403 ? Code::kIntegrity : Code::kBadInput,
+             node + " refused the track (" + std::to_string(r.status) + "): " + why);
+    return s;
+  }
+  auto reply = ParseJson(r.body);
+  if (!reply.ok() || !reply->contains("missing")) return Status::Network(node + ": unexpected reply");
+  std::set<std::string> missing;
+  for (const auto& h : (*reply)["missing"]) missing.insert(h.get<std::string>());
+  for (const auto& c : manifest.chunks) {
+    std::string h = HexEncode(c.hash);
+    if (!missing.count(h)) {
+      ++result.already;
+      continue;
+    }
+    missing.erase(h);  // a chunk used twice goes once
+    DIGM_ASSIGN_OR_RETURN(Bytes bytes, from.Get(c.hash));
+    DIGM_ASSIGN_OR_RETURN(HttpResult put,
+                          HttpCall("PUT", node + "/content/" + h, std::string(bytes.begin(), bytes.end()),
+                                   {.timeout_ms = 120000, .content_type = "application/octet-stream"}));
+    if (put.status == 422) return Status::Integrity("chunk " + h + " in '" + from_dir + "' does not hash to its name");
+    if (put.status >= 300) return Status::Network(node + " refused chunk " + h + " (" + std::to_string(put.status) + ")");
+    ++result.uploaded;
+  }
+  return result;
+}
+
+}  // namespace digm
