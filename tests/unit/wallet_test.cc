@@ -1,0 +1,117 @@
+#include "digm/wallet.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "digm/crypto.h"
+#include "digm/keccak.h"
+#include "digm/rendezvous.h"
+#include "test_util.h"
+
+namespace digm {
+namespace {
+
+std::span<const uint8_t> Str(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+std::array<uint8_t, 32> Secret(uint8_t last) {
+  std::array<uint8_t, 32> s{};
+  s[31] = last;
+  return s;
+}
+
+TEST(Keccak256, KnownAnswersAcrossTheRate) {
+  EXPECT_EQ(HexEncode(Keccak256({})), "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+  int checked = 0;
+  for (const auto& file : testing::VectorFiles("keccak")) {
+    Json v = testing::ReadJsonFile(file);
+    ASSERT_EQ(v["expect"], "ok");
+    EXPECT_EQ(HexEncode(Keccak256(Str(v["message_ascii"]))), v["keccak256"]) << file;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 6);
+}
+
+TEST(Wallet, AddressesOfKnownSecrets) {
+  EXPECT_EQ(AddressToString(Wallet::FromSecret(Secret(1))->address),
+            "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf");
+  EXPECT_EQ(AddressToString(Wallet::FromSecret(Secret(2))->address),
+            "0x2b5ad5c4795c026514f8317c7a215e218dccd6cf");
+  EXPECT_EQ(Wallet::FromSecret(Secret(0)).status().message(), "not a valid secp256k1 secret key");
+}
+
+TEST(Wallet, JsonRoundTripAndDamage) {
+  Wallet w = Wallet::Generate();
+  auto back = WalletFromJson(WalletToJson(w));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->address, w.address);
+  EXPECT_FALSE(IdentityToJson(w).contains("secret"));
+  Json damaged = WalletToJson(w);
+  damaged["address"] = AddressToString(Wallet::Generate().address);
+  EXPECT_EQ(WalletFromJson(damaged).status().message(),
+            "\"address\" is not the address of this secret: the wallet is damaged");
+}
+
+TEST(Signature, RecoversTheSigner) {
+  Wallet w = *Wallet::FromSecret(Secret(1));
+  Hash256 h = Sha256(Str("digm"));
+  Signature sig = SignHash(w, h);
+  EXPECT_TRUE(sig[64] == 27 || sig[64] == 28);
+  EXPECT_EQ(*RecoverSigner(h, sig), w.address);
+  Hash256 other = Sha256(Str("digm!"));
+  auto r = RecoverSigner(other, sig);
+  EXPECT_TRUE(!r.ok() || *r != w.address);
+}
+
+TEST(SignedDocument, CanonicalFormSortsAndDropsTheSignature) {
+  Json doc = Json{{"schema", "digm.peer/1"}, {"url", "http://x"}, {"a", 1}, {"signature", "zz"}};
+  EXPECT_EQ(CanonicalForm(doc), R"({"a":1,"schema":"digm.peer/1","url":"http://x"})");
+}
+
+TEST(SignedDocument, VerifiesAndCatchesForgeries) {
+  Wallet w = Wallet::Generate();
+  Json doc = Json{{"schema", "digm.pin/1"}, {"root", std::string(64, 'a')}, {"desired_replicas", 3}};
+  SignDocument(doc, w);
+  EXPECT_EQ(*VerifyDocument(doc), w.address);
+  Json changed = doc;
+  changed["desired_replicas"] = 30;
+  auto r = VerifyDocument(changed);
+  EXPECT_EQ(r.status().code(), Code::kIntegrity);
+  EXPECT_EQ(r.status().message().rfind("bad signature: signed by 0x", 0), 0u);
+  Json claimed = doc;
+  claimed["signer"] = AddressToString(Wallet::Generate().address);
+  EXPECT_FALSE(VerifyDocument(claimed).ok());
+  Json unsigned_doc = doc;
+  unsigned_doc.erase("signature");
+  EXPECT_EQ(VerifyDocument(unsigned_doc).status().message(),
+            "unsigned document: no \"signer\" and \"signature\"");
+  Json reordered = Json::parse(doc.dump());
+  Json rebuilt = Json::object();
+  for (auto it = reordered.rbegin(); it != reordered.rend(); ++it) rebuilt[it.key()] = it.value();
+  EXPECT_EQ(*VerifyDocument(rebuilt), w.address) << "member order does not matter";
+}
+
+TEST(Rendezvous, StableAndMinimalMovement) {
+  std::vector<std::string> nodes = {"0xa", "0xb", "0xc", "0xd", "0xe"};
+  auto rank = RendezvousRank("root1", nodes);
+  ASSERT_EQ(rank.size(), 5u);
+  auto shuffled = nodes;
+  std::reverse(shuffled.begin(), shuffled.end());
+  EXPECT_EQ(RendezvousRank("root1", shuffled), rank) << "input order does not matter";
+  // Removing one node keeps the others in the same relative order.
+  auto without = nodes;
+  without.erase(std::find(without.begin(), without.end(), rank[1]));
+  auto rank2 = RendezvousRank("root1", without);
+  std::vector<std::string> expected = rank;
+  expected.erase(expected.begin() + 1);
+  EXPECT_EQ(rank2, expected);
+  // Different roots spread over different nodes.
+  std::set<std::string> firsts;
+  for (int i = 0; i < 50; ++i) firsts.insert(RendezvousRank("root" + std::to_string(i), nodes)[0]);
+  EXPECT_GE(firsts.size(), 4u);
+}
+
+}  // namespace
+}  // namespace digm
