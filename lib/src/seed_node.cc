@@ -162,7 +162,6 @@ Result<Wallet> InitSeed(const std::string& data_dir) {
 
 Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std::string&)>& log) {
   SeedOptions o = o_in;
-  if (o.url.empty()) o.url = "http://" + o.listen;
   o.url = TrimSlash(o.url);
   DIGM_ASSIGN_OR_RETURN(Wallet identity, ReadWalletFile(o.data_dir + "/node.wallet"));
   DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(o.data_dir, false));
@@ -175,17 +174,22 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
     log("fsck: " + DumpDocument(report.ToJson()));
   }
   DIGM_RETURN_IF_ERROR(WriteOutput(marker, std::to_string(getpid()) + "\n"));
-  SeedApi api(*store, identity, {.url = o.url, .allowed_publishers = o.allowed_publishers,
-                                 .peer_ttl = o.peer_ttl_s});
-  auto server = HttpServer::Bind(o.listen, [&api](const HttpRequest& r) { return api.Handle(r); }, o.limits);
+  std::unique_ptr<SeedApi> api;
+  auto server = HttpServer::Bind(o.listen, [&api](const HttpRequest& r) { return api->Handle(r); }, o.limits);
   if (!server.ok()) {
     unlink(marker.c_str());
     return server.status();
   }
-  log("serving " + o.data_dir + " at " + o.url + " as " + api.node_id());
+  if (o.url.empty()) {  // "--listen 127.0.0.1:0" learns its port only now
+    o.url = "http://" + o.listen.substr(0, o.listen.rfind(':')) + ":" + std::to_string((*server)->port());
+  }
+  api = std::make_unique<SeedApi>(*store, identity,
+                                  SeedApi::Options{.url = o.url, .allowed_publishers = o.allowed_publishers,
+                                                   .peer_ttl = o.peer_ttl_s});
+  log("serving " + o.data_dir + " at " + o.url + " as " + api->node_id());
   int sig;
   {
-    Maintainer maintainer(api, o, log);
+    Maintainer maintainer(*api, o, log);
     sig = (*server)->Run();
   }
   unlink(marker.c_str());
