@@ -163,8 +163,8 @@ Result<Wallet> InitSeed(const std::string& data_dir) {
 Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std::string&)>& log) {
   SeedOptions o = o_in;
   o.url = TrimSlash(o.url);
-  DIGM_ASSIGN_OR_RETURN(Wallet identity, ReadWalletFile(o.data_dir + "/node.wallet"));
   DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(o.data_dir, false));
+  DIGM_ASSIGN_OR_RETURN(Wallet identity, ReadWalletFile(o.data_dir + "/node.wallet"));
   // A run that did not stop cleanly may have left a chunk half-written or the
   // index behind the files: check every chunk before serving any.
   std::string marker = o.data_dir + "/serving.pid";

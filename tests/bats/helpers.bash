@@ -47,3 +47,60 @@ assert_no_leftovers() {
 assert_same_bytes() {
   cmp "$1" "$2" || { echo "$1 and $2 differ"; return 1; }
 }
+
+# --- nodes -------------------------------------------------------------------
+
+# Starts a node on a free port of 127.0.0.1 with data in $BATS_TEST_TMPDIR/NAME
+# (initialised on first use) and fast gossip. Sets URL_NAME and PID_NAME.
+# Every node started is stopped by stop_nodes (call it in teardown).
+start_node() {
+  local name=$1; shift
+  local dir="$BATS_TEST_TMPDIR/$name" url="" i
+  [ -d "$dir" ] || digm-seed init --data "$dir" > /dev/null
+  : > "$dir.log"
+  digm-seed serve --data "$dir" --listen 127.0.0.1:0 --gossip-interval 1 --peer-ttl 4 "$@" \
+    2>> "$dir.log" &
+  local pid=$!
+  echo "$pid" >> "$BATS_TEST_TMPDIR/pids"
+  for i in $(seq 200); do
+    url=$(sed -n 's/.* at \(http:[^ ]*\) as .*/\1/p' "$dir.log" | tail -n 1)
+    [ -n "$url" ] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$dir.log"; return 1; }
+    sleep 0.05
+  done
+  [ -n "$url" ] || { echo "node $name did not start"; cat "$dir.log"; return 1; }
+  printf -v "URL_$name" '%s' "$url"
+  printf -v "PID_$name" '%s' "$pid"
+}
+
+stop_nodes() {
+  [ -f "$BATS_TEST_TMPDIR/pids" ] || return 0
+  local pid
+  while read -r pid; do kill -TERM "$pid" 2>/dev/null || true; done < "$BATS_TEST_TMPDIR/pids"
+  while read -r pid; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done < "$BATS_TEST_TMPDIR/pids"
+  rm -f "$BATS_TEST_TMPDIR/pids"
+}
+
+# Retries a command every 0.2 s for up to $1 seconds.
+eventually() {
+  local seconds=$1; shift
+  local end=$((SECONDS + seconds))
+  until "$@"; do
+    [ $SECONDS -lt $end ] || return 1
+    sleep 0.2
+  done
+}
+
+# A publisher wallet from a fixed secret (digm.wallet/1, mode 0600).
+make_wallet() {
+  printf '{"schema":"digm.wallet/1","secret":"%s"}\n' "$2" > "$1"
+  chmod 600 "$1"
+}
+
+# True when node data folder $1 holds track $2 complete.
+holds() {
+  digm-seed ls --data "$1" | jq -e --arg r "$2" '.[] | select(.root == $r and .complete)' > /dev/null
+}

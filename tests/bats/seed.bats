@@ -1,0 +1,316 @@
+#!/usr/bin/env bats
+# digm-seed: real nodes on 127.0.0.1 (free ports), publishing, gossip,
+# replication and repair, crash safety, the DCMX endpoints, hostile input.
+
+load helpers
+
+setup_file() {
+  export AUDIO="$BATS_FILE_TMPDIR/audio" FIX="$BATS_FILE_TMPDIR"
+  mkdir -p "$AUDIO"
+  make_audio "$AUDIO"
+  make_wallet "$FIX/artist.wallet" 4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318
+  # An encrypted track in 16 KiB chunks (54 chunks) and a clear MP3.
+  digm-chunk "$AUDIO/track.wav" --chunk-size 16K --encrypt --key-out "$FIX/wav.key" --store "$FIX/chunks" \
+    | digm-merkle seal > "$FIX/wav.json"
+  digm-chunk "$AUDIO/track.mp3" --chunk-size 16K --store "$FIX/chunks" | digm-merkle seal > "$FIX/mp3.json"
+}
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+}
+
+teardown() {
+  stop_nodes
+}
+
+publish() {  # publish MANIFEST URL REPLICAS
+  digm-seed publish "$1" --from "$FIX/chunks" --node "$2" --wallet "$FIX/artist.wallet" --replicas "$3"
+}
+
+# --- arguments and setup -------------------------------------------------------
+
+@test "usage errors print nothing on stdout" {
+  run --separate-stderr -2 digm-seed
+  [ -z "$output" ]
+  run --separate-stderr -2 digm-seed publish "$FIX/wav.json" --from "$FIX/chunks"
+  [ -z "$output" ]
+  [[ "$stderr" == *"--node is required"* ]]
+  digm-seed init --data n > /dev/null
+  run --separate-stderr -2 digm-seed serve --data n --listen nowhere
+  [[ "$stderr" == *"--listen 'nowhere': expected HOST:PORT"* ]]
+}
+
+@test "init makes a node wallet once, mode 0600" {
+  run digm-seed init --data n
+  [ "$(jq -r .schema <<<"$output")" = digm.identity/1 ]
+  addr=$(jq -r .address <<<"$output")
+  [[ "$addr" =~ ^0x[0-9a-f]{40}$ ]]
+  [ "$(stat -c %a n/node.wallet)" = 600 ]
+  [ "$(digm-seed init --data n | jq -r .address)" = "$addr" ]
+  [ "$(jq -r .address n/node.wallet)" = "$addr" ]
+}
+
+@test "serve on an uninitialised folder or a taken port fails clearly" {
+  run --separate-stderr -3 digm-seed serve --data nothing --listen 127.0.0.1:0
+  [[ "$stderr" == *"run digm-seed init"* ]]
+  start_node a
+  port=${URL_a##*:}
+  run --separate-stderr -5 digm-seed serve --data a --listen "127.0.0.1:$port"
+  [[ "$stderr" == *"cannot listen on 127.0.0.1:$port"* ]]
+}
+
+# --- publishing, gossip, replication -----------------------------------------------
+
+@test "three nodes: publish with 3 replicas and every node holds every chunk" {
+  start_node a
+  start_node b --peer "$URL_a"
+  start_node c --peer "$URL_a"
+  root=$(jq -r .root "$FIX/wav.json")
+  run publish "$FIX/wav.json" "$URL_a" 3
+  [ "$status" -eq 0 ]
+  [ "$(jq .uploaded <<<"$output")" = "$(jq '.chunks | length' "$FIX/wav.json")" ]
+  for n in a b c; do eventually 20 holds "$n" "$root"; done
+  for url in "$URL_a" "$URL_b" "$URL_c"; do
+    for h in $(jq -r '.chunks[].hash' "$FIX/wav.json"); do
+      [ "$(curl -sf "$url/content/$h" | sha256sum | cut -c1-64)" = "$h" ]
+    done
+  done
+  # Publishing again uploads nothing.
+  [ "$(publish "$FIX/wav.json" "$URL_a" 3 | jq .uploaded)" = 0 ]
+}
+
+@test "a fourth node joined by one peer learns all peers and tracks by gossip" {
+  start_node a
+  start_node b --peer "$URL_a"
+  start_node c --peer "$URL_b"
+  root=$(jq -r .root "$FIX/mp3.json")
+  publish "$FIX/mp3.json" "$URL_a" 3 > /dev/null
+  for n in a b c; do eventually 20 holds "$n" "$root"; done
+  start_node d --peer "$URL_c"
+  knows_all() {
+    [ "$(curl -sf "$URL_d/peers" | jq length)" = 3 ] &&
+      [ "$(digm-seed peers --data d | jq --arg r "$root" '[.[] | select(.available_tracks | index($r))] | length')" = 3 ]
+  }
+  eventually 20 knows_all
+  curl -sf "$URL_d/peers" | jq -e 'all(.[]; .schema == "digm.peer/1" and (.signature | length) == 130)'
+}
+
+@test "stopping a holder makes the repair loop restore three replicas" {
+  start_node a
+  start_node b --peer "$URL_a"
+  start_node c --peer "$URL_a"
+  start_node d --peer "$URL_a"
+  root=$(jq -r .root "$FIX/mp3.json")
+  all_know() { for u in "$URL_a" "$URL_b" "$URL_c" "$URL_d"; do [ "$(curl -sf "$u/peers" | jq length)" = 3 ] || return 1; done; }
+  eventually 20 all_know
+  publish "$FIX/mp3.json" "$URL_a" 3 > /dev/null
+  count() { local n=0; for x in a b c d; do holds "$x" "$root" && n=$((n + 1)); done; echo "$n"; }
+  three() { [ "$(count)" = 3 ]; }
+  eventually 20 three
+  for x in b c d; do holds "$x" "$root" && victim=$x && break; done
+  pid_var="PID_$victim"
+  kill -9 "${!pid_var}"
+  others=$(for x in a b c d; do [ "$x" != "$victim" ] && echo "$x"; done)
+  restored() { local n=0; for x in $others; do holds "$x" "$root" && n=$((n + 1)); done; [ "$n" = 3 ]; }
+  eventually 30 restored
+}
+
+@test "crash: kill -9 during 50 concurrent uploads, then a clean restart" {
+  start_node a
+  root=$(jq -r .root "$FIX/wav.json")
+  # The publisher pins the track and uploads; once the pin is in, 50 more
+  # uploads race it, and the node is killed in the middle.
+  ( digm-seed publish "$FIX/wav.json" --from "$FIX/chunks" --node "$URL_a" --wallet "$FIX/artist.wallet" \
+      --replicas 1 > /dev/null 2>&1 || true ) &
+  pinned() { digm-seed ls --data a | jq -e --arg r "$root" '.[] | select(.root == $r)' > /dev/null; }
+  eventually 10 pinned
+  for h in $(jq -r '.chunks[].hash' "$FIX/wav.json" | tail -n 50); do
+    curl -s -o /dev/null -X PUT --data-binary "@$FIX/chunks/${h:0:2}/$h" "$URL_a/content/$h" &
+  done
+  sleep 0.2
+  kill -9 "$PID_a"
+  wait || true
+  [ "$(find a/chunks -type f | wc -l)" -gt 0 ]  # some uploads landed before the crash
+  [ -f a/serving.pid ]  # it did not stop cleanly
+  start_node a
+  grep -q "did not stop cleanly" a.log
+  run digm-seed fsck --data a
+  [ "$status" -eq 0 ]
+  [ "$(jq .clean <<<"$output")" = true ]
+  for f in $(find a/chunks -type f); do
+    h=$(basename "$f")
+    [ "$(curl -sf "$URL_a/content/$h" | sha256sum | cut -c1-64)" = "$h" ]
+  done
+}
+
+# --- the DCMX endpoints and real clients ---------------------------------------------
+
+@test "DCMX endpoints answer with their documented shapes" {
+  start_node a
+  root=$(jq -r .root "$FIX/mp3.json")
+  publish "$FIX/mp3.json" "$URL_a" 1 > /dev/null
+  curl -sf "$URL_a/ping" | jq -e '.schema == "digm.pong/1" and (.node_id | test("^0x[0-9a-f]{40}$")) and (.time | test("Z$"))'
+  curl -sf "$URL_a/peers" | jq -e 'type == "array"'
+  curl -sf "$URL_a/tracks" | jq -e --arg r "$root" \
+    '.[0] | has("title") and has("artist") and has("album") and has("duration") and has("size") and .content_hash == $r and has("created_at") and .root == $r and .chunks > 0'
+  # Any peer object is answered, only a signed one is learned.
+  curl -sf -X POST -d '{"peer":{"url":"http://127.0.0.1:1"}}' "$URL_a/discover" \
+    | jq -e --arg r "$root" '(.peer.available_tracks | index($r)) != null and (.tracks | length) == 1 and (.peers | length) == 0'
+  [ "$(curl -sf "$URL_a/peers" | jq length)" = 0 ]
+  curl -sf "$URL_a/tracks/$root" | jq -e --arg r "$root" '.root == $r'
+  curl -sf "$URL_a/content/$root" | cmp - "$AUDIO/track.mp3"
+  curl -sf "$URL_a/metrics" | grep -q '^digm_bytes_served_total [1-9]'
+}
+
+@test "curl and aria2c download chunks and byte ranges" {
+  start_node a
+  root=$(jq -r .root "$FIX/mp3.json")
+  publish "$FIX/mp3.json" "$URL_a" 1 > /dev/null
+  h=$(jq -r '.chunks[1].hash' "$FIX/mp3.json")
+  curl -sf -r 100-199 "$URL_a/content/$h" > part
+  cmp part <(tail -c +101 "$FIX/chunks/${h:0:2}/$h" | head -c 100)
+  curl -sf -r -50 "$URL_a/content/$h" | cmp - <(tail -c 50 "$FIX/chunks/${h:0:2}/$h")
+  curl -sf -r 16000- "$URL_a/content/$h" | cmp - <(tail -c +16001 "$FIX/chunks/${h:0:2}/$h")
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -r 99999- "$URL_a/content/$h")" = 416 ]
+  curl -sfI "$URL_a/content/$h" | grep -qi "^etag: \"$h\""
+  curl -sfI "$URL_a/content/$h" | grep -qi '^cache-control:.*immutable'
+  aria2c -q -d . -o whole.mp3 -x 4 -s 4 --min-split-size=1M --allow-overwrite=true "$URL_a/content/$root"
+  cmp whole.mp3 "$AUDIO/track.mp3"
+  aria2c -q -d . -o chunk.bin --allow-overwrite=true "$URL_a/content/$h"
+  [ "$(sha256sum chunk.bin | cut -c1-64)" = "$h" ]
+}
+
+@test "ffmpeg reads the HLS playlist of a clear track" {
+  start_node a
+  root=$(jq -r .root "$FIX/mp3.json")
+  publish "$FIX/mp3.json" "$URL_a" 1 > /dev/null
+  curl -sf "$URL_a/tracks/$root/playlist.m3u8" | head -n 1 | grep -q '#EXTM3U'
+  # Segment URIs are /content/{hash}, without a file extension.
+  ffmpeg -nostdin -v error -extension_picky 0 -i "$URL_a/tracks/$root/playlist.m3u8" -f wav -y out.wav
+  secs=$(ffprobe -v error -show_entries format=duration -of csv=p=0 out.wav)
+  awk -v s="$secs" 'BEGIN { exit !(s > 4.5 && s < 5.5) }'
+}
+
+# --- bad and hostile input ----------------------------------------------------------
+
+@test "hostile: bad paths, unknown content, bad ranges" {
+  start_node a
+  code() { curl -s -o /dev/null -w '%{http_code}' --path-as-is "$@"; }
+  [ "$(code "$URL_a/content/../index.db")" = 400 ]
+  [ "$(code "$URL_a/content/%2e%2e%2findex.db")" = 400 ]
+  [ "$(code "$URL_a/content/xyz")" = 400 ]
+  [ "$(code "$URL_a/content/$(printf 'a%.0s' {1..64})")" = 404 ]
+  [ "$(code "$URL_a/tracks/$(printf 'b%.0s' {1..64})")" = 404 ]
+  [ "$(code -X DELETE "$URL_a/ping")" = 405 ]
+}
+
+@test "hostile: oversized headers and bodies" {
+  start_node a --max-body 100000
+  big=$(head -c 20000 /dev/zero | tr '\0' x)
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$URL_a/ping")" = 431 ]
+  head -c 200000 /dev/zero > body
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary @body "$URL_a/content/$(printf 'c%.0s' {1..64})")" = 413 ]
+  curl -sf "$URL_a/ping" > /dev/null  # still serving
+}
+
+@test "hostile: uploads without a pin (403) and with the wrong bytes (422)" {
+  start_node a
+  h=$(jq -r '.chunks[0].hash' "$FIX/wav.json")
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary "@$FIX/chunks/${h:0:2}/$h" "$URL_a/content/$h")" = 403 ]
+  publish "$FIX/wav.json" "$URL_a" 1 > /dev/null
+  h1=$(jq -r '.chunks[1].hash' "$FIX/mp3.json")
+  publish "$FIX/mp3.json" "$URL_a" 1 > /dev/null
+  digm-seed rm --data a "$(jq -r .root "$FIX/mp3.json")" 2>/dev/null || true
+  other=$(jq -r '.chunks[2].hash' "$FIX/wav.json")
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary "@$FIX/chunks/${h1:0:2}/$h1" "$URL_a/content/$other")" = 422 ]
+}
+
+@test "hostile: forged pins and peer records are rejected" {
+  start_node a
+  root=$(jq -r .root "$FIX/mp3.json")
+  make_wallet mallory.wallet 8da4ef21b864d2cc526dbdb2a120bd2874c36c9d0a1fb7f8c63d7f7a8b41de8f
+  # A pin signed by one key that claims another owner.
+  publish "$FIX/mp3.json" "$URL_a" 1 > /dev/null
+  body=$(jq -c '{manifest: ., pin: {schema: "digm.pin/1", root: .root, desired_replicas: 1, duration_days: 1,
+    owner: "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", created: "2026-11-22T10:00:00Z",
+    signer: "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", signature: ("ab" * 65)}}' "$FIX/mp3.json")
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -d "$body" "$URL_a/tracks/$root")" = 403 ]
+  # A node that only accepts the artist refuses mallory.
+  start_node b --allow-publisher 0x0000000000000000000000000000000000000001
+  run --separate-stderr -4 digm-seed publish "$FIX/mp3.json" --from "$FIX/chunks" --node "$URL_b" --wallet mallory.wallet
+  [[ "$stderr" == *"refused the track (403)"*"not allowed on this node"* ]]
+  # A peer record whose URL was changed after signing is not learned.
+  record=$(curl -sf -X POST -d '{"peer":{}}' "$URL_b/discover" | jq -c '.peer | del(.available_tracks) | .url = "http://127.0.0.1:9"')
+  curl -sf -X POST -d "{\"peer\": $record}" "$URL_a/discover" > /dev/null
+  [ "$(curl -sf "$URL_a/peers" | jq length)" = 0 ]
+  curl -sf "$URL_a/metrics" | grep -q '^digm_rejected_records_total [1-9]'
+}
+
+@test "hostile: an idle client does not block others and is dropped" {
+  start_node a --idle-timeout 2
+  port=${URL_a##*:}
+  exec 5<>"/dev/tcp/127.0.0.1/$port"   # connects and sends nothing (bats owns fd 3)
+  for _ in 1 2 3 4 5; do curl -sf "$URL_a/ping" > /dev/null; done
+  sleep 3
+  # The server closed the idle connection: reading gives end of file.
+  run timeout 2 cat <&5
+  [ "$status" -eq 0 ]
+  exec 5>&-
+  curl -sf "$URL_a/ping" > /dev/null
+}
+
+@test "the per-address request rate is limited" {
+  start_node a --rate-limit 5
+  codes=$(for _ in $(seq 30); do curl -s -o /dev/null -w '%{http_code}\n' "$URL_a/ping"; done)
+  grep -q 200 <<<"$codes"
+  grep -q 429 <<<"$codes"
+}
+
+# --- operations ---------------------------------------------------------------------
+
+@test "SIGTERM drains a download in flight and exits 0" {
+  start_node a
+  root=$(jq -r .root "$FIX/mp3.json")
+  publish "$FIX/mp3.json" "$URL_a" 1 > /dev/null
+  curl -sf --limit-rate 60K "$URL_a/content/$root" -o slow.mp3 &
+  client=$!
+  sleep 0.5
+  kill -TERM "$PID_a"
+  set +e; wait "$PID_a"; rc=$?; set -e
+  wait "$client"
+  [ "$rc" -eq 0 ]
+  cmp slow.mp3 "$AUDIO/track.mp3"
+  [ ! -e a/serving.pid ]
+}
+
+@test "fsck reports damage (exit 1) and --repair mends it" {
+  digm-seed init --data n > /dev/null
+  digm-seed add "$FIX/mp3.json" --from "$FIX/chunks" --data n > /dev/null
+  run digm-seed fsck --data n
+  [ "$status" -eq 0 ]
+  h=$(jq -r '.chunks[1].hash' "$FIX/mp3.json")
+  printf 'X' | dd of="n/chunks/${h:0:2}/$h" bs=1 seek=10 conv=notrunc status=none
+  run digm-seed fsck --data n
+  [ "$status" -eq 1 ]
+  [ "$(jq -r '.missing[0]' <<<"$output")" = "$h" ]
+  [ "$(jq '.corrupt | length' <<<"$output")" = 1 ]
+  run digm-seed fsck --data n --repair
+  [ "$status" -eq 0 ]
+  [ -f "n/quarantine/$h" ]
+  run digm-seed fsck --data n
+  [ "$(jq .clean <<<"$output")" = true ]
+  [ "$(digm-seed ls --data n | jq '.[0].complete')" = false ]
+}
+
+@test "add, ls and rm" {
+  digm-seed init --data n > /dev/null
+  digm-seed add "$FIX/mp3.json" --from "$FIX/chunks" --data n > /dev/null
+  root=$(jq -r .root "$FIX/mp3.json")
+  [ "$(digm-seed ls --data n | jq -r '.[0].root')" = "$root" ]
+  [ "$(find n/chunks -type f | wc -l)" -gt 0 ]
+  digm-seed rm --data n "$root"
+  [ "$(digm-seed ls --data n | jq length)" = 0 ]
+  [ "$(find n/chunks -type f | wc -l)" = 0 ]
+  run --separate-stderr -3 digm-seed rm --data n "$root"
+  [[ "$stderr" == *"no track $root on this node"* ]]
+}
