@@ -14,8 +14,8 @@ size_t Append(char* data, size_t size, size_t n, void* out) {
 
 }  // namespace
 
-Result<HttpResult> HttpCall(const std::string& method, const std::string& url, const std::string& body,
-                            const HttpCallOptions& options) {
+Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
+                            const std::string& body, const HttpCallOptions& options) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   CURL* curl = curl_easy_init();

@@ -25,7 +25,8 @@ class RateLimiter {
   explicit RateLimiter(double rate) : rate_(rate) {}
   bool Allow(const std::string& who) {
     if (rate_ <= 0) return true;
-    double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    double now =
+        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
     std::lock_guard<std::mutex> lock(mu_);
     if (buckets_.size() > 100000) buckets_.clear();  // bounded memory under address floods
     auto [it, fresh] = buckets_.try_emplace(who, Bucket{2 * rate_, now});
@@ -95,16 +96,18 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<uint32_t>(server_.limits.header_limit));
     parser_->body_limit(server_.limits.body_limit);
     stream_.expires_after(std::chrono::seconds(server_.limits.idle_timeout_s));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream) return DoClose();
     if (ec == http::error::header_limit) return Reject(431, "request headers too large");
     if (ec == http::error::body_limit) return Reject(413, "request body too large");
-    if (ec == http::error::bad_method || ec == http::error::bad_target || ec == http::error::bad_version ||
-        ec == http::error::bad_field || ec == http::error::bad_value) {
+    if (ec == http::error::bad_method || ec == http::error::bad_target ||
+        ec == http::error::bad_version || ec == http::error::bad_field ||
+        ec == http::error::bad_value) {
       return Reject(400, "malformed request");
     }
     if (ec) return;  // timeout, reset: the session ends
@@ -158,9 +161,9 @@ class Session : public std::enable_shared_from_this<Session> {
       uint64_t length = res.ContentLength();
       if (!res.head_only) msg->body() = std::move(res.body);
       if (res.status != 304) msg->content_length(length);
-      http::async_write(stream_, *msg, [self = shared_from_this(), msg](beast::error_code ec, size_t) {
-        self->AfterWrite(ec);
-      });
+      http::async_write(
+          stream_, *msg,
+          [self = shared_from_this(), msg](beast::error_code ec, size_t) { self->AfterWrite(ec); });
       return;
     }
     auto msg = std::make_shared<http::response<http::empty_body>>();
@@ -169,10 +172,11 @@ class Session : public std::enable_shared_from_this<Session> {
     files_ = std::move(res.files);
     file_index_ = 0;
     auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*msg);
-    http::async_write_header(stream_, *sr, [self = shared_from_this(), msg, sr](beast::error_code ec, size_t) {
-      if (ec) return;
-      self->SendFiles();
-    });
+    http::async_write_header(stream_, *sr,
+                             [self = shared_from_this(), msg, sr](beast::error_code ec, size_t) {
+                               if (ec) return;
+                               self->SendFiles();
+                             });
   }
 
   // The body straight from the page cache to the socket.
@@ -200,10 +204,11 @@ class Session : public std::enable_shared_from_this<Session> {
           write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
             if (!ec) self->stream_.socket().close(ec);  // a client that stopped reading
           });
-          socket.async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
-            self->write_timer_.cancel();
-            if (!ec) self->SendFiles();
-          });
+          socket.async_wait(tcp::socket::wait_write,
+                            [self = shared_from_this()](beast::error_code ec) {
+                              self->write_timer_.cancel();
+                              if (!ec) self->SendFiles();
+                            });
           return;
         }
         return DoClose();  // error, or the file shrank under us
@@ -284,9 +289,11 @@ HttpServer::~HttpServer() = default;
 Result<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& listen, Handler handler,
                                                      ServerLimits limits) {
   size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return Status::Usage("--listen '" + listen + "': expected HOST:PORT");
+  if (colon == std::string::npos)
+    return Status::Usage("--listen '" + listen + "': expected HOST:PORT");
   std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   int port = 0;
   try {
     port = std::stoi(listen.substr(colon + 1));
@@ -322,7 +329,9 @@ int HttpServer::Run() {
     s.BeginDrain();
   });
   s.Accept();
-  int n = s.limits.threads > 0 ? s.limits.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n = s.limits.threads > 0
+              ? s.limits.threads
+              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> pool;
   for (int i = 1; i < n; ++i) pool.emplace_back([&s] { s.ioc.run(); });
   s.ioc.run();

@@ -26,7 +26,8 @@ Hash256 Keccak256(std::span<const uint8_t> data) {
   last[kRate - 1] ^= 0x80;
   absorb(last);
   Hash256 out;
-  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(state.a[i / 8] >> (8 * (i % 8)));
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<uint8_t>(state.a[i / 8] >> (8 * (i % 8)));
   return out;
 }
 

@@ -38,14 +38,30 @@ std::string NowRfc3339() {
   return buf;
 }
 
-Status DbError(const std::exception& e) { return Status::BadInput(std::string("index: ") + e.what()); }
+Status DbError(const std::exception& e) {
+  return Status::BadInput(std::string("index: ") + e.what());
+}
 
 }  // namespace
 
 Json FsckReport::ToJson() const {
-  return Json{{"schema", "digm.fsck/1"}, {"clean", clean()},     {"checked", checked},
-              {"missing", missing},      {"corrupt", corrupt},   {"orphans", orphans},
+  return Json{{"schema", "digm.fsck/1"},  {"clean", clean()},    {"checked", checked},
+              {"missing", missing},       {"corrupt", corrupt},  {"orphans", orphans},
               {"temp_files", temp_files}, {"repaired", repaired}};
+}
+
+Json TrackRow::ToJson() const {
+  return Json{{"root", root},     {"title", title},          {"artist", artist},
+              {"size", size},     {"chunks", chunks},        {"complete", complete},
+              {"pinned", pinned}, {"created_at", created_at}};
+}
+
+Status NodeStore::ImportTrack(const Manifest& manifest, const ChunkStore& from) {
+  for (const auto& c : manifest.chunks) {
+    DIGM_ASSIGN_OR_RETURN(Bytes bytes, from.Get(c.hash));
+    DIGM_RETURN_IF_ERROR(PutChunk(c.hash, bytes));
+  }
+  return AddTrack(manifest);
 }
 
 NodeStore::NodeStore(std::string data_dir, ChunkStore chunks, std::unique_ptr<SQLite::Database> db)
@@ -56,7 +72,8 @@ Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& data_dir, 
   struct stat st;
   if (stat(data_dir.c_str(), &st) != 0) {
     if (!create) {
-      return Status::BadInput("'" + data_dir + "' is not a node's data folder (run digm-seed init)");
+      return Status::BadInput("'" + data_dir +
+                              "' is not a node's data folder (run digm-seed init)");
     }
     std::error_code ec;
     fs::create_directories(data_dir, ec);
@@ -66,10 +83,11 @@ Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& data_dir, 
   if (!create && access(db_path.c_str(), F_OK) != 0) {
     return Status::BadInput("'" + data_dir + "' has no index.db (run digm-seed init)");
   }
-  DIGM_ASSIGN_OR_RETURN(ChunkStore chunks,
-                        ChunkStore::Open(data_dir + "/chunks", {.create = true, .fsync_each = true}));
+  DIGM_ASSIGN_OR_RETURN(ChunkStore chunks, ChunkStore::Open(data_dir + "/chunks",
+                                                            {.create = true, .fsync_each = true}));
   try {
-    auto db = std::make_unique<SQLite::Database>(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    auto db =
+        std::make_unique<SQLite::Database>(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     db->setBusyTimeout(10000);
     db->exec("PRAGMA journal_mode=WAL");
     db->exec("PRAGMA synchronous=FULL");
@@ -89,8 +107,7 @@ Status NodeStore::AddTrack(const Manifest& m) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
     SQLite::Transaction tx(*db_);
-    SQLite::Statement ins(*db_,
-                          "INSERT OR IGNORE INTO tracks VALUES(?,?,?,?,?,?,?,?,?)");
+    SQLite::Statement ins(*db_, "INSERT OR IGNORE INTO tracks VALUES(?,?,?,?,?,?,?,?,?)");
     ins.bind(1, root);
     ins.bind(2, text);
     ins.bind(3, m.media.title.value_or(""));
@@ -172,8 +189,8 @@ Status NodeStore::RemoveTrack(const std::string& root) {
           (SELECT hash FROM track_chunks WHERE root != ?1))sql");
       q.bind(1, root);
       while (q.executeStep()) unused.push_back(q.getColumn(0).getString());
-      for (const char* sql : {"DELETE FROM track_chunks WHERE root=?", "DELETE FROM tracks WHERE root=?",
-                              "DELETE FROM pins WHERE root=?"}) {
+      for (const char* sql : {"DELETE FROM track_chunks WHERE root=?",
+                              "DELETE FROM tracks WHERE root=?", "DELETE FROM pins WHERE root=?"}) {
         SQLite::Statement d(*db_, sql);
         d.bind(1, root);
         d.exec();
@@ -225,8 +242,9 @@ std::optional<uint64_t> NodeStore::ChunkSize(const std::string& hash) {
 
 bool NodeStore::ChunkIsPinned(const std::string& hash) {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement q(*db_,
-                      "SELECT 1 FROM track_chunks tc JOIN pins p ON p.root = tc.root WHERE tc.hash=? LIMIT 1");
+  SQLite::Statement q(
+      *db_,
+      "SELECT 1 FROM track_chunks tc JOIN pins p ON p.root = tc.root WHERE tc.hash=? LIMIT 1");
   q.bind(1, hash);
   return q.executeStep();
 }
@@ -298,7 +316,8 @@ void NodeStore::SetPeerRoots(const std::string& node_id, const std::vector<std::
 std::vector<PeerRow> NodeStore::ListPeers(int64_t seen_since) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<PeerRow> peers;
-  SQLite::Statement q(*db_, "SELECT node_id, url, record, roots, seen FROM peers WHERE seen >= ? ORDER BY node_id");
+  SQLite::Statement q(
+      *db_, "SELECT node_id, url, record, roots, seen FROM peers WHERE seen >= ? ORDER BY node_id");
   q.bind(1, seen_since);
   while (q.executeStep()) {
     PeerRow p;

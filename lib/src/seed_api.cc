@@ -47,15 +47,9 @@ HttpResponse MethodNotAllowed(const char* allow) {
 }
 
 Json TrackJson(const TrackRow& t) {
-  return Json{{"title", t.title},
-              {"artist", t.artist},
-              {"album", t.album},
-              {"duration", t.duration},
-              {"size", t.size},
-              {"content_hash", t.root},
-              {"created_at", t.created_at},
-              {"root", t.root},
-              {"chunks", t.chunks}};
+  return Json{{"title", t.title},           {"artist", t.artist}, {"album", t.album},
+              {"duration", t.duration},     {"size", t.size},     {"content_hash", t.root},
+              {"created_at", t.created_at}, {"root", t.root},     {"chunks", t.chunks}};
 }
 
 }  // namespace
@@ -85,14 +79,17 @@ Status CheckPin(const Json& pin, const std::string& root, const std::vector<Addr
   DIGM_RETURN_IF_ERROR(CheckSchema(pin, "pin", 1));
   DIGM_ASSIGN_OR_RETURN(std::string pin_root, GetString(pin, "root", "pin.root"));
   if (pin_root != root) return Status::BadInput("the pin is for " + pin_root + ", not " + root);
-  DIGM_ASSIGN_OR_RETURN(uint64_t replicas, GetUint(pin, "desired_replicas", "pin.desired_replicas"));
+  DIGM_ASSIGN_OR_RETURN(uint64_t replicas,
+                        GetUint(pin, "desired_replicas", "pin.desired_replicas"));
   if (replicas < 1 || replicas > max_replicas) {
-    return Status::BadInput("pin.desired_replicas must be from 1 to " + std::to_string(max_replicas));
+    return Status::BadInput("pin.desired_replicas must be from 1 to " +
+                            std::to_string(max_replicas));
   }
   DIGM_ASSIGN_OR_RETURN(std::string owner, GetString(pin, "owner", "pin.owner"));
   DIGM_ASSIGN_OR_RETURN(Address signer, VerifyDocument(pin));
   if (AddressToString(signer) != owner) {
-    return Status::Integrity("the pin is signed by " + AddressToString(signer) + ", not its owner " + owner);
+    return Status::Integrity("the pin is signed by " + AddressToString(signer) +
+                             ", not its owner " + owner);
   }
   if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), signer) == allowed.end()) {
     return Status::Integrity("publisher " + owner + " is not allowed on this node");
@@ -101,7 +98,9 @@ Status CheckPin(const Json& pin, const std::string& root, const std::vector<Addr
 }
 
 SeedApi::SeedApi(NodeStore& store, const Wallet& identity, Options options)
-    : store_(store), identity_(identity), options_(std::move(options)),
+    : store_(store),
+      identity_(identity),
+      options_(std::move(options)),
       node_id_(AddressToString(identity.address)) {}
 
 Json SeedApi::SelfRecord() const {
@@ -248,7 +247,8 @@ HttpResponse SeedApi::Content(const HttpRequest& req, const std::string& id) {
     files.push_back({store_.chunks().PathFor(*HexDecodeArray<32>(id)), 0, *size});
   } else if (auto manifest = store_.GetManifest(id); manifest && store_.TrackComplete(id)) {
     // A track root: the whole track's stored bytes in order.
-    for (const auto& c : manifest->chunks) files.push_back({store_.chunks().PathFor(c.hash), 0, c.size});
+    for (const auto& c : manifest->chunks)
+      files.push_back({store_.chunks().PathFor(c.hash), 0, c.size});
     if (!manifest->encryption && manifest->media.mime) mime = *manifest->media.mime;
   } else {
     return HttpResponse::Error(404, "no content " + id);
@@ -306,11 +306,12 @@ HttpResponse SeedApi::PutTrack(const HttpRequest& req, const std::string& root) 
   if (Status s = store_.AddTrack(*manifest); !s.ok()) return HttpResponse::Error(500, s.message());
   // The node a publisher chose anchors the replica set; replicas are told.
   std::string origin = node_id_;
-  if (auto it = body->find("origin"); it != body->end() && it->is_string() &&
-                                      ParseAddress(it->get<std::string>()).ok()) {
+  if (auto it = body->find("origin");
+      it != body->end() && it->is_string() && ParseAddress(it->get<std::string>()).ok()) {
     origin = it->get<std::string>();
   }
-  if (Status s = store_.PutPin(root, pin, origin); !s.ok()) return HttpResponse::Error(500, s.message());
+  if (Status s = store_.PutPin(root, pin, origin); !s.ok())
+    return HttpResponse::Error(500, s.message());
   Json missing = Json::array();
   for (const auto& c : manifest->chunks) {
     std::string h = HexEncode(c.hash);
@@ -320,7 +321,8 @@ HttpResponse SeedApi::PutTrack(const HttpRequest& req, const std::string& root) 
 }
 
 HttpResponse SeedApi::PutContent(const HttpRequest& req, const std::string& hash) {
-  if (!store_.ChunkIsPinned(hash)) return HttpResponse::Error(403, "no pin on this node covers " + hash);
+  if (!store_.ChunkIsPinned(hash))
+    return HttpResponse::Error(403, "no pin on this node covers " + hash);
   const auto* data = reinterpret_cast<const uint8_t*>(req.body.data());
   Status s = store_.PutChunk(*HexDecodeArray<32>(hash), std::span(data, req.body.size()));
   if (s.code() == Code::kIntegrity) return HttpResponse::Error(422, s.message());
@@ -342,13 +344,15 @@ HttpResponse SeedApi::Discover(const HttpRequest& req) {
 HttpResponse SeedApi::Audit(const HttpRequest& req) {
   auto body = ParseJson(req.body);
   if (!body.ok()) return HttpResponse::Error(400, body.status().message());
-  if (!CheckSchema(*body, "challenge", 1).ok()) return HttpResponse::Error(400, "expected a digm.challenge/1");
+  if (!CheckSchema(*body, "challenge", 1).ok())
+    return HttpResponse::Error(400, "expected a digm.challenge/1");
   auto root = GetString(*body, "root", "root");
   auto nonce_hex = GetString(*body, "nonce", "nonce");
   auto offset = GetUint(*body, "offset", "offset");
   auto length = GetUint(*body, "length", "length");
   if (!root.ok() || !nonce_hex.ok() || !offset.ok() || !length.ok() || *length > 4096) {
-    return HttpResponse::Error(400, "a challenge needs root, chunk, nonce, offset and length <= 4096");
+    return HttpResponse::Error(400,
+                               "a challenge needs root, chunk, nonce, offset and length <= 4096");
   }
   auto nonce = HexDecode(*nonce_hex);
   if (!nonce.ok()) return HttpResponse::Error(400, "nonce: " + nonce.status().message());
@@ -356,7 +360,8 @@ HttpResponse SeedApi::Audit(const HttpRequest& req) {
   if (!manifest) return HttpResponse::Error(404, "no track " + *root);
   auto chunk = body->find("chunk");
   std::optional<Hash256> hash;
-  if (chunk != body->end() && chunk->is_number_unsigned() && chunk->get<uint64_t>() < manifest->chunks.size()) {
+  if (chunk != body->end() && chunk->is_number_unsigned() &&
+      chunk->get<uint64_t>() < manifest->chunks.size()) {
     hash = manifest->chunks[chunk->get<uint64_t>()].hash;
   } else if (chunk != body->end() && chunk->is_string()) {
     for (const auto& c : manifest->chunks) {
@@ -370,7 +375,8 @@ HttpResponse SeedApi::Audit(const HttpRequest& req) {
   uint64_t n = std::min<uint64_t>(*length, bytes->size() - *offset);
   Sha256Hasher h;
   Hash256 digest = h.Digest(*nonce, std::span(bytes->data() + *offset, n));
-  Json response = Json{{"schema", "digm.response/1"}, {"digest", HexEncode(digest)}, {"node_id", node_id_}};
+  Json response =
+      Json{{"schema", "digm.response/1"}, {"digest", HexEncode(digest)}, {"node_id", node_id_}};
   SignDocument(response, identity_);
   ++metrics_.audit_answers;
   return HttpResponse::Json(200, DumpDocument(response));
@@ -388,7 +394,8 @@ HttpResponse SeedApi::Playlist(const std::string& root) {
     longest = std::max(longest, s);
   }
   std::string m3u = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION:" +
-                    std::to_string(static_cast<int>(std::ceil(longest))) + "\n#EXT-X-MEDIA-SEQUENCE:0\n";
+                    std::to_string(static_cast<int>(std::ceil(longest))) +
+                    "\n#EXT-X-MEDIA-SEQUENCE:0\n";
   for (size_t i = 0; i < manifest->chunks.size(); ++i) {
     char extinf[64];
     std::snprintf(extinf, sizeof extinf, "#EXTINF:%.3f,\n", seconds[i]);
@@ -409,14 +416,17 @@ HttpResponse SeedApi::Metrics() {
   auto peers = store_.ListPeers(UnixNow() - options_.peer_ttl);
   std::string out;
   auto metric = [&](const char* name, const char* type, const char* help, uint64_t value) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name +
-           " " + std::to_string(value) + "\n";
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(value) + "\n";
   };
   metric("digm_requests_total", "counter", "HTTP requests handled.", metrics_.requests);
-  metric("digm_client_errors_total", "counter", "Requests answered with a 4xx status.", metrics_.client_errors);
+  metric("digm_client_errors_total", "counter", "Requests answered with a 4xx status.",
+         metrics_.client_errors);
   metric("digm_bytes_served_total", "counter", "Content bytes sent.", metrics_.bytes_served);
-  metric("digm_chunks_received_total", "counter", "Chunks uploaded to this node.", metrics_.chunks_received);
-  metric("digm_audit_answers_total", "counter", "Storage challenges answered.", metrics_.audit_answers);
+  metric("digm_chunks_received_total", "counter", "Chunks uploaded to this node.",
+         metrics_.chunks_received);
+  metric("digm_audit_answers_total", "counter", "Storage challenges answered.",
+         metrics_.audit_answers);
   metric("digm_rejected_records_total", "counter", "Unsigned or forged peer records dropped.",
          metrics_.rejected_records);
   metric("digm_tracks", "gauge", "Complete tracks held.", tracks.size());

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <atomic>
 #include <condition_variable>
+#include <csignal>
 #include <random>
 #include <set>
 #include <thread>
@@ -60,13 +60,15 @@ class Maintainer {
     for (const auto& b : o_.bootstrap) targets.push_back(TrimSlash(b));
     auto peers = store.ListPeers(now - o_.peer_ttl_s);
     std::shuffle(peers.begin(), peers.end(), rng_);
-    for (size_t i = 0; i < peers.size() && i < o_.fanout; ++i) targets.push_back(TrimSlash(peers[i].url));
+    for (size_t i = 0; i < peers.size() && i < o_.fanout; ++i)
+      targets.push_back(TrimSlash(peers[i].url));
     std::sort(targets.begin(), targets.end());
     targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
     std::string body = DumpDocument(Json{{"peer", api_.SelfRecordWithTracks()}});
     for (const auto& url : targets) {
       if (url == TrimSlash(api_.options().url)) continue;
-      auto r = HttpCall("POST", url + "/discover", body, {.timeout_ms = 5000, .connect_timeout_ms = 2000});
+      auto r = HttpCall("POST", url + "/discover", body,
+                        {.timeout_ms = 5000, .connect_timeout_ms = 2000});
       if (!r.ok() || r->status != 200) continue;
       auto reply = ParseJson(r->body);
       if (!reply.ok() || !reply->is_object()) continue;
@@ -87,9 +89,11 @@ class Maintainer {
       uint64_t replicas = pin.pin.value("desired_replicas", 1);
       for (const auto& node : ReplicaSet(pin.root, pin.origin, live, replicas)) {
         if (node == api_.node_id()) continue;
-        auto peer = std::find_if(peers.begin(), peers.end(), [&](const PeerRow& p) { return p.node_id == node; });
+        auto peer = std::find_if(peers.begin(), peers.end(),
+                                 [&](const PeerRow& p) { return p.node_id == node; });
         if (peer == peers.end()) continue;
-        if (std::find(peer->roots.begin(), peer->roots.end(), pin.root) != peer->roots.end()) continue;
+        if (std::find(peer->roots.begin(), peer->roots.end(), pin.root) != peer->roots.end())
+          continue;
         if (Push(pin, *peer)) {
           auto roots = peer->roots;
           roots.push_back(pin.root);
@@ -175,17 +179,20 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
   }
   DIGM_RETURN_IF_ERROR(WriteOutput(marker, std::to_string(getpid()) + "\n"));
   std::unique_ptr<SeedApi> api;
-  auto server = HttpServer::Bind(o.listen, [&api](const HttpRequest& r) { return api->Handle(r); }, o.limits);
+  auto server = HttpServer::Bind(
+      o.listen, [&api](const HttpRequest& r) { return api->Handle(r); }, o.limits);
   if (!server.ok()) {
     unlink(marker.c_str());
     return server.status();
   }
   if (o.url.empty()) {  // "--listen 127.0.0.1:0" learns its port only now
-    o.url = "http://" + o.listen.substr(0, o.listen.rfind(':')) + ":" + std::to_string((*server)->port());
+    o.url = "http://" + o.listen.substr(0, o.listen.rfind(':')) + ":" +
+            std::to_string((*server)->port());
   }
-  api = std::make_unique<SeedApi>(*store, identity,
-                                  SeedApi::Options{.url = o.url, .allowed_publishers = o.allowed_publishers,
-                                                   .peer_ttl = o.peer_ttl_s});
+  api = std::make_unique<SeedApi>(
+      *store, identity,
+      SeedApi::Options{
+          .url = o.url, .allowed_publishers = o.allowed_publishers, .peer_ttl = o.peer_ttl_s});
   log("serving " + o.data_dir + " at " + o.url + " as " + api->node_id());
   int sig;
   {
@@ -206,7 +213,8 @@ Result<PublishResult> Publish(const Manifest& manifest, const std::string& from_
   result.root = HexEncode(manifest.ComputeRoot());
   // Every chunk must be at hand before the node is asked to pin anything.
   for (const auto& c : manifest.chunks) {
-    if (!from.Has(c.hash)) return Status::BadInput("chunk " + HexEncode(c.hash) + " is not in '" + from_dir + "'");
+    if (!from.Has(c.hash))
+      return Status::BadInput("chunk " + HexEncode(c.hash) + " is not in '" + from_dir + "'");
   }
   Json pin{{"schema", "digm.pin/1"},
            {"root", result.root},
@@ -217,8 +225,10 @@ Result<PublishResult> Publish(const Manifest& manifest, const std::string& from_
   SignDocument(pin, wallet);
   Manifest sealed = manifest;
   sealed.root = manifest.ComputeRoot();
-  DIGM_ASSIGN_OR_RETURN(HttpResult r, HttpCall("PUT", node + "/tracks/" + result.root,
-                                               DumpDocument(Json{{"manifest", ManifestToJson(sealed)}, {"pin", pin}})));
+  DIGM_ASSIGN_OR_RETURN(
+      HttpResult r,
+      HttpCall("PUT", node + "/tracks/" + result.root,
+               DumpDocument(Json{{"manifest", ManifestToJson(sealed)}, {"pin", pin}})));
   if (r.status != 201) {
     auto err = ParseJson(r.body);
     std::string why = err.ok() && err->is_object() ? err->value("error", r.body) : r.body;
@@ -227,7 +237,8 @@ Result<PublishResult> Publish(const Manifest& manifest, const std::string& from_
     return s;
   }
   auto reply = ParseJson(r.body);
-  if (!reply.ok() || !reply->contains("missing")) return Status::Network(node + ": unexpected reply");
+  if (!reply.ok() || !reply->contains("missing"))
+    return Status::Network(node + ": unexpected reply");
   std::set<std::string> missing;
   for (const auto& h : (*reply)["missing"]) missing.insert(h.get<std::string>());
   for (const auto& c : manifest.chunks) {
@@ -238,11 +249,15 @@ Result<PublishResult> Publish(const Manifest& manifest, const std::string& from_
     }
     missing.erase(h);  // a chunk used twice goes once
     DIGM_ASSIGN_OR_RETURN(Bytes bytes, from.Get(c.hash));
-    DIGM_ASSIGN_OR_RETURN(HttpResult put,
-                          HttpCall("PUT", node + "/content/" + h, std::string(bytes.begin(), bytes.end()),
-                                   {.timeout_ms = 120000, .content_type = "application/octet-stream"}));
-    if (put.status == 422) return Status::Integrity("chunk " + h + " in '" + from_dir + "' does not hash to its name");
-    if (put.status >= 300) return Status::Network(node + " refused chunk " + h + " (" + std::to_string(put.status) + ")");
+    DIGM_ASSIGN_OR_RETURN(
+        HttpResult put,
+        HttpCall("PUT", node + "/content/" + h, std::string(bytes.begin(), bytes.end()),
+                 {.timeout_ms = 120000, .content_type = "application/octet-stream"}));
+    if (put.status == 422)
+      return Status::Integrity("chunk " + h + " in '" + from_dir + "' does not hash to its name");
+    if (put.status >= 300)
+      return Status::Network(node + " refused chunk " + h + " (" + std::to_string(put.status) +
+                             ")");
     ++result.uploaded;
   }
   return result;

@@ -37,6 +37,14 @@ check_documented() {
   done
 }
 
+@test "every digm-seed subcommand and option is in digm-seed(1)" {
+  check_documented "$DIGM_SRC/man/digm-seed.1" digm-seed
+  for sub in init serve add publish ls rm fsck peers; do
+    check_documented "$DIGM_SRC/man/digm-seed.1" digm-seed "$sub"
+    grep -q "digm-seed $sub\b" <<<"$(rendered "$DIGM_SRC/man/digm-seed.1")"
+  done
+}
+
 @test "the check catches an undocumented option" {
   fake() { echo "  --chunk-size N   a documented one"; echo "  --not-in-page   an undocumented one"; }
   run check_documented "$DIGM_SRC/man/digm-chunk.1" fake

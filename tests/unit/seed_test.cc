@@ -1,5 +1,5 @@
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -7,8 +7,8 @@
 
 #include "digm/chunker.h"
 #include "digm/file.h"
-#include "digm/seed_api.h"
 #include "digm/rendezvous.h"
+#include "digm/seed_api.h"
 #include "digm/seed_node.h"
 #include "test_util.h"
 
@@ -72,14 +72,18 @@ class SeedApiTest : public ::testing::Test {
     root_ = HexEncode(manifest_.ComputeRoot());
   }
 
-  HttpResponse Call(const std::string& method, const std::string& target, const std::string& body = "",
-                    std::map<std::string, std::string> headers = {}) {
+  HttpResponse Call(const std::string& method, const std::string& target,
+                    const std::string& body = "", std::map<std::string, std::string> headers = {}) {
     return api_->Handle(HttpRequest{method, target, std::move(headers), body, "127.0.0.1"});
   }
 
   Json Pin(const Wallet& w, uint64_t replicas = 1) {
-    Json pin{{"schema", "digm.pin/1"}, {"root", root_}, {"desired_replicas", replicas}, {"duration_days", 30},
-             {"owner", AddressToString(w.address)}, {"created", Rfc3339(UnixNow())}};
+    Json pin{{"schema", "digm.pin/1"},
+             {"root", root_},
+             {"desired_replicas", replicas},
+             {"duration_days", 30},
+             {"owner", AddressToString(w.address)},
+             {"created", Rfc3339(UnixNow())}};
     SignDocument(pin, w);
     return pin;
   }
@@ -108,7 +112,8 @@ class SeedApiTest : public ::testing::Test {
   void Publish() {
     ASSERT_EQ(Call("PUT", "/tracks/" + root_, PutTrackBody(Pin(artist_))).status, 201);
     for (size_t i = 0; i < manifest_.chunks.size(); ++i) {
-      ASSERT_EQ(Call("PUT", "/content/" + HexEncode(manifest_.chunks[i].hash), Chunk(i)).status, 201);
+      ASSERT_EQ(Call("PUT", "/content/" + HexEncode(manifest_.chunks[i].hash), Chunk(i)).status,
+                201);
     }
   }
 
@@ -155,7 +160,8 @@ TEST_F(SeedApiTest, ForgedOrForeignPinsAreRefused) {
   EXPECT_EQ(Call("PUT", "/tracks/" + std::string(64, 'a'), PutTrackBody(Pin(artist_))).status, 422);
   // An allow list keeps other publishers out.
   SeedApi strict(*store_, node_, {.allowed_publishers = {Wallet::Generate().address}});
-  EXPECT_EQ(strict.Handle({"PUT", "/tracks/" + root_, {}, PutTrackBody(Pin(artist_)), ""}).status, 403);
+  EXPECT_EQ(strict.Handle({"PUT", "/tracks/" + root_, {}, PutTrackBody(Pin(artist_)), ""}).status,
+            403);
   EXPECT_FALSE(store_->GetPin(root_));
 }
 
@@ -200,7 +206,8 @@ TEST_F(SeedApiTest, TracksPlaylistAndMetrics) {
   Publish();
   Json tracks = Json::parse(Call("GET", "/tracks").body);
   ASSERT_EQ(tracks.size(), 1u);
-  for (const char* k : {"title", "artist", "album", "duration", "size", "content_hash", "created_at", "root", "chunks"}) {
+  for (const char* k : {"title", "artist", "album", "duration", "size", "content_hash",
+                        "created_at", "root", "chunks"}) {
     EXPECT_TRUE(tracks[0].contains(k)) << k;
   }
   EXPECT_EQ(tracks[0]["content_hash"], root_);
@@ -216,8 +223,11 @@ TEST_F(SeedApiTest, TracksPlaylistAndMetrics) {
 
 TEST_F(SeedApiTest, DiscoverLearnsSignedPeersOnly) {
   Wallet peer = Wallet::Generate();
-  Json record{{"schema", "digm.peer/1"}, {"node_id", AddressToString(peer.address)}, {"url", "http://127.0.0.1:2"},
-              {"address", AddressToString(peer.address)}, {"public", HexEncode(peer.public_key)},
+  Json record{{"schema", "digm.peer/1"},
+              {"node_id", AddressToString(peer.address)},
+              {"url", "http://127.0.0.1:2"},
+              {"address", AddressToString(peer.address)},
+              {"public", HexEncode(peer.public_key)},
               {"seen", Rfc3339(UnixNow())}};
   Json forged = record;
   SignDocument(forged, peer);
@@ -240,15 +250,17 @@ TEST_F(SeedApiTest, DiscoverLearnsSignedPeersOnly) {
 
 TEST_F(SeedApiTest, AuditAnswersWithASignedDigest) {
   Publish();
-  Json challenge{{"schema", "digm.challenge/1"}, {"root", root_}, {"chunk", 1}, {"nonce", std::string(32, '7')},
-                 {"offset", 100}, {"length", 64}};
+  Json challenge{{"schema", "digm.challenge/1"},  {"root", root_}, {"chunk", 1},
+                 {"nonce", std::string(32, '7')}, {"offset", 100}, {"length", 64}};
   auto r = Call("POST", "/audit", DumpDocument(challenge));
   ASSERT_EQ(r.status, 200);
   Json response = Json::parse(r.body);
   std::string bytes = Chunk(1).substr(100, 64);
   Bytes nonce = testing::FromHex(std::string(32, '7'));
   Sha256Hasher h;
-  EXPECT_EQ(response["digest"], HexEncode(h.Digest(nonce, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), 64))));
+  EXPECT_EQ(
+      response["digest"],
+      HexEncode(h.Digest(nonce, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), 64))));
   EXPECT_EQ(AddressToString(*VerifyDocument(response)), AddressToString(node_.address));
   challenge["length"] = 5000;
   EXPECT_EQ(Call("POST", "/audit", DumpDocument(challenge)).status, 400);
@@ -261,9 +273,11 @@ TEST_F(SeedApiTest, FsckFindsAndRepairsDamage) {
   EXPECT_TRUE(clean->clean());
   EXPECT_EQ(clean->checked, 3u);
   std::string path0 = store_->chunks().PathFor(manifest_.chunks[0].hash);
-  { std::ofstream(path0, std::ios::binary | std::ios::app) << "x"; }  // corrupt
+  { std::ofstream(path0, std::ios::binary | std::ios::app) << "x"; }            // corrupt
   std::filesystem::remove(store_->chunks().PathFor(manifest_.chunks[1].hash));  // missing
-  { std::ofstream(store_->chunks().PathFor(manifest_.chunks[2].hash) + ".tmp-123") << "half"; }  // interrupted write
+  {
+    std::ofstream(store_->chunks().PathFor(manifest_.chunks[2].hash) + ".tmp-123") << "half";
+  }  // interrupted write
   auto damaged = store_->Fsck(false);
   EXPECT_FALSE(damaged->clean());
   EXPECT_EQ(damaged->corrupt.size(), 1u);

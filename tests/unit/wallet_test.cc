@@ -23,7 +23,8 @@ std::array<uint8_t, 32> Secret(uint8_t last) {
 }
 
 TEST(Keccak256, KnownAnswersAcrossTheRate) {
-  EXPECT_EQ(HexEncode(Keccak256({})), "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+  EXPECT_EQ(HexEncode(Keccak256({})),
+            "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
   int checked = 0;
   for (const auto& file : testing::VectorFiles("keccak")) {
     Json v = testing::ReadJsonFile(file);
@@ -72,7 +73,8 @@ TEST(SignedDocument, CanonicalFormSortsAndDropsTheSignature) {
 
 TEST(SignedDocument, VerifiesAndCatchesForgeries) {
   Wallet w = Wallet::Generate();
-  Json doc = Json{{"schema", "digm.pin/1"}, {"root", std::string(64, 'a')}, {"desired_replicas", 3}};
+  Json doc =
+      Json{{"schema", "digm.pin/1"}, {"root", std::string(64, 'a')}, {"desired_replicas", 3}};
   SignDocument(doc, w);
   EXPECT_EQ(*VerifyDocument(doc), w.address);
   Json changed = doc;

@@ -35,50 +35,84 @@ int main(int argc, char** argv) {
   app.require_subcommand(1, 1);
   std::string data = "/var/lib/digm", manifest, from, node, wallet_path, root;
   SeedOptions so;
+  so.limits.rate_per_ip = 1000;
   std::vector<std::string> allow;
   uint64_t replicas = 3, days = 365;
   bool repair = false, quiet = false;
 
   auto data_opt = [&](CLI::App* c) {
-    c->add_option("-d,--data", data, "the node's data folder")->capture_default_str()->type_name("DIR");
+    c->add_option("-d,--data", data, "the node's data folder")
+        ->capture_default_str()
+        ->type_name("DIR");
   };
   auto* init = app.add_subcommand("init", "create a data folder, its node wallet and index");
   data_opt(init);
   auto* serve = app.add_subcommand("serve", "serve the node over HTTP until SIGTERM");
   data_opt(serve);
-  serve->add_option("-l,--listen", so.listen, "HOST:PORT to listen on")->capture_default_str();
-  serve->add_option("--url", so.url, "URL others reach this node at (default: http://LISTEN)");
-  serve->add_option("-p,--peer", so.bootstrap, "a node to gossip with from the start (repeatable)")->type_name("URL");
-  serve->add_option("--allow-publisher", allow, "accept pins only from this address (repeatable)")->type_name("ADDRESS");
-  serve->add_option("-j,--threads", so.limits.threads, "server threads (default: all cores)")->type_name("N");
-  serve->add_option("--gossip-interval", so.gossip_interval_s, "seconds between gossip and repair rounds")
-      ->capture_default_str()->check(CLI::Range(1, 3600));
+  serve
+      ->add_option("-l,--listen", so.listen, "address and port to listen on (port 0: any free one)")
+      ->capture_default_str()
+      ->type_name("HOST:PORT");
+  serve->add_option("--url", so.url, "URL others reach this node at (default: http://LISTEN)")
+      ->type_name("URL");
+  serve->add_option("-p,--peer", so.bootstrap, "a node to gossip with from the start (repeatable)")
+      ->type_name("URL");
+  serve->add_option("--allow-publisher", allow, "accept pins only from this address (repeatable)")
+      ->type_name("ADDRESS");
+  serve->add_option("-j,--threads", so.limits.threads, "server threads (default: all cores)")
+      ->type_name("N");
+  serve
+      ->add_option("--gossip-interval", so.gossip_interval_s,
+                   "seconds between gossip and repair rounds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600))
+      ->type_name("S");
   serve->add_option("--peer-ttl", so.peer_ttl_s, "seconds a silent peer is still believed alive")
-      ->capture_default_str()->check(CLI::Range(1, 86400));
-  serve->add_option("--max-connections", so.limits.max_connections, "open connections at most")->capture_default_str();
-  serve->add_option("--rate-limit", so.limits.rate_per_ip, "requests per second per client address (0: none)")
-      ->capture_default_str();
-  serve->add_option("--idle-timeout", so.limits.idle_timeout_s, "seconds to wait for a request")->capture_default_str();
-  serve->add_option("--max-body", so.limits.body_limit, "largest request body in bytes")->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400))
+      ->type_name("S");
+  serve->add_option("--max-connections", so.limits.max_connections, "open connections at most")
+      ->capture_default_str()
+      ->type_name("N");
+  serve
+      ->add_option("--rate-limit", so.limits.rate_per_ip,
+                   "requests per second per client address (0: none)")
+      ->capture_default_str()
+      ->type_name("N");
+  serve->add_option("--idle-timeout", so.limits.idle_timeout_s, "seconds to wait for a request")
+      ->capture_default_str()
+      ->type_name("S");
+  serve->add_option("--max-body", so.limits.body_limit, "largest request body in bytes")
+      ->capture_default_str()
+      ->type_name("BYTES");
   serve->add_flag("-q,--quiet", quiet, "log nothing but errors");
   auto* add = app.add_subcommand("add", "import a track and its chunks offline");
   data_opt(add);
   add->add_option("manifest", manifest, "the track's manifest")->required()->type_name("MANIFEST");
   add->add_option("--from", from, "folder holding the chunks")->required()->type_name("DIR");
   auto* publish = app.add_subcommand("publish", "pin a track on a node and upload its chunks");
-  publish->add_option("manifest", manifest, "the track's manifest")->required()->type_name("MANIFEST");
+  publish->add_option("manifest", manifest, "the track's manifest")
+      ->required()
+      ->type_name("MANIFEST");
   publish->add_option("--from", from, "folder holding the chunks")->required()->type_name("DIR");
   publish->add_option("--node", node, "the node's URL")->required()->type_name("URL");
-  publish->add_option("--wallet", wallet_path, "the publisher's wallet")->required()->type_name("FILE");
+  publish->add_option("--wallet", wallet_path, "the publisher's wallet")
+      ->required()
+      ->type_name("FILE");
   publish->add_option("-r,--replicas", replicas, "copies to keep, this node's included")
-      ->capture_default_str()->check(CLI::Range(1, 16));
-  publish->add_option("--days", days, "how long the pin lasts")->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16))
+      ->type_name("N");
+  publish->add_option("--days", days, "how long the pin lasts")
+      ->capture_default_str()
+      ->type_name("N");
   auto* ls = app.add_subcommand("ls", "list the tracks held (JSON)");
   data_opt(ls);
   auto* rm = app.add_subcommand("rm", "remove a track and the chunks only it uses");
   data_opt(rm);
   rm->add_option("root", root, "the track's root")->required()->type_name("ROOT");
-  auto* fsck = app.add_subcommand("fsck", "check every chunk against the index (JSON; exit 1 on damage)");
+  auto* fsck =
+      app.add_subcommand("fsck", "check every chunk against the index (JSON; exit 1 on damage)");
   data_opt(fsck);
   fsck->add_flag("--repair", repair, "quarantine bad files and fix the index");
   auto* peers = app.add_subcommand("peers", "list the peers believed alive (JSON)");
@@ -112,8 +146,12 @@ int main(int argc, char** argv) {
     if ((rc = Check(w)) >= 0) return rc;
     auto p = Publish(*m, from, node, *w, replicas, days);
     if ((rc = Check(p)) >= 0) return rc;
-    return PrintJson(Json{{"schema", "digm.published/1"}, {"root", p->root}, {"node", node},
-                          {"replicas", replicas}, {"uploaded", p->uploaded}, {"already", p->already}});
+    return PrintJson(Json{{"schema", "digm.published/1"},
+                          {"root", p->root},
+                          {"node", node},
+                          {"replicas", replicas},
+                          {"uploaded", p->uploaded},
+                          {"already", p->already}});
   }
   auto store = OpenStore(data, &rc);
   if (!store) return rc;
@@ -122,21 +160,12 @@ int main(int argc, char** argv) {
     if ((rc = Check(m)) >= 0) return rc;
     auto chunks = ChunkStore::Open(from, {.create = false});
     if ((rc = Check(chunks)) >= 0) return rc;
-    for (const auto& c : m->chunks) {
-      auto bytes = chunks->Get(c.hash);
-      if ((rc = Check(bytes)) >= 0) return rc;
-      if (Status s = store->PutChunk(c.hash, *bytes); !s.ok()) return diag::Fail(s);
-    }
-    if (Status s = store->AddTrack(*m); !s.ok()) return diag::Fail(s);
+    if (Status s = store->ImportTrack(*m, *chunks); !s.ok()) return diag::Fail(s);
     return PrintJson(Json{{"root", HexEncode(m->ComputeRoot())}, {"chunks", m->chunks.size()}});
   }
   if (ls->parsed()) {
     Json out = Json::array();
-    for (const auto& t : store->ListTracks()) {
-      out.push_back({{"root", t.root}, {"title", t.title}, {"artist", t.artist}, {"size", t.size},
-                     {"chunks", t.chunks}, {"complete", t.complete}, {"pinned", t.pinned},
-                     {"created_at", t.created_at}});
-    }
+    for (const auto& t : store->ListTracks()) out.push_back(t.ToJson());
     return PrintJson(out);
   }
   if (rm->parsed()) {

@@ -29,6 +29,7 @@ struct TrackRow {
   std::string created_at;  // RFC 3339
   bool complete = false;   // every chunk is in the store
   bool pinned = false;
+  Json ToJson() const;  // what `digm-seed ls` prints per track
 };
 
 struct PeerRow {
@@ -40,12 +41,14 @@ struct PeerRow {
 
 struct FsckReport {
   uint64_t checked = 0;
-  std::vector<std::string> missing;   // in the index, no file
-  std::vector<std::string> corrupt;   // file whose bytes do not hash to its name
-  std::vector<std::string> orphans;   // file the index does not know
-  uint64_t temp_files = 0;            // left by an interrupted write
+  std::vector<std::string> missing;  // in the index, no file
+  std::vector<std::string> corrupt;  // file whose bytes do not hash to its name
+  std::vector<std::string> orphans;  // file the index does not know
+  uint64_t temp_files = 0;           // left by an interrupted write
   bool repaired = false;
-  bool clean() const { return missing.empty() && corrupt.empty() && orphans.empty() && temp_files == 0; }
+  bool clean() const {
+    return missing.empty() && corrupt.empty() && orphans.empty() && temp_files == 0;
+  }
   Json ToJson() const;
 };
 
@@ -60,6 +63,8 @@ class NodeStore {
 
   // Records a track (its root checked). Idempotent.
   Status AddTrack(const Manifest& manifest);
+  // Copies every chunk of the track from `from`, then records the track.
+  Status ImportTrack(const Manifest& manifest, const ChunkStore& from);
   std::optional<std::string> ManifestText(const std::string& root);
   std::optional<Manifest> GetManifest(const std::string& root);
   std::vector<TrackRow> ListTracks();

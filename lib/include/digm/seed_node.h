@@ -23,7 +23,7 @@ struct SeedOptions {
   ServerLimits limits;
   int gossip_interval_s = 30;
   int peer_ttl_s = 300;
-  size_t fanout = 3;                   // peers asked per gossip round, besides bootstrap ones
+  size_t fanout = 3;  // peers asked per gossip round, besides bootstrap ones
 };
 
 // Creates DATA, its wallet (kept if present) and index; returns the identity.
