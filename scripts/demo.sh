@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The digm pipeline on a real track: make audio with sox, chunk and encrypt it,
-# seal it with its root, prove and verify a chunk, reassemble, and summarise.
+# seal it with its root, prove and verify a chunk, reassemble, then run three
+# storage nodes on 127.0.0.1, publish the track with 3 replicas, and summarise.
 # Usage: scripts/demo.sh [BIN_DIR]   (run by `make demo`)
 set -euo pipefail
 bin=$(cd "${1:-build/bin}" && pwd)
@@ -47,10 +48,55 @@ for f in track.wav track.mp3; do
   cmp "$f" "back.$f" && echo "$f: byte for byte identical"
 done
 
+step "6. three storage nodes on 127.0.0.1, gossiping"
+pids=()
+trap 'for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
+urls=()
+for i in 1 2 3; do
+  digm-seed init --data "node$i" > "node$i.id"
+  peer=()
+  [ "$i" -gt 1 ] && peer=(--peer "${urls[0]}")
+  digm-seed serve --data "node$i" --listen 127.0.0.1:0 --gossip-interval 1 "${peer[@]}" 2> "node$i.log" &
+  pids+=($!)
+  url=""
+  for _ in $(seq 100); do
+    url=$(sed -n 's/.* at \(http:[^ ]*\) as .*/\1/p' "node$i.log")
+    [ -n "$url" ] && break
+    sleep 0.05
+  done
+  [ -n "$url" ] || { cat "node$i.log"; exit 1; }
+  urls+=("$url")
+  echo "node$i: $url  $(jq -r .address "node$i.id")"
+done
+for _ in $(seq 100); do
+  known=$(for u in "${urls[@]}"; do curl -sf "$u/peers" | jq length; done | sort -u | tr '\n' ' ')
+  [ "$known" = "2 " ] && break
+  sleep 0.1
+done
+echo "every node knows the other two: $([ "$known" = "2 " ] && echo yes || echo no)"
+
+step "7. publish the MP3 with 3 replicas, signed by the artist's wallet"
+printf '{"schema":"digm.wallet/1","secret":"%s"}\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > artist.wallet
+chmod 600 artist.wallet
+digm-seed publish track.mp3.json --from chunks/ --node "${urls[0]}" --wallet artist.wallet --replicas 3 | jq -c .
+root=$(jq -r .root track.mp3.json)
+for i in 1 2 3; do
+  for _ in $(seq 100); do
+    digm-seed ls --data "node$i" | jq -e --arg r "$root" '.[] | select(.root == $r and .complete)' > /dev/null && break
+    sleep 0.1
+  done
+  h=$(jq -r '.chunks[-1].hash' track.mp3.json)
+  got=$(curl -sf "${urls[$((i - 1))]}/content/$h" | sha256sum | cut -c1-64)
+  printf 'node%s holds %s: %s; its last chunk hashes to its name: %s\n' "$i" "${root:0:16}..." \
+    "$(digm-seed ls --data "node$i" | jq -r --arg r "$root" '.[] | select(.root == $r) | "\(.chunks) chunks, complete=\(.complete)"')" \
+    "$([ "$got" = "$h" ] && echo yes || echo NO)"
+done
+
 step "summary"
 printf '%-10s %s\n' track "$(jq -r '.source.name' track.mp3.json)" \
   root "$(jq -r .root track.mp3.json)" \
   chunks "$(jq '.chunks | length' track.mp3.json) of $(jq .chunk_size track.mp3.json) bytes" \
   duration "$(jq .media.duration track.mp3.json) s" \
   preview "$(jq .encryption.preview.chunks track.mp3.json) chunks under the public preview key" \
+  nodes "${#urls[@]} on 127.0.0.1, each holding the track" \
   output "$(pwd)"
