@@ -1,6 +1,7 @@
 #include "digm/http_server.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -321,6 +322,8 @@ uint16_t HttpServer::port() const {
 
 int HttpServer::Run() {
   Impl& s = *impl_;
+  // sendfile(2) to a client that hung up raises SIGPIPE; it must only fail.
+  signal(SIGPIPE, SIG_IGN);
   s.signals.add(SIGTERM);
   s.signals.add(SIGINT);
   s.signals.async_wait([&s](beast::error_code ec, int sig) {

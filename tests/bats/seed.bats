@@ -259,6 +259,29 @@ publish() {  # publish MANIFEST URL REPLICAS
   curl -sf "$URL_a/ping" > /dev/null
 }
 
+@test "hostile: clients that hang up mid-download do not hurt the node" {
+  start_node a --rate-limit 0
+  # Larger than the socket buffers, so the node is still sending at hang-up.
+  head -c $((12 << 20)) /dev/urandom > big.bin
+  digm-chunk big.bin --chunk-size 1M --store big | digm-merkle seal > big.json
+  digm-seed publish big.json --from big --node "$URL_a" --wallet "$FIX/artist.wallet" --replicas 1 > /dev/null
+  root=$(jq -r .root big.json)
+  port=${URL_a##*:}
+  for _ in 1 2 3 4 5; do
+    # Read for a moment, then close cleanly while the node is still sending.
+    exec 5<>"/dev/tcp/127.0.0.1/$port"
+    printf 'GET /content/%s HTTP/1.1\r\nHost: x\r\n\r\n' "$root" >&5
+    timeout 0.2 cat <&5 > /dev/null || true
+    exec 5>&-
+    curl -s --limit-rate 100K --max-time 0.3 -o /dev/null "$URL_a/content/$root" || true
+  done
+  # wrk stops mid-response on every connection when its time is up.
+  wrk -t2 -c400 -d1s "$URL_a/content/$root" > /dev/null
+  sleep 0.5
+  kill -0 "$PID_a"
+  curl -sf "$URL_a/content/$root" | cmp - big.bin
+}
+
 @test "the per-address request rate is limited" {
   start_node a --rate-limit 5
   codes=$(for _ in $(seq 30); do curl -s -o /dev/null -w '%{http_code}\n' "$URL_a/ping"; done)
