@@ -65,6 +65,7 @@ struct HttpServer::Impl {
   Impl(Handler h, ServerLimits l) : handler(std::move(h)), limits(l), limiter(l.rate_per_ip) {}
 
   void Accept();
+  void Admit(tcp::socket socket);
   void BeginDrain();
   void PollDrain();
 };
@@ -156,6 +157,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Send(HttpResponse res, unsigned version) {
     stream_.expires_after(std::chrono::seconds(server_.limits.write_timeout_s));
+    // A small file body costs less read into the response than sent apart.
+    if (!res.files.empty() && !res.head_only && res.ContentLength() <= kInlineBody && InlineFiles(res)) {
+      res.files.clear();
+    }
     if (res.files.empty() || res.head_only) {
       auto msg = std::make_shared<http::response<http::string_body>>();
       Fill(*msg, res, version);
@@ -178,6 +183,24 @@ class Session : public std::enable_shared_from_this<Session> {
                                if (ec) return;
                                self->SendFiles();
                              });
+  }
+
+  static constexpr uint64_t kInlineBody = 64 * 1024;
+
+  // Reads the file slices into res.body; false when a file cannot be read.
+  static bool InlineFiles(HttpResponse& res) {
+    std::string body(res.ContentLength(), '\0');
+    size_t at = 0;
+    for (const auto& f : res.files) {
+      int fd = open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return false;
+      ssize_t n = pread(fd, body.data() + at, f.length, static_cast<off_t>(f.offset));
+      close(fd);
+      if (n != static_cast<ssize_t>(f.length)) return false;
+      at += f.length;
+    }
+    res.body = std::move(body);
+    return true;
   }
 
   // The body straight from the page cache to the socket.
@@ -253,15 +276,30 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
+void HttpServer::Impl::Admit(tcp::socket socket) {
+  beast::error_code ec;
+  if (connections >= limits.max_connections) {
+    socket.close(ec);  // over the cap: refuse at once rather than queue
+    return;
+  }
+  // Headers and a sendfile body are two writes: without this, Nagle's
+  // algorithm holds the body back until the client ACKs the headers.
+  socket.set_option(tcp::no_delay(true), ec);
+  std::make_shared<Session>(std::move(socket), *this)->Start();
+}
+
 void HttpServer::Impl::Accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (!acceptor.is_open()) return;
-    if (!ec) {
-      if (connections >= limits.max_connections) {
-        socket.close(ec);  // over the cap: refuse at once rather than queue
-      } else {
-        std::make_shared<Session>(std::move(socket), *this)->Start();
-      }
+    if (!ec) Admit(std::move(socket));
+    // Take every connection already waiting, not one per trip through a
+    // queue of busy sessions: a burst of clients must not wait seconds.
+    acceptor.non_blocking(true, ec);
+    for (int i = 0; i < 256; ++i) {
+      tcp::socket more(net::make_strand(ioc));
+      acceptor.accept(more, ec);
+      if (ec) break;
+      Admit(std::move(more));
     }
     Accept();
   });

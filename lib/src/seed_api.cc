@@ -243,8 +243,12 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
 HttpResponse SeedApi::Content(const HttpRequest& req, const std::string& id) {
   std::vector<FileSlice> files;
   std::string mime = "application/octet-stream";
-  if (auto size = store_.ChunkSize(id)) {
-    files.push_back({store_.chunks().PathFor(*HexDecodeArray<32>(id)), 0, *size});
+  // A chunk file exists only once its bytes were checked, written, fsync'ed
+  // and renamed, so the file system answers without the index.
+  std::string path = store_.chunks().PathFor(*HexDecodeArray<32>(id));
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    files.push_back({path, 0, static_cast<uint64_t>(st.st_size)});
   } else if (auto manifest = store_.GetManifest(id); manifest && store_.TrackComplete(id)) {
     // A track root: the whole track's stored bytes in order.
     for (const auto& c : manifest->chunks)
