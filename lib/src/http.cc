@@ -1,8 +1,14 @@
 #include "digm/http.h"
 
+#include <unistd.h>
+
 #include <charconv>
 
 namespace digm {
+
+OpenFile::~OpenFile() {
+  if (fd_ >= 0) close(fd_);
+}
 
 uint64_t HttpResponse::ContentLength() const {
   if (files.empty()) return body.size();
@@ -78,7 +84,7 @@ std::vector<FileSlice> SliceRange(const std::vector<FileSlice>& files, ByteRange
     at = end;
     if (end <= range.first || begin > range.last) continue;
     uint64_t from = std::max(range.first, begin), to = std::min(range.last + 1, end);
-    out.push_back({f.path, f.offset + (from - begin), to - from});
+    out.push_back({f.path, f.offset + (from - begin), to - from, f.file});
   }
   return out;
 }

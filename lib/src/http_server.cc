@@ -49,12 +49,17 @@ class RateLimiter {
 };
 
 struct HttpServer::Impl {
-  Handler handler;
-  ServerLimits limits;
-  net::io_context ioc;
+  // One io_context per thread, each run by its thread alone: a connection
+  // stays on one thread, with no locks or cross-thread wake-ups per request.
+  // The first also runs the acceptor, signals and the drain.
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  size_t next_context = 0;
+  net::io_context& ioc;
   tcp::acceptor acceptor{ioc};
   net::signal_set signals{ioc};
   net::steady_timer drain_timer{ioc};
+  Handler handler;
+  ServerLimits limits;
   RateLimiter limiter;
   std::atomic<size_t> connections{0};
   std::atomic<size_t> in_flight{0};
@@ -62,7 +67,18 @@ struct HttpServer::Impl {
   std::chrono::steady_clock::time_point drain_deadline;
   int signal_number = 0;
 
-  Impl(Handler h, ServerLimits l) : handler(std::move(h)), limits(l), limiter(l.rate_per_ip) {}
+  Impl(Handler h, ServerLimits l)
+      : contexts(MakeContexts(l.threads)), ioc(*contexts[0]), handler(std::move(h)), limits(l),
+        limiter(l.rate_per_ip) {}
+
+  static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int threads) {
+    int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::unique_ptr<net::io_context>> v;
+    for (int i = 0; i < n; ++i) v.push_back(std::make_unique<net::io_context>(1));
+    return v;
+  }
+
+  net::io_context& NextContext() { return *contexts[next_context++ % contexts.size()]; }
 
   void Accept();
   void Admit(tcp::socket socket);
@@ -82,7 +98,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ec) remote_ = ep.address().to_string();
   }
   ~Session() {
-    if (file_fd_ >= 0) close(file_fd_);
+    if (file_fd_ >= 0 && owns_fd_) close(file_fd_);
     if (counted_) --server_.in_flight;
     --server_.connections;
   }
@@ -192,10 +208,10 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string body(res.ContentLength(), '\0');
     size_t at = 0;
     for (const auto& f : res.files) {
-      int fd = open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+      int fd = f.file ? f.file->fd() : open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) return false;
       ssize_t n = pread(fd, body.data() + at, f.length, static_cast<off_t>(f.offset));
-      close(fd);
+      if (!f.file) close(fd);
       if (n != static_cast<ssize_t>(f.length)) return false;
       at += f.length;
     }
@@ -210,7 +226,8 @@ class Session : public std::enable_shared_from_this<Session> {
     while (file_index_ < files_.size()) {
       const FileSlice& f = files_[file_index_];
       if (file_fd_ < 0) {
-        file_fd_ = open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+        owns_fd_ = !f.file;
+        file_fd_ = f.file ? f.file->fd() : open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
         if (file_fd_ < 0) return DoClose();
         file_offset_ = static_cast<off_t>(f.offset);
         file_left_ = f.length;
@@ -237,7 +254,7 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         return DoClose();  // error, or the file shrank under us
       }
-      close(file_fd_);
+      if (owns_fd_) close(file_fd_);
       file_fd_ = -1;
       ++file_index_;
     }
@@ -269,7 +286,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool counted_ = false;
   std::vector<FileSlice> files_;
   size_t file_index_ = 0;
-  int file_fd_ = -1;
+  int file_fd_ = -1;  // the slice being sent; files_ keeps a shared one open
+  bool owns_fd_ = false;
   off_t file_offset_ = 0;
   uint64_t file_left_ = 0;
 };
@@ -289,14 +307,14 @@ void HttpServer::Impl::Admit(tcp::socket socket) {
 }
 
 void HttpServer::Impl::Accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  acceptor.async_accept(NextContext(), [this](beast::error_code ec, tcp::socket socket) {
     if (!acceptor.is_open()) return;
     if (!ec) Admit(std::move(socket));
     // Take every connection already waiting, not one per trip through a
     // queue of busy sessions: a burst of clients must not wait seconds.
     acceptor.non_blocking(true, ec);
     for (int i = 0; i < 256; ++i) {
-      tcp::socket more(net::make_strand(ioc));
+      tcp::socket more(NextContext());
       acceptor.accept(more, ec);
       if (ec) break;
       Admit(std::move(more));
@@ -315,7 +333,7 @@ void HttpServer::Impl::BeginDrain() {
 
 void HttpServer::Impl::PollDrain() {
   if (in_flight == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
-    ioc.stop();
+    for (auto& c : contexts) c->stop();
     return;
   }
   drain_timer.expires_after(std::chrono::milliseconds(20));

@@ -1,6 +1,8 @@
 #include "digm/seed_api.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <ctime>
@@ -9,6 +11,8 @@
 
 namespace digm {
 namespace {
+
+constexpr size_t kOpenFiles = 1024;
 
 bool IsHash(std::string_view s) {
   if (s.size() != 64) return false;
@@ -243,12 +247,9 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
 HttpResponse SeedApi::Content(const HttpRequest& req, const std::string& id) {
   std::vector<FileSlice> files;
   std::string mime = "application/octet-stream";
-  // A chunk file exists only once its bytes were checked, written, fsync'ed
-  // and renamed, so the file system answers without the index.
-  std::string path = store_.chunks().PathFor(*HexDecodeArray<32>(id));
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-    files.push_back({path, 0, static_cast<uint64_t>(st.st_size)});
+  uint64_t size = 0;
+  if (auto file = OpenChunk(id, &size)) {
+    files.push_back({"", 0, size, std::move(file)});
   } else if (auto manifest = store_.GetManifest(id); manifest && store_.TrackComplete(id)) {
     // A track root: the whole track's stored bytes in order.
     for (const auto& c : manifest->chunks)
@@ -289,6 +290,28 @@ HttpResponse SeedApi::Content(const HttpRequest& req, const std::string& id) {
   }
   if (req.method != "HEAD") metrics_.bytes_served += res.ContentLength();
   return res;
+}
+
+std::shared_ptr<const OpenFile> SeedApi::OpenChunk(const std::string& hash, uint64_t* size) {
+  {
+    std::lock_guard<std::mutex> lock(files_mu_);
+    if (auto it = files_.find(hash); it != files_.end()) {
+      *size = it->second.second;
+      return it->second.first;
+    }
+  }
+  // A chunk file exists only once its bytes were checked, written, fsync'ed
+  // and renamed, so the file system answers without the index.
+  int fd = open(store_.chunks().PathFor(*HexDecodeArray<32>(hash)).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  auto file = std::make_shared<const OpenFile>(fd);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
+  *size = static_cast<uint64_t>(st.st_size);
+  std::lock_guard<std::mutex> lock(files_mu_);
+  if (files_.size() >= kOpenFiles) files_.clear();  // bounded: descriptors are finite
+  files_.emplace(hash, std::make_pair(file, *size));
+  return file;
 }
 
 HttpResponse SeedApi::PutTrack(const HttpRequest& req, const std::string& root) {

@@ -100,10 +100,15 @@ class SeedApiTest : public ::testing::Test {
   std::string ReadSlices(const HttpResponse& r) {
     std::string out;
     for (const auto& f : r.files) {
-      std::ifstream in(f.path, std::ios::binary);
-      in.seekg(static_cast<std::streamoff>(f.offset));
       std::string part(f.length, '\0');
-      in.read(part.data(), static_cast<std::streamsize>(f.length));
+      if (f.file) {
+        EXPECT_EQ(pread(f.file->fd(), part.data(), f.length, static_cast<off_t>(f.offset)),
+                  static_cast<ssize_t>(f.length));
+      } else {
+        std::ifstream in(f.path, std::ios::binary);
+        in.seekg(static_cast<std::streamoff>(f.offset));
+        in.read(part.data(), static_cast<std::streamsize>(f.length));
+      }
       out += part;
     }
     return out;

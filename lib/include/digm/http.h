@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,9 +27,23 @@ struct HttpRequest {
   }
 };
 
+// An open, read-only file shared by the responses that send from it.
+class OpenFile {
+ public:
+  explicit OpenFile(int fd) : fd_(fd) {}
+  ~OpenFile();
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
 struct FileSlice {
   std::string path;
   uint64_t offset = 0, length = 0;
+  std::shared_ptr<const OpenFile> file;  // when set, read from it instead of opening path
 };
 
 struct HttpResponse {

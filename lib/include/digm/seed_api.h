@@ -5,6 +5,9 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -60,6 +63,12 @@ class SeedApi {
   HttpResponse Audit(const HttpRequest& req);
   HttpResponse Playlist(const std::string& root);
   HttpResponse Metrics();
+
+  // Open chunk files by hash, so a hot chunk costs no path lookup or open.
+  // Chunks never change; a removed one may be served until it is evicted.
+  std::shared_ptr<const OpenFile> OpenChunk(const std::string& hash, uint64_t* size);
+  std::mutex files_mu_;
+  std::unordered_map<std::string, std::pair<std::shared_ptr<const OpenFile>, uint64_t>> files_;
 
   NodeStore& store_;
   const Wallet& identity_;
