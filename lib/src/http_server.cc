@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -309,6 +310,12 @@ void HttpServer::Impl::Admit(tcp::socket socket) {
 void HttpServer::Impl::Accept() {
   acceptor.async_accept(NextContext(), [this](beast::error_code ec, tcp::socket socket) {
     if (!acceptor.is_open()) return;
+    if (ec == net::error::no_descriptors) {
+      // Out of file descriptors: give closing connections a moment.
+      drain_timer.expires_after(std::chrono::milliseconds(50));
+      drain_timer.async_wait([this](beast::error_code) { Accept(); });
+      return;
+    }
     if (!ec) Admit(std::move(socket));
     // Take every connection already waiting, not one per trip through a
     // queue of busy sessions: a burst of clients must not wait seconds.
@@ -380,6 +387,12 @@ int HttpServer::Run() {
   Impl& s = *impl_;
   // sendfile(2) to a client that hung up raises SIGPIPE; it must only fail.
   signal(SIGPIPE, SIG_IGN);
+  // Every connection and every cached chunk file holds a descriptor.
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   s.signals.add(SIGTERM);
   s.signals.add(SIGINT);
   s.signals.async_wait([&s](beast::error_code ec, int sig) {
