@@ -401,11 +401,11 @@ int HttpServer::Run() {
     s.BeginDrain();
   });
   s.Accept();
-  int n = s.limits.threads > 0
-              ? s.limits.threads
-              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Each context runs on its own thread, kept alive while idle.
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  for (auto& c : s.contexts) guards.push_back(net::make_work_guard(*c));
   std::vector<std::thread> pool;
-  for (int i = 1; i < n; ++i) pool.emplace_back([&s] { s.ioc.run(); });
+  for (size_t i = 1; i < s.contexts.size(); ++i) pool.emplace_back([&s, i] { s.contexts[i]->run(); });
   s.ioc.run();
   for (auto& t : pool) t.join();
   return s.signal_number;

@@ -194,6 +194,9 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
       SeedApi::Options{
           .url = o.url, .allowed_publishers = o.allowed_publishers, .peer_ttl = o.peer_ttl_s});
   log("serving " + o.data_dir + " at " + o.url + " as " + api->node_id());
+  if (o.url.find("//0.0.0.0") != std::string::npos || o.url.find("//[::]") != std::string::npos) {
+    log("warning: other nodes cannot reach " + o.url + "; give the address they can with --url");
+  }
   int sig;
   {
     Maintainer maintainer(*api, o, log);
