@@ -31,6 +31,7 @@ bench:
 	@$(MAKE) --no-print-directory build
 	@bench/chunk.sh $(BUILD)/bin
 	@bench/merkle.sh $(BUILD)/bin
+	@bench/seed.sh $(BUILD)/bin
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
