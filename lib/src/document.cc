@@ -1,5 +1,7 @@
 #include "digm/document.h"
 
+#include <sys/stat.h>
+
 #include <charconv>
 
 #include "digm/file.h"
@@ -86,6 +88,19 @@ Result<Json> ReadDocument(const std::string& path, std::string_view kind, int ma
   Status s = CheckSchema(*doc, kind, major);
   if (!s.ok()) return s.Context("reading " + label);
   return doc;
+}
+
+Status WriteSecretDocument(const std::string& path, const Json& doc, std::string_view what) {
+  struct stat st;
+  if (path != "-" && lstat(path.c_str(), &st) == 0) {
+    return Status::Usage("'" + path + "' already exists; " + std::string(what) + " is never overwritten");
+  }
+  return WriteOutput(path, DumpDocument(doc) + "\n", 0600);
+}
+
+Result<Json> ReadSecretDocument(const std::string& path, std::string_view kind, int major) {
+  DIGM_RETURN_IF_ERROR(CheckSecretFileMode(path));
+  return ReadDocument(path, kind, major);
 }
 
 std::string DumpDocument(const Json& doc) {

@@ -52,16 +52,11 @@ Result<TrackKey> TrackKeyFromJson(const Json& doc) {
 }
 
 Status WriteKeyFile(const std::string& path, const TrackKey& key) {
-  struct stat st;
-  if (path != "-" && lstat(path.c_str(), &st) == 0) {
-    return Status::Usage("'" + path + "' already exists; a track key is never overwritten");
-  }
-  return WriteOutput(path, DumpDocument(TrackKeyToJson(key)) + "\n", 0600);
+  return WriteSecretDocument(path, TrackKeyToJson(key), "a track key");
 }
 
 Result<TrackKey> ReadKeyFile(const std::string& path) {
-  DIGM_RETURN_IF_ERROR(CheckSecretFileMode(path));
-  DIGM_ASSIGN_OR_RETURN(Json doc, ReadDocument(path, "key", 1));
+  DIGM_ASSIGN_OR_RETURN(Json doc, ReadSecretDocument(path, "key", 1));
   auto key = TrackKeyFromJson(doc);
   if (!key.ok()) return key.status().Context("reading '" + path + "'");
   return key;

@@ -101,16 +101,11 @@ Result<Wallet> WalletFromJson(const Json& doc) {
 }
 
 Status WriteWalletFile(const std::string& path, const Wallet& w) {
-  struct stat st;
-  if (path != "-" && lstat(path.c_str(), &st) == 0) {
-    return Status::Usage("'" + path + "' already exists; a wallet is never overwritten");
-  }
-  return WriteOutput(path, DumpDocument(WalletToJson(w)) + "\n", 0600);
+  return WriteSecretDocument(path, WalletToJson(w), "a wallet");
 }
 
 Result<Wallet> ReadWalletFile(const std::string& path) {
-  DIGM_RETURN_IF_ERROR(CheckSecretFileMode(path));
-  DIGM_ASSIGN_OR_RETURN(Json doc, ReadDocument(path, "wallet", 1));
+  DIGM_ASSIGN_OR_RETURN(Json doc, ReadSecretDocument(path, "wallet", 1));
   auto w = WalletFromJson(doc);
   if (!w.ok()) return w.status().Context("reading '" + path + "'");
   return w;

@@ -39,6 +39,12 @@ Status InvalidJson(std::string_view what, bool empty_input);
 // its schema. Error messages start with "reading 'PATH': ".
 Result<Json> ReadDocument(const std::string& path, std::string_view kind, int major);
 
+// Secret documents (wallets, keys): written atomically with mode 0600 and
+// never over an existing file (Usage error naming `what`); read only when no
+// one else can read the file.
+Status WriteSecretDocument(const std::string& path, const Json& doc, std::string_view what);
+Result<Json> ReadSecretDocument(const std::string& path, std::string_view kind, int major);
+
 // The compact one-line form the tools print, followed by no newline.
 std::string DumpDocument(const Json& doc);
 
