@@ -282,6 +282,19 @@ publish() {  # publish MANIFEST URL REPLICAS
   curl -sf "$URL_a/content/$root" | cmp - big.bin
 }
 
+@test "connections over the cap are closed at once" {
+  start_node a --max-connections 2
+  port=${URL_a##*:}
+  exec 5<>"/dev/tcp/127.0.0.1/$port"
+  exec 6<>"/dev/tcp/127.0.0.1/$port"
+  sleep 0.3
+  run curl -s --max-time 3 "$URL_a/ping"
+  [ "$status" -ne 0 ]   # closed without an answer
+  exec 5>&- 6>&-
+  sleep 0.3
+  curl -sf --max-time 3 "$URL_a/ping" > /dev/null
+}
+
 @test "the per-address request rate is limited" {
   start_node a --rate-limit 5
   codes=$(for _ in $(seq 30); do curl -s -o /dev/null -w '%{http_code}\n' "$URL_a/ping"; done)
