@@ -9,11 +9,10 @@
 #include "digm/crypto.h"
 #include "digm/file.h"
 #include "digm/keccak.h"
+#include "secp.h"
 
 namespace digm {
-namespace {
-
-const secp256k1_context* Ctx() {
+const secp256k1_context* SecpContext() {
   static secp256k1_context* ctx = [] {
     secp256k1_context* c = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
     uint8_t seed[32];
@@ -23,6 +22,10 @@ const secp256k1_context* Ctx() {
   }();
   return ctx;
 }
+
+namespace {
+
+const secp256k1_context* Ctx() { return SecpContext(); }
 
 }  // namespace
 

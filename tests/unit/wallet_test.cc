@@ -6,6 +6,7 @@
 
 #include "digm/crypto.h"
 #include "digm/keccak.h"
+#include "digm/key_wrap.h"
 #include "digm/rendezvous.h"
 #include "test_util.h"
 
@@ -113,6 +114,37 @@ TEST(Rendezvous, StableAndMinimalMovement) {
   std::set<std::string> firsts;
   for (int i = 0; i < 50; ++i) firsts.insert(RendezvousRank("root" + std::to_string(i), nodes)[0]);
   EXPECT_GE(firsts.size(), 4u);
+}
+
+}  // namespace
+}  // namespace digm
+
+namespace digm {
+namespace {
+
+TEST(KeyWrap, OnlyTheBuyerUnwraps) {
+  TrackKey key = TrackKey::Generate();
+  Wallet buyer = Wallet::Generate(), other = Wallet::Generate();
+  auto wrapped = WrapKey(key, buyer.public_key);
+  ASSERT_TRUE(wrapped.ok());
+  EXPECT_EQ((*wrapped)["recipient"], AddressToString(buyer.address));
+  EXPECT_EQ((*wrapped)["sealed"].get<std::string>().size(), 96u);
+  auto back = UnwrapKey(*wrapped, buyer);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->key, key.key);
+  EXPECT_EQ(UnwrapKey(*wrapped, other).status().code(), Code::kIntegrity);
+  // Addressed to the other wallet but sealed for the buyer: the tag refuses it.
+  Json redirected = *wrapped;
+  redirected["recipient"] = AddressToString(other.address);
+  EXPECT_EQ(UnwrapKey(redirected, other).status().message(), "the wrapped key does not open with this wallet");
+  Json tampered = *wrapped;
+  std::string sealed = tampered["sealed"];
+  sealed[0] = sealed[0] == '0' ? '1' : '0';
+  tampered["sealed"] = sealed;
+  EXPECT_EQ(UnwrapKey(tampered, buyer).status().code(), Code::kIntegrity);
+  Json other_id = *wrapped;
+  other_id["key_id"] = HexEncode(TrackKey::Generate().id);
+  EXPECT_FALSE(UnwrapKey(other_id, buyer).ok()) << "the key id is bound as additional data";
 }
 
 }  // namespace
