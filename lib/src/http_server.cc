@@ -173,6 +173,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Send(HttpResponse res, unsigned version) {
+    if (res.reset) {
+      beast::error_code ec;
+      stream_.socket().set_option(net::socket_base::linger(true, 0), ec);  // RST, not FIN
+      stream_.socket().close(ec);
+      return;
+    }
     stream_.expires_after(std::chrono::seconds(server_.limits.write_timeout_s));
     // A small file body costs less read into the response than sent apart.
     if (!res.files.empty() && !res.head_only && res.ContentLength() <= kInlineBody && InlineFiles(res)) {

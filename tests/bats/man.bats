@@ -45,6 +45,10 @@ check_documented() {
   done
 }
 
+@test "every digm-fetch option is in digm-fetch(1)" {
+  check_documented "$DIGM_SRC/man/digm-fetch.1" digm-fetch
+}
+
 @test "the check catches an undocumented option" {
   fake() { echo "  --chunk-size N   a documented one"; echo "  --not-in-page   an undocumented one"; }
   run check_documented "$DIGM_SRC/man/digm-chunk.1" fake
@@ -64,8 +68,8 @@ check_documented() {
 }
 
 @test "each tool has a man page and each page's exit codes match SPEC §1" {
-  for tool in "$DIGM_BIN"/digm-*; do
-    name=$(basename "$tool")
+  for tool in "$DIGM_SRC"/tools/digm-*/main.cc; do
+    name=$(basename "$(dirname "$tool")")
     [ -f "$DIGM_SRC/man/$name.1" ] || { echo "no man page for $name"; return 1; }
   done
   text=$(rendered "$DIGM_SRC/man/digm.7")

@@ -52,6 +52,7 @@ struct HttpResponse {
   std::string body;              // used when `files` is empty
   std::vector<FileSlice> files;  // the body, in order, when not empty
   bool head_only = false;        // HEAD: send the headers of the GET
+  bool reset = false;            // drop the connection instead of answering
 
   uint64_t ContentLength() const;
   void Set(const std::string& name, const std::string& value) { headers.emplace_back(name, value); }

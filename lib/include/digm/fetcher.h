@@ -1,0 +1,69 @@
+// Fetching a track from many nodes at once (SPEC §6): parallel HTTP requests
+// (libcurl multi, keep-alive) across peers, every chunk's SHA-256 checked
+// before use, failover with backoff, peers that serve bad bytes dropped for
+// the run, stragglers re-requested near the end, and the plaintext written
+// in order as it arrives. Memory is bounded by the window of chunks ahead of
+// the writer. One FetchTrack call at a time per thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "digm/chunk_store.h"
+#include "digm/manifest.h"
+#include "digm/track_key.h"
+#include "digm/wallet.h"
+
+namespace digm {
+
+struct FetchProgress {
+  uint64_t bytes = 0, total = 0;  // stored bytes fetched or found in the cache
+  size_t peers = 0;               // peers still in use
+};
+
+struct FetchOptions {
+  std::vector<std::string> peers;       // base URLs
+  const TrackKey* key = nullptr;        // null: clear track, or preview only
+  bool preview_only = false;            // only the chunks under the preview key
+  const ChunkStore* cache = nullptr;    // read before fetching, written after
+  int per_peer = 4;                     // requests in flight per peer
+  size_t window = 64;                   // chunks fetched ahead of the writer
+  long timeout_ms = 10000;              // per request
+  std::function<void(const FetchProgress&)> progress;
+};
+
+struct Delivery {
+  std::string url, node_id;
+  std::vector<uint64_t> chunks;  // indices it delivered (verified)
+  uint64_t bytes = 0;
+  bool dropped = false;
+  std::string reason;  // why it was dropped
+};
+
+struct FetchResult {
+  std::vector<Delivery> deliveries;  // one per peer asked
+  uint64_t downloaded = 0;           // bytes over the network, duplicates included
+  uint64_t from_cache = 0;           // bytes the cache had
+  int64_t started = 0, finished = 0; // unix seconds
+};
+
+// Asks each peer's /peers for more peers (one round of gossip) and returns
+// every distinct URL, the given ones first.
+std::vector<std::string> DiscoverPeers(const std::vector<std::string>& peers);
+
+// The manifest of `root` from the first peer that has it. Integrity error when
+// what a peer sends does not hash to `root`; Network when no peer has it.
+Result<Manifest> ResolveManifest(const std::string& root, const std::vector<std::string>& peers);
+
+// Fetches, verifies, decrypts and writes the track's plaintext to `fd` in
+// order. Network error when some chunk can be had from no peer; Integrity
+// when a verified chunk does not open (wrong key) or the whole plaintext does
+// not match source.sha256.
+Result<FetchResult> FetchTrack(const Manifest& manifest, const FetchOptions& options, int fd);
+
+// The signed digm.receipt/1 of a fetch.
+Json MakeReceipt(const Manifest& manifest, const FetchResult& result, const Wallet& listener);
+
+}  // namespace digm

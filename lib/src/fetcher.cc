@@ -1,0 +1,371 @@
+#include "digm/fetcher.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <set>
+
+#include "digm/assemble.h"
+#include "digm/crypto.h"
+#include "digm/file.h"
+#include "digm/http_client.h"
+#include "digm/seed_api.h"
+
+namespace digm {
+namespace {
+
+std::string TrimSlash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+double Now() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+size_t AppendBody(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+struct Peer {
+  std::string url, node_id;
+  int in_flight = 0;
+  int failures = 0;          // in a row
+  double retry_after = 0;    // backoff
+  bool dropped = false;
+  Delivery delivery;
+};
+
+struct ChunkState {
+  enum { kPending, kInFlight, kDone } state = kPending;
+  int requests = 0;              // in flight for it
+  std::vector<bool> tried;       // per peer, failed for this chunk
+  int rounds = 0;                // times every peer failed it
+  double started = 0;
+  Bytes stored;                  // verified stored bytes, until written
+};
+
+struct Transfer {
+  CURL* easy = nullptr;
+  size_t chunk = 0, peer = 0;
+  std::string body;
+};
+
+class Fetch {
+ public:
+  Fetch(const Manifest& m, const FetchOptions& o) : m_(m), o_(o) {
+    multi_ = curl_multi_init();
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(o.per_peer));
+    for (const auto& url : o.peers) {
+      Peer p;
+      p.url = TrimSlash(url);
+      p.delivery.url = p.url;
+      peers_.push_back(std::move(p));
+    }
+    count_ = o.preview_only && m.encryption ? m.encryption->preview_chunks : m.chunks.size();
+    chunks_.resize(count_);
+    for (auto& c : chunks_) c.tried.assign(peers_.size(), false);
+  }
+
+  ~Fetch() {
+    for (auto& t : transfers_) {
+      curl_multi_remove_handle(multi_, t->easy);
+      curl_easy_cleanup(t->easy);
+    }
+    curl_multi_cleanup(multi_);
+  }
+
+  Result<FetchResult> Run(int fd) {
+    FetchResult result;
+    result.started = UnixNow();
+    for (auto& p : peers_) {  // who is who, for the receipt
+      auto pong = HttpCall("GET", p.url + "/ping", "", {.timeout_ms = 3000, .connect_timeout_ms = 2000});
+      if (pong.ok() && pong->status == 200) {
+        auto j = ParseJson(pong->body);
+        if (j.ok() && j->is_object()) p.node_id = j->value("node_id", "");
+      }
+      p.delivery.node_id = p.node_id;
+    }
+    DIGM_ASSIGN_OR_RETURN(ChunkOpener opener, ChunkOpener::Create(m_, o_.key));
+    if (o_.cache) {
+      for (size_t i = 0; i < count_; ++i) {
+        auto bytes = o_.cache->Has(m_.chunks[i].hash) ? o_.cache->Get(m_.chunks[i].hash) : Result<Bytes>(Status::BadInput(""));
+        if (bytes.ok() && Sha256(*bytes) == m_.chunks[i].hash) {
+          chunks_[i].state = ChunkState::kDone;
+          chunks_[i].stored = std::move(*bytes);
+          result.from_cache += m_.chunks[i].size;
+          progress_.bytes += m_.chunks[i].size;
+        }
+      }
+    }
+    for (size_t i = 0; i < count_; ++i) progress_.total += m_.chunks[i].size;
+    Sha256Hasher source;
+    size_t next_write = 0;
+    while (next_write < count_) {
+      while (next_write < count_ && chunks_[next_write].state == ChunkState::kDone) {
+        auto plain = opener.Open(next_write, chunks_[next_write].stored);
+        if (!plain.ok()) return plain.status();
+        source.Update(*plain);
+        DIGM_RETURN_IF_ERROR(WriteAll(fd, *plain).Context("writing the track"));
+        Bytes().swap(chunks_[next_write].stored);
+        ++next_write;
+      }
+      if (next_write == count_) break;
+      DIGM_RETURN_IF_ERROR(Schedule(next_write));
+      int running = 0;
+      curl_multi_perform(multi_, &running);
+      curl_multi_poll(multi_, nullptr, 0, 50, nullptr);
+      curl_multi_perform(multi_, &running);
+      Harvest(result);
+      if (o_.progress) {
+        progress_.peers = std::count_if(peers_.begin(), peers_.end(), [](const Peer& p) { return !p.dropped; });
+        o_.progress(progress_);
+      }
+    }
+    if (count_ == m_.chunks.size() && source.Final() != m_.source_sha256) {
+      return Status::Integrity("the fetched track does not match its source.sha256");
+    }
+    result.finished = UnixNow();
+    for (auto& p : peers_) result.deliveries.push_back(p.delivery);
+    return result;
+  }
+
+ private:
+  // Starts requests for pending chunks in the window, and duplicates of the
+  // oldest in flight when peers would otherwise idle near the end.
+  Status Schedule(size_t next_write) {
+    double now = Now();
+    size_t end = std::min(count_, next_write + o_.window);
+    bool pending_left = false;
+    for (size_t i = next_write; i < end; ++i) {
+      ChunkState& c = chunks_[i];
+      if (c.state != ChunkState::kPending) continue;
+      pending_left = true;
+      int peer = PickPeer(c, now);
+      if (peer < 0) {
+        if (!AnyPeerCanServe(c)) {
+          if (++c.rounds > 10) {
+            return Status::Network("no peer could serve chunk " + std::to_string(i) + " of " +
+                                   HexEncode(*m_.root));
+          }
+          std::fill(c.tried.begin(), c.tried.end(), false);  // another round, after backoff
+        }
+        continue;
+      }
+      Start(i, static_cast<size_t>(peer));
+    }
+    if (!pending_left) {
+      // Long tail: a second request for the oldest chunk in flight.
+      for (size_t i = next_write; i < end; ++i) {
+        ChunkState& c = chunks_[i];
+        if (c.state != ChunkState::kInFlight || c.requests > 1 || now - c.started < 0.5) continue;
+        int peer = PickPeer(c, now);
+        if (peer >= 0) Start(i, static_cast<size_t>(peer));
+        break;
+      }
+    }
+    if (transfers_.empty() && std::all_of(peers_.begin(), peers_.end(), [](const Peer& p) { return p.dropped; })) {
+      return Status::Network("no peer could serve " + HexEncode(*m_.root) + " (all " +
+                             std::to_string(peers_.size()) + " failed)");
+    }
+    return Status::Ok();
+  }
+
+  bool AnyPeerCanServe(const ChunkState& c) const {
+    for (size_t p = 0; p < peers_.size(); ++p) {
+      if (!peers_[p].dropped && !c.tried[p]) return true;
+    }
+    return false;
+  }
+
+  // The least busy usable peer that has not failed this chunk; -1 if none now.
+  int PickPeer(const ChunkState& c, double now) {
+    int best = -1;
+    for (size_t p = 0; p < peers_.size(); ++p) {
+      const Peer& peer = peers_[p];
+      if (peer.dropped || c.tried[p] || peer.in_flight >= o_.per_peer || peer.retry_after > now) continue;
+      if (best < 0 || peer.in_flight < peers_[best].in_flight) best = static_cast<int>(p);
+    }
+    return best;
+  }
+
+  void Start(size_t chunk, size_t peer) {
+    auto t = std::make_unique<Transfer>();
+    t->chunk = chunk;
+    t->peer = peer;
+    t->body.reserve(m_.chunks[chunk].size);
+    t->easy = curl_easy_init();
+    std::string url = peers_[peer].url + "/content/" + HexEncode(m_.chunks[chunk].hash);
+    curl_easy_setopt(t->easy, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, AppendBody);
+    curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, &t->body);
+    curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t.get());
+    curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, o_.timeout_ms);
+    curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+    curl_easy_setopt(t->easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(m_.chunks[chunk].size));
+    curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_multi_add_handle(multi_, t->easy);
+    ++peers_[peer].in_flight;
+    ChunkState& c = chunks_[chunk];
+    if (c.state == ChunkState::kPending) c.started = Now();
+    c.state = ChunkState::kInFlight;
+    ++c.requests;
+    transfers_.push_back(std::move(t));
+  }
+
+  void Harvest(FetchResult& result) {
+    CURLMsg* msg;
+    int left = 0;
+    while ((msg = curl_multi_info_read(multi_, &left))) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Transfer* t = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+      long status = 0;
+      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+      Finish(*t, msg->data.result, status, result);
+      curl_multi_remove_handle(multi_, t->easy);
+      curl_easy_cleanup(t->easy);
+      transfers_.erase(std::find_if(transfers_.begin(), transfers_.end(),
+                                    [t](const auto& p) { return p.get() == t; }));
+    }
+  }
+
+  void Finish(Transfer& t, CURLcode code, long status, FetchResult& result) {
+    Peer& peer = peers_[t.peer];
+    ChunkState& c = chunks_[t.chunk];
+    --peer.in_flight;
+    --c.requests;
+    result.downloaded += t.body.size();
+    if (c.state == ChunkState::kDone) return;  // a duplicate lost the race
+    const ChunkRef& ref = m_.chunks[t.chunk];
+    auto bytes = std::span(reinterpret_cast<const uint8_t*>(t.body.data()), t.body.size());
+    if (code == CURLE_OK && status == 200) {
+      if (t.body.size() == ref.size && Sha256(bytes) == ref.hash) {
+        peer.failures = 0;
+        c.state = ChunkState::kDone;
+        c.stored.assign(bytes.begin(), bytes.end());
+        peer.delivery.chunks.push_back(t.chunk);
+        peer.delivery.bytes += ref.size;
+        progress_.bytes += ref.size;
+        if (o_.cache) (void)o_.cache->Put(ref.hash, bytes);
+        return;
+      }
+      // A node that answers 200 with other bytes is lying or broken: never again.
+      peer.dropped = true;
+      peer.delivery.dropped = true;
+      peer.delivery.reason = "served bad bytes for chunk " + std::to_string(t.chunk);
+    } else {
+      // Refused, missing, slow or cut off: try elsewhere, and back off this peer.
+      ++peer.failures;
+      peer.retry_after = Now() + std::min(2.0, 0.05 * (1 << std::min(peer.failures, 6)));
+      if (peer.failures >= 8) {
+        peer.dropped = true;
+        peer.delivery.dropped = true;
+        peer.delivery.reason = code != CURLE_OK ? curl_easy_strerror(code) : "HTTP " + std::to_string(status);
+      }
+    }
+    c.tried[t.peer] = true;
+    if (c.requests == 0) c.state = ChunkState::kPending;
+  }
+
+  const Manifest& m_;
+  const FetchOptions& o_;
+  CURLM* multi_;
+  std::vector<Peer> peers_;
+  std::vector<ChunkState> chunks_;
+  std::deque<std::unique_ptr<Transfer>> transfers_;
+  size_t count_ = 0;
+  FetchProgress progress_;
+};
+
+}  // namespace
+
+std::vector<std::string> DiscoverPeers(const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  auto add = [&](std::string url) {
+    url = TrimSlash(std::move(url));
+    if (seen.insert(url).second) out.push_back(url);
+  };
+  for (const auto& p : given) add(p);
+  for (const auto& p : given) {
+    auto r = HttpCall("GET", TrimSlash(p) + "/peers", "", {.timeout_ms = 3000, .connect_timeout_ms = 2000});
+    if (!r.ok() || r->status != 200) continue;
+    auto j = ParseJson(r->body);
+    if (!j.ok() || !j->is_array()) continue;
+    for (const auto& rec : *j) {
+      // Only records that verify name real nodes.
+      Json record = rec;
+      if (record.is_object()) record.erase("available_tracks");
+      if (VerifyDocument(record).ok() && record.contains("url") && record["url"].is_string()) {
+        add(record["url"].get<std::string>());
+      }
+    }
+  }
+  return out;
+}
+
+Result<Manifest> ResolveManifest(const std::string& root, const std::vector<std::string>& peers) {
+  Status last = Status::Network("no peer was given");
+  for (const auto& p : peers) {
+    auto r = HttpCall("GET", TrimSlash(p) + "/tracks/" + root, "", {.timeout_ms = 5000, .connect_timeout_ms = 2000});
+    if (!r.ok()) {
+      last = r.status();
+      continue;
+    }
+    if (r->status != 200) {
+      last = Status::Network(TrimSlash(p) + " does not have " + root + " (HTTP " + std::to_string(r->status) + ")");
+      continue;
+    }
+    auto m = ParseManifest(r->body);
+    if (!m.ok()) {
+      last = m.status().Context("the manifest from " + TrimSlash(p));
+      continue;
+    }
+    if (HexEncode(m->ComputeRoot()) != root || (m->root && HexEncode(*m->root) != root)) {
+      last = Status::Integrity("the manifest from " + TrimSlash(p) + " does not hash to " + root);
+      continue;
+    }
+    m->root = m->ComputeRoot();
+    return m;
+  }
+  return last;
+}
+
+Result<FetchResult> FetchTrack(const Manifest& manifest, const FetchOptions& options, int fd) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  Manifest m = manifest;
+  m.root = m.ComputeRoot();
+  if (options.peers.empty() && !options.cache) return Status::Network("no peer to fetch from");
+  Fetch fetch(m, options);
+  return fetch.Run(fd);
+}
+
+Json MakeReceipt(const Manifest& manifest, const FetchResult& r, const Wallet& listener) {
+  Json deliveries = Json::array();
+  Json dropped = Json::array();
+  for (const auto& d : r.deliveries) {
+    if (!d.chunks.empty()) {
+      deliveries.push_back({{"node_id", d.node_id}, {"url", d.url}, {"chunks", d.chunks}, {"bytes", d.bytes}});
+    }
+    if (d.dropped) dropped.push_back({{"node_id", d.node_id}, {"url", d.url}, {"reason", d.reason}});
+  }
+  Json receipt{{"schema", "digm.receipt/1"},
+               {"root", HexEncode(manifest.ComputeRoot())},
+               {"listener", AddressToString(listener.address)},
+               {"started", Rfc3339(r.started)},
+               {"finished", Rfc3339(r.finished)},
+               {"deliveries", deliveries},
+               {"dropped", dropped}};
+  SignDocument(receipt, listener);
+  return receipt;
+}
+
+}  // namespace digm

@@ -1,0 +1,153 @@
+#!/usr/bin/env bats
+# digm-fetch: real nodes on 127.0.0.1, a lying proxy, killed nodes, streaming
+# into ffmpeg, the cache, and receipts.
+
+load helpers
+
+setup_file() {
+  export AUDIO="$BATS_FILE_TMPDIR/audio" FIX="$BATS_FILE_TMPDIR"
+  mkdir -p "$AUDIO"
+  make_audio "$AUDIO"
+  make_wallet "$FIX/listener.wallet" 0000000000000000000000000000000000000000000000000000000000000001
+  cd "$FIX"
+  digm-chunk "$AUDIO/track.wav" --chunk-size 16K --encrypt --key-out wav.key --store chunks --preview-seconds 1 \
+    | digm-merkle seal > wav.json
+  digm-chunk "$AUDIO/track.mp3" --chunk-size 16K --store chunks | digm-merkle seal > mp3.json
+  digm-chunk "$AUDIO/track.flac" --chunk-size 16K --store chunks | digm-merkle seal > flac.json
+  head -c 16384 "$AUDIO/track.wav" > one.bin
+  digm-chunk one.bin --chunk-size 16K --store chunks | digm-merkle seal > one.json
+  : > empty.bin
+  digm-chunk empty.bin --store chunks | digm-merkle seal > empty.json
+  for t in wav mp3 flac one empty; do
+    for n in n1 n2 n3; do
+      [ -d "$n" ] || digm-seed init --data "$n" > /dev/null
+      digm-seed add "$t.json" --from chunks --data "$n" > /dev/null
+    done
+  done
+}
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+  for n in n1 n2 n3; do cp -r "$FIX/$n" .; done
+}
+
+teardown() {
+  stop_nodes
+  [ -z "${LIAR:-}" ] || kill "$LIAR" 2>/dev/null || true
+}
+
+root() { jq -r .root "$FIX/$1.json"; }
+
+start_liar() {  # start_liar UPSTREAM MODE SHARE
+  digm-test-liar --upstream "$1" --mode "$2" --share "$3" --stall 3 > liar.url &
+  LIAR=$!
+  for _ in $(seq 100); do [ -s liar.url ] && break; sleep 0.05; done
+  URL_liar=$(cat liar.url)
+}
+
+@test "usage errors" {
+  run --separate-stderr -2 digm-fetch
+  [ -z "$output" ]
+  run --separate-stderr -2 digm-fetch "$(root mp3)" -o x
+  [[ "$stderr" == *"no node to fetch from"* ]]
+  run --separate-stderr -2 digm-fetch "$(root mp3)" --peer http://127.0.0.1:1 --receipt r.json -o x
+  [[ "$stderr" == *"--receipt needs --wallet"* ]]
+}
+
+@test "clear and encrypted tracks, one chunk, a short last chunk, and an empty track" {
+  start_node n1
+  digm-fetch "$(root mp3)" --peer "$URL_n1" --no-cache -o mp3.out
+  cmp mp3.out "$AUDIO/track.mp3"
+  digm-fetch "$(root wav)" --peer "$URL_n1" --key "$FIX/wav.key" --no-cache -o wav.out
+  cmp wav.out "$AUDIO/track.wav"
+  digm-fetch "$(root one)" --peer "$URL_n1" --no-cache -o one.out
+  cmp one.out "$FIX/one.bin"
+  digm-fetch "$(root empty)" --peer "$URL_n1" --no-cache -o empty.out
+  [ -e empty.out ] && [ ! -s empty.out ]
+  digm-fetch "$FIX/flac.json" --peer "$URL_n1" --no-cache -o flac.out
+  cmp flac.out "$AUDIO/track.flac"
+}
+
+@test "three nodes at once, with a signed receipt that adds up" {
+  start_node n1
+  start_node n2
+  start_node n3
+  digm-fetch "$(root wav)" --peer "$URL_n1" --peer "$URL_n2" --peer "$URL_n3" --key "$FIX/wav.key" \
+    --no-cache -o wav.out --receipt r.json --wallet "$FIX/listener.wallet"
+  cmp wav.out "$AUDIO/track.wav"
+  [ "$(jq -r .schema r.json)" = digm.receipt/1 ]
+  [ "$(jq -r .signer r.json)" = 0x7e5f4552091a69125d5dfcb7b8c2659029395bdf ]
+  [ "$(jq -r .listener r.json)" = 0x7e5f4552091a69125d5dfcb7b8c2659029395bdf ]
+  [ "$(jq '.deliveries | length' r.json)" -ge 2 ]
+  [ "$(jq '[.deliveries[].bytes] | add' r.json)" = "$(jq '[.chunks[].size] | add' "$FIX/wav.json")" ]
+  [ "$(jq '[.deliveries[].chunks[]] | sort | unique | length' r.json)" = "$(jq '.chunks | length' "$FIX/wav.json")" ]
+}
+
+@test "a node that flips bytes is dropped and named; the output is still exact" {
+  start_node n1
+  start_node n2
+  start_liar "$URL_n2" flip 0.5
+  digm-fetch "$(root wav)" --peer "$URL_liar" --peer "$URL_n1" --key "$FIX/wav.key" --no-cache \
+    -o wav.out --receipt r.json --wallet "$FIX/listener.wallet"
+  cmp wav.out "$AUDIO/track.wav"
+  jq -e --arg u "$URL_liar" '.dropped[] | select(.url == $u and (.reason | startswith("served bad bytes")))' r.json
+}
+
+@test "truncating, stalling and resetting nodes do not corrupt the output" {
+  start_node n1
+  for mode in truncate stall reset mixed; do
+    start_liar "$URL_n1" "$mode" 0.4
+    digm-fetch "$(root mp3)" --peer "$URL_liar" --peer "$URL_n1" --timeout 1 --no-cache -o "$mode.out"
+    cmp "$mode.out" "$AUDIO/track.mp3"
+    kill "$LIAR"; LIAR=
+  done
+}
+
+@test "a node killed mid-fetch; all nodes down gives exit 5 and no file" {
+  start_node n1
+  start_node n2
+  start_liar "$URL_n1" stall 0.3
+  ( sleep 0.3; kill -9 "$PID_n2" ) &
+  digm-fetch "$(root wav)" --peer "$URL_n2" --peer "$URL_liar" --key "$FIX/wav.key" --timeout 1 --no-cache -o wav.out
+  cmp wav.out "$AUDIO/track.wav"
+  kill -9 "$PID_n1"
+  run --separate-stderr -5 digm-fetch "$(root wav)" --peer "$URL_n1" --peer "$URL_n2" --key "$FIX/wav.key" --no-cache -o down.out
+  [ ! -e down.out ]
+  assert_no_leftovers .
+}
+
+@test "wrong key (4), and a manifest whose root does not match (4), leave no file" {
+  start_node n1
+  digm-chunk /dev/null --encrypt --key-out other.key > /dev/null
+  run --separate-stderr -4 digm-fetch "$(root wav)" --peer "$URL_n1" --key other.key --no-cache -o x.out
+  [[ "$stderr" == *"wrong key"* ]]
+  [ ! -e x.out ]
+  jq -c '.root = ("ab" * 32)' "$FIX/mp3.json" > bad.json
+  run --separate-stderr -4 digm-fetch bad.json --peer "$URL_n1" --no-cache -o y.out
+  [ ! -e y.out ]
+  assert_no_leftovers .
+}
+
+@test "streaming into ffmpeg decodes MP3 and FLAC without errors" {
+  start_node n1
+  start_node n2
+  for t in mp3 flac; do
+    digm-fetch "$(root $t)" --peer "$URL_n1" --peer "$URL_n2" --no-cache -o - \
+      | ffmpeg -nostdin -v error -i - -f null - 2> ffmpeg.err
+    [ ! -s ffmpeg.err ] || { cat ffmpeg.err; false; }
+  done
+}
+
+@test "the preview needs no key; the cache makes the second fetch download nothing" {
+  start_node n1
+  digm-fetch "$(root wav)" --peer "$URL_n1" --preview --cache cache -o preview.out
+  n=$(jq .encryption.preview.chunks "$FIX/wav.json")
+  cmp preview.out <(head -c $((n * 16384)) "$AUDIO/track.wav")
+  digm-fetch "$(root wav)" --peer "$URL_n1" --key "$FIX/wav.key" --cache cache -o first.out \
+    --receipt r1.json --wallet "$FIX/listener.wallet"
+  [ "$(jq '[.deliveries[].bytes] | add' r1.json)" -lt "$(jq '[.chunks[].size] | add' "$FIX/wav.json")" ]
+  digm-fetch "$(root wav)" --peer "$URL_n1" --key "$FIX/wav.key" --cache cache -o second.out \
+    --receipt r2.json --wallet "$FIX/listener.wallet"
+  cmp second.out "$AUDIO/track.wav"
+  [ "$(jq '[.deliveries[].bytes] | add // 0' r2.json)" = 0 ]
+}

@@ -1,0 +1,140 @@
+// digm-fetch: a track root or manifest -> its plaintext, fetched from many
+// nodes at once and verified chunk by chunk, and a signed receipt (SPEC §6).
+#include <sys/stat.h>
+
+#include <cstdlib>
+
+#include "cli.h"
+#include "digm/fetcher.h"
+#include "digm/key_wrap.h"
+
+namespace {
+
+using namespace digm;
+
+bool IsRoot(const std::string& s) {
+  struct stat st;
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos &&
+         stat(s.c_str(), &st) != 0;
+}
+
+// Healthy nodes of a digm.fresh-index/1, best score first.
+Result<std::vector<std::string>> IndexPeers(const std::string& path) {
+  DIGM_ASSIGN_OR_RETURN(Json doc, ReadDocument(path, "fresh-index", 1));
+  std::vector<std::pair<double, std::string>> nodes;
+  if (auto it = doc.find("nodes"); it != doc.end() && it->is_array()) {
+    for (const auto& n : *it) {
+      if (n.is_object() && n.value("healthy", false) && n.contains("url") && n["url"].is_string()) {
+        nodes.emplace_back(n.value("score", 0.0), n["url"].get<std::string>());
+      }
+    }
+  }
+  std::stable_sort(nodes.begin(), nodes.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::string> urls;
+  for (auto& n : nodes) urls.push_back(std::move(n.second));
+  return urls;
+}
+
+std::string DefaultCache() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/digm";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/digm";
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("Fetch a track from many nodes at once, verified, and print its plaintext.", "digm-fetch");
+  cli::Init(app, "digm-fetch");
+  std::string input, index, key_path, wrapped_path, wallet_path, output, receipt_path, cache_dir = DefaultCache();
+  std::vector<std::string> peers;
+  bool preview = false, no_cache = false, progress = false, quiet = false;
+  long timeout_s = 10;
+  app.add_option("TRACK", input, "a track root (64 hex digits) or a manifest file")->required()->type_name("");
+  app.add_option("-p,--peer", peers, "a node to fetch from; its peers are asked too (repeatable)")->type_name("URL");
+  app.add_option("--index", index, "a digm.fresh-index/1 whose healthy nodes to prefer")->type_name("FILE");
+  app.add_option("-k,--key", key_path, "the track key file")->type_name("FILE");
+  app.add_option("--wrapped", wrapped_path, "a digm.wrapped-key/1 for --wallet")->type_name("FILE");
+  app.add_option("--wallet", wallet_path, "your wallet: opens --wrapped, signs --receipt")->type_name("FILE");
+  app.add_option("-o,--output", output, "write the track here, or - for stdout")->type_name("FILE");
+  app.add_option("--receipt", receipt_path, "write a signed digm.receipt/1 here (needs --wallet)")->type_name("FILE");
+  app.add_option("--cache", cache_dir, "content-addressed cache of fetched chunks")->type_name("DIR");
+  app.add_flag("--no-cache", no_cache, "neither read nor write the cache");
+  app.add_flag("--preview", preview, "fetch only the preview chunks (no key needed)");
+  app.add_option("--timeout", timeout_s, "seconds one request may take")->capture_default_str()->type_name("S");
+  app.add_flag("--progress", progress, "draw a progress bar on stderr even when not a terminal");
+  app.add_flag("-q,--quiet", quiet, "print nothing but errors");
+  if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
+
+  if (output.empty()) {
+    if (diag::IsTerminal(1)) return cli::UsageError("refusing to write audio to a terminal", "add -o FILE, or -o - to stream");
+    output = "-";
+  }
+  if (!receipt_path.empty() && wallet_path.empty()) return cli::UsageError("--receipt needs --wallet to sign it");
+  if (!wrapped_path.empty() && wallet_path.empty()) return cli::UsageError("--wrapped needs --wallet to open it");
+  if (!key_path.empty() && !wrapped_path.empty()) return cli::UsageError("give --key or --wrapped, not both");
+  if (!index.empty()) {
+    auto healthy = IndexPeers(index);
+    if (!healthy.ok()) return diag::Fail(healthy.status());
+    peers.insert(peers.begin(), healthy->begin(), healthy->end());
+  }
+  if (peers.empty()) return cli::UsageError("no node to fetch from", "add --peer URL or --index FILE");
+  std::optional<Wallet> wallet;
+  if (!wallet_path.empty()) {
+    auto w = ReadWalletFile(wallet_path);
+    if (!w.ok()) return diag::Fail(w.status());
+    wallet = *w;
+  }
+  std::optional<TrackKey> key;
+  if (!key_path.empty()) {
+    auto k = ReadKeyFile(key_path);
+    if (!k.ok()) return diag::Fail(k.status());
+    key = *k;
+  } else if (!wrapped_path.empty()) {
+    auto doc = ReadDocument(wrapped_path, "wrapped-key", 1);
+    if (!doc.ok()) return diag::Fail(doc.status());
+    auto k = UnwrapKey(*doc, *wallet);
+    if (!k.ok()) return diag::Fail(k.status());
+    key = *k;
+  }
+
+  FetchOptions o;
+  o.peers = DiscoverPeers(peers);
+  auto manifest = IsRoot(input) ? ResolveManifest(input, o.peers) : ReadManifest(input, false);
+  if (!manifest.ok()) return diag::Fail(manifest.status());
+  if (manifest->encryption && !key && !preview &&
+      manifest->encryption->preview_chunks < manifest->chunks.size()) {
+    return cli::UsageError("the track is encrypted: give --key FILE, or --wrapped FILE --wallet FILE",
+                           "or fetch only the free preview with --preview");
+  }
+  std::optional<ChunkStore> cache;
+  if (!no_cache && !cache_dir.empty()) {
+    auto c = ChunkStore::Open(cache_dir, {});
+    if (c.ok()) cache = std::move(*c);
+  }
+  o.key = key ? &*key : nullptr;
+  o.preview_only = preview;
+  o.cache = cache ? &*cache : nullptr;
+  o.timeout_ms = timeout_s * 1000;
+  diag::Progress bar(!quiet && (progress || diag::IsTerminal(2)));
+  o.progress = [&](const FetchProgress& p) { bar.Update(p.bytes, p.total); };
+
+  Result<FetchResult> result = Status::Ok();
+  if (output == "-") {
+    result = FetchTrack(*manifest, o, 1);
+  } else {
+    auto out = AtomicFile::Create(output);
+    if (!out.ok()) return diag::Fail(out.status());
+    result = FetchTrack(*manifest, o, out->fd());
+    if (result.ok()) {
+      if (Status s = out->Commit(); !s.ok()) result = s;
+    }
+  }
+  bar.Finish();
+  if (!result.ok()) return diag::Fail(result.status());
+  if (!receipt_path.empty()) {
+    Status s = WriteOutput(receipt_path, DumpDocument(MakeReceipt(*manifest, *result, *wallet)) + "\n");
+    if (!s.ok()) return diag::Fail(s);
+  }
+  return 0;
+}
