@@ -47,7 +47,7 @@ struct ChunkState {
   std::vector<bool> tried;       // per peer, failed for this chunk
   int rounds = 0;                // times every peer failed it
   double started = 0;
-  Bytes stored;                  // verified stored bytes, until written
+  std::string stored;            // verified stored bytes, until written
 };
 
 struct Transfer {
@@ -97,7 +97,7 @@ class Fetch {
         auto bytes = o_.cache->Has(m_.chunks[i].hash) ? o_.cache->Get(m_.chunks[i].hash) : Result<Bytes>(Status::BadInput(""));
         if (bytes.ok() && Sha256(*bytes) == m_.chunks[i].hash) {
           chunks_[i].state = ChunkState::kDone;
-          chunks_[i].stored = std::move(*bytes);
+          chunks_[i].stored.assign(bytes->begin(), bytes->end());
           result.from_cache += m_.chunks[i].size;
           progress_.bytes += m_.chunks[i].size;
         }
@@ -108,11 +108,13 @@ class Fetch {
     size_t next_write = 0;
     while (next_write < count_) {
       while (next_write < count_ && chunks_[next_write].state == ChunkState::kDone) {
-        auto plain = opener.Open(next_write, chunks_[next_write].stored);
+        const std::string& stored = chunks_[next_write].stored;
+        auto plain = opener.Open(next_write, std::span(reinterpret_cast<const uint8_t*>(stored.data()), stored.size()),
+                                 /*hash_checked=*/true);
         if (!plain.ok()) return plain.status();
         source.Update(*plain);
         DIGM_RETURN_IF_ERROR(WriteAll(fd, *plain).Context("writing the track"));
-        Bytes().swap(chunks_[next_write].stored);
+        std::string().swap(chunks_[next_write].stored);
         ++next_write;
       }
       if (next_write == count_) break;
@@ -241,7 +243,7 @@ class Fetch {
     ChunkState& c = chunks_[t.chunk];
     --peer.in_flight;
     --c.requests;
-    result.downloaded += t.body.size();
+    result.downloaded += t.body.size();  // before the body moves on
     if (c.state == ChunkState::kDone) return;  // a duplicate lost the race
     const ChunkRef& ref = m_.chunks[t.chunk];
     auto bytes = std::span(reinterpret_cast<const uint8_t*>(t.body.data()), t.body.size());
@@ -249,11 +251,11 @@ class Fetch {
       if (t.body.size() == ref.size && Sha256(bytes) == ref.hash) {
         peer.failures = 0;
         c.state = ChunkState::kDone;
-        c.stored.assign(bytes.begin(), bytes.end());
+        if (o_.cache) (void)o_.cache->Put(ref.hash, bytes);
+        c.stored = std::move(t.body);
         peer.delivery.chunks.push_back(t.chunk);
         peer.delivery.bytes += ref.size;
         progress_.bytes += ref.size;
-        if (o_.cache) (void)o_.cache->Put(ref.hash, bytes);
         return;
       }
       // A node that answers 200 with other bytes is lying or broken: never again.

@@ -25,7 +25,9 @@ class ChunkOpener {
   // name the chunk: "chunk 7: hash mismatch", "chunk 7: authentication tag
   // mismatch (wrong key, or the chunk was altered)". Usage error when the
   // chunk needs the track key and none was given.
-  Result<Bytes> Open(uint64_t index, std::span<const uint8_t> stored);
+  // `hash_checked`: the caller has already compared SHA-256(stored) with the
+  // manifest, so it is not computed twice.
+  Result<Bytes> Open(uint64_t index, std::span<const uint8_t> stored, bool hash_checked = false);
 
  private:
   struct Impl;
