@@ -92,6 +92,25 @@ for i in 1 2 3; do
     "$([ "$got" = "$h" ] && echo yes || echo NO)"
 done
 
+step "8. stop node2, then fetch the WAV from all three: the fetch fails over"
+digm-seed publish track.wav.json --from chunks/ --node "${urls[0]}" --wallet artist.wallet --replicas 3 > /dev/null
+wroot=$(jq -r .root track.wav.json)
+for i in 1 2 3; do
+  for _ in $(seq 100); do
+    digm-seed ls --data "node$i" | jq -e --arg r "$wroot" '.[] | select(.root == $r and .complete)' > /dev/null && break
+    sleep 0.1
+  done
+done
+printf '{"schema":"digm.wallet/1","secret":"%s"}\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > listener.wallet
+chmod 600 listener.wallet
+kill -TERM "${pids[1]}"
+wait "${pids[1]}" 2>/dev/null || true
+digm-fetch "$wroot" --peer "${urls[0]}" --peer "${urls[1]}" --peer "${urls[2]}" --key track.wav.key \
+  --no-cache --timeout 2 -o fetched.wav --receipt receipt.json --wallet listener.wallet
+cmp fetched.wav track.wav && echo "fetched.wav is byte for byte the original"
+jq -r '.deliveries[] | "  \(.url) delivered \(.chunks | length) chunks, \(.bytes) bytes"' receipt.json
+echo "receipt signed by $(jq -r .signer receipt.json)"
+
 step "summary"
 printf '%-10s %s\n' track "$(jq -r '.source.name' track.mp3.json)" \
   root "$(jq -r .root track.mp3.json)" \

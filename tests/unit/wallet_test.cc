@@ -149,3 +149,35 @@ TEST(KeyWrap, OnlyTheBuyerUnwraps) {
 
 }  // namespace
 }  // namespace digm
+
+#include "digm/fetcher.h"
+
+namespace digm {
+namespace {
+
+TEST(Receipt, SignedByTheListenerAndNamesTheDropped) {
+  Manifest m;
+  m.size = 20000;
+  m.chunk_size = 16384;
+  m.chunks = {ChunkRef{Sha256(testing::SomeBytes(4, 1)), 16384, 16384, false},
+              ChunkRef{Sha256(testing::SomeBytes(4, 2)), 3616, 3616, false}};
+  FetchResult r;
+  r.started = 1795000000;
+  r.finished = 1795000002;
+  r.deliveries = {Delivery{"http://a", "0xaa", {0}, 16384, false, ""},
+                  Delivery{"http://b", "0xbb", {1}, 3616, false, ""},
+                  Delivery{"http://c", "0xcc", {}, 0, true, "served bad bytes for chunk 1"}};
+  Wallet listener = *Wallet::FromSecret(Secret(1));
+  Json receipt = MakeReceipt(m, r, listener);
+  EXPECT_EQ(receipt["schema"], "digm.receipt/1");
+  EXPECT_EQ(receipt["root"], HexEncode(m.ComputeRoot()));
+  EXPECT_EQ(receipt["started"], "2026-11-18T11:06:40Z");
+  EXPECT_EQ(receipt["deliveries"].size(), 2u);
+  EXPECT_EQ(receipt["dropped"][0]["url"], "http://c");
+  EXPECT_EQ(AddressToString(*VerifyDocument(receipt)), "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf");
+  receipt["deliveries"][0]["bytes"] = 999999;  // a listener cannot be made to pay more
+  EXPECT_FALSE(VerifyDocument(receipt).ok());
+}
+
+}  // namespace
+}  // namespace digm
