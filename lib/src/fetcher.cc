@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <deque>
 #include <memory>
 #include <set>
@@ -48,6 +51,84 @@ struct ChunkState {
   int rounds = 0;                // times every peer failed it
   double started = 0;
   std::string stored;            // verified stored bytes, until written
+};
+
+// Opens, hashes and writes verified chunks in order on a thread of its own,
+// so decryption and the whole-track hash overlap the network.
+class Writer {
+ public:
+  Writer(ChunkOpener& opener, int fd) : opener_(opener), fd_(fd), thread_([this] { Loop(); }) {}
+  ~Writer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  // Queues the next chunk (blocks while kQueue are waiting). False after a failure.
+  bool Push(size_t index, std::string stored) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return queue_.size() < kQueue || !status_.ok(); });
+    if (!status_.ok()) return false;
+    queue_.emplace_back(index, std::move(stored));
+    cv_.notify_all();
+    return true;
+  }
+
+  // Waits until everything queued is written; the writer's status and the
+  // SHA-256 of all the plaintext.
+  Status Finish(Hash256* digest) {
+    std::unique_lock<std::mutex> lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return done_; });
+    *digest = digest_;
+    return status_;
+  }
+
+ private:
+  static constexpr size_t kQueue = 16;
+
+  void Loop() {
+    Sha256Hasher source;
+    for (;;) {
+      std::pair<size_t, std::string> item;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty() || closed_; });
+        if (queue_.empty() || !status_.ok()) break;
+        item = std::move(queue_.front());
+        queue_.pop_front();
+        cv_.notify_all();
+      }
+      const std::string& stored = item.second;
+      auto plain = opener_.Open(item.first, std::span(reinterpret_cast<const uint8_t*>(stored.data()), stored.size()),
+                                /*hash_checked=*/true);
+      Status s = plain.ok() ? WriteAll(fd_, *plain).Context("writing the track") : plain.status();
+      if (plain.ok()) source.Update(*plain);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        status_ = s;
+        cv_.notify_all();
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    digest_ = source.Final();
+    done_ = true;
+    cv_.notify_all();
+  }
+
+  ChunkOpener& opener_;
+  int fd_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<size_t, std::string>> queue_;
+  bool closed_ = false, done_ = false;
+  Status status_;
+  Hash256 digest_{};
+  std::thread thread_;
 };
 
 struct Transfer {
@@ -104,16 +185,12 @@ class Fetch {
       }
     }
     for (size_t i = 0; i < count_; ++i) progress_.total += m_.chunks[i].size;
-    Sha256Hasher source;
+    Writer writer(opener, fd);
+    Hash256 digest;
     size_t next_write = 0;
     while (next_write < count_) {
       while (next_write < count_ && chunks_[next_write].state == ChunkState::kDone) {
-        const std::string& stored = chunks_[next_write].stored;
-        auto plain = opener.Open(next_write, std::span(reinterpret_cast<const uint8_t*>(stored.data()), stored.size()),
-                                 /*hash_checked=*/true);
-        if (!plain.ok()) return plain.status();
-        source.Update(*plain);
-        DIGM_RETURN_IF_ERROR(WriteAll(fd, *plain).Context("writing the track"));
+        if (!writer.Push(next_write, std::move(chunks_[next_write].stored))) return writer.Finish(&digest);
         std::string().swap(chunks_[next_write].stored);
         ++next_write;
       }
@@ -129,7 +206,8 @@ class Fetch {
         o_.progress(progress_);
       }
     }
-    if (count_ == m_.chunks.size() && source.Final() != m_.source_sha256) {
+    DIGM_RETURN_IF_ERROR(writer.Finish(&digest));
+    if (count_ == m_.chunks.size() && digest != m_.source_sha256) {
       return Status::Integrity("the fetched track does not match its source.sha256");
     }
     result.finished = UnixNow();
