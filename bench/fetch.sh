@@ -20,15 +20,12 @@ cleanup() {
 trap cleanup EXIT
 export PATH="$bin:$PATH"
 
+source "$here/../scripts/common.sh"
+
 start_node() {  # start_node DIR: starts a node, sets NODE_URL
   digm-seed serve --data "$1" --listen 127.0.0.1:0 --rate-limit 0 --gossip-interval 3600 2> "$1.log" &
   pids+=($!)
-  NODE_URL=""
-  for _ in $(seq 200); do
-    NODE_URL=$(sed -n 's/.* at \(http:[^ ]*\) as .*/\1/p' "$1.log")
-    [ -n "$NODE_URL" ] && break
-    sleep 0.05
-  done
+  NODE_URL=$(node_url "$1.log" "$!")
 }
 
 echo "preparing a ${size_mb} MiB track on three nodes and three nginx servers..."

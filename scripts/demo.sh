@@ -4,6 +4,7 @@
 # storage nodes on 127.0.0.1, publish the track with 3 replicas, and summarise.
 # Usage: scripts/demo.sh [BIN_DIR]   (run by `make demo`)
 set -euo pipefail
+source "$(dirname "$0")/common.sh"
 bin=$(cd "${1:-build/bin}" && pwd)
 export PATH="$bin:$PATH"
 out=${DIGM_DEMO_DIR:-demo-out}
@@ -58,13 +59,7 @@ for i in 1 2 3; do
   [ "$i" -gt 1 ] && peer=(--peer "${urls[0]}")
   digm-seed serve --data "node$i" --listen 127.0.0.1:0 --gossip-interval 1 "${peer[@]}" 2> "node$i.log" &
   pids+=($!)
-  url=""
-  for _ in $(seq 100); do
-    url=$(sed -n 's/.* at \(http:[^ ]*\) as .*/\1/p' "node$i.log")
-    [ -n "$url" ] && break
-    sleep 0.05
-  done
-  [ -n "$url" ] || { cat "node$i.log"; exit 1; }
+  url=$(node_url "node$i.log" "$!") || { cat "node$i.log"; exit 1; }
   urls+=("$url")
   echo "node$i: $url  $(jq -r .address "node$i.id")"
 done

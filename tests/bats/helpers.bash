@@ -4,6 +4,7 @@ bats_require_minimum_version 1.5.0
 : "${DIGM_SRC:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}"
 : "${DIGM_BIN:=$DIGM_SRC/build/bin}"
 PATH="$DIGM_BIN:$PATH"
+source "$DIGM_SRC/scripts/common.sh"
 
 # Makes track.{wav,mp3,flac,ogg} (5 s of tone then noise; flac and ogg tagged) in $1.
 make_audio() {
@@ -55,20 +56,14 @@ assert_same_bytes() {
 # Every node started is stopped by stop_nodes (call it in teardown).
 start_node() {
   local name=$1; shift
-  local dir="$BATS_TEST_TMPDIR/$name" url="" i
+  local dir="$BATS_TEST_TMPDIR/$name" url=""
   [ -d "$dir" ] || digm-seed init --data "$dir" > /dev/null
   : > "$dir.log"
   digm-seed serve --data "$dir" --listen 127.0.0.1:0 --gossip-interval 1 --peer-ttl 4 "$@" \
     2>> "$dir.log" &
   local pid=$!
   echo "$pid" >> "$BATS_TEST_TMPDIR/pids"
-  for i in $(seq 200); do
-    url=$(sed -n 's/.* at \(http:[^ ]*\) as .*/\1/p' "$dir.log" | tail -n 1)
-    [ -n "$url" ] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$dir.log"; return 1; }
-    sleep 0.05
-  done
-  [ -n "$url" ] || { echo "node $name did not start"; cat "$dir.log"; return 1; }
+  url=$(node_url "$dir.log" "$pid") || { echo "node $name did not start"; cat "$dir.log"; return 1; }
   printf -v "URL_$name" '%s' "$url"
   printf -v "PID_$name" '%s' "$pid"
 }
