@@ -53,7 +53,7 @@ Progress::Progress(bool enabled) : enabled_(enabled), start_(Now()) {}
 
 Progress::~Progress() { Finish(); }
 
-void Progress::Update(uint64_t done, uint64_t total) {
+void Progress::Update(uint64_t done, uint64_t total, std::string_view note) {
   if (!enabled_) return;
   double now = Now();
   if (drawn_ && now - last_draw_ < 0.1) return;
@@ -66,11 +66,14 @@ void Progress::Update(uint64_t done, uint64_t total) {
     int filled = static_cast<int>(width * std::min<double>(1.0, double(done) / total));
     std::string bar(filled, '#');
     bar.resize(width, ' ');
-    std::snprintf(line, sizeof line, "\r%s: [%s] %3d%% %s/s ", g_program.c_str(), bar.c_str(),
-                  static_cast<int>(100.0 * done / total), HumanBytes(rate).c_str());
+    double eta = rate > 0 && total > done ? (total - done) / rate : 0;
+    std::snprintf(line, sizeof line, "\r%s: [%s] %3d%% %s/s %.*s ETA %ds ", g_program.c_str(),
+                  bar.c_str(), static_cast<int>(100.0 * done / total), HumanBytes(rate).c_str(),
+                  static_cast<int>(note.size()), note.data(), static_cast<int>(eta + 0.5));
   } else {
-    std::snprintf(line, sizeof line, "\r%s: %s %s/s ", g_program.c_str(),
-                  HumanBytes(double(done)).c_str(), HumanBytes(rate).c_str());
+    std::snprintf(line, sizeof line, "\r%s: %s %s/s %.*s ", g_program.c_str(),
+                  HumanBytes(double(done)).c_str(), HumanBytes(rate).c_str(),
+                  static_cast<int>(note.size()), note.data());
   }
   fputs(line, stderr);
 }

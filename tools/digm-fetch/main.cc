@@ -117,7 +117,9 @@ int main(int argc, char** argv) {
   o.cache = cache ? &*cache : nullptr;
   o.timeout_ms = timeout_s * 1000;
   diag::Progress bar(!quiet && (progress || diag::IsTerminal(2)));
-  o.progress = [&](const FetchProgress& p) { bar.Update(p.bytes, p.total); };
+  o.progress = [&](const FetchProgress& p) {
+    bar.Update(p.bytes, p.total, std::to_string(p.peers) + (p.peers == 1 ? " peer" : " peers"));
+  };
 
   Result<FetchResult> result = Status::Ok();
   if (output == "-") {

@@ -27,7 +27,8 @@ class Progress {
  public:
   explicit Progress(bool enabled);
   ~Progress();
-  void Update(uint64_t done, uint64_t total);  // total 0 when unknown
+  // total 0 when unknown; `note` (e.g. "3 peers") is shown after the rate.
+  void Update(uint64_t done, uint64_t total, std::string_view note = {});
   void Finish();
 
  private:
