@@ -134,6 +134,13 @@ Result<AtomicFile> AtomicFile::Create(const std::string& path, unsigned mode) {
   if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     return Status::BadInput("'" + path + "' is a directory");
   }
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    // A device or a pipe (-o /dev/null, -o >(...)) is written in place:
+    // renaming over it would replace it with a file.
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return Errno("cannot open '" + path + "'", errno);
+    return AtomicFile(path, "", fd, -1);
+  }
   std::string temp = path + ".tmp-XXXXXX";
   int fd = mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) return Errno("cannot create '" + path + "'", errno);
@@ -174,6 +181,11 @@ Status AtomicFile::Write(std::string_view data) {
 }
 
 Status AtomicFile::Commit(bool sync) {
+  if (temp_.empty()) {  // written in place
+    int fd = fd_;
+    fd_ = -1;
+    return close(fd) == 0 ? Status::Ok() : Errno("writing '" + path_ + "'", errno);
+  }
   if (sync && fsync(fd_) != 0) return Errno("writing '" + path_ + "'", errno);
   int fd = fd_;
   fd_ = -1;

@@ -189,6 +189,17 @@ setup() {
   assert_no_leftovers .
 }
 
+@test "-o onto a device or a pipe writes to it and never replaces it" {
+  mkfifo pipe
+  cat pipe > from-pipe.json &
+  digm-chunk "$AUDIO/track.mp3" -o pipe
+  wait
+  [ "$(jq -r .schema from-pipe.json)" = digm.manifest/1 ]
+  [ -p pipe ]
+  digm-chunk "$AUDIO/track.mp3" -o /dev/null
+  [ -c /dev/null ]
+}
+
 @test "a key file is reused with --key, with a fresh nonce prefix" {
   digm-chunk "$AUDIO/track.mp3" --encrypt --key-out k.key > a.json
   digm-chunk "$AUDIO/track.mp3" --key k.key --store s > b.json

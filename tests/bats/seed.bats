@@ -253,6 +253,7 @@ publish() {  # publish MANIFEST URL REPLICAS
   for _ in 1 2 3 4 5; do curl -sf "$URL_a/ping" > /dev/null; done
   sleep 3
   # The server closed the idle connection: reading gives end of file.
+  # cat sees end of file (status 0) only if the node closed it; a timeout is 124.
   run timeout 2 cat <&5
   [ "$status" -eq 0 ]
   exec 5>&-

@@ -29,7 +29,8 @@ Result<size_t> ReadFull(int fd, std::span<uint8_t> out);
 
 // A new file that appears at its path only on Commit(). Destroying an
 // uncommitted AtomicFile removes the temp file; so does SIGINT or SIGTERM once
-// InstallInterruptHandler() has run.
+// InstallInterruptHandler() has run. A path that is a device or a pipe
+// (/dev/null, /dev/stdout) is written in place instead.
 class AtomicFile {
  public:
   // `mode` is applied to the temp file before any byte is written, so a secret
