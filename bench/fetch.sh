@@ -69,6 +69,7 @@ best_time() {  # best wall seconds of 3 runs of a command
   local best=""
   for _ in 1 2 3; do
     rm -f "$work/out"
+    sync  # the last run's output must not be written back during this one
     /usr/bin/time -o "$work/time" -f '%e %M' "$@" > /dev/null 2>&1
     read -r t _ < "$work/time"
     if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
