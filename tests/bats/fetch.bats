@@ -151,3 +151,36 @@ start_liar() {  # start_liar UPSTREAM MODE SHARE
   cmp second.out "$AUDIO/track.wav"
   [ "$(jq '[.deliveries[].bytes] | add // 0' r2.json)" = 0 ]
 }
+
+@test "a wrapped key opens the track for its wallet only" {
+  start_node n1
+  make_wallet buyer.wallet 8da4ef21b864d2cc526dbdb2a120bd2874c36c9d0a1fb7f8c63d7f7a8b41de8f
+  digm-test-wrap "$FIX/wav.key" buyer.wallet > wrapped.json
+  digm-fetch "$(root wav)" --peer "$URL_n1" --wrapped wrapped.json --wallet buyer.wallet --no-cache -o wav.out
+  cmp wav.out "$AUDIO/track.wav"
+  run --separate-stderr -4 digm-fetch "$(root wav)" --peer "$URL_n1" --wrapped wrapped.json \
+    --wallet "$FIX/listener.wallet" --no-cache -o other.out
+  [[ "$stderr" == *"the key is wrapped for 0x"*"not for this wallet"* ]]
+  [ ! -e other.out ]
+}
+
+@test "peers come from gossip and from a fresh index" {
+  start_node n1
+  start_node n2 --peer "$URL_n1"
+  start_node n3 --peer "$URL_n1"
+  knows() { [ "$(curl -sf "$URL_n1/peers" | jq length)" = 2 ]; }
+  eventually 20 knows
+  # One --peer: its gossip brings the other two.
+  digm-fetch "$(root wav)" --peer "$URL_n1" --key "$FIX/wav.key" --no-cache -o a.out \
+    --receipt r.json --wallet "$FIX/listener.wallet"
+  cmp a.out "$AUDIO/track.wav"
+  [ "$(jq '.deliveries | length' r.json)" -ge 2 ]
+  # A fresh index: only healthy nodes are used.
+  jq -n --arg a "$URL_n2" --arg b "$URL_n3" --arg c "http://127.0.0.1:1" '{schema: "digm.fresh-index/1",
+    generated: "2026-11-22T10:00:00Z", epoch: 1, nodes: [
+      {url: $c, healthy: false, score: 0.1}, {url: $a, healthy: true, score: 0.9}, {url: $b, healthy: true, score: 0.8}]}' > index.json
+  kill -TERM "$PID_n1"
+  digm-fetch "$(root mp3)" --index index.json --no-cache -o b.out --receipt r2.json --wallet "$FIX/listener.wallet"
+  cmp b.out "$AUDIO/track.mp3"
+  jq -e '[.deliveries[].url] | all(. != "http://127.0.0.1:1")' r2.json
+}
