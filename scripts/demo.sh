@@ -87,22 +87,29 @@ for i in 1 2 3; do
     "$([ "$got" = "$h" ] && echo yes || echo NO)"
 done
 
-step "8. stop node2, then fetch the WAV from all three: the fetch fails over"
-digm-seed publish track.wav.json --from chunks/ --node "${urls[0]}" --wallet artist.wallet --replicas 3 > /dev/null
-wroot=$(jq -r .root track.wav.json)
+step "8. fetch a 60-second track from all three nodes, stopping node2 halfway"
+sox -n -r 44100 -c 2 -b 16 long.wav synth 60 pinknoise vol 0.3
+digm-chunk long.wav --chunk-size 64K --encrypt --key-out long.key --store chunks/ -q | digm-merkle seal > long.json
+digm-seed publish long.json --from chunks/ --node "${urls[0]}" --wallet artist.wallet --replicas 3 > /dev/null
+lroot=$(jq -r .root long.json)
 for i in 1 2 3; do
-  for _ in $(seq 100); do
-    digm-seed ls --data "node$i" | jq -e --arg r "$wroot" '.[] | select(.root == $r and .complete)' > /dev/null && break
+  for _ in $(seq 200); do
+    digm-seed ls --data "node$i" | jq -e --arg r "$lroot" '.[] | select(.root == $r and .complete)' > /dev/null && break
     sleep 0.1
   done
 done
 printf '{"schema":"digm.wallet/1","secret":"%s"}\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > listener.wallet
 chmod 600 listener.wallet
+total=$(stat -c %s long.wav)
+: > fetched.wav
+digm-fetch "$lroot" --peer "${urls[0]}" --peer "${urls[1]}" --peer "${urls[2]}" --key long.key \
+  --no-cache --timeout 2 -o - --receipt receipt.json --wallet listener.wallet > fetched.wav &
+fetch=$!
+while kill -0 "$fetch" 2>/dev/null && [ "$(stat -c %s fetched.wav)" -lt $((total / 2)) ]; do sleep 0.002; done
 kill -TERM "${pids[1]}"
-wait "${pids[1]}" 2>/dev/null || true
-digm-fetch "$wroot" --peer "${urls[0]}" --peer "${urls[1]}" --peer "${urls[2]}" --key track.wav.key \
-  --no-cache --timeout 2 -o fetched.wav --receipt receipt.json --wallet listener.wallet
-cmp fetched.wav track.wav && echo "fetched.wav is byte for byte the original"
+echo "node2 stopped when $(stat -c %s fetched.wav) of $total bytes had been written"
+wait "$fetch"
+cmp fetched.wav long.wav && echo "fetched.wav is byte for byte the original"
 jq -r '.deliveries[] | "  \(.url) delivered \(.chunks | length) chunks, \(.bytes) bytes"' receipt.json
 echo "receipt signed by $(jq -r .signer receipt.json)"
 
