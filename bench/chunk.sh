@@ -6,13 +6,9 @@
 #   - the npm ipfs-unixfs-importer (raw leaves, 256 KiB chunks, no encryption);
 #   - peak RSS for the 1 GiB file and for 4 GiB streamed through stdin.
 # Usage: bench/chunk.sh [BIN_DIR]   (env: DIGM_BENCH_SIZE_MB=1024, DIGM_BENCH_BIG_MB=4096)
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-bin=$(cd "${1:-$here/../build/bin}" && pwd)
+source "$(dirname "$0")/lib.sh" "$@"
 size_mb=${DIGM_BENCH_SIZE_MB:-1024}
 big_mb=${DIGM_BENCH_BIG_MB:-4096}
-work=$(mktemp -d "${TMPDIR:-/tmp}/digm-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 
 if [ ! -d "$here/node_modules/ipfs-unixfs-importer" ]; then
   (cd "$here" && npm install --no-audit --no-fund --silent >/dev/null 2>&1)
@@ -67,8 +63,6 @@ head -c $((big_mb << 20)) /dev/zero \
 big=$(tail -n 1 "$work/time")
 
 r1=$(rate "$t1"); r2=$(rate "$t2"); rs=$(rate "$ts"); ripfs=$(rate "$tipfs")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-verdict() { awk -v v="$1" -v t="$2" -v dir="${3:-ge}" 'BEGIN { ok = dir == "ge" ? v >= t : v <= t; print ok ? "ok" : "MISSED" }'; }
 
 printf '\n%-58s %10s\n' "digm-chunk on ${size_mb} MiB, 256 KiB chunks, AES-256-GCM" "MB/s"
 printf '%-58s %10.0f\n' "openssl speed -evp sha256" "$sha"

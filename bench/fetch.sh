@@ -4,23 +4,10 @@
 # servers fetched with `aria2c -x3 -s3`; then time to the first byte on stdout,
 # and peak RSS for 256 MiB and 2 GiB tracks.
 # Usage: bench/fetch.sh [BIN_DIR]   (env: DIGM_BENCH_SIZE_MB=256, DIGM_BENCH_BIG_MB=2048)
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-bin=$(cd "${1:-$here/../build/bin}" && pwd)
+source "$(dirname "$0")/lib.sh" "$@"
 size_mb=${DIGM_BENCH_SIZE_MB:-256}
 big_mb=${DIGM_BENCH_BIG_MB:-2048}
-work=$(mktemp -d "${TMPDIR:-/tmp}/digm-bench.XXXXXX")
-chmod 755 "$work"  # nginx workers run as another user
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 export PATH="$bin:$PATH"
-
-source "$here/../scripts/common.sh"
 
 start_node() {  # start_node DIR: starts a node, sets NODE_URL
   digm-seed serve --data "$1" --listen 127.0.0.1:0 --rate-limit 0 --gossip-interval 3600 2> "$1.log" &
@@ -109,15 +96,13 @@ big_url=$NODE_URL
 /usr/bin/time -o "$work/time" -f '%M' digm-fetch "$(jq -r .root "$work/big.json")" --peer "$big_url" --no-cache -q -o - > /dev/null
 rss_big=$(( $(cat "$work/time") / 1024 ))
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "ok" : "MISSED" }'; }
 printf '\n%-52s %10s\n' "${size_mb} MiB, three sources" seconds
 printf '%-52s %10s\n' "aria2c -x3 -s3 from three nginx" "$t_aria"
 printf '%-52s %10s\n' "digm-fetch, clear, verified" "$t_clear"
 printf '%-52s %10s\n' "digm-fetch, encrypted, verified and decrypted" "$t_enc"
 echo
-printf '%-52s %6s  %s\n' "clear / aria2c                     (target <= 1.00)" "$(ratio "$t_clear" "$t_aria")" "$(verdict "$(ratio "$t_clear" "$t_aria")" 1.0)"
-printf '%-52s %6s  %s\n' "encrypted / aria2c                 (target <= 1.15)" "$(ratio "$t_enc" "$t_aria")" "$(verdict "$(ratio "$t_enc" "$t_aria")" 1.15)"
-printf '%-52s %6s  %s\n' "first byte on stdout, ms           (target <= 50)" "$fb" "$(verdict "$fb" 50)"
-printf '%-52s %6s  %s\n' "peak RSS MiB, ${size_mb} MiB track   (target <= 64)" "$rss" "$(verdict "$rss" 64)"
-printf '%-52s %6s  %s\n' "peak RSS MiB, ${big_mb} MiB track  (target <= 64)" "$rss_big" "$(verdict "$rss_big" 64)"
+printf '%-52s %6s  %s\n' "clear / aria2c                     (target <= 1.00)" "$(ratio "$t_clear" "$t_aria")" "$(verdict "$(ratio "$t_clear" "$t_aria")" 1.0 le)"
+printf '%-52s %6s  %s\n' "encrypted / aria2c                 (target <= 1.15)" "$(ratio "$t_enc" "$t_aria")" "$(verdict "$(ratio "$t_enc" "$t_aria")" 1.15 le)"
+printf '%-52s %6s  %s\n' "first byte on stdout, ms           (target <= 50)" "$fb" "$(verdict "$fb" 50 le)"
+printf '%-52s %6s  %s\n' "peak RSS MiB, ${size_mb} MiB track   (target <= 64)" "$rss" "$(verdict "$rss" 64 le)"
+printf '%-52s %6s  %s\n' "peak RSS MiB, ${big_mb} MiB track  (target <= 64)" "$rss_big" "$(verdict "$rss_big" 64 le)"

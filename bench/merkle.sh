@@ -2,12 +2,8 @@
 # digm-merkle root over a manifest of 1,000,000 chunks (target: at most 1 s),
 # beside sha256sum reading the same manifest file as a yardstick for I/O.
 # Usage: bench/merkle.sh [BIN_DIR]   (env: DIGM_BENCH_CHUNKS=1000000)
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-bin=$(cd "${1:-$here/../build/bin}" && pwd)
+source "$(dirname "$0")/lib.sh" "$@"
 n=${DIGM_BENCH_CHUNKS:-1000000}
-work=$(mktemp -d "${TMPDIR:-/tmp}/digm-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 
 echo "generating a manifest of $n chunks..."
 awk -v n="$n" 'BEGIN {

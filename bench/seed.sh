@@ -5,19 +5,8 @@
 #   2. 4 KiB range GETs (requests/s);
 #   3. 1000 open connections on the node: its peak RSS, and no errors.
 # Usage: bench/seed.sh [BIN_DIR]   (env: DIGM_BENCH_SECONDS=10)
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-bin=$(cd "${1:-$here/../build/bin}" && pwd)
+source "$(dirname "$0")/lib.sh" "$@"
 secs=${DIGM_BENCH_SECONDS:-10}
-work=$(mktemp -d "${TMPDIR:-/tmp}/digm-bench.XXXXXX")
-chmod 755 "$work"  # nginx workers run as another user
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [ -n "${DIGM_BENCH_KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 free_port() {  # a port nothing listens on, from the kernel
@@ -117,8 +106,6 @@ read -r g2_rps _ g2_err < <(best_wrk 64 "$work/ranges.lua" "http://127.0.0.1:$ng
 read -r n3_rps _ n3_err < <(run_wrk 1000 "$work/ranges.lua" "http://127.0.0.1:$node_port")
 rss=$(awk '/VmHWM/ { print int($2 / 1024) }' "/proc/$node_pid/status")
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-verdict() { awk -v v="$1" -v t="$2" -v dir="${3:-ge}" 'BEGIN { ok = dir == "ge" ? v >= t : v <= t; print ok ? "ok" : "MISSED" }'; }
 printf '\n%-44s %12s %12s %8s\n' "" digm-seed nginx ratio
 printf '%-44s %12s %12s %8s  %s\n' "256 KiB GETs, 64 conns: MB/s" "$n1_mb" "$g1_mb" "$(ratio "$n1_mb" "$g1_mb")" "(target >= 0.90) $(verdict "$(ratio "$n1_mb" "$g1_mb")" 0.9)"
 printf '%-44s %12s %12s %8s  %s\n' "4 KiB range GETs, 64 conns: requests/s" "$n2_rps" "$g2_rps" "$(ratio "$n2_rps" "$g2_rps")" "(target >= 0.70) $(verdict "$(ratio "$n2_rps" "$g2_rps")" 0.7)"

@@ -1,0 +1,26 @@
+# Sourced first by every benchmark, with the script's arguments:
+#   source "$(dirname "$0")/lib.sh" "$@"
+# Sets `here` (bench/), `bin` (the binaries: $1, default build/bin) and `work`
+# (a fresh folder, removed on exit unless DIGM_BENCH_KEEP is set); stops every
+# PID added to `pids` on exit; and defines the report helpers.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+bin=$(cd "${1:-$here/../build/bin}" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/digm-bench.XXXXXX")
+chmod 755 "$work"  # nginx workers run as another user
+pids=()
+bench_cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "${DIGM_BENCH_KEEP:-}" ] || rm -rf "$work"
+}
+trap bench_cleanup EXIT
+source "$here/../scripts/common.sh"
+
+# a / b with two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# "ok" when VALUE meets TARGET: ge (at least, the default) or le (at most).
+verdict() {
+  awk -v v="$1" -v t="$2" -v dir="${3:-ge}" 'BEGIN { ok = dir == "ge" ? v >= t : v <= t; print ok ? "ok" : "MISSED" }'
+}
