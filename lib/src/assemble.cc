@@ -36,7 +36,8 @@ Result<ChunkOpener> ChunkOpener::Create(const Manifest& manifest, const TrackKey
   return ChunkOpener(std::move(impl));
 }
 
-Result<Bytes> ChunkOpener::Open(uint64_t index, std::span<const uint8_t> stored, bool hash_checked) {
+Result<Bytes> ChunkOpener::Open(uint64_t index, std::span<const uint8_t> stored,
+                                bool hash_checked) {
   Impl& s = *impl_;
   const Manifest& m = s.manifest;
   std::string at = "chunk " + std::to_string(index);

@@ -93,7 +93,8 @@ Result<Json> ReadDocument(const std::string& path, std::string_view kind, int ma
 Status WriteSecretDocument(const std::string& path, const Json& doc, std::string_view what) {
   struct stat st;
   if (path != "-" && lstat(path.c_str(), &st) == 0) {
-    return Status::Usage("'" + path + "' already exists; " + std::string(what) + " is never overwritten");
+    return Status::Usage("'" + path + "' already exists; " + std::string(what) +
+                         " is never overwritten");
   }
   return WriteOutput(path, DumpDocument(doc) + "\n", 0600);
 }

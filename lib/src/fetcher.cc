@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "digm/assemble.h"
 #include "digm/crypto.h"
@@ -19,11 +19,6 @@
 
 namespace digm {
 namespace {
-
-std::string TrimSlash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
 
 double Now() {
   using namespace std::chrono;
@@ -38,19 +33,19 @@ size_t AppendBody(char* data, size_t size, size_t n, void* out) {
 struct Peer {
   std::string url, node_id;
   int in_flight = 0;
-  int failures = 0;          // in a row
-  double retry_after = 0;    // backoff
+  int failures = 0;        // in a row
+  double retry_after = 0;  // backoff
   bool dropped = false;
   Delivery delivery;
 };
 
 struct ChunkState {
   enum { kPending, kInFlight, kDone } state = kPending;
-  int requests = 0;              // in flight for it
-  std::vector<bool> tried;       // per peer, failed for this chunk
-  int rounds = 0;                // times every peer failed it
+  int requests = 0;         // in flight for it
+  std::vector<bool> tried;  // per peer, failed for this chunk
+  int rounds = 0;           // times every peer failed it
   double started = 0;
-  std::string stored;            // verified stored bytes, until written
+  std::string stored;  // verified stored bytes, until written
 };
 
 // Opens, hashes and writes verified chunks in order on a thread of its own,
@@ -104,8 +99,9 @@ class Writer {
         cv_.notify_all();
       }
       const std::string& stored = item.second;
-      auto plain = opener_.Open(item.first, std::span(reinterpret_cast<const uint8_t*>(stored.data()), stored.size()),
-                                /*hash_checked=*/true);
+      auto plain = opener_.Open(
+          item.first, std::span(reinterpret_cast<const uint8_t*>(stored.data()), stored.size()),
+          /*hash_checked=*/true);
       Status s = plain.ok() ? WriteAll(fd_, *plain).Context("writing the track") : plain.status();
       if (plain.ok()) source.Update(*plain);
       if (!s.ok()) {
@@ -144,7 +140,7 @@ class Fetch {
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(o.per_peer));
     for (const auto& url : o.peers) {
       Peer p;
-      p.url = TrimSlash(url);
+      p.url = BaseUrl(url);
       p.delivery.url = p.url;
       peers_.push_back(std::move(p));
     }
@@ -165,7 +161,8 @@ class Fetch {
     FetchResult result;
     result.started = UnixNow();
     for (auto& p : peers_) {  // who is who, for the receipt
-      auto pong = HttpCall("GET", p.url + "/ping", "", {.timeout_ms = 3000, .connect_timeout_ms = 2000});
+      auto pong =
+          HttpCall("GET", p.url + "/ping", "", {.timeout_ms = 3000, .connect_timeout_ms = 2000});
       if (pong.ok() && pong->status == 200) {
         auto j = ParseJson(pong->body);
         if (j.ok() && j->is_object()) p.node_id = j->value("node_id", "");
@@ -175,7 +172,8 @@ class Fetch {
     DIGM_ASSIGN_OR_RETURN(ChunkOpener opener, ChunkOpener::Create(m_, o_.key));
     if (o_.cache) {
       for (size_t i = 0; i < count_; ++i) {
-        auto bytes = o_.cache->Has(m_.chunks[i].hash) ? o_.cache->Get(m_.chunks[i].hash) : Result<Bytes>(Status::BadInput(""));
+        auto bytes = o_.cache->Has(m_.chunks[i].hash) ? o_.cache->Get(m_.chunks[i].hash)
+                                                      : Result<Bytes>(Status::BadInput(""));
         if (bytes.ok() && Sha256(*bytes) == m_.chunks[i].hash) {
           chunks_[i].state = ChunkState::kDone;
           chunks_[i].stored.assign(bytes->begin(), bytes->end());
@@ -190,7 +188,8 @@ class Fetch {
     size_t next_write = 0;
     while (next_write < count_) {
       while (next_write < count_ && chunks_[next_write].state == ChunkState::kDone) {
-        if (!writer.Push(next_write, std::move(chunks_[next_write].stored))) return writer.Finish(&digest);
+        if (!writer.Push(next_write, std::move(chunks_[next_write].stored)))
+          return writer.Finish(&digest);
         std::string().swap(chunks_[next_write].stored);
         ++next_write;
       }
@@ -202,7 +201,8 @@ class Fetch {
       curl_multi_perform(multi_, &running);
       Harvest(result);
       if (o_.progress) {
-        progress_.peers = std::count_if(peers_.begin(), peers_.end(), [](const Peer& p) { return !p.dropped; });
+        progress_.peers =
+            std::count_if(peers_.begin(), peers_.end(), [](const Peer& p) { return !p.dropped; });
         o_.progress(progress_);
       }
     }
@@ -249,7 +249,8 @@ class Fetch {
         break;
       }
     }
-    if (transfers_.empty() && std::all_of(peers_.begin(), peers_.end(), [](const Peer& p) { return p.dropped; })) {
+    if (transfers_.empty() &&
+        std::all_of(peers_.begin(), peers_.end(), [](const Peer& p) { return p.dropped; })) {
       return Status::Network("no peer could serve " + HexEncode(*m_.root) + " (all " +
                              std::to_string(peers_.size()) + " failed)");
     }
@@ -268,7 +269,8 @@ class Fetch {
     int best = -1;
     for (size_t p = 0; p < peers_.size(); ++p) {
       const Peer& peer = peers_[p];
-      if (peer.dropped || c.tried[p] || peer.in_flight >= o_.per_peer || peer.retry_after > now) continue;
+      if (peer.dropped || c.tried[p] || peer.in_flight >= o_.per_peer || peer.retry_after > now)
+        continue;
       if (best < 0 || peer.in_flight < peers_[best].in_flight) best = static_cast<int>(p);
     }
     return best;
@@ -288,7 +290,8 @@ class Fetch {
     curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, o_.timeout_ms);
     curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    curl_easy_setopt(t->easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(m_.chunks[chunk].size));
+    curl_easy_setopt(t->easy, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(m_.chunks[chunk].size));
     curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_multi_add_handle(multi_, t->easy);
     ++peers_[peer].in_flight;
@@ -321,7 +324,7 @@ class Fetch {
     ChunkState& c = chunks_[t.chunk];
     --peer.in_flight;
     --c.requests;
-    result.downloaded += t.body.size();  // before the body moves on
+    result.downloaded += t.body.size();        // before the body moves on
     if (c.state == ChunkState::kDone) return;  // a duplicate lost the race
     const ChunkRef& ref = m_.chunks[t.chunk];
     auto bytes = std::span(reinterpret_cast<const uint8_t*>(t.body.data()), t.body.size());
@@ -347,7 +350,8 @@ class Fetch {
       if (peer.failures >= 8) {
         peer.dropped = true;
         peer.delivery.dropped = true;
-        peer.delivery.reason = code != CURLE_OK ? curl_easy_strerror(code) : "HTTP " + std::to_string(status);
+        peer.delivery.reason =
+            code != CURLE_OK ? curl_easy_strerror(code) : "HTTP " + std::to_string(status);
       }
     }
     c.tried[t.peer] = true;
@@ -370,12 +374,13 @@ std::vector<std::string> DiscoverPeers(const std::vector<std::string>& given) {
   std::vector<std::string> out;
   std::set<std::string> seen;
   auto add = [&](std::string url) {
-    url = TrimSlash(std::move(url));
+    url = BaseUrl(std::move(url));
     if (seen.insert(url).second) out.push_back(url);
   };
   for (const auto& p : given) add(p);
   for (const auto& p : given) {
-    auto r = HttpCall("GET", TrimSlash(p) + "/peers", "", {.timeout_ms = 3000, .connect_timeout_ms = 2000});
+    auto r = HttpCall("GET", BaseUrl(p) + "/peers", "",
+                      {.timeout_ms = 3000, .connect_timeout_ms = 2000});
     if (!r.ok() || r->status != 200) continue;
     auto j = ParseJson(r->body);
     if (!j.ok() || !j->is_array()) continue;
@@ -394,22 +399,24 @@ std::vector<std::string> DiscoverPeers(const std::vector<std::string>& given) {
 Result<Manifest> ResolveManifest(const std::string& root, const std::vector<std::string>& peers) {
   Status last = Status::Network("no peer was given");
   for (const auto& p : peers) {
-    auto r = HttpCall("GET", TrimSlash(p) + "/tracks/" + root, "", {.timeout_ms = 5000, .connect_timeout_ms = 2000});
+    auto r = HttpCall("GET", BaseUrl(p) + "/tracks/" + root, "",
+                      {.timeout_ms = 5000, .connect_timeout_ms = 2000});
     if (!r.ok()) {
       last = r.status();
       continue;
     }
     if (r->status != 200) {
-      last = Status::Network(TrimSlash(p) + " does not have " + root + " (HTTP " + std::to_string(r->status) + ")");
+      last = Status::Network(BaseUrl(p) + " does not have " + root + " (HTTP " +
+                             std::to_string(r->status) + ")");
       continue;
     }
     auto m = ParseManifest(r->body);
     if (!m.ok()) {
-      last = m.status().Context("the manifest from " + TrimSlash(p));
+      last = m.status().Context("the manifest from " + BaseUrl(p));
       continue;
     }
     if (HexEncode(m->ComputeRoot()) != root || (m->root && HexEncode(*m->root) != root)) {
-      last = Status::Integrity("the manifest from " + TrimSlash(p) + " does not hash to " + root);
+      last = Status::Integrity("the manifest from " + BaseUrl(p) + " does not hash to " + root);
       continue;
     }
     m->root = m->ComputeRoot();
@@ -433,9 +440,11 @@ Json MakeReceipt(const Manifest& manifest, const FetchResult& r, const Wallet& l
   Json dropped = Json::array();
   for (const auto& d : r.deliveries) {
     if (!d.chunks.empty()) {
-      deliveries.push_back({{"node_id", d.node_id}, {"url", d.url}, {"chunks", d.chunks}, {"bytes", d.bytes}});
+      deliveries.push_back(
+          {{"node_id", d.node_id}, {"url", d.url}, {"chunks", d.chunks}, {"bytes", d.bytes}});
     }
-    if (d.dropped) dropped.push_back({{"node_id", d.node_id}, {"url", d.url}, {"reason", d.reason}});
+    if (d.dropped)
+      dropped.push_back({{"node_id", d.node_id}, {"url", d.url}, {"reason", d.reason}});
   }
   Json receipt{{"schema", "digm.receipt/1"},
                {"root", HexEncode(manifest.ComputeRoot())},

@@ -14,6 +14,11 @@ size_t Append(char* data, size_t size, size_t n, void* out) {
 
 }  // namespace
 
+std::string BaseUrl(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
 Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
                             const std::string& body, const HttpCallOptions& options) {
   static std::once_flag once;

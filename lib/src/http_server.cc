@@ -69,11 +69,15 @@ struct HttpServer::Impl {
   int signal_number = 0;
 
   Impl(Handler h, ServerLimits l)
-      : contexts(MakeContexts(l.threads)), ioc(*contexts[0]), handler(std::move(h)), limits(l),
+      : contexts(MakeContexts(l.threads)),
+        ioc(*contexts[0]),
+        handler(std::move(h)),
+        limits(l),
         limiter(l.rate_per_ip) {}
 
   static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int threads) {
-    int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    int n =
+        threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     std::vector<std::unique_ptr<net::io_context>> v;
     for (int i = 0; i < n; ++i) v.push_back(std::make_unique<net::io_context>(1));
     return v;
@@ -181,7 +185,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     stream_.expires_after(std::chrono::seconds(server_.limits.write_timeout_s));
     // A small file body costs less read into the response than sent apart.
-    if (!res.files.empty() && !res.head_only && res.ContentLength() <= kInlineBody && InlineFiles(res)) {
+    if (!res.files.empty() && !res.head_only && res.ContentLength() <= kInlineBody &&
+        InlineFiles(res)) {
       res.files.clear();
     }
     if (res.files.empty() || res.head_only) {
@@ -411,7 +416,8 @@ int HttpServer::Run() {
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
   for (auto& c : s.contexts) guards.push_back(net::make_work_guard(*c));
   std::vector<std::thread> pool;
-  for (size_t i = 1; i < s.contexts.size(); ++i) pool.emplace_back([&s, i] { s.contexts[i]->run(); });
+  for (size_t i = 1; i < s.contexts.size(); ++i)
+    pool.emplace_back([&s, i] { s.contexts[i]->run(); });
   s.ioc.run();
   for (auto& t : pool) t.join();
   return s.signal_number;

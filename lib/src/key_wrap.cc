@@ -16,7 +16,8 @@ namespace {
 constexpr char kInfo[] = "digm.wrap/1";
 
 // SHA-256 of the compressed shared point (libsecp256k1's default).
-Result<Key256> SharedSecret(std::span<const uint8_t> their_public, const std::array<uint8_t, 32>& secret) {
+Result<Key256> SharedSecret(std::span<const uint8_t> their_public,
+                            const std::array<uint8_t, 32>& secret) {
   secp256k1_pubkey pk;
   if (!secp256k1_ec_pubkey_parse(SecpContext(), &pk, their_public.data(), their_public.size())) {
     return Status::BadInput("not a secp256k1 public key");
@@ -34,9 +35,12 @@ Key256 Hkdf(const Key256& ikm, std::span<const uint8_t> salt) {
   EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(ikm.data()), ikm.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<uint8_t*>(salt.data()), salt.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(kInfo), sizeof kInfo - 1),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(ikm.data()),
+                                        ikm.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<uint8_t*>(salt.data()),
+                                        salt.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(kInfo),
+                                        sizeof kInfo - 1),
       OSSL_PARAM_construct_end()};
   if (EVP_KDF_derive(ctx, out.data(), out.size(), params) != 1) abort();
   EVP_KDF_CTX_free(ctx);
@@ -52,7 +56,8 @@ Result<Json> WrapKey(const TrackKey& key, std::span<const uint8_t> recipient_pub
   {
     // Always salt with the compressed form, whichever form was given.
     secp256k1_pubkey pk;
-    if (!secp256k1_ec_pubkey_parse(SecpContext(), &pk, recipient_public.data(), recipient_public.size())) {
+    if (!secp256k1_ec_pubkey_parse(SecpContext(), &pk, recipient_public.data(),
+                                   recipient_public.size())) {
       return Status::BadInput("not a secp256k1 public key");
     }
     size_t len = buyer.size();

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "digm/clock.h"
 #include "digm/crypto.h"
 #include "digm/file.h"
 
@@ -30,13 +31,6 @@ CREATE TABLE IF NOT EXISTS peers(
   node_id TEXT PRIMARY KEY, url TEXT NOT NULL, record TEXT NOT NULL, roots TEXT NOT NULL,
   seen INTEGER NOT NULL);
 )sql";
-
-std::string NowRfc3339() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 Status DbError(const std::exception& e) {
   return Status::BadInput(std::string("index: ") + e.what());
@@ -116,7 +110,7 @@ Status NodeStore::AddTrack(const Manifest& m) {
     ins.bind(6, m.media.duration.value_or(0.0));
     ins.bind(7, static_cast<int64_t>(m.size));
     ins.bind(8, static_cast<int64_t>(m.chunks.size()));
-    ins.bind(9, NowRfc3339());
+    ins.bind(9, Rfc3339(UnixNow()));
     ins.exec();
     SQLite::Statement tc(*db_, "INSERT OR IGNORE INTO track_chunks VALUES(?,?,?)");
     for (size_t i = 0; i < m.chunks.size(); ++i) {
@@ -285,10 +279,11 @@ std::vector<NodeStore::PinRow> NodeStore::ListPins() {
 }
 
 std::optional<NodeStore::PinRow> NodeStore::GetPin(const std::string& root) {
-  for (auto& p : ListPins()) {
-    if (p.root == root) return p;
-  }
-  return std::nullopt;
+  std::lock_guard<std::mutex> lock(mu_);
+  SQLite::Statement q(*db_, "SELECT pin, origin FROM pins WHERE root=?");
+  q.bind(1, root);
+  if (!q.executeStep()) return std::nullopt;
+  return PinRow{root, Json::parse(q.getColumn(0).getString()), q.getColumn(1).getString()};
 }
 
 void NodeStore::UpsertPeer(const PeerRow& p) {

@@ -21,11 +21,6 @@
 namespace digm {
 namespace {
 
-std::string TrimSlash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
 // Gossip and replication, on a thread of their own.
 class Maintainer {
  public:
@@ -57,16 +52,16 @@ class Maintainer {
     int64_t now = UnixNow();
     store.ForgetPeersBefore(now - o_.peer_ttl_s);
     std::vector<std::string> targets;
-    for (const auto& b : o_.bootstrap) targets.push_back(TrimSlash(b));
+    for (const auto& b : o_.bootstrap) targets.push_back(BaseUrl(b));
     auto peers = store.ListPeers(now - o_.peer_ttl_s);
     std::shuffle(peers.begin(), peers.end(), rng_);
     for (size_t i = 0; i < peers.size() && i < o_.fanout; ++i)
-      targets.push_back(TrimSlash(peers[i].url));
+      targets.push_back(BaseUrl(peers[i].url));
     std::sort(targets.begin(), targets.end());
     targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
     std::string body = DumpDocument(Json{{"peer", api_.SelfRecordWithTracks()}});
     for (const auto& url : targets) {
-      if (url == TrimSlash(api_.options().url)) continue;
+      if (url == BaseUrl(api_.options().url)) continue;
       auto r = HttpCall("POST", url + "/discover", body,
                         {.timeout_ms = 5000, .connect_timeout_ms = 2000});
       if (!r.ok() || r->status != 200) continue;
@@ -109,7 +104,7 @@ class Maintainer {
     NodeStore& store = api_.store();
     auto manifest = store.GetManifest(pin.root);
     if (!manifest) return false;
-    std::string url = TrimSlash(peer.url);
+    std::string url = BaseUrl(peer.url);
     Json body{{"manifest", ManifestToJson(*manifest)}, {"pin", pin.pin}, {"origin", pin.origin}};
     auto r = HttpCall("PUT", url + "/tracks/" + pin.root, DumpDocument(body));
     if (!r.ok() || r->status != 201) return false;
@@ -166,7 +161,7 @@ Result<Wallet> InitSeed(const std::string& data_dir) {
 
 Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std::string&)>& log) {
   SeedOptions o = o_in;
-  o.url = TrimSlash(o.url);
+  o.url = BaseUrl(o.url);
   DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(o.data_dir, false));
   DIGM_ASSIGN_OR_RETURN(Wallet identity, ReadWalletFile(o.data_dir + "/node.wallet"));
   // A run that did not stop cleanly may have left a chunk half-written or the
@@ -210,7 +205,7 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
 Result<PublishResult> Publish(const Manifest& manifest, const std::string& from_dir,
                               const std::string& node_in, const Wallet& wallet, uint64_t replicas,
                               uint64_t duration_days) {
-  std::string node = TrimSlash(node_in);
+  std::string node = BaseUrl(node_in);
   DIGM_ASSIGN_OR_RETURN(ChunkStore from, ChunkStore::Open(from_dir, {.create = false}));
   PublishResult result;
   result.root = HexEncode(manifest.ComputeRoot());

@@ -23,12 +23,6 @@ const secp256k1_context* SecpContext() {
   return ctx;
 }
 
-namespace {
-
-const secp256k1_context* Ctx() { return SecpContext(); }
-
-}  // namespace
-
 std::string AddressToString(const Address& a) { return "0x" + HexEncode(a); }
 
 Result<Address> ParseAddress(std::string_view text) {
@@ -43,12 +37,12 @@ Result<Address> ParseAddress(std::string_view text) {
 
 Result<Address> AddressOfPublicKey(std::span<const uint8_t> public_key) {
   secp256k1_pubkey pk;
-  if (!secp256k1_ec_pubkey_parse(Ctx(), &pk, public_key.data(), public_key.size())) {
+  if (!secp256k1_ec_pubkey_parse(SecpContext(), &pk, public_key.data(), public_key.size())) {
     return Status::BadInput("not a secp256k1 public key");
   }
   uint8_t full[65];
   size_t len = sizeof full;
-  secp256k1_ec_pubkey_serialize(Ctx(), full, &len, &pk, SECP256K1_EC_UNCOMPRESSED);
+  secp256k1_ec_pubkey_serialize(SecpContext(), full, &len, &pk, SECP256K1_EC_UNCOMPRESSED);
   Hash256 h = Keccak256(std::span(full + 1, 64));
   Address a;
   std::memcpy(a.data(), h.data() + 12, a.size());
@@ -57,13 +51,14 @@ Result<Address> AddressOfPublicKey(std::span<const uint8_t> public_key) {
 
 Result<Wallet> Wallet::FromSecret(const std::array<uint8_t, 32>& secret) {
   secp256k1_pubkey pk;
-  if (!secp256k1_ec_pubkey_create(Ctx(), &pk, secret.data())) {
+  if (!secp256k1_ec_pubkey_create(SecpContext(), &pk, secret.data())) {
     return Status::BadInput("not a valid secp256k1 secret key");
   }
   Wallet w;
   w.secret = secret;
   size_t len = w.public_key.size();
-  secp256k1_ec_pubkey_serialize(Ctx(), w.public_key.data(), &len, &pk, SECP256K1_EC_COMPRESSED);
+  secp256k1_ec_pubkey_serialize(SecpContext(), w.public_key.data(), &len, &pk,
+                                SECP256K1_EC_COMPRESSED);
   w.address = *AddressOfPublicKey(w.public_key);
   return w;
 }
@@ -116,13 +111,13 @@ Result<Wallet> ReadWalletFile(const std::string& path) {
 
 Signature SignHash(const Wallet& w, const Hash256& hash) {
   secp256k1_ecdsa_recoverable_signature sig;
-  if (!secp256k1_ecdsa_sign_recoverable(Ctx(), &sig, hash.data(), w.secret.data(), nullptr,
+  if (!secp256k1_ecdsa_sign_recoverable(SecpContext(), &sig, hash.data(), w.secret.data(), nullptr,
                                         nullptr)) {
     abort();  // only for an invalid secret, which FromSecret rules out
   }
   Signature out;
   int recid = 0;
-  secp256k1_ecdsa_recoverable_signature_serialize_compact(Ctx(), out.data(), &recid, &sig);
+  secp256k1_ecdsa_recoverable_signature_serialize_compact(SecpContext(), out.data(), &recid, &sig);
   out[64] = static_cast<uint8_t>(27 + recid);
   return out;
 }
@@ -133,13 +128,14 @@ Result<Address> RecoverSigner(const Hash256& hash, const Signature& signature) {
   secp256k1_ecdsa_recoverable_signature sig;
   secp256k1_pubkey pk;
   if (recid < 0 || recid > 3 ||
-      !secp256k1_ecdsa_recoverable_signature_parse_compact(Ctx(), &sig, signature.data(), recid) ||
-      !secp256k1_ecdsa_recover(Ctx(), &pk, &sig, hash.data())) {
+      !secp256k1_ecdsa_recoverable_signature_parse_compact(SecpContext(), &sig, signature.data(),
+                                                           recid) ||
+      !secp256k1_ecdsa_recover(SecpContext(), &pk, &sig, hash.data())) {
     return Status::Integrity("bad signature: it recovers to no key");
   }
   uint8_t full[65];
   size_t len = sizeof full;
-  secp256k1_ec_pubkey_serialize(Ctx(), full, &len, &pk, SECP256K1_EC_UNCOMPRESSED);
+  secp256k1_ec_pubkey_serialize(SecpContext(), full, &len, &pk, SECP256K1_EC_UNCOMPRESSED);
   return *AddressOfPublicKey(std::span(full, len));
 }
 

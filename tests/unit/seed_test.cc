@@ -298,3 +298,18 @@ TEST_F(SeedApiTest, FsckFindsAndRepairsDamage) {
 
 }  // namespace
 }  // namespace digm
+
+namespace digm {
+namespace {
+
+TEST(Clock, Rfc3339RoundTripsInUtcOnly) {
+  EXPECT_EQ(Rfc3339(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(*ParseRfc3339("2026-11-22T10:00:00Z"), 1795341600);
+  EXPECT_EQ(*ParseRfc3339("2026-11-22T10:00:00.250Z"), 1795341600);
+  EXPECT_EQ(Rfc3339(1795341600), "2026-11-22T10:00:00Z");
+  EXPECT_FALSE(ParseRfc3339("2026-11-22T10:00:00+01:00"));
+  EXPECT_FALSE(ParseRfc3339("yesterday"));
+}
+
+}  // namespace
+}  // namespace digm

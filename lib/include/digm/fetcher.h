@@ -24,13 +24,13 @@ struct FetchProgress {
 };
 
 struct FetchOptions {
-  std::vector<std::string> peers;       // base URLs
-  const TrackKey* key = nullptr;        // null: clear track, or preview only
-  bool preview_only = false;            // only the chunks under the preview key
-  const ChunkStore* cache = nullptr;    // read before fetching, written after
-  int per_peer = 4;                     // requests in flight per peer
-  size_t window = 64;                   // chunks fetched ahead of the writer
-  long timeout_ms = 10000;              // per request
+  std::vector<std::string> peers;     // base URLs
+  const TrackKey* key = nullptr;      // null: clear track, or preview only
+  bool preview_only = false;          // only the chunks under the preview key
+  const ChunkStore* cache = nullptr;  // read before fetching, written after
+  int per_peer = 4;                   // requests in flight per peer
+  size_t window = 64;                 // chunks fetched ahead of the writer
+  long timeout_ms = 10000;            // per request
   std::function<void(const FetchProgress&)> progress;
 };
 
@@ -43,10 +43,10 @@ struct Delivery {
 };
 
 struct FetchResult {
-  std::vector<Delivery> deliveries;  // one per peer asked
-  uint64_t downloaded = 0;           // bytes over the network, duplicates included
-  uint64_t from_cache = 0;           // bytes the cache had
-  int64_t started = 0, finished = 0; // unix seconds
+  std::vector<Delivery> deliveries;   // one per peer asked
+  uint64_t downloaded = 0;            // bytes over the network, duplicates included
+  uint64_t from_cache = 0;            // bytes the cache had
+  int64_t started = 0, finished = 0;  // unix seconds
 };
 
 // Asks each peer's /peers for more peers (one round of gossip) and returns

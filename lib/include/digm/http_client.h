@@ -20,6 +20,9 @@ struct HttpCallOptions {
   std::string content_type = "application/json";
 };
 
+// A node's base URL as given, without trailing slashes, ready for "/path".
+std::string BaseUrl(std::string url);
+
 // Network errors (refused, timed out, DNS) are Status::Network naming the
 // URL. Any HTTP status is a result, not an error.
 Result<HttpResult> HttpCall(const std::string& method, const std::string& url,

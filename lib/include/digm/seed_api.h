@@ -7,10 +7,11 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "digm/clock.h"
 #include "digm/http.h"
 #include "digm/node_store.h"
 #include "digm/wallet.h"
@@ -21,11 +22,6 @@ struct SeedMetrics {
   std::atomic<uint64_t> requests{0}, bytes_served{0}, audit_answers{0};
   std::atomic<uint64_t> client_errors{0}, rejected_records{0}, chunks_received{0};
 };
-
-// Unix seconds <-> RFC 3339 UTC ("2026-11-22T10:00:00Z").
-std::string Rfc3339(int64_t unix_seconds);
-std::optional<int64_t> ParseRfc3339(const std::string& text);
-int64_t UnixNow();
 
 class SeedApi {
  public:

@@ -1,0 +1,16 @@
+// Wall-clock time as the documents carry it: unix seconds and RFC 3339 UTC
+// ("2026-11-22T10:00:00Z", SPEC §1). Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace digm {
+
+int64_t UnixNow();
+std::string Rfc3339(int64_t unix_seconds);
+// Accepts fractions of a second; anything but UTC ("Z") is refused.
+std::optional<int64_t> ParseRfc3339(const std::string& text);
+
+}  // namespace digm
