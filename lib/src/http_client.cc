@@ -7,12 +7,18 @@
 namespace digm {
 namespace {
 
+constexpr const char* kTimedOut = ": timed out after ";
+
 size_t Append(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
   return size * n;
 }
 
 }  // namespace
+
+bool IsTimeout(const Status& status) {
+  return status.code() == Code::kNetwork && status.message().find(kTimedOut) != std::string::npos;
+}
 
 std::string BaseUrl(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
@@ -47,6 +53,9 @@ Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
   if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
+  if (rc == CURLE_OPERATION_TIMEDOUT) {
+    return Status::Network(method + " " + url + kTimedOut + std::to_string(options.timeout_ms) + " ms");
+  }
   if (rc != CURLE_OK) return Status::Network(method + " " + url + ": " + curl_easy_strerror(rc));
   return result;
 }

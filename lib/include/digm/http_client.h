@@ -23,6 +23,9 @@ struct HttpCallOptions {
 // A node's base URL as given, without trailing slashes, ready for "/path".
 std::string BaseUrl(std::string url);
 
+// True for the Status of a call that timed out (as opposed to refused or reset).
+bool IsTimeout(const Status& status);
+
 // Network errors (refused, timed out, DNS) are Status::Network naming the
 // URL. Any HTTP status is a result, not an error.
 Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
