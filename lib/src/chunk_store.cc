@@ -58,6 +58,10 @@ Status ChunkStore::Put(const Hash256& hash, std::span<const uint8_t> data) const
 }
 
 Result<Bytes> ChunkStore::Get(const Hash256& hash) const {
+  return Read(hash, 0, UINT64_MAX);
+}
+
+Result<Bytes> ChunkStore::Read(const Hash256& hash, uint64_t offset, uint64_t length) const {
   std::string path = PathFor(hash);
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -68,7 +72,16 @@ Result<Bytes> ChunkStore::Get(const Hash256& hash) const {
   }
   struct stat st;
   Bytes data;
-  if (fstat(fd, &st) == 0) data.resize(static_cast<size_t>(st.st_size));
+  if (fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < offset) {
+    close(fd);
+    return Status::BadInput("offset " + std::to_string(offset) + " is past the end of chunk " +
+                            HexEncode(hash));
+  }
+  data.resize(static_cast<size_t>(std::min(length, static_cast<uint64_t>(st.st_size) - offset)));
+  if (offset && lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    close(fd);
+    return Errno("seeking in '" + path + "'");
+  }
   auto n = ReadFull(fd, data);
   close(fd);
   if (!n.ok()) return n.status().Context("reading '" + path + "'");

@@ -376,12 +376,11 @@ HttpResponse SeedApi::Audit(const HttpRequest& req) {
     }
   }
   if (!hash) return HttpResponse::Error(404, "no such chunk in " + *root);
-  auto bytes = store_.chunks().Get(*hash);
-  if (!bytes.ok()) return HttpResponse::Error(404, "chunk not held");
-  if (*offset > bytes->size()) return HttpResponse::Error(400, "offset past the end of the chunk");
-  uint64_t n = std::min<uint64_t>(*length, bytes->size() - *offset);
+  if (!store_.chunks().Has(*hash)) return HttpResponse::Error(404, "chunk not held");
+  auto bytes = store_.chunks().Read(*hash, *offset, *length);
+  if (!bytes.ok()) return HttpResponse::Error(400, "offset past the end of the chunk");
   Sha256Hasher h;
-  Hash256 digest = h.Digest(*nonce, std::span(bytes->data() + *offset, n));
+  Hash256 digest = h.Digest(*nonce, *bytes);
   Json response =
       Json{{"schema", "digm.response/1"}, {"digest", HexEncode(digest)}, {"node_id", node_id_}};
   SignDocument(response, identity_);

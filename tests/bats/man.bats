@@ -49,6 +49,14 @@ check_documented() {
   check_documented "$DIGM_SRC/man/digm-fetch.1" digm-fetch
 }
 
+@test "every digm-audit subcommand and option is in digm-audit(1)" {
+  check_documented "$DIGM_SRC/man/digm-audit.1" digm-audit
+  for sub in prepare run index; do
+    check_documented "$DIGM_SRC/man/digm-audit.1" digm-audit "$sub"
+    grep -q "digm-audit $sub\b" <<<"$(rendered "$DIGM_SRC/man/digm-audit.1")"
+  done
+}
+
 @test "the check catches an undocumented option" {
   fake() { echo "  --chunk-size N   a documented one"; echo "  --not-in-page   an undocumented one"; }
   run check_documented "$DIGM_SRC/man/digm-chunk.1" fake

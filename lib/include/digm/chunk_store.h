@@ -29,6 +29,9 @@ class ChunkStore {
   bool Has(const Hash256& hash) const;
   // Returns the stored bytes, NotFound as BadInput ("chunk … is not in 'DIR'").
   Result<Bytes> Get(const Hash256& hash) const;
+  // Up to `length` bytes from `offset` (fewer at the end); BadInput when the
+  // chunk is missing or shorter than `offset`.
+  Result<Bytes> Read(const Hash256& hash, uint64_t offset, uint64_t length) const;
   // Flushes every chunk written so far to stable storage (one syncfs).
   Status Sync() const;
 
