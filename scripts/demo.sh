@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The digm pipeline on a real track: make audio with sox, chunk and encrypt it,
 # seal it with its root, prove and verify a chunk, reassemble, then run three
-# storage nodes on 127.0.0.1, publish the track with 3 replicas, and summarise.
+# storage nodes on 127.0.0.1, publish the track with 3 replicas, fetch a long
+# track while a node stops, audit three epochs, and summarise.
 # Usage: scripts/demo.sh [BIN_DIR]   (run by `make demo`)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -112,6 +113,43 @@ wait "$fetch"
 cmp fetched.wav long.wav && echo "fetched.wav is byte for byte the original"
 jq -r '.deliveries[] | "  \(.url) delivered \(.chunks | length) chunks, \(.bytes) bytes"' receipt.json
 echo "receipt signed by $(jq -r .signer receipt.json)"
+
+step "9. audit: three epochs of storage proofs; node3 loses a chunk and is struck out"
+digm-seed serve --data node2 --listen 127.0.0.1:0 --gossip-interval 1 --peer "${urls[0]}" 2> node2.log &
+pids+=($!)
+urls[1]=$(node_url node2.log "$!") || { cat node2.log; exit 1; }
+echo "node2 is back at ${urls[1]}"
+sox -n -r 44100 -c 2 -b 16 jingle.wav synth 1 sine 660 vol 0.5
+sox jingle.wav -C 128 jingle.mp3
+digm-chunk jingle.mp3 --store chunks/ -q | digm-merkle seal > jingle.json
+digm-seed publish jingle.json --from chunks/ --node "${urls[0]}" --wallet artist.wallet --replicas 3 > /dev/null
+jroot=$(jq -r .root jingle.json)
+for i in 1 2 3; do
+  for _ in $(seq 100); do
+    digm-seed ls --data "node$i" | jq -e --arg r "$jroot" '.[] | select(.root == $r and .complete)' > /dev/null && break
+    sleep 0.1
+  done
+done
+digm-audit prepare jingle.json --from chunks/ --db audit.db --count 8 | jq -c .
+h=$(jq -r '.chunks[0].hash' jingle.json)
+rm "node3/chunks/${h:0:2}/$h"
+echo "deleted chunk ${h:0:16}... of the jingle from node3's store"
+printf '{"schema":"digm.wallet/1","secret":"%s"}\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > auditor.wallet
+chmod 600 auditor.wallet
+now=$(( $(date +%s) / 3600 ))
+for e in $((now - 2)) $((now - 1)) $now; do
+  digm-audit run --db audit.db --peer "${urls[0]}" --peer "${urls[1]}" --peer "${urls[2]}" --epoch "$e" \
+    --wallet auditor.wallet --quiet > "epoch-$e.ndjson" && rc=0 || rc=$?
+  cat "epoch-$e.ndjson" >> audit.ndjson
+  echo "epoch $e (exit $rc): $(jq -r 'select(.schema == "digm.audit/1")
+    | "\(.url | sub("http://127.0.0.1:"; ":")) \(if .ok then "ok" else .reason end) \(.latency_ms) ms"' "epoch-$e.ndjson" | paste -sd ' ' | sed 's/ :/, :/g')"
+done
+echo "the slash record (signed by the auditor, with the node's own answers as evidence):"
+jq -c 'select(.schema == "digm.slash/1") | {node_id, epoch, consecutive_failures, signer,
+  evidence: [.evidence[] | {epoch, chunk, reason, nonce: .evidence.challenge.nonce[0:8]}]}' audit.ndjson
+digm-audit index --db audit.db -o fresh_index.json
+echo "the fresh index:"
+jq -r '.nodes[] | "  \(.url)  healthy=\(.healthy)  score=\(.score)  passed=\(.passed) failed=\(.failed)"' fresh_index.json
 
 step "summary"
 printf '%-10s %s\n' track "$(jq -r '.source.name' track.mp3.json)" \
