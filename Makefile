@@ -32,6 +32,8 @@ bench:
 	@bench/chunk.sh $(BUILD)/bin
 	@bench/merkle.sh $(BUILD)/bin
 	@bench/seed.sh $(BUILD)/bin
+	@bench/fetch.sh $(BUILD)/bin
+	@bench/audit.sh $(BUILD)/bin
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)

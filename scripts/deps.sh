@@ -11,7 +11,7 @@ case "${1:-build}" in
   build) want=("${build[@]}") ;;
   test)  want=("${build[@]}" "${media[@]}" bats man-db groff-base curl aria2 ffmpeg wrk) ;;
   demo)  want=("${build[@]}" "${media[@]}" curl) ;;
-  bench) want=("${build[@]}" "${media[@]}" openssl time nodejs npm nginx-light wrk curl) ;;
+  bench) want=("${build[@]}" "${media[@]}" openssl time nodejs npm nginx-light wrk curl aria2 sqlite3) ;;
   *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
 esac
 
