@@ -297,3 +297,17 @@ start_liar() {  # start_liar UPSTREAM MODE SHARE [ARGS...]
   assert_same_bytes got.mp3 "$AUDIO/track.mp3"
   jq -e --arg u "$URL_n1" '[.deliveries[] | select(.bytes > 0) | .url] == [$u]' r.json
 }
+
+@test "contrib/digm-audit.cron: its bootstrap and its hourly line work as written" {
+  mkdir -p lib log
+  digm-audit prepare "$FIX/one.json" --from "$FIX/chunks" --db lib/audit.db --count 10 > /dev/null
+  three_nodes
+  digm-audit run --db lib/audit.db --peer "$URL_n1" --peer "$URL_n2" --peer "$URL_n3" > /dev/null
+  digm-audit index --db lib/audit.db -o lib/nodes.json
+  line=$(grep -E '^[0-9*]' "$DIGM_SRC/contrib/digm-audit.cron" | cut -d' ' -f7- \
+    | sed -e "s|/var/lib/digm|$PWD/lib|g" -e "s|/var/log/digm|$PWD/log|g")
+  [ -n "$line" ]
+  sh -c "$line"
+  [ "$(wc -l < log/audit.ndjson)" -eq 3 ]
+  jq -e '(.nodes | length) == 3 and all(.nodes[]; .healthy)' lib/nodes.json
+}
