@@ -1,0 +1,93 @@
+// The double-entry ledger of digm-pay (SPEC §8), in one SQLite file (WAL):
+// every transfer is two journal rows that sum to zero, balances are sums of
+// the journal, and each posting carries a unique reference so that applying
+// the same receipt, purchase or slash twice changes nothing. Work happens in
+// a Ledger::Txn, one SQLite transaction: all of it lands, or none of it.
+// A Ledger is used by one thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "digm/document.h"
+#include "digm/money.h"
+
+namespace SQLite {
+class Database;
+class Transaction;
+}  // namespace SQLite
+
+namespace digm {
+
+// Money enters and leaves the ledger through this account; it alone may be negative.
+inline constexpr const char* kWorldAccount = "world";
+inline constexpr const char* kRewardPool = "pool:rewards";
+inline constexpr const char* kBurnAccount = "burn";
+std::string StakeAccount(const std::string& address);
+
+struct TransferSpec {
+  std::string asset, from, to;
+  int64_t amount = 0;      // atomic units, > 0
+  std::string memo;        // e.g. the receipt's node URL
+  std::string rounding;    // settle: the fraction of an atomic unit dropped, as a decimal
+};
+
+struct Transfer {
+  int64_t id = 0;
+  std::string kind, ref, created, chain_tx;
+  TransferSpec spec;
+  Json ToJson() const;  // digm.transfer/1
+};
+
+class Ledger {
+ public:
+  static Result<std::unique_ptr<Ledger>> Open(const std::string& path);
+  ~Ledger();
+
+  class Txn {
+   public:
+    ~Txn();  // rolls back unless committed
+    // Posts `transfers` under `ref`. Returns false, posting nothing, when `ref`
+    // was posted before.
+    Result<bool> Post(const std::string& kind, const std::string& ref,
+                      const std::vector<TransferSpec>& transfers, std::vector<Transfer>* posted);
+    bool Posted(const std::string& ref);
+    // The chain transaction that carried `ref`, when one did.
+    std::string ChainTx(const std::string& ref);
+    Status SetChainTx(const std::string& ref, const std::string& tx_hash);
+    Result<int64_t> Balance(const std::string& account, const std::string& asset);
+    Status RecordPurchase(const std::string& root, const std::string& buyer, const std::string& ref);
+    bool HasPurchase(const std::string& root, const std::string& buyer);
+    // No (exit 1) naming the account when one but the world would go below
+    // zero; else commits.
+    Status Commit();
+
+   private:
+    friend class Ledger;
+    explicit Txn(Ledger& ledger);
+    Ledger& ledger_;
+    std::unique_ptr<SQLite::Transaction> tx_;
+    std::vector<std::pair<std::string, std::string>> debited_;  // (account, asset)
+  };
+
+  Result<std::unique_ptr<Txn>> Begin();
+
+  // Every (account, asset) with its balance, or those of one account.
+  struct BalanceRow {
+    std::string account, asset;
+    int64_t amount = 0;
+  };
+  Result<std::vector<BalanceRow>> Balances(const std::string& account = "");
+  // Transfers touching `account` (all when empty), oldest first.
+  Result<std::vector<Transfer>> History(const std::string& account = "");
+  // The invariant: every transfer's two rows sum to zero and balances equal
+  // the journal's sums. Integrity error naming the first break.
+  Status Check();
+
+ private:
+  explicit Ledger(std::unique_ptr<SQLite::Database> db);
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+}  // namespace digm

@@ -1,0 +1,140 @@
+#include "digm/payments.h"
+
+#include <cmath>
+
+#include "digm/clock.h"
+#include "digm/crypto.h"
+
+namespace digm {
+namespace {
+
+std::string Ref(const std::string& kind, const std::string& what) { return kind + ":" + what; }
+
+}  // namespace
+
+std::string ReceiptHash(const Json& receipt) {
+  std::string canonical = CanonicalForm(receipt);
+  return HexEncode(Sha256(std::span(reinterpret_cast<const uint8_t*>(canonical.data()),
+                                    canonical.size())));
+}
+
+Result<std::vector<Transfer>> SettleReceipt(Ledger::Txn& txn, const Json& receipt,
+                                            const Asset& asset, int64_t price_per_mb) {
+  DIGM_RETURN_IF_ERROR(CheckSchema(receipt, "receipt", 1));
+  DIGM_ASSIGN_OR_RETURN(Address signer, VerifyDocument(receipt));
+  DIGM_ASSIGN_OR_RETURN(std::string listener, GetString(receipt, "listener", "listener"));
+  if (listener != AddressToString(signer)) {
+    return Status::Integrity("signed by " + AddressToString(signer) + ", not by its listener " +
+                             listener);
+  }
+  auto deliveries = receipt.find("deliveries");
+  if (deliveries == receipt.end() || !deliveries->is_array()) {
+    return Status::BadInput("expected an array \"deliveries\"");
+  }
+  std::vector<TransferSpec> specs;
+  for (const auto& d : *deliveries) {
+    if (!d.is_object()) return Status::BadInput("a delivery is not an object");
+    DIGM_ASSIGN_OR_RETURN(std::string node, GetString(d, "node_id", "delivery node_id"));
+    DIGM_ASSIGN_OR_RETURN(uint64_t bytes, GetUint(d, "bytes", "delivery bytes"));
+    if (!ParseAddress(node).ok()) return Status::BadInput("delivery node_id '" + node + "'");
+    __int128 owed = static_cast<__int128>(bytes) * price_per_mb;
+    TransferSpec s;
+    s.asset = asset.name;
+    s.from = listener;
+    s.to = node;
+    s.amount = static_cast<int64_t>(owed / kBytesPerMb);
+    s.memo = d.value("url", "");
+    s.rounding = FormatAmount(owed % kBytesPerMb, asset.decimals + 6);
+    specs.push_back(std::move(s));
+  }
+  std::vector<Transfer> posted;
+  DIGM_ASSIGN_OR_RETURN(bool fresh, txn.Post("settle", Ref("receipt", ReceiptHash(receipt)),
+                                             specs, &posted));
+  (void)fresh;
+  return posted;
+}
+
+Result<bool> RecordPurchase(Ledger::Txn& txn, const std::string& root, const Address& buyer,
+                            const Address& artist, const Asset& asset, int64_t price,
+                            std::vector<Transfer>* posted) {
+  std::string b = AddressToString(buyer);
+  std::string ref = Ref("purchase", root + ":" + b);
+  DIGM_ASSIGN_OR_RETURN(bool fresh,
+                        txn.Post("purchase", ref,
+                                 {{asset.name, b, AddressToString(artist), price, root, ""}},
+                                 posted));
+  if (fresh) DIGM_RETURN_IF_ERROR(txn.RecordPurchase(root, b, ref));
+  return fresh;
+}
+
+Result<int64_t> ReceiptSeconds(const Json& receipt) {
+  DIGM_ASSIGN_OR_RETURN(std::string started, GetString(receipt, "started", "started"));
+  DIGM_ASSIGN_OR_RETURN(std::string finished, GetString(receipt, "finished", "finished"));
+  auto a = ParseRfc3339(started);
+  auto b = ParseRfc3339(finished);
+  if (!a || !b || *b < *a) return Status::BadInput("started and finished are not RFC 3339 times in order");
+  return *b - *a;
+}
+
+Result<bool> PayReward(Ledger::Txn& txn, const std::string& ref, int64_t seconds,
+                       const std::string& listener, const std::string& artist,
+                       std::vector<Transfer>* posted) {
+  int64_t total = seconds * kRewardPerSecond;
+  int64_t to_listener = total * 6 / 10;
+  std::string memo = std::to_string(seconds) + " s";
+  return txn.Post("reward", Ref("reward", ref),
+                  {{"PARA", kRewardPool, listener, to_listener, memo, ""},
+                   {"PARA", kRewardPool, artist, total - to_listener, memo, ""}},
+                  posted);
+}
+
+Result<bool> ApplySlash(Ledger::Txn& txn, const Json& slash, const Asset& asset, int percent,
+                        std::vector<Transfer>* posted) {
+  DIGM_RETURN_IF_ERROR(CheckSchema(slash, "slash", 1));
+  DIGM_ASSIGN_OR_RETURN(std::string node, GetString(slash, "node_id", "node_id"));
+  DIGM_ASSIGN_OR_RETURN(uint64_t epoch, GetUint(slash, "epoch", "epoch"));
+  if (!ParseAddress(node).ok()) return Status::BadInput("node_id '" + node + "'");
+  DIGM_ASSIGN_OR_RETURN(int64_t stake, txn.Balance(StakeAccount(node), asset.name));
+  int64_t burn = static_cast<int64_t>(static_cast<__int128>(stake) * percent / 100);
+  return txn.Post("slash", Ref("slash", node + ":" + std::to_string(epoch)),
+                  {{asset.name, StakeAccount(node), kBurnAccount, burn,
+                    "epoch " + std::to_string(epoch), ""}},
+                  posted);
+}
+
+Result<bool> PayNodeRewards(Ledger::Txn& txn, const Json& index, const Asset& asset, int64_t pool,
+                            std::vector<Transfer>* posted) {
+  DIGM_RETURN_IF_ERROR(CheckSchema(index, "fresh-index", 1));
+  if (!index.contains("nodes") || !index["nodes"].is_array()) {
+    return Status::BadInput("expected an array \"nodes\"");
+  }
+  std::vector<std::pair<std::string, int64_t>> weights;
+  __int128 sum = 0;
+  for (const auto& n : index["nodes"]) {
+    if (!n.is_object() || !n.value("healthy", false) || !n.contains("score") ||
+        !n["score"].is_number()) {
+      continue;
+    }
+    std::string id = n.value("node_id", "");
+    if (!ParseAddress(id).ok()) continue;
+    // Scores are reals in [0, 1]; money needs integers: millionths.
+    auto w = static_cast<int64_t>(std::llround(n["score"].get<double>() * 1e6));
+    if (w <= 0) continue;
+    weights.emplace_back(id, w);
+    sum += w;
+  }
+  if (weights.empty()) return Status::No("the index has no healthy node to pay");
+  std::vector<TransferSpec> specs;
+  for (const auto& [id, w] : weights) {
+    specs.push_back({asset.name, kRewardPool, id, static_cast<int64_t>(pool * static_cast<__int128>(w) / sum),
+                     "score " + FormatAmount(w, 6), ""});
+  }
+  std::string canonical = CanonicalForm(index);
+  return txn.Post("node-rewards",
+                  Ref("node-rewards", HexEncode(Sha256(std::span(
+                                          reinterpret_cast<const uint8_t*>(canonical.data()),
+                                          canonical.size())))),
+                  specs, posted);
+}
+
+}  // namespace digm

@@ -1,0 +1,301 @@
+// digm-pay: wallets and the double-entry ledger (SPEC §8). Receipts, purchases,
+// listening seconds, slash records and fresh indexes in; digm.transfer/1
+// records (NDJSON), balances and wrapped keys out.
+#include <cstdlib>
+#include <iostream>
+
+#include "cli.h"
+#include "digm/crypto.h"
+#include "digm/key_wrap.h"
+#include "digm/payments.h"
+
+namespace {
+
+using namespace digm;
+
+void PrintLine(const Json& doc) { std::cout << DumpDocument(doc) << '\n' << std::flush; }
+
+// An address (any case) or one of the ledger's own accounts.
+Result<std::string> ParseAccount(const std::string& text) {
+  if (text == kWorldAccount || text == kRewardPool || text == kBurnAccount) return text;
+  std::string address = text.rfind("stake:", 0) == 0 ? text.substr(6) : text;
+  DIGM_ASSIGN_OR_RETURN(Address a, ParseAddress(address));
+  return (text == address ? "" : "stake:") + AddressToString(a);
+}
+
+Result<Address> AddressArg(const std::string& text) {
+  auto a = ParseAddress(text);
+  if (!a.ok()) return Status::Usage("'" + text + "' is not an address (0x and 40 hex digits)");
+  return a;
+}
+
+// Runs `body` in one ledger transaction and prints what it posted.
+int InTxn(const std::string& path, const std::function<Status(Ledger::Txn&, std::vector<Transfer>&)>& body) {
+  if (path.empty()) return cli::UsageError("no ledger given", "add --ledger FILE or set DIGM_LEDGER");
+  auto ledger = Ledger::Open(path);
+  if (!ledger.ok()) return diag::Fail(ledger.status());
+  auto txn = (*ledger)->Begin();
+  if (!txn.ok()) return diag::Fail(txn.status());
+  std::vector<Transfer> posted;
+  Status s = body(**txn, posted);
+  if (s.ok()) s = (*txn)->Commit();
+  if (!s.ok()) return diag::Fail(s);
+  for (const auto& t : posted) PrintLine(t.ToJson());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("Wallets and the ledger: settle receipts, sell tracks, reward, stake and slash.", "digm-pay");
+  cli::Init(app, "digm-pay");
+  app.require_subcommand(1, 1);
+  app.fallthrough();  // --ledger and --asset may follow the subcommand
+  const char* env = std::getenv("DIGM_LEDGER");
+  std::string ledger = env ? env : "", asset_name = "XFG", out, file, amount, ref, from, to, price,
+              root, buyer, artist, listener, key, receipt, index, pool;
+  std::vector<std::string> receipts, auditors;
+  int64_t seconds = -1;
+  int share = 50;
+  app.add_option("--ledger", ledger, "the ledger database (default $DIGM_LEDGER)")->type_name("FILE");
+  app.add_option("--asset", asset_name, "XFG (7 decimals) or PARA (8)")->capture_default_str()->check(CLI::IsMember({"XFG", "PARA"}));
+
+  auto* wallet = app.add_subcommand("wallet", "make or read a wallet")->require_subcommand(1, 1);
+  auto* wnew = wallet->add_subcommand("new", "make a wallet (mode 0600) and print its address");
+  wnew->add_option("-o,--output", out, "the new wallet file")->required()->type_name("FILE");
+  auto* wshow = wallet->add_subcommand("show", "print a wallet's address and public key");
+  wshow->add_option("WALLET", file)->required()->type_name("");
+  auto* wid = wallet->add_subcommand("identity", "print the public digm.identity/1 of a wallet");
+  wid->add_option("WALLET", file)->required()->type_name("");
+  wid->add_option("-o,--output", out, "write it here instead")->type_name("FILE");
+
+  auto amount_opts = [&](CLI::App* c) {
+    c->add_option("--amount", amount, "a decimal amount, e.g. 12.5")->required()->type_name("A");
+    c->add_option("--ref", ref, "a unique reference: applying it twice does nothing")->type_name("REF");
+  };
+  auto* deposit = app.add_subcommand("deposit", "bring money into an account from outside");
+  deposit->add_option("--to", to, "the account")->required()->type_name("ACCOUNT");
+  amount_opts(deposit);
+  auto* transfer = app.add_subcommand("transfer", "move money between two accounts");
+  transfer->add_option("--from", from)->required()->type_name("ACCOUNT");
+  transfer->add_option("--to", to)->required()->type_name("ACCOUNT");
+  amount_opts(transfer);
+  auto* balance = app.add_subcommand("balance", "print balances (digm.balance/1 lines)");
+  balance->add_option("ACCOUNT", from, "only this account")->type_name("");
+  auto* history = app.add_subcommand("history", "print transfers, oldest first (NDJSON)");
+  history->add_option("ACCOUNT", from, "only those touching this account")->type_name("");
+
+  auto* settle = app.add_subcommand("settle", "pay nodes for the bytes each receipt says they delivered");
+  settle->add_option("RECEIPT", receipts, "signed digm.receipt/1 files (- for stdin)")->required()->type_name("");
+  settle->add_option("--price-per-mb", price, "price of 1,000,000 delivered bytes")->required()->type_name("P");
+  auto* purchase = app.add_subcommand("purchase", "record a purchase: the buyer pays the artist");
+  purchase->add_option("ROOT", root)->required()->type_name("");
+  purchase->add_option("--buyer", buyer, "the buyer's wallet")->required()->type_name("WALLET");
+  purchase->add_option("--artist", artist)->required()->type_name("ADDRESS");
+  purchase->add_option("--price", price)->required()->type_name("P");
+  auto* grant = app.add_subcommand("grant", "wrap a track key for a buyer who purchased it");
+  grant->add_option("ROOT", root)->required()->type_name("");
+  grant->add_option("--key", key, "the track key")->required()->type_name("FILE");
+  grant->add_option("--to", file, "the buyer's digm.identity/1")->required()->type_name("IDENTITY");
+  grant->add_option("-o,--output", out, "write the digm.wrapped-key/1 here")->type_name("FILE");
+  auto* reward = app.add_subcommand("reward", "pay 0.1 PARA per streamed second: 60% listener, 40% artist");
+  reward->add_option("--receipt", receipt, "a signed receipt: its listener and its seconds")->type_name("FILE");
+  reward->add_option("--seconds", seconds, "seconds streamed")->type_name("S");
+  reward->add_option("--listener", listener)->type_name("ADDRESS");
+  reward->add_option("--artist", artist)->required()->type_name("ADDRESS");
+  reward->add_option("--ref", ref, "with --seconds: a unique reference")->type_name("REF");
+  auto* stake = app.add_subcommand("stake", "lock a node's money as its stake");
+  stake->add_option("--node", to)->required()->type_name("ADDRESS");
+  amount_opts(stake);
+  auto* slash = app.add_subcommand("slash", "burn stake for each digm.slash/1 read on stdin");
+  slash->add_option("--share", share, "percent of the stake burnt")->capture_default_str()->check(CLI::Range(0, 100));
+  slash->add_option("--auditor", auditors, "accept only records signed by this address (repeatable)")->type_name("ADDRESS");
+  auto* noder = app.add_subcommand("node-rewards", "share a pool among the healthy nodes by score");
+  noder->add_option("--index", index, "a digm.fresh-index/1")->required()->type_name("FILE");
+  noder->add_option("--pool", pool, "the amount to share")->required()->type_name("A");
+  if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
+
+  if (wallet->parsed()) {
+    if (wnew->parsed()) {
+      Wallet w = Wallet::Generate();
+      if (Status s = WriteWalletFile(out, w); !s.ok()) return diag::Fail(s);
+      std::cout << AddressToString(w.address) << '\n';
+      return 0;
+    }
+    auto w = ReadWalletFile(file);
+    if (!w.ok()) return diag::Fail(w.status());
+    if (wshow->parsed()) {
+      std::cout << "address " << AddressToString(w->address) << "\npublic  " << HexEncode(w->public_key) << '\n';
+      return 0;
+    }
+    Status s = WriteOutput(out.empty() ? "-" : out, DumpDocument(IdentityToJson(*w)) + "\n");
+    return s.ok() ? 0 : diag::Fail(s);
+  }
+  Asset asset = *ParseAsset(asset_name);
+  if (reward->parsed()) asset = *ParseAsset("PARA");
+  auto money = [&](const std::string& text, int64_t* atomic) {
+    auto a = ParseAmount(text, asset.decimals);
+    if (a.ok()) *atomic = *a;
+    return a.status();
+  };
+  auto unique_ref = [&](const std::string& kind) {
+    std::array<uint8_t, 16> r;
+    RandomBytes(r);
+    return ref.empty() ? kind + ":" + HexEncode(r) : kind + ":" + ref;
+  };
+
+  if (balance->parsed() || history->parsed()) {
+    if (ledger.empty()) return cli::UsageError("no ledger given", "add --ledger FILE or set DIGM_LEDGER");
+    auto account = from.empty() ? Result<std::string>(std::string()) : ParseAccount(from);
+    if (!account.ok()) return cli::UsageError(account.status().message());
+    auto l = Ledger::Open(ledger);
+    if (!l.ok()) return diag::Fail(l.status());
+    if (history->parsed()) {
+      auto h = (*l)->History(*account);
+      if (!h.ok()) return diag::Fail(h.status());
+      for (const auto& t : *h) PrintLine(t.ToJson());
+      return 0;
+    }
+    auto rows = (*l)->Balances(*account);
+    if (!rows.ok()) return diag::Fail(rows.status());
+    for (const auto& r : *rows) {
+      PrintLine(Json{{"schema", "digm.balance/1"}, {"account", r.account}, {"asset", r.asset},
+                     {"amount", FormatAmount(r.amount, ParseAsset(r.asset)->decimals)}});
+    }
+    return 0;
+  }
+
+  if (grant->parsed()) {
+    auto k = ReadKeyFile(key);
+    if (!k.ok()) return diag::Fail(k.status());
+    auto id = ReadDocument(file, "identity", 1);
+    if (!id.ok()) {
+      diag::Error(id.status().message());
+      diag::Hint("the buyer makes one with: digm-pay wallet identity WALLET -o buyer.id");
+      return id.status().exit_code();
+    }
+    auto pub = HexDecode(id->value("public", ""));
+    if (!pub.ok()) return diag::Fail(Status::BadInput("'" + file + "': \"public\" is not hex"));
+    auto addr = AddressOfPublicKey(*pub);
+    if (!addr.ok()) return diag::Fail(addr.status().Context("'" + file + "'"));
+    Json wrapped;
+    int rc = InTxn(ledger, [&](Ledger::Txn& txn, std::vector<Transfer>&) -> Status {
+      if (!txn.HasPurchase(root, AddressToString(*addr))) {
+        return Status::No(AddressToString(*addr) + " has not purchased " + root);
+      }
+      DIGM_ASSIGN_OR_RETURN(wrapped, WrapKey(*k, *pub));
+      return Status::Ok();
+    });
+    if (rc != 0) return rc;
+    Status s = WriteOutput(out.empty() ? "-" : out, DumpDocument(wrapped) + "\n");
+    return s.ok() ? 0 : diag::Fail(s);
+  }
+
+  if (deposit->parsed() || transfer->parsed() || stake->parsed()) {
+    int64_t atomic = 0;
+    if (Status s = money(amount, &atomic); !s.ok()) return diag::Fail(s);
+    if (atomic <= 0) return cli::UsageError("the amount must be more than zero");
+    auto dst = ParseAccount(to);
+    auto src = deposit->parsed() ? Result<std::string>(std::string(kWorldAccount)) : ParseAccount(stake->parsed() ? to : from);
+    if (!dst.ok() || !src.ok()) return cli::UsageError((dst.ok() ? src : dst).status().message());
+    std::string kind = deposit->parsed() ? "deposit" : stake->parsed() ? "stake" : "transfer";
+    if (stake->parsed()) dst = StakeAccount(*src);
+    return InTxn(ledger, [&](Ledger::Txn& txn, std::vector<Transfer>& posted) {
+      return txn.Post(kind, unique_ref(kind), {{asset.name, *src, *dst, atomic, "", ""}}, &posted).status();
+    });
+  }
+
+  if (settle->parsed()) {
+    int64_t p = 0;
+    if (Status s = money(price, &p); !s.ok()) return diag::Fail(s);
+    std::vector<Json> docs;
+    for (const auto& r : receipts) {
+      auto d = ReadDocument(r, "receipt", 1);
+      if (!d.ok()) return diag::Fail(d.status());
+      docs.push_back(std::move(*d));
+    }
+    return InTxn(ledger, [&](Ledger::Txn& txn, std::vector<Transfer>& posted) -> Status {
+      for (size_t i = 0; i < docs.size(); ++i) {
+        auto t = SettleReceipt(txn, docs[i], asset, p);
+        if (!t.ok()) return t.status().Context("'" + receipts[i] + "'");
+        posted.insert(posted.end(), t->begin(), t->end());
+      }
+      return Status::Ok();
+    });
+  }
+
+  if (purchase->parsed()) {
+    int64_t p = 0;
+    if (Status s = money(price, &p); !s.ok()) return diag::Fail(s);
+    auto w = ReadWalletFile(buyer);
+    if (!w.ok()) return diag::Fail(w.status());
+    auto a = AddressArg(artist);
+    if (!a.ok()) return cli::UsageError(a.status().message());
+    return InTxn(ledger, [&](Ledger::Txn& txn, std::vector<Transfer>& posted) -> Status {
+      DIGM_ASSIGN_OR_RETURN(bool fresh, RecordPurchase(txn, root, w->address, *a, asset, p, &posted));
+      if (!fresh) diag::Warning(AddressToString(w->address) + " bought " + root + " before; nothing changed");
+      return Status::Ok();
+    });
+  }
+
+  if (reward->parsed()) {
+    if (receipt.empty() == (seconds < 0)) return cli::UsageError("give --receipt FILE, or --seconds S with --listener");
+    auto a = AddressArg(artist);
+    if (!a.ok()) return cli::UsageError(a.status().message());
+    std::string who = listener, key_ref;
+    int64_t secs = seconds;
+    if (!receipt.empty()) {
+      auto d = ReadDocument(receipt, "receipt", 1);
+      if (!d.ok()) return diag::Fail(d.status());
+      auto signer = VerifyDocument(*d);
+      if (!signer.ok()) return diag::Fail(signer.status().Context("'" + receipt + "'"));
+      auto s = ReceiptSeconds(*d);
+      if (!s.ok()) return diag::Fail(s.status().Context("'" + receipt + "'"));
+      who = AddressToString(*signer);
+      secs = *s;
+      key_ref = "receipt:" + ReceiptHash(*d);
+    } else {
+      auto l = AddressArg(listener);
+      if (!l.ok()) return cli::UsageError(listener.empty() ? "--seconds needs --listener ADDRESS" : l.status().message());
+      who = AddressToString(*l);
+      key_ref = unique_ref("seconds");
+    }
+    return InTxn(ledger, [&](Ledger::Txn& txn, std::vector<Transfer>& posted) {
+      return PayReward(txn, key_ref, secs, who, AddressToString(*a), &posted).status();
+    });
+  }
+
+  if (slash->parsed()) {
+    std::vector<Json> records;
+    std::string line;
+    for (size_t n = 1; std::getline(std::cin, line); ++n) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      auto d = ParseJson(line);
+      if (!d.ok()) return diag::Fail(d.status().Context("stdin line " + std::to_string(n)));
+      if (!d->is_object() || d->value("schema", "") != "digm.slash/1") continue;  // audit results pass by
+      if (!auditors.empty()) {
+        auto signer = VerifyDocument(*d);
+        if (!signer.ok()) return diag::Fail(signer.status().Context("stdin line " + std::to_string(n)));
+        if (std::find(auditors.begin(), auditors.end(), AddressToString(*signer)) == auditors.end()) {
+          return diag::Fail(Status::Integrity("stdin line " + std::to_string(n) + ": signed by " +
+                                              AddressToString(*signer) + ", not by a given --auditor"));
+        }
+      }
+      records.push_back(std::move(*d));
+    }
+    return InTxn(ledger, [&](Ledger::Txn& txn, std::vector<Transfer>& posted) -> Status {
+      for (const auto& r : records) DIGM_RETURN_IF_ERROR(ApplySlash(txn, r, asset, share, &posted).status());
+      return Status::Ok();
+    });
+  }
+
+  // node-rewards
+  if (!app.get_option("--asset")->count()) asset = *ParseAsset("PARA");
+  int64_t p = 0;
+  if (Status s = money(pool, &p); !s.ok()) return diag::Fail(s);
+  auto doc = ReadDocument(index, "fresh-index", 1);
+  if (!doc.ok()) return diag::Fail(doc.status());
+  return InTxn(ledger, [&](Ledger::Txn& txn, std::vector<Transfer>& posted) {
+    return PayNodeRewards(txn, *doc, asset, p, &posted).status();
+  });
+}
