@@ -1,0 +1,124 @@
+// Money and the ledger: decimal strings to atomic units and back, and the
+// double-entry invariant under thousands of random operations.
+#include <random>
+
+#include "digm/ledger.h"
+#include "digm/money.h"
+#include "digm/payments.h"
+#include "test_util.h"
+
+namespace digm {
+namespace {
+
+TEST(Money, ParsesDecimalStringsExactly) {
+  EXPECT_EQ(*ParseAmount("12", 7), 120000000);
+  EXPECT_EQ(*ParseAmount("0.0012", 7), 12000);
+  EXPECT_EQ(*ParseAmount("0.0000001", 7), 1);
+  EXPECT_EQ(*ParseAmount("1.5", 8), 150000000);
+  for (const char* bad : {"", "-1", "+1", "1e3", "0.00000001", ".5", "5.", "1,5", " 1", "0x10",
+                          "99999999999999999999"}) {
+    EXPECT_EQ(ParseAmount(bad, 7).status().code(), Code::kBadInput) << bad;
+  }
+}
+
+TEST(Money, FormatsTheShortestString) {
+  EXPECT_EQ(FormatAmount(120000000, 7), "12");
+  EXPECT_EQ(FormatAmount(12000, 7), "0.0012");
+  EXPECT_EQ(FormatAmount(1, 8), "0.00000001");
+  EXPECT_EQ(FormatAmount(0, 7), "0");
+  EXPECT_EQ(FormatAmount(-15, 1), "-1.5");
+  for (int64_t v : {int64_t{1}, int64_t{10}, int64_t{1234567}, int64_t{4611686018427387904}}) {
+    EXPECT_EQ(*ParseAmount(FormatAmount(v, 7), 7), v);
+  }
+}
+
+TEST(Ledger, InvariantHoldsUnderRandomOperations) {
+  testing::TempDir dir;
+  auto ledger = std::move(Ledger::Open(dir / "l.db")).value();
+  std::vector<std::string> accounts = {"0x00000000000000000000000000000000000000a1",
+                                       "0x00000000000000000000000000000000000000a2",
+                                       "0x00000000000000000000000000000000000000a3", kRewardPool};
+  std::mt19937_64 rng(42);
+  std::map<std::pair<std::string, std::string>, int64_t> model;
+  int refused = 0;
+  for (int op = 0; op < 3000; ++op) {
+    std::string asset = rng() % 2 ? "XFG" : "PARA";
+    bool deposit = rng() % 4 == 0;
+    std::string from = deposit ? kWorldAccount : accounts[rng() % accounts.size()];
+    std::string to = accounts[rng() % accounts.size()];
+    int64_t amount = 1 + static_cast<int64_t>(rng() % 1000000);
+    auto txn = std::move(ledger->Begin()).value();
+    bool fresh = *txn->Post("op", "op:" + std::to_string(op), {{asset, from, to, amount, "", ""}}, nullptr);
+    ASSERT_TRUE(fresh);
+    Status s = txn->Commit();
+    if (!s.ok()) {
+      ASSERT_EQ(s.code(), Code::kNo);  // short: nothing applied
+      ++refused;
+      continue;
+    }
+    model[{from, asset}] -= amount;
+    model[{to, asset}] += amount;
+  }
+  EXPECT_GT(refused, 0);
+  ASSERT_TRUE(ledger->Check().ok()) << ledger->Check().message();
+  std::vector<Ledger::BalanceRow> rows = *ledger->Balances();
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.amount, (model[{row.account, row.asset}])) << row.account << " " << row.asset;
+    if (row.account != kWorldAccount) EXPECT_GE(row.amount, 0);
+  }
+  // Every transfer sums to zero: the world's balance is minus everyone else's.
+  for (const char* asset : {"XFG", "PARA"}) {
+    int64_t sum = 0;
+    for (const auto& row : rows) sum += row.asset == asset ? row.amount : 0;
+    EXPECT_EQ(sum, 0);
+  }
+}
+
+TEST(Ledger, AReferenceIsPostedOnce) {
+  testing::TempDir dir;
+  auto ledger = std::move(Ledger::Open(dir / "l.db")).value();
+  for (int i = 0; i < 2; ++i) {
+    auto txn = std::move(ledger->Begin()).value();
+    EXPECT_EQ(*txn->Post("deposit", "d:1", {{"XFG", kWorldAccount, "0x1", 5, "", ""}}, nullptr), i == 0);
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  EXPECT_EQ(ledger->History()->size(), 1u);
+}
+
+TEST(Settle, PaysPerByteRoundingDownAndStatesTheRest) {
+  testing::TempDir dir;
+  auto ledger = std::move(Ledger::Open(dir / "l.db")).value();
+  Wallet listener = Wallet::Generate();
+  std::string who = AddressToString(listener.address);
+  Json receipt{{"schema", "digm.receipt/1"},
+               {"root", std::string(64, 'a')},
+               {"listener", who},
+               {"started", "2026-11-22T10:00:00Z"},
+               {"finished", "2026-11-22T10:01:00Z"},
+               {"deliveries",
+                Json::array({Json{{"node_id", "0x00000000000000000000000000000000000000b1"},
+                                  {"url", "http://n1"}, {"chunks", {0}}, {"bytes", 1234567}},
+                             Json{{"node_id", "0x00000000000000000000000000000000000000b2"},
+                                  {"url", "http://n2"}, {"chunks", {1}}, {"bytes", 999}}})}};
+  SignDocument(receipt, listener);
+  Asset xfg = *ParseAsset("XFG");
+  auto txn = std::move(ledger->Begin()).value();
+  ASSERT_TRUE(txn->Post("deposit", "d", {{"XFG", kWorldAccount, who, 100000000, "", ""}}, nullptr).ok());
+  auto paid = SettleReceipt(*txn, receipt, xfg, 10000);  // 0.001 XFG per MB
+  ASSERT_TRUE(paid.ok()) << paid.status().message();
+  ASSERT_EQ(paid->size(), 2u);
+  // 1234567 bytes × 10000 units / 1e6 = 12345.67 units: 12345 paid, 0.67 units stated.
+  EXPECT_EQ((*paid)[0].spec.amount, 12345);
+  EXPECT_EQ((*paid)[0].spec.rounding, "0.000000067");
+  EXPECT_EQ((*paid)[1].spec.amount, 9);
+  EXPECT_EQ((*paid)[1].spec.rounding, "0.000000099");
+  EXPECT_TRUE(SettleReceipt(*txn, receipt, xfg, 10000)->empty());  // idempotent
+  Json tampered = receipt;
+  tampered["deliveries"][0]["bytes"] = 2234567;
+  EXPECT_EQ(SettleReceipt(*txn, tampered, xfg, 10000).status().code(), Code::kIntegrity);
+  ASSERT_TRUE(txn->Commit().ok());
+  EXPECT_TRUE(ledger->Check().ok());
+}
+
+}  // namespace
+}  // namespace digm
