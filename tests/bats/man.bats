@@ -57,6 +57,14 @@ check_documented() {
   done
 }
 
+@test "every digm-pay command and option is in digm-pay(1)" {
+  check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay
+  for sub in deposit transfer balance history settle purchase grant reward stake slash node-rewards; do
+    check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay "$sub"
+  done
+  for sub in new show identity; do check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay wallet "$sub"; done
+}
+
 @test "the check catches an undocumented option" {
   fake() { echo "  --chunk-size N   a documented one"; echo "  --not-in-page   an undocumented one"; }
   run check_documented "$DIGM_SRC/man/digm-chunk.1" fake
