@@ -1,0 +1,179 @@
+#!/usr/bin/env bats
+# digm-pay on its SQLite ledger: wallets, a real receipt from a real fetch,
+# settlement once and only once, refusals that apply nothing, purchases and
+# grants that digm-fetch opens, rewards, stakes and slashes.
+
+load helpers
+
+setup_file() {
+  export AUDIO="$BATS_FILE_TMPDIR/audio" FIX="$BATS_FILE_TMPDIR"
+  mkdir -p "$AUDIO"
+  make_audio "$AUDIO"
+  cd "$FIX"
+  digm-chunk "$AUDIO/track.mp3" --chunk-size 16K --encrypt --key-out mp3.key --store chunks | digm-merkle seal > mp3.json
+  make_wallet listener.wallet 0000000000000000000000000000000000000000000000000000000000000011
+  BATS_TEST_TMPDIR=$FIX
+  for n in n1 n2; do
+    digm-seed init --data "$n" > /dev/null
+    digm-seed add mp3.json --from chunks --data "$n" > /dev/null
+    start_node "$n"
+  done
+  digm-fetch "$(jq -r .root mp3.json)" --peer "$URL_n1" --peer "$URL_n2" --key mp3.key --no-cache \
+    -o got.mp3 --wallet listener.wallet --receipt receipt.json
+  stop_nodes
+  cmp got.mp3 "$AUDIO/track.mp3"
+}
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+  export DIGM_LEDGER="$BATS_TEST_TMPDIR/ledger.db"
+  LISTENER=$(jq -r .listener "$FIX/receipt.json")
+}
+
+addr() { digm-pay wallet show "$1" | awk '/^address/ { print $2 }'; }
+bal() { digm-pay balance "$1" | jq -r --arg a "${2:-XFG}" 'select(.asset == $a) | .amount'; }
+
+@test "wallet new makes a 0600 wallet, prints its address, and never overwrites" {
+  run -0 digm-pay wallet new -o w.wallet
+  [[ "$output" =~ ^0x[0-9a-f]{40}$ ]]
+  [ "$(stat -c %a w.wallet)" = 600 ]
+  [ "$(addr w.wallet)" = "$output" ]
+  run -0 digm-pay wallet identity w.wallet
+  jq -e 'keys == ["address", "public", "schema"] and .schema == "digm.identity/1"' <<<"$output"
+  run -2 --separate-stderr digm-pay wallet new -o w.wallet
+  [[ "$stderr" == *"w.wallet"* ]]
+  [ "$(addr w.wallet)" = "$(jq -r .address <<<"$(digm-pay wallet identity w.wallet)")" ]
+}
+
+@test "usage errors exit 2; bad amounts exit 3; nothing is written" {
+  run -2 digm-pay
+  run -2 --separate-stderr digm-pay deposit --to 0x00000000000000000000000000000000000000a1
+  run -2 digm-pay deposit --to nobody --amount 1
+  run -3 --separate-stderr digm-pay deposit --to 0x00000000000000000000000000000000000000a1 --amount 0.00000001
+  [[ "$stderr" == *"more than 7 decimals"* ]]
+  run -3 digm-pay deposit --to 0x00000000000000000000000000000000000000a1 --amount 1e3
+  run -0 digm-pay history
+  [ -z "$output" ]
+}
+
+@test "a short transfer is refused with exit 1 and changes nothing" {
+  a=0x00000000000000000000000000000000000000a1 b=0x00000000000000000000000000000000000000b1
+  digm-pay deposit --to $a --amount 1.5 > /dev/null
+  run -1 --separate-stderr digm-pay transfer --from $a --to $b --amount 2
+  [[ "$stderr" == *"the balance of $a is short by 0.5 XFG; nothing was applied"* ]]
+  [ "$(bal $a)" = 1.5 ]
+  run -0 digm-pay transfer --from $a --to $b --amount 0.25
+  jq -e '.kind == "transfer" and .amount == "0.25"' <<<"$output"
+  [ "$(bal $a)" = 1.25 ] && [ "$(bal $b)" = 0.25 ]
+}
+
+@test "settle pays each node for its bytes, states the rounding, and only once" {
+  digm-pay deposit --to "$LISTENER" --amount 10 > /dev/null
+  run -0 digm-pay settle "$FIX/receipt.json" --price-per-mb 0.001
+  n=$(jq '[.deliveries[] | select(.bytes > 0)] | length' "$FIX/receipt.json")
+  [ "$(wc -l <<<"$output")" -eq "$n" ]
+  # Each node gets floor(bytes × 10000 units / 1e6); the dropped fraction is stated.
+  jq -s --slurpfile r "$FIX/receipt.json" -e '
+    all(.[]; . as $t | ($r[0].deliveries[] | select(.node_id == $t.to)) as $d
+      | ($t.amount | tonumber) * 10000000 == (($d.bytes * 10000 / 1000000) | floor)
+      and (($t.rounding | tonumber) * 10000000 * 1000000 | round) == (($d.bytes * 10000) % 1000000))' <<<"$output"
+  before=$(digm-pay balance)
+  run -0 digm-pay settle "$FIX/receipt.json" --price-per-mb 0.001
+  [ -z "$output" ]
+  [ "$(digm-pay balance)" = "$before" ]
+}
+
+@test "a tampered receipt exits 4 and nothing is applied, not even the good ones" {
+  digm-pay deposit --to "$LISTENER" --amount 10 > /dev/null
+  jq -c '.deliveries[0].bytes += 1000000' "$FIX/receipt.json" > tampered.json
+  run -4 --separate-stderr digm-pay settle "$FIX/receipt.json" tampered.json --price-per-mb 0.001
+  [[ "$stderr" == *"'tampered.json'"* ]]
+  [ "$(digm-pay history | wc -l)" -eq 1 ]
+}
+
+@test "a listener who cannot pay: exit 1, nothing applied" {
+  digm-pay deposit --to "$LISTENER" --amount 0.0000001 > /dev/null
+  run -1 --separate-stderr digm-pay settle "$FIX/receipt.json" --price-per-mb 0.001
+  [[ "$stderr" == *"the balance of $LISTENER is short"* ]]
+  [ "$(bal "$LISTENER")" = 0.0000001 ]
+}
+
+@test "purchase then grant: the buyer's wrapped key opens the track; others get none" {
+  digm-pay wallet new -o buyer.wallet > /dev/null
+  digm-pay wallet new -o other.wallet > /dev/null
+  digm-pay wallet identity buyer.wallet -o buyer.id
+  digm-pay wallet identity other.wallet -o other.id
+  artist=0x00000000000000000000000000000000000000ad
+  root=$(jq -r .root "$FIX/mp3.json")
+  digm-pay deposit --to "$(addr buyer.wallet)" --amount 3 > /dev/null
+  run -1 --separate-stderr digm-pay grant "$root" --key "$FIX/mp3.key" --to buyer.id
+  [[ "$stderr" == *"has not purchased"* ]]
+  [ -z "$output" ]
+  run -0 digm-pay purchase "$root" --buyer buyer.wallet --artist $artist --price 2.5
+  jq -e --arg a $artist '.kind == "purchase" and .to == $a and .amount == "2.5"' <<<"$output"
+  run -0 --separate-stderr digm-pay purchase "$root" --buyer buyer.wallet --artist $artist --price 2.5
+  [ -z "$output" ]
+  [[ "$stderr" == *"bought $root before; nothing changed"* ]]
+  [ "$(bal $artist)" = 2.5 ]
+  digm-pay grant "$root" --key "$FIX/mp3.key" --to buyer.id -o buyer.wk
+  jq -e --arg a "$(addr buyer.wallet)" '.schema == "digm.wrapped-key/1" and .recipient == $a' buyer.wk
+  run -1 digm-pay grant "$root" --key "$FIX/mp3.key" --to other.id
+  # The wrapped key opens the track for the buyer, offline from the chunk folder.
+  digm-seed init --data n > /dev/null
+  digm-seed add "$FIX/mp3.json" --from "$FIX/chunks" --data n > /dev/null
+  start_node n
+  digm-fetch "$root" --peer "$URL_n" --wrapped buyer.wk --wallet buyer.wallet --no-cache -o out.mp3
+  assert_same_bytes out.mp3 "$AUDIO/track.mp3"
+  run -4 digm-fetch "$root" --peer "$URL_n" --wrapped buyer.wk --wallet other.wallet --no-cache -o other.mp3
+  [ ! -e other.mp3 ]
+  stop_nodes
+}
+
+@test "reward: 0.1 PARA per second, 60/40, once per receipt, from the pool" {
+  artist=0x00000000000000000000000000000000000000ad
+  run -1 digm-pay reward --seconds 10 --listener "$LISTENER" --artist $artist
+  digm-pay deposit --to pool:rewards --amount 100 --asset PARA > /dev/null
+  run -0 digm-pay reward --seconds 10 --listener "$LISTENER" --artist $artist
+  jq -se '[.[].amount] == ["0.6", "0.4"] and all(.[]; .asset == "PARA" and .from == "pool:rewards")' <<<"$output"
+  secs=$(jq -r '(.finished | fromdate) - (.started | fromdate)' "$FIX/receipt.json")
+  digm-pay reward --receipt "$FIX/receipt.json" --artist $artist > /dev/null
+  run -0 digm-pay reward --receipt "$FIX/receipt.json" --artist $artist
+  [ -z "$output" ]
+  [ "$(bal pool:rewards PARA)" = "$(awk -v s="$secs" 'BEGIN { print 100 - 1 - s * 0.1 }')" ]
+}
+
+@test "slash burns half a struck-out node's stake once per node and epoch" {
+  node=0x00000000000000000000000000000000000000c1
+  digm-pay deposit --to $node --amount 8 > /dev/null
+  digm-pay stake --node $node --amount 6 > /dev/null
+  rec='{"schema":"digm.slash/1","node_id":"'$node'","address":"'$node'","epoch":7,"evidence":[]}'
+  printf '%s\n%s\n' '{"schema":"digm.audit/1","ok":false}' "$rec" > in.ndjson
+  run -0 digm-pay slash < in.ndjson
+  jq -e --arg n "stake:$node" '.kind == "slash" and .from == $n and .to == "burn" and .amount == "3"' <<<"$output"
+  run -0 digm-pay slash < in.ndjson
+  [ -z "$output" ]
+  [ "$(bal stake:$node)" = 3 ] && [ "$(bal burn)" = 3 ]
+  run -4 digm-pay slash --auditor 0x00000000000000000000000000000000000000ee < in.ndjson
+}
+
+@test "node-rewards shares a pool among healthy nodes by score" {
+  digm-pay deposit --to pool:rewards --amount 10 --asset PARA > /dev/null
+  cat > index.json <<'JSON'
+{"schema":"digm.fresh-index/1","epoch":1,"nodes":[
+ {"node_id":"0x00000000000000000000000000000000000000d1","healthy":true,"score":1},
+ {"node_id":"0x00000000000000000000000000000000000000d2","healthy":true,"score":0.95},
+ {"node_id":"0x00000000000000000000000000000000000000d3","healthy":false,"score":0.2}]}
+JSON
+  run -0 digm-pay node-rewards --index index.json --pool 3.9
+  jq -se '[.[].amount] == ["2", "1.9"]' <<<"$output"
+  run -0 digm-pay node-rewards --index index.json --pool 3.9
+  [ -z "$output" ]
+}
+
+@test "the ledger's invariant holds after all of it" {
+  a=0x00000000000000000000000000000000000000a1
+  digm-pay deposit --to $a --amount 5 > /dev/null
+  digm-pay transfer --from $a --to burn --amount 1 > /dev/null
+  [ "$(digm-pay balance | jq -s 'map(select(.asset == "XFG") | .amount | tonumber) | add')" = 0 ]
+  [ "$(sqlite3 "$DIGM_LEDGER" 'SELECT count(*) FROM journal GROUP BY transfer HAVING sum(amount) != 0' | wc -l)" -eq 0 ]
+}
