@@ -151,6 +151,20 @@ digm-audit index --db audit.db -o fresh_index.json
 echo "the fresh index:"
 jq -r '.nodes[] | "  \(.url)  healthy=\(.healthy)  score=\(.score)  passed=\(.passed) failed=\(.failed)"' fresh_index.json
 
+step "10. pay: settle the fetch's receipt per byte, stake, and slash the struck-out node"
+export DIGM_LEDGER=ledger.db
+listener=$(jq -r .listener receipt.json)
+digm-pay deposit --to "$listener" --amount 1 > /dev/null
+digm-pay settle receipt.json --price-per-mb 0.001 | jq -r '"  \(.to) +\(.amount) XFG (\(.memo))"'
+echo "settling the same receipt again prints $(digm-pay settle receipt.json --price-per-mb 0.001 | wc -l) transfers"
+struck=$(jq -r 'select(.schema == "digm.slash/1") | .node_id' audit.ndjson)
+digm-pay deposit --to "$struck" --amount 10 > /dev/null
+digm-pay stake --node "$struck" --amount 10 > /dev/null
+auditor=$(digm-pay wallet show auditor.wallet | awk '/^address/ { print $2 }')
+digm-pay slash --auditor "$auditor" < audit.ndjson | jq -r '"  burnt \(.amount) XFG of \(.from) (slash signed by the auditor)"'
+echo "balances:"
+digm-pay balance | jq -r '"  \(.account) \(.amount) \(.asset)"'
+
 step "summary"
 printf '%-10s %s\n' track "$(jq -r '.source.name' track.mp3.json)" \
   root "$(jq -r .root track.mp3.json)" \
