@@ -13,6 +13,15 @@ rm -rf "$out" && mkdir -p "$out" && cd "$out"
 
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
 step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+holds() {  # holds N ROOT: node N's store has the track complete
+  digm-seed ls --data "node$1" | jq -e --arg r "$2" '.[] | select(.root == $r and .complete)' > /dev/null
+}
+wait_held() {  # wait_held ROOT: until all three nodes hold it (at most 20 s each)
+  local i
+  for i in 1 2 3; do
+    for _ in $(seq 200); do holds "$i" "$1" && break; sleep 0.1; done
+  done
+}
 
 step "1. a test track: 3 s of tone, 2 s of noise (sox), as WAV and MP3"
 sox -n -r 44100 -c 2 -b 16 tone.wav synth 3 sine 440 vol 0.5
@@ -72,15 +81,11 @@ done
 echo "every node knows the other two: $([ "$known" = "2 " ] && echo yes || echo no)"
 
 step "7. publish the MP3 with 3 replicas, signed by the artist's wallet"
-printf '{"schema":"digm.wallet/1","secret":"%s"}\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > artist.wallet
-chmod 600 artist.wallet
+digm-pay wallet new -o artist.wallet > /dev/null
 digm-seed publish track.mp3.json --from chunks/ --node "${urls[0]}" --wallet artist.wallet --replicas 3 | jq -c .
 root=$(jq -r .root track.mp3.json)
+wait_held "$root"
 for i in 1 2 3; do
-  for _ in $(seq 100); do
-    digm-seed ls --data "node$i" | jq -e --arg r "$root" '.[] | select(.root == $r and .complete)' > /dev/null && break
-    sleep 0.1
-  done
   h=$(jq -r '.chunks[-1].hash' track.mp3.json)
   got=$(curl -sf "${urls[$((i - 1))]}/content/$h" | sha256sum | cut -c1-64)
   printf 'node%s holds %s: %s; its last chunk hashes to its name: %s\n' "$i" "${root:0:16}..." \
@@ -93,14 +98,8 @@ sox -n -r 44100 -c 2 -b 16 long.wav synth 60 pinknoise vol 0.3
 digm-chunk long.wav --chunk-size 64K --encrypt --key-out long.key --store chunks/ -q | digm-merkle seal > long.json
 digm-seed publish long.json --from chunks/ --node "${urls[0]}" --wallet artist.wallet --replicas 3 > /dev/null
 lroot=$(jq -r .root long.json)
-for i in 1 2 3; do
-  for _ in $(seq 200); do
-    digm-seed ls --data "node$i" | jq -e --arg r "$lroot" '.[] | select(.root == $r and .complete)' > /dev/null && break
-    sleep 0.1
-  done
-done
-printf '{"schema":"digm.wallet/1","secret":"%s"}\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > listener.wallet
-chmod 600 listener.wallet
+wait_held "$lroot"
+digm-pay wallet new -o listener.wallet > /dev/null
 total=$(stat -c %s long.wav)
 : > fetched.wav
 digm-fetch "$lroot" --peer "${urls[0]}" --peer "${urls[1]}" --peer "${urls[2]}" --key long.key \
@@ -124,18 +123,12 @@ sox jingle.wav -C 128 jingle.mp3
 digm-chunk jingle.mp3 --store chunks/ -q | digm-merkle seal > jingle.json
 digm-seed publish jingle.json --from chunks/ --node "${urls[0]}" --wallet artist.wallet --replicas 3 > /dev/null
 jroot=$(jq -r .root jingle.json)
-for i in 1 2 3; do
-  for _ in $(seq 100); do
-    digm-seed ls --data "node$i" | jq -e --arg r "$jroot" '.[] | select(.root == $r and .complete)' > /dev/null && break
-    sleep 0.1
-  done
-done
+wait_held "$jroot"
 digm-audit prepare jingle.json --from chunks/ --db audit.db --count 8 | jq -c .
 h=$(jq -r '.chunks[0].hash' jingle.json)
 rm "node3/chunks/${h:0:2}/$h"
 echo "deleted chunk ${h:0:16}... of the jingle from node3's store"
-printf '{"schema":"digm.wallet/1","secret":"%s"}\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" > auditor.wallet
-chmod 600 auditor.wallet
+digm-pay wallet new -o auditor.wallet > /dev/null
 now=$(( $(date +%s) / 3600 ))
 for e in $((now - 2)) $((now - 1)) $now; do
   digm-audit run --db audit.db --peer "${urls[0]}" --peer "${urls[1]}" --peer "${urls[2]}" --epoch "$e" \

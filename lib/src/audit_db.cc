@@ -109,13 +109,17 @@ Json PrepareReport::ToJson() const {
               {"added", added},              {"unused", unused}};
 }
 
+void Reputation::Add(bool passed, double decay) {
+  alpha = decay * alpha + (passed ? 1 : 0);
+  beta = decay * beta + (passed ? 0 : 1);
+}
+
+double Reputation::score() const { return alpha + beta > 0 ? alpha / (alpha + beta) : 0; }
+
 double DecayingScore(const std::vector<bool>& epochs, double decay) {
-  double alpha = 0, beta = 0;
-  for (bool ok : epochs) {
-    alpha = decay * alpha + (ok ? 1 : 0);
-    beta = decay * beta + (ok ? 0 : 1);
-  }
-  return alpha + beta > 0 ? alpha / (alpha + beta) : 0;
+  Reputation r;
+  for (bool ok : epochs) r.Add(ok, decay);
+  return r.score();
 }
 
 AuditDb::AuditDb(std::string path, std::unique_ptr<SQLite::Database> db)
@@ -448,7 +452,7 @@ Result<Json> AuditDb::FreshIndex(int64_t epoch, double decay) {
     q.bind(1, epoch);
     struct Node {
       std::string id, url;
-      double alpha = 0, beta = 0;
+      Reputation reputation;
       uint64_t passed = 0, failed = 0, consecutive = 0;
       int64_t last_epoch = 0, last_ok = -1;
       std::optional<double> latency;
@@ -459,8 +463,7 @@ Result<Json> AuditDb::FreshIndex(int64_t epoch, double decay) {
       if (all.empty() || all.back().id != id) all.push_back(Node{id, q.getColumn(1).getString()});
       Node& n = all.back();
       bool ok = q.getColumn(3).getInt() != 0;
-      n.alpha = decay * n.alpha + (ok ? 1 : 0);
-      n.beta = decay * n.beta + (ok ? 0 : 1);
+      n.reputation.Add(ok, decay);
       n.last_epoch = q.getColumn(2).getInt64();
       if (ok) {
         ++n.passed;
@@ -474,8 +477,7 @@ Result<Json> AuditDb::FreshIndex(int64_t epoch, double decay) {
     }
     std::vector<std::pair<double, size_t>> order;
     for (size_t i = 0; i < all.size(); ++i) {
-      const Node& n = all[i];
-      order.emplace_back(n.alpha + n.beta > 0 ? n.alpha / (n.alpha + n.beta) : 0, i);
+      order.emplace_back(all[i].reputation.score(), i);
     }
     std::stable_sort(order.begin(), order.end(),
                      [](const auto& a, const auto& b) { return a.first > b.first; });

@@ -102,12 +102,6 @@ Ledger::Txn::Txn(Ledger& ledger)
       tx_(std::make_unique<SQLite::Transaction>(*ledger.db_, SQLite::TransactionBehavior::IMMEDIATE)) {}
 Ledger::Txn::~Txn() = default;
 
-bool Ledger::Txn::Posted(const std::string& ref) {
-  SQLite::Statement q(*ledger_.db_, "SELECT 1 FROM postings WHERE ref = ?");
-  q.bind(1, ref);
-  return q.executeStep();
-}
-
 Result<bool> Ledger::Txn::Post(const std::string& kind, const std::string& ref,
                                const std::vector<TransferSpec>& transfers,
                                std::vector<Transfer>* posted) {
@@ -159,25 +153,6 @@ Result<bool> Ledger::Txn::Post(const std::string& kind, const std::string& ref,
   } catch (const std::exception& e) {
     return DbError(e);
   }
-}
-
-std::string Ledger::Txn::ChainTx(const std::string& ref) {
-  SQLite::Statement q(*ledger_.db_, "SELECT chain_tx FROM postings WHERE ref = ?");
-  q.bind(1, ref);
-  if (q.executeStep() && !q.getColumn(0).isNull()) return q.getColumn(0).getString();
-  return "";
-}
-
-Status Ledger::Txn::SetChainTx(const std::string& ref, const std::string& tx_hash) {
-  try {
-    SQLite::Statement q(*ledger_.db_, "UPDATE postings SET chain_tx = ? WHERE ref = ?");
-    q.bind(1, tx_hash);
-    q.bind(2, ref);
-    q.exec();
-  } catch (const std::exception& e) {
-    return DbError(e);
-  }
-  return Status::Ok();
 }
 
 Result<int64_t> Ledger::Txn::Balance(const std::string& account, const std::string& asset) {

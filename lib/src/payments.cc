@@ -10,13 +10,16 @@ namespace {
 
 std::string Ref(const std::string& kind, const std::string& what) { return kind + ":" + what; }
 
-}  // namespace
-
-std::string ReceiptHash(const Json& receipt) {
-  std::string canonical = CanonicalForm(receipt);
+// SHA-256 of a document's canonical form (signature left out), hex.
+std::string CanonicalHash(const Json& doc) {
+  std::string canonical = CanonicalForm(doc);
   return HexEncode(Sha256(std::span(reinterpret_cast<const uint8_t*>(canonical.data()),
                                     canonical.size())));
 }
+
+}  // namespace
+
+std::string ReceiptHash(const Json& receipt) { return CanonicalHash(receipt); }
 
 Result<std::vector<Transfer>> SettleReceipt(Ledger::Txn& txn, const Json& receipt,
                                             const Asset& asset, int64_t price_per_mb) {
@@ -129,12 +132,7 @@ Result<bool> PayNodeRewards(Ledger::Txn& txn, const Json& index, const Asset& as
     specs.push_back({asset.name, kRewardPool, id, static_cast<int64_t>(pool * static_cast<__int128>(w) / sum),
                      "score " + FormatAmount(w, 6), ""});
   }
-  std::string canonical = CanonicalForm(index);
-  return txn.Post("node-rewards",
-                  Ref("node-rewards", HexEncode(Sha256(std::span(
-                                          reinterpret_cast<const uint8_t*>(canonical.data()),
-                                          canonical.size())))),
-                  specs, posted);
+  return txn.Post("node-rewards", Ref("node-rewards", CanonicalHash(index)), specs, posted);
 }
 
 }  // namespace digm

@@ -4,9 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cctype>
+#include <cstdio>
 #include <string>
 
 #include "digm/diag.h"
+#include "digm/document.h"
 #include "digm/file.h"
 
 namespace digm::cli {
@@ -40,6 +42,13 @@ inline int Parse(CLI::App& app, int argc, char** argv) {
     diag::Hint("try '" + std::string(diag::ProgramName()) + " --help'");
     return static_cast<int>(Code::kUsage);
   }
+}
+
+// Prints one document as one line of stdout and flushes it (NDJSON streams).
+inline void PrintLine(const Json& doc) {
+  std::string line = DumpDocument(doc) + "\n";
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fflush(stdout);
 }
 
 // Reports a usage error found after parsing.

@@ -15,12 +15,6 @@ namespace {
 
 using namespace digm;
 
-void PrintLine(const Json& doc) {
-  std::string line = DumpDocument(doc) + "\n";
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fflush(stdout);
-}
-
 // Every node of a digm.fresh-index/1, healthy or not.
 Status AddIndexNodes(const std::string& path, std::vector<AuditTarget>& targets) {
   DIGM_ASSIGN_OR_RETURN(Json doc, ReadDocument(path, "fresh-index", 1));
@@ -137,7 +131,7 @@ int main(int argc, char** argv) {
     if (!chunks.ok()) return diag::Fail(chunks.status());
     auto report = (*db)->Prepare(*m, *chunks, count);
     if (!report.ok()) return diag::Fail(report.status());
-    PrintLine(report->ToJson());
+    cli::PrintLine(report->ToJson());
     return 0;
   }
 
@@ -170,12 +164,12 @@ int main(int argc, char** argv) {
     }
     ++audited;
     if (!a.passed()) ++failed;
-    for (const auto& r : a.results) PrintLine(r.ToJson());
+    for (const auto& r : a.results) cli::PrintLine(r.ToJson());
     if (!a.skipped.empty()) diag::Error(a.target.url + ": " + a.skipped);
     if (a.slash) slashes.push_back(*a.slash);
   });
   if (!s.ok()) return diag::Fail(s);
-  for (const auto& slash : slashes) PrintLine(slash);
+  for (const auto& slash : slashes) cli::PrintLine(slash);
   if (!o.retrieve && !quiet) {
     auto low = (*db)->LowStock();
     for (const auto& t : low.ok() ? *low : std::vector<ChallengeStock>{}) {

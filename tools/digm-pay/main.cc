@@ -13,8 +13,6 @@ namespace {
 
 using namespace digm;
 
-void PrintLine(const Json& doc) { std::cout << DumpDocument(doc) << '\n' << std::flush; }
-
 // An address (any case) or one of the ledger's own accounts.
 Result<std::string> ParseAccount(const std::string& text) {
   if (text == kWorldAccount || text == kRewardPool || text == kBurnAccount) return text;
@@ -40,7 +38,7 @@ int InTxn(const std::string& path, const std::function<Status(Ledger::Txn&, std:
   Status s = body(**txn, posted);
   if (s.ok()) s = (*txn)->Commit();
   if (!s.ok()) return diag::Fail(s);
-  for (const auto& t : posted) PrintLine(t.ToJson());
+  for (const auto& t : posted) cli::PrintLine(t.ToJson());
   return 0;
 }
 
@@ -119,13 +117,14 @@ int main(int argc, char** argv) {
     if (wnew->parsed()) {
       Wallet w = Wallet::Generate();
       if (Status s = WriteWalletFile(out, w); !s.ok()) return diag::Fail(s);
-      std::cout << AddressToString(w.address) << '\n';
+      std::printf("%s\n", AddressToString(w.address).c_str());
       return 0;
     }
     auto w = ReadWalletFile(file);
     if (!w.ok()) return diag::Fail(w.status());
     if (wshow->parsed()) {
-      std::cout << "address " << AddressToString(w->address) << "\npublic  " << HexEncode(w->public_key) << '\n';
+      std::printf("address %s\npublic  %s\n", AddressToString(w->address).c_str(),
+                  HexEncode(w->public_key).c_str());
       return 0;
     }
     Status s = WriteOutput(out.empty() ? "-" : out, DumpDocument(IdentityToJson(*w)) + "\n");
@@ -153,13 +152,13 @@ int main(int argc, char** argv) {
     if (history->parsed()) {
       auto h = (*l)->History(*account);
       if (!h.ok()) return diag::Fail(h.status());
-      for (const auto& t : *h) PrintLine(t.ToJson());
+      for (const auto& t : *h) cli::PrintLine(t.ToJson());
       return 0;
     }
     auto rows = (*l)->Balances(*account);
     if (!rows.ok()) return diag::Fail(rows.status());
     for (const auto& r : *rows) {
-      PrintLine(Json{{"schema", "digm.balance/1"}, {"account", r.account}, {"asset", r.asset},
+      cli::PrintLine(Json{{"schema", "digm.balance/1"}, {"account", r.account}, {"asset", r.asset},
                      {"amount", FormatAmount(r.amount, ParseAsset(r.asset)->decimals)}});
     }
     return 0;

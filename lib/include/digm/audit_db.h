@@ -115,8 +115,14 @@ class AuditDb {
   int lock_fd_ = -1;
 };
 
-// The score of SPEC §7 over a node's epochs in order (true = passed): each
-// epoch α ← λα + s, β ← λβ + (1 − s); score α/(α+β), 0 with no history.
+// The reputation of SPEC §7, fed a node's audited epochs in order: each epoch
+// α ← λα + s, β ← λβ + (1 − s) with s = 1 for a pass; score α/(α+β), 0 with
+// no history.
+struct Reputation {
+  double alpha = 0, beta = 0;
+  void Add(bool passed, double decay);
+  double score() const;
+};
 double DecayingScore(const std::vector<bool>& epochs, double decay);
 
 }  // namespace digm

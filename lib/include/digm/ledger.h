@@ -52,10 +52,6 @@ class Ledger {
     // was posted before.
     Result<bool> Post(const std::string& kind, const std::string& ref,
                       const std::vector<TransferSpec>& transfers, std::vector<Transfer>* posted);
-    bool Posted(const std::string& ref);
-    // The chain transaction that carried `ref`, when one did.
-    std::string ChainTx(const std::string& ref);
-    Status SetChainTx(const std::string& ref, const std::string& tx_hash);
     Result<int64_t> Balance(const std::string& account, const std::string& asset);
     Status RecordPurchase(const std::string& root, const std::string& buyer, const std::string& ref);
     bool HasPurchase(const std::string& root, const std::string& buyer);
