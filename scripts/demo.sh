@@ -124,7 +124,7 @@ digm-chunk jingle.mp3 --store chunks/ -q | digm-merkle seal > jingle.json
 digm-seed publish jingle.json --from chunks/ --node "${urls[0]}" --wallet artist.wallet --replicas 3 > /dev/null
 jroot=$(jq -r .root jingle.json)
 wait_held "$jroot"
-digm-audit prepare jingle.json --from chunks/ --db audit.db --count 8 | jq -c .
+digm-audit prepare jingle.json --from chunks/ --db audit.db --count 16 | jq -c .
 h=$(jq -r '.chunks[0].hash' jingle.json)
 rm "node3/chunks/${h:0:2}/$h"
 echo "deleted chunk ${h:0:16}... of the jingle from node3's store"
