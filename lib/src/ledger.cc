@@ -11,8 +11,7 @@ namespace {
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS postings(
-  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL UNIQUE, created TEXT NOT NULL,
-  chain_tx TEXT);
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref TEXT NOT NULL UNIQUE, created TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS transfers(
   id INTEGER PRIMARY KEY, posting INTEGER NOT NULL REFERENCES postings(id), asset TEXT NOT NULL,
   from_account TEXT NOT NULL, to_account TEXT NOT NULL, amount INTEGER NOT NULL CHECK(amount > 0),
@@ -25,10 +24,23 @@ CREATE TABLE IF NOT EXISTS balances(
   account TEXT NOT NULL, asset TEXT NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY(account, asset));
 CREATE TABLE IF NOT EXISTS purchases(
   root TEXT NOT NULL, buyer TEXT NOT NULL, ref TEXT NOT NULL, PRIMARY KEY(root, buyer));
+CREATE TABLE IF NOT EXISTS chain_sends(
+  id INTEGER PRIMARY KEY, chain_id INTEGER NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL,
+  seq INTEGER NOT NULL, asset TEXT NOT NULL, from_account TEXT NOT NULL, to_account TEXT NOT NULL,
+  amount INTEGER NOT NULL CHECK(amount > 0), memo TEXT NOT NULL, rounding TEXT NOT NULL,
+  created TEXT NOT NULL, nonce INTEGER NOT NULL, raw TEXT NOT NULL, tx_hash TEXT NOT NULL,
+  state TEXT NOT NULL, block INTEGER NOT NULL DEFAULT 0, UNIQUE(chain_id, ref, seq));
 )sql";
 
 Status DbError(const std::exception& e) {
   return Status::BadInput(std::string("ledger: ") + e.what());
+}
+
+// asset, from, to, amount, memo, rounding from column `first` on.
+TransferSpec SpecFrom(SQLite::Statement& q, int first) {
+  return {q.getColumn(first).getString(),         q.getColumn(first + 1).getString(),
+          q.getColumn(first + 2).getString(),     q.getColumn(first + 3).getInt64(),
+          q.getColumn(first + 4).getString(),     q.getColumn(first + 5).getString()};
 }
 
 Transfer TransferFrom(SQLite::Statement& q) {
@@ -37,18 +49,12 @@ Transfer TransferFrom(SQLite::Statement& q) {
   t.kind = q.getColumn(1).getString();
   t.ref = q.getColumn(2).getString();
   t.created = q.getColumn(3).getString();
-  t.chain_tx = q.getColumn(4).isNull() ? "" : q.getColumn(4).getString();
-  t.spec.asset = q.getColumn(5).getString();
-  t.spec.from = q.getColumn(6).getString();
-  t.spec.to = q.getColumn(7).getString();
-  t.spec.amount = q.getColumn(8).getInt64();
-  t.spec.memo = q.getColumn(9).getString();
-  t.spec.rounding = q.getColumn(10).getString();
+  t.spec = SpecFrom(q, 4);
   return t;
 }
 
 constexpr const char* kTransferColumns =
-    "SELECT t.id, p.kind, p.ref, p.created, p.chain_tx, t.asset, t.from_account, t.to_account, "
+    "SELECT t.id, p.kind, p.ref, p.created, t.asset, t.from_account, t.to_account, "
     "t.amount, t.memo, t.rounding FROM transfers t JOIN postings p ON p.id = t.posting ";
 
 }  // namespace
@@ -69,8 +75,18 @@ Json Transfer::ToJson() const {
          {"created", created}};
   if (!spec.memo.empty()) j["memo"] = spec.memo;
   if (!spec.rounding.empty()) j["rounding"] = spec.rounding;
-  if (!chain_tx.empty()) j["chain_tx"] = chain_tx;
+  if (chain_id != 0) {
+    j["chain_id"] = chain_id;
+    j["chain_tx"] = chain_tx;
+  }
   return j;
+}
+
+Transfer ChainSend::AsTransfer() const {
+  Transfer t{id, kind, ref, created, spec};
+  t.chain_id = chain_id;
+  t.chain_tx = tx_hash;
+  return t;
 }
 
 Ledger::Ledger(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
@@ -147,7 +163,7 @@ Result<bool> Ledger::Txn::Post(const std::string& kind, const std::string& ref,
         b.reset();
       }
       debited_.emplace_back(s.from, s.asset);
-      if (posted) posted->push_back(Transfer{id, kind, ref, created, "", s});
+      if (posted) posted->push_back(Transfer{id, kind, ref, created, s});
     }
     return true;
   } catch (const std::exception& e) {
@@ -237,6 +253,121 @@ Result<std::vector<Transfer>> Ledger::History(const std::string& account) {
     return DbError(e);
   }
   return out;
+}
+
+namespace {
+
+constexpr const char* kChainColumns =
+    "SELECT id, chain_id, kind, ref, seq, asset, from_account, to_account, amount, memo, rounding, "
+    "created, nonce, raw, tx_hash, state, block FROM chain_sends ";
+
+ChainSend ChainSendFrom(SQLite::Statement& q) {
+  ChainSend c;
+  c.id = q.getColumn(0).getInt64();
+  c.chain_id = static_cast<uint64_t>(q.getColumn(1).getInt64());
+  c.kind = q.getColumn(2).getString();
+  c.ref = q.getColumn(3).getString();
+  c.seq = q.getColumn(4).getInt();
+  c.spec = SpecFrom(q, 5);
+  c.created = q.getColumn(11).getString();
+  c.nonce = static_cast<uint64_t>(q.getColumn(12).getInt64());
+  c.raw = q.getColumn(13).getString();
+  c.tx_hash = q.getColumn(14).getString();
+  c.state = q.getColumn(15).getString();
+  c.block = static_cast<uint64_t>(q.getColumn(16).getInt64());
+  return c;
+}
+
+}  // namespace
+
+Result<std::optional<ChainSend>> Ledger::FindChainSend(uint64_t chain_id, const std::string& ref,
+                                                       int seq) {
+  try {
+    SQLite::Statement q(*db_, std::string(kChainColumns) +
+                                  "WHERE chain_id = ? AND ref = ? AND seq = ?");
+    q.bind(1, static_cast<int64_t>(chain_id));
+    q.bind(2, ref);
+    q.bind(3, seq);
+    if (q.executeStep()) return std::optional<ChainSend>(ChainSendFrom(q));
+    return std::optional<ChainSend>();
+  } catch (const std::exception& e) {
+    return DbError(e);
+  }
+}
+
+Status Ledger::AddChainSends(std::vector<ChainSend>& sends) {
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(*db_,
+                        "INSERT INTO chain_sends(chain_id, kind, ref, seq, asset, from_account, "
+                        "to_account, amount, memo, rounding, created, nonce, raw, tx_hash, state) "
+                        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    for (auto& c : sends) {
+      c.created = Rfc3339(UnixNow());
+      int i = 1;
+      q.bind(i++, static_cast<int64_t>(c.chain_id));
+      q.bind(i++, c.kind);
+      q.bind(i++, c.ref);
+      q.bind(i++, c.seq);
+      q.bind(i++, c.spec.asset);
+      q.bind(i++, c.spec.from);
+      q.bind(i++, c.spec.to);
+      q.bind(i++, c.spec.amount);
+      q.bind(i++, c.spec.memo);
+      q.bind(i++, c.spec.rounding);
+      q.bind(i++, c.created);
+      q.bind(i++, static_cast<int64_t>(c.nonce));
+      q.bind(i++, c.raw);
+      q.bind(i++, c.tx_hash);
+      q.bind(i++, c.state);
+      q.exec();
+      q.reset();
+      c.id = db_->getLastInsertRowid();
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return DbError(e);
+  }
+  return Status::Ok();
+}
+
+Status Ledger::UpdateChainSend(const ChainSend& c) {
+  try {
+    SQLite::Statement q(*db_,
+                        "UPDATE chain_sends SET nonce = ?, raw = ?, tx_hash = ?, state = ?, block = ? "
+                        "WHERE id = ?");
+    q.bind(1, static_cast<int64_t>(c.nonce));
+    q.bind(2, c.raw);
+    q.bind(3, c.tx_hash);
+    q.bind(4, c.state);
+    q.bind(5, static_cast<int64_t>(c.block));
+    q.bind(6, c.id);
+    q.exec();
+  } catch (const std::exception& e) {
+    return DbError(e);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<ChainSend>> Ledger::ChainSends(const std::string& account) {
+  std::vector<ChainSend> out;
+  try {
+    SQLite::Statement q(*db_, std::string(kChainColumns) +
+                                  "WHERE ?1 = '' OR from_account = ?1 OR to_account = ?1 ORDER BY id");
+    q.bind(1, account);
+    while (q.executeStep()) out.push_back(ChainSendFrom(q));
+  } catch (const std::exception& e) {
+    return DbError(e);
+  }
+  return out;
+}
+
+Status Ledger::RecordPurchase(const std::string& root, const std::string& buyer,
+                              const std::string& ref) {
+  auto txn = Begin();
+  if (!txn.ok()) return txn.status();
+  DIGM_RETURN_IF_ERROR((*txn)->RecordPurchase(root, buyer, ref));
+  return (*txn)->Commit();
 }
 
 Status Ledger::Check() {

@@ -21,8 +21,14 @@ std::string CanonicalHash(const Json& doc) {
 
 std::string ReceiptHash(const Json& receipt) { return CanonicalHash(receipt); }
 
-Result<std::vector<Transfer>> SettleReceipt(Ledger::Txn& txn, const Json& receipt,
-                                            const Asset& asset, int64_t price_per_mb) {
+std::string ReceiptRef(const Json& receipt) { return Ref("receipt", ReceiptHash(receipt)); }
+
+std::string PurchaseRef(const std::string& root, const Address& buyer) {
+  return Ref("purchase", root + ":" + AddressToString(buyer));
+}
+
+Result<std::vector<TransferSpec>> ReceiptPayments(const Json& receipt, const Asset& asset,
+                                                  int64_t price_per_mb) {
   DIGM_RETURN_IF_ERROR(CheckSchema(receipt, "receipt", 1));
   DIGM_ASSIGN_OR_RETURN(Address signer, VerifyDocument(receipt));
   DIGM_ASSIGN_OR_RETURN(std::string listener, GetString(receipt, "listener", "listener"));
@@ -50,10 +56,14 @@ Result<std::vector<Transfer>> SettleReceipt(Ledger::Txn& txn, const Json& receip
     s.rounding = FormatAmount(owed % kBytesPerMb, asset.decimals + 6);
     specs.push_back(std::move(s));
   }
+  return specs;
+}
+
+Result<std::vector<Transfer>> SettleReceipt(Ledger::Txn& txn, const Json& receipt,
+                                            const Asset& asset, int64_t price_per_mb) {
+  DIGM_ASSIGN_OR_RETURN(auto specs, ReceiptPayments(receipt, asset, price_per_mb));
   std::vector<Transfer> posted;
-  DIGM_ASSIGN_OR_RETURN(bool fresh, txn.Post("settle", Ref("receipt", ReceiptHash(receipt)),
-                                             specs, &posted));
-  (void)fresh;
+  DIGM_RETURN_IF_ERROR(txn.Post("settle", ReceiptRef(receipt), specs, &posted).status());
   return posted;
 }
 
@@ -61,7 +71,7 @@ Result<bool> RecordPurchase(Ledger::Txn& txn, const std::string& root, const Add
                             const Address& artist, const Asset& asset, int64_t price,
                             std::vector<Transfer>* posted) {
   std::string b = AddressToString(buyer);
-  std::string ref = Ref("purchase", root + ":" + b);
+  std::string ref = PurchaseRef(root, buyer);
   DIGM_ASSIGN_OR_RETURN(bool fresh,
                         txn.Post("purchase", ref,
                                  {{asset.name, b, AddressToString(artist), price, root, ""}},

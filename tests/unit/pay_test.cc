@@ -1,7 +1,11 @@
-// Money and the ledger: decimal strings to atomic units and back, and the
-// double-entry invariant under thousands of random operations.
+// Money and the ledger: decimal strings to atomic units and back, the
+// double-entry invariant under thousands of random operations, and the chain
+// backend's encodings against published vectors (RLP, EIP-155).
 #include <random>
 
+#include "digm/chain_pay.h"
+#include "digm/evm.h"
+#include "digm/keccak.h"
 #include "digm/ledger.h"
 #include "digm/money.h"
 #include "digm/payments.h"
@@ -64,7 +68,9 @@ TEST(Ledger, InvariantHoldsUnderRandomOperations) {
   std::vector<Ledger::BalanceRow> rows = *ledger->Balances();
   for (const auto& row : rows) {
     EXPECT_EQ(row.amount, (model[{row.account, row.asset}])) << row.account << " " << row.asset;
-    if (row.account != kWorldAccount) EXPECT_GE(row.amount, 0);
+    if (row.account != kWorldAccount) {
+      EXPECT_GE(row.amount, 0);
+    }
   }
   // Every transfer sums to zero: the world's balance is minus everyone else's.
   for (const char* asset : {"XFG", "PARA"}) {
@@ -118,6 +124,69 @@ TEST(Settle, PaysPerByteRoundingDownAndStatesTheRest) {
   EXPECT_EQ(SettleReceipt(*txn, tampered, xfg, 10000).status().code(), Code::kIntegrity);
   ASSERT_TRUE(txn->Commit().ok());
   EXPECT_TRUE(ledger->Check().ok());
+}
+
+std::string Hex(const Bytes& b) { return HexEncode(b); }
+Bytes Str(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+// The examples of the Ethereum wiki's RLP page.
+TEST(Rlp, EncodesThePublishedExamples) {
+  EXPECT_EQ(Hex(evm::RlpBytes(Str("dog"))), "83646f67");
+  EXPECT_EQ(Hex(evm::RlpList({evm::RlpBytes(Str("cat")), evm::RlpBytes(Str("dog"))})),
+            "c88363617483646f67");
+  EXPECT_EQ(Hex(evm::RlpBytes(Str(""))), "80");
+  EXPECT_EQ(Hex(evm::RlpList({})), "c0");
+  EXPECT_EQ(Hex(evm::RlpUint(0)), "80");
+  EXPECT_EQ(Hex(evm::RlpBytes(Bytes{0x00})), "00");
+  EXPECT_EQ(Hex(evm::RlpUint(15)), "0f");
+  EXPECT_EQ(Hex(evm::RlpUint(1024)), "820400");
+  // The set-theoretical representation of three: [ [], [[]], [ [], [[]] ] ].
+  Bytes empty = evm::RlpList({});
+  Bytes one = evm::RlpList({empty});
+  EXPECT_EQ(Hex(evm::RlpList({empty, one, evm::RlpList({empty, one})})), "c7c0c1c0c3c0c1c0");
+  std::string lorem = "Lorem ipsum dolor sit amet, consectetur adipisicing elit";
+  EXPECT_EQ(Hex(evm::RlpBytes(Str(lorem))), "b838" + HexEncode(Str(lorem)));
+  Bytes big(1024, 0xaa);
+  EXPECT_EQ(Hex(evm::RlpBytes(big)).substr(0, 6), "b90400");
+}
+
+TEST(Evm, QuantitiesAndWei) {
+  EXPECT_EQ(evm::Quantity(0), "0x0");
+  EXPECT_EQ(evm::Quantity(1024), "0x400");
+  EXPECT_EQ(*evm::ParseQuantity("0x400"), evm::Wei{1024});
+  EXPECT_EQ(*evm::ParseQuantity("0x0"), evm::Wei{0});
+  for (const char* bad : {"", "0x", "400", "0xg1", "0x1000000000000000000000000000000000"}) {
+    EXPECT_FALSE(evm::ParseQuantity(bad).ok()) << bad;
+  }
+  EXPECT_EQ(evm::Quantity(WeiOf(1, 7)), "0x174876e800");  // 10^11 wei: the smallest XFG
+  EXPECT_EQ(WeiOf(10000000, 7), evm::Wei{1000000000000000000ull});  // 1 XFG is 10^18 wei
+  EXPECT_EQ(WeiOf(100000000, 8), evm::Wei{1000000000000000000ull});
+  EXPECT_EQ(evm::IntrinsicGas({}), 21000u);
+  EXPECT_EQ(evm::IntrinsicGas(Bytes{0, 1, 0, 2}), 21000u + 4 + 16 + 4 + 16);
+}
+
+// EIP-155's own example: nonce 9, 20 gwei, 21000 gas, 1 ether to 0x3535…35,
+// chain id 1, secret key 0x4646…46.
+TEST(Evm, SignsTheEip155Example) {
+  evm::LegacyTx tx;
+  tx.nonce = 9;
+  tx.gas_price = 20000000000ull;
+  tx.gas = 21000;
+  tx.to.fill(0x35);
+  tx.value = 1000000000000000000ull;
+  EXPECT_EQ(Hex(evm::SigningPayload(tx, 1)),
+            "ec098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764000080018080");
+  EXPECT_EQ(HexEncode(Keccak256(evm::SigningPayload(tx, 1))),
+            "daf5a779ae972f972197303d7b574746c7ef83eadac0f2791ad23db92e4c8e53");
+  std::array<uint8_t, 32> secret;
+  secret.fill(0x46);
+  Wallet w = *Wallet::FromSecret(secret);
+  EXPECT_EQ(AddressToString(w.address), "0x9d8a62f656a8d1615c1294fd71e9cfb3e4855a4f");
+  Bytes raw = evm::SignTx(tx, 1, w);
+  EXPECT_EQ(Hex(raw),
+            "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a7640000"
+            "8025a028ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276a067cbe9d8997f76"
+            "1aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83");
 }
 
 }  // namespace

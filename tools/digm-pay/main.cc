@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "digm/chain_pay.h"
 #include "digm/crypto.h"
 #include "digm/key_wrap.h"
 #include "digm/payments.h"
@@ -42,6 +43,26 @@ int InTxn(const std::string& path, const std::function<Status(Ledger::Txn&, std:
   return 0;
 }
 
+// The chain backend: pays `payments` from `payer` on the chain, keeping track in the ledger.
+int OnChain(const std::string& path, const ChainTarget& target, const Wallet& payer,
+            const std::vector<ChainPayment>& payments, const std::function<Status(Ledger&)>& after = {}) {
+  if (path.empty()) return cli::UsageError("no ledger given", "add --ledger FILE or set DIGM_LEDGER: it remembers what was sent");
+  auto ledger = Ledger::Open(path);
+  if (!ledger.ok()) return diag::Fail(ledger.status());
+  auto mined = PayOnChain(**ledger, target, payer, payments);
+  if (!mined.ok()) return diag::Fail(mined.status());
+  if (after) {
+    if (Status s = after(**ledger); !s.ok()) return diag::Fail(s);
+  }
+  for (const auto& t : *mined) cli::PrintLine(t.ToJson());
+  return 0;
+}
+
+Bytes Sha256Of(const std::string& text) {
+  Hash256 h = Sha256(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  return Bytes(h.begin(), h.end());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,6 +78,15 @@ int main(int argc, char** argv) {
   int share = 50;
   app.add_option("--ledger", ledger, "the ledger database (default $DIGM_LEDGER)")->type_name("FILE");
   app.add_option("--asset", asset_name, "XFG (7 decimals) or PARA (8)")->capture_default_str()->check(CLI::IsMember({"XFG", "PARA"}));
+  std::string chain, payer_file;
+  ChainTarget target;
+  long confirm_s = 60;
+  auto chain_opts = [&](CLI::App* c) {
+    c->add_option("--chain", chain, "pay on a chain instead of in the ledger")->check(CLI::IsMember({"evm"}))->type_name("evm");
+    c->add_option("--rpc", target.rpc, "the chain's JSON-RPC URL")->type_name("URL");
+    c->add_option("--chain-id", target.chain_id, "the chain id the RPC must serve (EIP-155)")->type_name("ID");
+    c->add_option("--confirm-timeout", confirm_s, "seconds to wait for the transactions to be mined")->capture_default_str()->type_name("S");
+  };
 
   auto* wallet = app.add_subcommand("wallet", "make or read a wallet")->require_subcommand(1, 1);
   auto* wnew = wallet->add_subcommand("new", "make a wallet (mode 0600) and print its address");
@@ -75,9 +105,11 @@ int main(int argc, char** argv) {
   deposit->add_option("--to", to, "the account")->required()->type_name("ACCOUNT");
   amount_opts(deposit);
   auto* transfer = app.add_subcommand("transfer", "move money between two accounts");
-  transfer->add_option("--from", from)->required()->type_name("ACCOUNT");
+  transfer->add_option("--from", from)->type_name("ACCOUNT");
   transfer->add_option("--to", to)->required()->type_name("ACCOUNT");
+  transfer->add_option("--wallet", payer_file, "with --chain: the payer's wallet")->type_name("FILE");
   amount_opts(transfer);
+  chain_opts(transfer);
   auto* balance = app.add_subcommand("balance", "print balances (digm.balance/1 lines)");
   balance->add_option("ACCOUNT", from, "only this account")->type_name("");
   auto* history = app.add_subcommand("history", "print transfers, oldest first (NDJSON)");
@@ -86,11 +118,14 @@ int main(int argc, char** argv) {
   auto* settle = app.add_subcommand("settle", "pay nodes for the bytes each receipt says they delivered");
   settle->add_option("RECEIPT", receipts, "signed digm.receipt/1 files (- for stdin)")->required()->type_name("");
   settle->add_option("--price-per-mb", price, "price of 1,000,000 delivered bytes")->required()->type_name("P");
+  settle->add_option("--wallet", payer_file, "with --chain: the listener's wallet, which pays")->type_name("FILE");
+  chain_opts(settle);
   auto* purchase = app.add_subcommand("purchase", "record a purchase: the buyer pays the artist");
   purchase->add_option("ROOT", root)->required()->type_name("");
   purchase->add_option("--buyer", buyer, "the buyer's wallet")->required()->type_name("WALLET");
   purchase->add_option("--artist", artist)->required()->type_name("ADDRESS");
   purchase->add_option("--price", price)->required()->type_name("P");
+  chain_opts(purchase);
   auto* grant = app.add_subcommand("grant", "wrap a track key for a buyer who purchased it");
   grant->add_option("ROOT", root)->required()->type_name("");
   grant->add_option("--key", key, "the track key")->required()->type_name("FILE");
@@ -130,6 +165,20 @@ int main(int argc, char** argv) {
     Status s = WriteOutput(out.empty() ? "-" : out, DumpDocument(IdentityToJson(*w)) + "\n");
     return s.ok() ? 0 : diag::Fail(s);
   }
+  // The chain backend: its options come together, with the payer's wallet.
+  std::optional<Wallet> payer;
+  if (!chain.empty()) {
+    if (target.rpc.empty() || target.chain_id == 0) return cli::UsageError("--chain evm needs --rpc URL and --chain-id ID");
+    if (confirm_s <= 0) return cli::UsageError("--confirm-timeout must be more than zero");
+    target.confirm_timeout_ms = confirm_s * 1000;
+    std::string wallet_file = purchase->parsed() ? buyer : payer_file;
+    if (wallet_file.empty()) return cli::UsageError("--chain evm needs --wallet FILE: the key that signs the transactions");
+    auto w = ReadWalletFile(wallet_file);
+    if (!w.ok()) return diag::Fail(w.status());
+    payer = *w;
+  } else if (!target.rpc.empty() || target.chain_id != 0 || !payer_file.empty()) {
+    return cli::UsageError("--rpc, --chain-id and --wallet only go with --chain evm");
+  }
   Asset asset = *ParseAsset(asset_name);
   if (reward->parsed()) asset = *ParseAsset("PARA");
   auto money = [&](const std::string& text, int64_t* atomic) {
@@ -153,6 +202,11 @@ int main(int argc, char** argv) {
       auto h = (*l)->History(*account);
       if (!h.ok()) return diag::Fail(h.status());
       for (const auto& t : *h) cli::PrintLine(t.ToJson());
+      auto sent = (*l)->ChainSends(*account);  // the chain backend's, mined ones
+      if (!sent.ok()) return diag::Fail(sent.status());
+      for (const auto& c : *sent) {
+        if (c.state == "mined") cli::PrintLine(c.AsTransfer().ToJson());
+      }
       return 0;
     }
     auto rows = (*l)->Balances(*account);
@@ -194,11 +248,23 @@ int main(int argc, char** argv) {
     int64_t atomic = 0;
     if (Status s = money(amount, &atomic); !s.ok()) return diag::Fail(s);
     if (atomic <= 0) return cli::UsageError("the amount must be more than zero");
+    if (transfer->parsed() && from.empty()) {
+      if (!payer) return cli::UsageError("transfer needs --from ACCOUNT (or --chain evm with --wallet)");
+      from = AddressToString(payer->address);
+    }
     auto dst = ParseAccount(to);
     auto src = deposit->parsed() ? Result<std::string>(std::string(kWorldAccount)) : ParseAccount(stake->parsed() ? to : from);
     if (!dst.ok() || !src.ok()) return cli::UsageError((dst.ok() ? src : dst).status().message());
     std::string kind = deposit->parsed() ? "deposit" : stake->parsed() ? "stake" : "transfer";
     if (stake->parsed()) dst = StakeAccount(*src);
+    if (payer) {
+      auto dst_address = AddressArg(to);
+      if (!dst_address.ok()) return cli::UsageError("--to: on a chain, " + dst_address.status().message());
+      std::string payer_address = AddressToString(payer->address);
+      if (*src != payer_address) return cli::UsageError("--from " + from + " is not the address of --wallet (" + payer_address + ")");
+      std::string r = unique_ref(kind);
+      return OnChain(ledger, target, *payer, {{kind, r, 0, {asset.name, payer_address, AddressToString(*dst_address), atomic, "", ""}, Sha256Of(r)}});
+    }
     return InTxn(ledger, [&](Ledger::Txn& txn, std::vector<Transfer>& posted) {
       return txn.Post(kind, unique_ref(kind), {{asset.name, *src, *dst, atomic, "", ""}}, &posted).status();
     });
@@ -212,6 +278,18 @@ int main(int argc, char** argv) {
       auto d = ReadDocument(r, "receipt", 1);
       if (!d.ok()) return diag::Fail(d.status());
       docs.push_back(std::move(*d));
+    }
+    if (payer) {
+      std::vector<ChainPayment> payments;
+      for (size_t i = 0; i < docs.size(); ++i) {
+        auto specs = ReceiptPayments(docs[i], asset, p);
+        if (!specs.ok()) return diag::Fail(specs.status().Context("'" + receipts[i] + "'"));
+        Bytes data = *HexDecode(ReceiptHash(docs[i]));
+        for (size_t k = 0; k < specs->size(); ++k) {
+          payments.push_back({"settle", ReceiptRef(docs[i]), static_cast<int>(k), (*specs)[k], data});
+        }
+      }
+      return OnChain(ledger, target, *payer, payments);
     }
     return InTxn(ledger, [&](Ledger::Txn& txn, std::vector<Transfer>& posted) -> Status {
       for (size_t i = 0; i < docs.size(); ++i) {
@@ -230,6 +308,12 @@ int main(int argc, char** argv) {
     if (!w.ok()) return diag::Fail(w.status());
     auto a = AddressArg(artist);
     if (!a.ok()) return cli::UsageError(a.status().message());
+    if (payer) {
+      std::string r = PurchaseRef(root, w->address);
+      TransferSpec spec{asset.name, AddressToString(w->address), AddressToString(*a), p, root, ""};
+      return OnChain(ledger, target, *payer, {{"purchase", r, 0, spec, Sha256Of(r)}},
+                     [&](Ledger& l) { return l.RecordPurchase(root, AddressToString(w->address), r); });
+    }
     return InTxn(ledger, [&](Ledger::Txn& txn, std::vector<Transfer>& posted) -> Status {
       DIGM_ASSIGN_OR_RETURN(bool fresh, RecordPurchase(txn, root, w->address, *a, asset, p, &posted));
       if (!fresh) diag::Warning(AddressToString(w->address) + " bought " + root + " before; nothing changed");

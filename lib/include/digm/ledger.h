@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,9 +36,28 @@ struct TransferSpec {
 
 struct Transfer {
   int64_t id = 0;
-  std::string kind, ref, created, chain_tx;
+  std::string kind, ref, created;
   TransferSpec spec;
-  Json ToJson() const;  // digm.transfer/1
+  uint64_t chain_id = 0;  // chain backend: where it was paid,
+  std::string chain_tx;   // and the transaction's hash (0x…)
+  Json ToJson() const;    // digm.transfer/1
+};
+
+// A transfer paid by a chain transaction (chain backend). It is signed and
+// stored before it is broadcast, so a re-run sends the same bytes again,
+// never a second payment. `seq` numbers the transfers of one reference.
+struct ChainSend {
+  int64_t id = 0;
+  uint64_t chain_id = 0;
+  std::string kind, ref;
+  int seq = 0;
+  TransferSpec spec;
+  std::string created;
+  uint64_t nonce = 0;
+  std::string raw, tx_hash;  // hex of the signed transaction; "0x" + its hash
+  std::string state;         // "signed", "mined" or "failed"
+  uint64_t block = 0;
+  Transfer AsTransfer() const;
 };
 
 class Ledger {
@@ -77,6 +97,17 @@ class Ledger {
   Result<std::vector<BalanceRow>> Balances(const std::string& account = "");
   // Transfers touching `account` (all when empty), oldest first.
   Result<std::vector<Transfer>> History(const std::string& account = "");
+  // Chain backend: the send of (chain, ref, seq), if any.
+  Result<std::optional<ChainSend>> FindChainSend(uint64_t chain_id, const std::string& ref, int seq);
+  // Stores new sends in one transaction and sets their ids.
+  Status AddChainSends(std::vector<ChainSend>& sends);
+  // Stores a send's nonce, raw, tx_hash, state and block.
+  Status UpdateChainSend(const ChainSend& send);
+  // Sends touching `account` (all when empty), oldest first.
+  Result<std::vector<ChainSend>> ChainSends(const std::string& account = "");
+  // Records that `buyer` bought `root` (chain backend: once its payment is mined).
+  Status RecordPurchase(const std::string& root, const std::string& buyer, const std::string& ref);
+
   // The invariant: every transfer's two rows sum to zero and balances equal
   // the journal's sums. Integrity error naming the first break.
   Status Check();

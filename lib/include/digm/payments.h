@@ -19,8 +19,17 @@ inline constexpr int64_t kBytesPerMb = 1000000;  // prices are per decimal megab
 // a second reference for the same receipt.
 std::string ReceiptHash(const Json& receipt);
 
-// Checks the receipt's signature (Integrity error) and shape (BadInput), then
-// pays each node floor(bytes × price / 1e6) from the listener; each transfer
+// Checks the receipt's signature (Integrity error) and shape (BadInput) and
+// returns what it owes each node: floor(bytes × price / 1e6) from the
+// listener, with the fraction of an atomic unit dropped in `rounding`.
+Result<std::vector<TransferSpec>> ReceiptPayments(const Json& receipt, const Asset& asset,
+                                                  int64_t price_per_mb);
+
+// The ledger reference of a receipt ("receipt:" + its hash) and of a purchase.
+std::string ReceiptRef(const Json& receipt);
+std::string PurchaseRef(const std::string& root, const Address& buyer);
+
+// ReceiptPayments, posted: pays each node floor(bytes × price / 1e6) from the listener; each transfer
 // states the fraction of an atomic unit dropped in `rounding`. Posts nothing
 // and returns no transfers when the receipt was settled before.
 Result<std::vector<Transfer>> SettleReceipt(Ledger::Txn& txn, const Json& receipt,
