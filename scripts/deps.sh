@@ -9,7 +9,7 @@ build=(cmake ninja-build ccache g++ pkg-config libssl-dev libzstd-dev nlohmann-j
 media=(sox libsox-fmt-mp3 jq)
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
-  test)  want=("${build[@]}" "${media[@]}" bats man-db groff-base curl aria2 ffmpeg wrk sqlite3) ;;
+  test)  want=("${build[@]}" "${media[@]}" bats man-db groff-base curl aria2 ffmpeg wrk sqlite3 nodejs npm) ;;
   demo)  want=("${build[@]}" "${media[@]}" curl) ;;
   bench) want=("${build[@]}" "${media[@]}" openssl time nodejs npm nginx-light wrk curl aria2 sqlite3) ;;
   *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
@@ -23,7 +23,17 @@ for p in "${want[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The local EVM chain of the chain tests: npm's ganache, in tests/chain only.
+chain() {
+  [ "${1:-build}" = test ] || return 0
+  local here
+  here=$(cd "$(dirname "$0")/../tests/chain" && pwd)
+  [ -x "$here/node_modules/.bin/ganache" ] && return 0
+  echo "deps: installing ganache (npm) into tests/chain" >&2
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
+if [ ${#missing[@]} -eq 0 ]; then chain "${1:-build}"; exit 0; fi
 
 echo "deps: installing ${missing[*]}" >&2
 if [ "$(id -u)" -ne 0 ]; then
@@ -35,3 +45,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+chain "${1:-build}"

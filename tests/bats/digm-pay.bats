@@ -177,3 +177,38 @@ JSON
   [ "$(digm-pay balance | jq -s 'map(select(.asset == "XFG") | .amount | tonumber) | add')" = 0 ]
   [ "$(sqlite3 "$DIGM_LEDGER" 'SELECT count(*) FROM journal GROUP BY transfer HAVING sum(amount) != 0' | wc -l)" -eq 0 ]
 }
+
+@test "check finds a ledger whose balances were altered behind its back (exit 4)" {
+  a=0x00000000000000000000000000000000000000a1
+  digm-pay deposit --to $a --amount 5 > /dev/null
+  run -0 digm-pay check
+  sqlite3 "$DIGM_LEDGER" "UPDATE balances SET amount = amount + 1 WHERE account = '$a'"
+  run -4 --separate-stderr digm-pay check
+  [[ "$stderr" == *"the balance of $a in XFG differs from its journal"* ]]
+}
+
+@test "kill -9 in the middle of a large settle: every receipt is before or after, never half" {
+  make_wallet l.wallet 0000000000000000000000000000000000000000000000000000000000000022
+  digm-test-receipts "$FIX/receipt.json" l.wallet 3000 .
+  payer=$(addr l.wallet)
+  digm-pay deposit --to "$payer" --amount 100000 > /dev/null
+  start=$(bal "$payer")
+  for delay in 0.05 0.2 0.4; do
+    digm-pay settle r-*.json --price-per-mb 0.001 > /dev/null &
+    pid=$!
+    sleep "$delay"
+    kill -KILL $pid 2>/dev/null || true
+    wait $pid || true
+    digm-pay check
+    # A receipt is settled with all its deliveries or not at all.
+    n=$(jq '[.deliveries[] | select(.bytes > 0)] | length' "$FIX/receipt.json")
+    [ "$(sqlite3 "$DIGM_LEDGER" "SELECT count(*) FROM postings p JOIN transfers t ON t.posting = p.id
+          WHERE p.kind = 'settle' GROUP BY p.id HAVING count(*) != $n" | wc -l)" -eq 0 ]
+  done
+  digm-pay settle r-*.json --price-per-mb 0.001 > /dev/null
+  digm-pay check
+  [ "$(sqlite3 "$DIGM_LEDGER" "SELECT count(*) FROM postings WHERE kind = 'settle'")" -eq 3000 ]
+  # The payer paid each receipt exactly once.
+  one=$(jq '[.deliveries[] | (.bytes * 10000 / 1000000 | floor)] | add' "$FIX/receipt.json")
+  [ "$(bal "$payer")" = "$(jq -n --argjson s "$start" --argjson o "$one" '($s * 10000000 - 3000 * $o) / 10000000')" ]
+}

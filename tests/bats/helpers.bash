@@ -99,3 +99,49 @@ make_wallet() {
 holds() {
   digm-seed ls --data "$1" | jq -e --arg r "$2" '.[] | select(.root == $r and .complete)' > /dev/null
 }
+
+# --- a local EVM chain ----------------------------------------------------------
+
+# Starts npm's ganache (installed by scripts/deps.sh test) on a free port of
+# 127.0.0.1: chain id 98765, deterministic accounts, a block per transaction.
+# Sets RPC and CHAIN_PID; stop_nodes stops it. Account 0's secret is BANK_SECRET.
+# Arguments go to ganache.
+BANK_SECRET=4f3edf983ac636a65a842ce7c78d9aa706d3b113bce9c46f30d7d21715b23b1d
+start_chain() {
+  local ganache="$DIGM_SRC/tests/chain/node_modules/.bin/ganache" port
+  [ -x "$ganache" ] || { echo "ganache is missing: run scripts/deps.sh test"; return 1; }
+  for _ in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 30000))
+    "$ganache" --server.host 127.0.0.1 --server.port "$port" --chain.chainId 98765 \
+      --wallet.deterministic --logging.quiet "$@" > "$BATS_TEST_TMPDIR/chain.log" 2>&1 &
+    CHAIN_PID=$!
+    echo "$CHAIN_PID" >> "$BATS_TEST_TMPDIR/pids"
+    RPC=http://127.0.0.1:$port
+    for _ in $(seq 150); do
+      kill -0 "$CHAIN_PID" 2>/dev/null || break
+      [ "$(rpc eth_chainId 2>/dev/null)" = 0x181cd ] && return 0
+      sleep 0.2
+    done
+    kill -KILL "$CHAIN_PID" 2>/dev/null || true
+  done
+  echo "ganache did not start"; cat "$BATS_TEST_TMPDIR/chain.log"
+  return 1
+}
+
+# rpc METHOD [JSON_PARAM...]: the JSON-RPC call's result (as JSON, strings bare).
+rpc() {
+  local method=$1; shift
+  local params
+  params=$(printf '%s\n' "$@" | jq -sc .)
+  [ $# -gt 0 ] || params='[]'
+  curl -sf --max-time 10 -H 'content-type: application/json' \
+    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$method\",\"params\":$params}" "$RPC" |
+    jq -r '.result'
+}
+
+# The balance of address $1 on the chain, in wei (decimal).
+wei_of() {
+  local hex
+  hex=$(rpc eth_getBalance "\"$1\"" '"latest"')
+  node -e "console.log(BigInt(process.argv[1]).toString())" "$hex"
+}

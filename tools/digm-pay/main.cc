@@ -115,6 +115,7 @@ int main(int argc, char** argv) {
   auto* history = app.add_subcommand("history", "print transfers, oldest first (NDJSON)");
   history->add_option("ACCOUNT", from, "only those touching this account")->type_name("");
 
+  auto* check = app.add_subcommand("check", "verify the ledger: transfers balance, balances equal the journal");
   auto* settle = app.add_subcommand("settle", "pay nodes for the bytes each receipt says they delivered");
   settle->add_option("RECEIPT", receipts, "signed digm.receipt/1 files (- for stdin)")->required()->type_name("");
   settle->add_option("--price-per-mb", price, "price of 1,000,000 delivered bytes")->required()->type_name("P");
@@ -191,6 +192,14 @@ int main(int argc, char** argv) {
     RandomBytes(r);
     return ref.empty() ? kind + ":" + HexEncode(r) : kind + ":" + ref;
   };
+
+  if (check->parsed()) {
+    if (ledger.empty()) return cli::UsageError("no ledger given", "add --ledger FILE or set DIGM_LEDGER");
+    auto l = Ledger::Open(ledger);
+    if (!l.ok()) return diag::Fail(l.status());
+    if (Status s = (*l)->Check(); !s.ok()) return diag::Fail(s);
+    return 0;
+  }
 
   if (balance->parsed() || history->parsed()) {
     if (ledger.empty()) return cli::UsageError("no ledger given", "add --ledger FILE or set DIGM_LEDGER");

@@ -1,0 +1,118 @@
+#!/usr/bin/env bats
+# digm-pay's chain backend on a real local EVM chain (npm's ganache on
+# 127.0.0.1, chain id 98765): EIP-155 signed value transfers whose data names
+# the receipt or purchase, sent once and only once.
+
+load helpers
+
+setup_file() {
+  export AUDIO="$BATS_FILE_TMPDIR/audio" FIX="$BATS_FILE_TMPDIR"
+  mkdir -p "$AUDIO"
+  make_audio "$AUDIO"
+  cd "$FIX"
+  digm-chunk "$AUDIO/track.mp3" --chunk-size 16K --encrypt --key-out mp3.key --store chunks | digm-merkle seal > mp3.json
+  make_wallet listener.wallet 0000000000000000000000000000000000000000000000000000000000000011
+  BATS_TEST_TMPDIR=$FIX
+  for n in n1 n2; do
+    digm-seed init --data "$n" > /dev/null
+    digm-seed add mp3.json --from chunks --data "$n" > /dev/null
+    start_node "$n"
+  done
+  digm-fetch "$(jq -r .root mp3.json)" --peer "$URL_n1" --peer "$URL_n2" --key mp3.key \
+    --no-cache -o got.mp3 --wallet listener.wallet --receipt receipt.json
+  stop_nodes
+  [ "$(jq '[.deliveries[] | select(.bytes > 0)] | length' receipt.json)" -eq 2 ]
+}
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+  export DIGM_LEDGER="$BATS_TEST_TMPDIR/ledger.db"
+  start_chain
+  make_wallet bank.wallet $BANK_SECRET
+  LISTENER=$(jq -r .listener "$FIX/receipt.json")
+  CHAIN=(--chain evm --rpc "$RPC" --chain-id 98765)
+}
+
+teardown() { stop_nodes; }
+
+nonce_of() { rpc eth_getTransactionCount "\"$1\"" '"latest"'; }
+
+@test "settle a real receipt on the chain: each node's balance, the data, and never twice" {
+  run -0 digm-pay transfer "${CHAIN[@]}" --wallet bank.wallet --to "$LISTENER" --amount 2 --ref fund
+  jq -e '.chain_id == 98765 and (.chain_tx | test("^0x[0-9a-f]{64}$"))' <<<"$output"
+  [ "$(wei_of "$LISTENER")" = 2000000000000000000 ]
+  run -0 digm-pay settle "$FIX/receipt.json" --price-per-mb 0.5 "${CHAIN[@]}" --wallet "$FIX/listener.wallet"
+  [ "$(wc -l <<<"$output")" -eq 2 ]
+  hash=$(jq -cS 'del(.signature)' "$FIX/receipt.json" | tr -d '\n' | sha256sum | cut -c1-64)
+  while read -r t; do
+    node=$(jq -r .to <<<"$t")
+    bytes=$(jq --arg n "$node" '.deliveries[] | select(.node_id == $n) | .bytes' "$FIX/receipt.json")
+    # EIP-155: v = 2 × 98765 + 35 or 36. floor(bytes × 0.5 XFG / 1e6) in atomic units (10^-7), each worth 10^11 wei.
+    [ "$(wei_of "$node")" = "$(( bytes * 5000000 / 1000000 ))00000000000" ]
+    [ "$(jq -r .ref <<<"$t")" = "receipt:$hash" ]
+    tx=$(rpc eth_getTransactionByHash "\"$(jq -r .chain_tx <<<"$t")\"" | jq -c .)
+    jq -e --arg h "0x$hash" --arg l "$LISTENER" --arg n "$node" \
+      '.input == $h and .from == $l and .to == $n and (.v == "0x303bd" or .v == "0x303be")' <<<"$tx" || { echo "$tx"; false; }
+    [ "$(rpc eth_getTransactionReceipt "\"$(jq -r .chain_tx <<<"$t")\"" | jq -r .status)" = 0x1 ]
+  done <<<"$output"
+  nonce=$(nonce_of "$LISTENER")
+  [ "$nonce" = 0x2 ]
+  run -0 digm-pay settle "$FIX/receipt.json" --price-per-mb 0.5 "${CHAIN[@]}" --wallet "$FIX/listener.wallet"
+  [ -z "$output" ]
+  [ "$(nonce_of "$LISTENER")" = "$nonce" ]
+  [ "$(digm-pay history | jq -s 'map(select(.kind == "settle")) | length')" -eq 2 ]
+}
+
+@test "refusals send nothing: tampered (4), short (1), wrong chain id (3), no RPC (5), usage (2)" {
+  digm-pay transfer "${CHAIN[@]}" --wallet bank.wallet --to "$LISTENER" --amount 0.001 > /dev/null
+  jq -c '.deliveries[0].bytes += 1000000' "$FIX/receipt.json" > tampered.json
+  run -4 digm-pay settle tampered.json --price-per-mb 0.5 "${CHAIN[@]}" --wallet "$FIX/listener.wallet"
+  run -1 --separate-stderr digm-pay settle "$FIX/receipt.json" --price-per-mb 0.5 "${CHAIN[@]}" --wallet "$FIX/listener.wallet"
+  [[ "$stderr" == *"the balance of $LISTENER on chain 98765 is short by"*"nothing was sent"* ]]
+  run -3 --separate-stderr digm-pay settle "$FIX/receipt.json" --price-per-mb 0.5 --chain evm --rpc "$RPC" --chain-id 1 --wallet "$FIX/listener.wallet"
+  [[ "$stderr" == *"has chain id 98765, not 1"* ]]
+  run -5 digm-pay settle "$FIX/receipt.json" --price-per-mb 0.5 --chain evm --rpc http://127.0.0.1:9 --chain-id 98765 --wallet "$FIX/listener.wallet"
+  run -2 digm-pay settle "$FIX/receipt.json" --price-per-mb 0.5 --chain evm --rpc "$RPC" --chain-id 98765
+  run -2 digm-pay settle "$FIX/receipt.json" --price-per-mb 0.5 --rpc "$RPC"
+  run -2 digm-pay settle "$FIX/receipt.json" --price-per-mb 0.5 "${CHAIN[@]}" --wallet bank.wallet
+  [ "$(nonce_of "$LISTENER")" = 0x0 ]
+  [ "$(sqlite3 "$DIGM_LEDGER" "SELECT count(*) FROM chain_sends WHERE kind = 'settle'")" -eq 0 ]
+}
+
+@test "purchase on the chain pays the artist, then grant wraps the key for the buyer" {
+  digm-pay wallet new -o buyer.wallet > /dev/null
+  digm-pay wallet identity buyer.wallet -o buyer.id
+  buyer=$(jq -r .address buyer.id)
+  artist=0x00000000000000000000000000000000000000ad
+  root=$(jq -r .root "$FIX/mp3.json")
+  digm-pay transfer "${CHAIN[@]}" --wallet bank.wallet --to "$buyer" --amount 3 > /dev/null
+  run -0 digm-pay purchase "$root" --buyer buyer.wallet --artist $artist --price 2.5 "${CHAIN[@]}"
+  jq -e --arg a $artist '.kind == "purchase" and .to == $a and .amount == "2.5" and .chain_id == 98765' <<<"$output"
+  [ "$(wei_of $artist)" = 2500000000000000000 ]
+  data=$(printf 'purchase:%s:%s' "$root" "$buyer" | sha256sum | cut -c1-64)
+  [ "$(rpc eth_getTransactionByHash "\"$(jq -r .chain_tx <<<"$output")\"" | jq -r .input)" = "0x$data" ]
+  run -0 digm-pay purchase "$root" --buyer buyer.wallet --artist $artist --price 2.5 "${CHAIN[@]}"
+  [ -z "$output" ]
+  [ "$(wei_of $artist)" = 2500000000000000000 ]
+  # The purchase is in the ledger: grant wraps the key for this buyer only.
+  run -0 digm-pay grant "$root" --key "$FIX/mp3.key" --to buyer.id
+  jq -e --arg b "$buyer" '.schema == "digm.wrapped-key/1" and .recipient == $b' <<<"$output"
+  digm-pay wallet new -o other.wallet > /dev/null
+  digm-pay wallet identity other.wallet -o other.id
+  run -1 digm-pay grant "$root" --key "$FIX/mp3.key" --to other.id
+}
+
+@test "not mined in time: exit 5, and the next run waits for the same transactions" {
+  stop_nodes
+  start_chain --miner.blockTime 3600  # nothing is mined until evm_mine
+  CHAIN=(--chain evm --rpc "$RPC" --chain-id 98765)
+  run -5 --separate-stderr digm-pay transfer "${CHAIN[@]}" --wallet bank.wallet --to "$LISTENER" --amount 1 --ref slow --confirm-timeout 1
+  [[ "$stderr" == *"not mined within 1 s"*"run again"* ]]
+  sent=$(sqlite3 "$DIGM_LEDGER" "SELECT tx_hash FROM chain_sends WHERE state = 'signed'")
+  [ -n "$sent" ]
+  rpc evm_mine > /dev/null
+  run -0 digm-pay transfer "${CHAIN[@]}" --wallet bank.wallet --to "$LISTENER" --amount 1 --ref slow
+  [ "$(jq -r .chain_tx <<<"$output")" = "$sent" ]
+  [ "$(nonce_of 0x90f8bf6a479f320ead074411a4b0e7944ea8c9c1)" = 0x1 ]
+  [ "$(wei_of "$LISTENER")" = 1000000000000000000 ]
+}
