@@ -34,6 +34,7 @@ bench:
 	@bench/seed.sh $(BUILD)/bin
 	@bench/fetch.sh $(BUILD)/bin
 	@bench/audit.sh $(BUILD)/bin
+	@bench/pay.sh $(BUILD)/bin
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)

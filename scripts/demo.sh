@@ -144,7 +144,7 @@ digm-audit index --db audit.db -o fresh_index.json
 echo "the fresh index:"
 jq -r '.nodes[] | "  \(.url)  healthy=\(.healthy)  score=\(.score)  passed=\(.passed) failed=\(.failed)"' fresh_index.json
 
-step "10. pay: settle the fetch's receipt per byte, stake, and slash the struck-out node"
+step "10. pay: settle the receipt per byte, sell the MP3, reward listening, slash the struck-out node"
 export DIGM_LEDGER=ledger.db
 listener=$(jq -r .listener receipt.json)
 digm-pay deposit --to "$listener" --amount 1 > /dev/null
@@ -155,8 +155,24 @@ digm-pay deposit --to "$struck" --amount 10 > /dev/null
 digm-pay stake --node "$struck" --amount 10 > /dev/null
 auditor=$(digm-pay wallet show auditor.wallet | awk '/^address/ { print $2 }')
 digm-pay slash --auditor "$auditor" < audit.ndjson | jq -r '"  burnt \(.amount) XFG of \(.from) (slash signed by the auditor)"'
+artist=$(digm-pay wallet show artist.wallet | awk '/^address/ { print $2 }')
+digm-pay wallet new -o buyer.wallet > /dev/null
+digm-pay wallet identity buyer.wallet -o buyer.id
+digm-pay deposit --to "$(jq -r .address buyer.id)" --amount 5 > /dev/null
+digm-pay purchase "$root" --buyer buyer.wallet --artist "$artist" --price 2.5 |
+  jq -r '"  the buyer paid the artist \(.amount) XFG for \(.memo[0:16])..."'
+digm-pay grant "$root" --key track.mp3.key --to buyer.id -o buyer.wk
+digm-fetch "$root" --peer "${urls[0]}" --peer "${urls[1]}" --wrapped buyer.wk --wallet buyer.wallet \
+  --no-cache -q -o bought.mp3
+cmp bought.mp3 track.mp3 && echo "  the key wrapped for the buyer opens the MP3: bought.mp3 is byte for byte the original"
+digm-pay deposit --to pool:rewards --amount 100 --asset PARA > /dev/null
+# The fetch above took under a second; the listener then played the whole 60 s.
+digm-pay reward --seconds "$(jq '.media.duration | floor' long.json)" --listener "$listener" \
+  --artist "$artist" --ref "demo-listen" |
+  jq -r '"  reward \(.amount) PARA to \(.to) for \(.memo)"'
 echo "balances:"
 digm-pay balance | jq -r '"  \(.account) \(.amount) \(.asset)"'
+digm-pay check && echo "the ledger checks: every transfer sums to zero, balances equal the journal"
 
 step "summary"
 printf '%-10s %s\n' track "$(jq -r '.source.name' track.mp3.json)" \

@@ -59,7 +59,7 @@ check_documented() {
 
 @test "every digm-pay command and option is in digm-pay(1)" {
   check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay
-  for sub in deposit transfer balance history settle purchase grant reward stake slash node-rewards; do
+  for sub in deposit transfer balance history check settle purchase grant reward stake slash node-rewards; do
     check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay "$sub"
   done
   for sub in new show identity; do check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay wallet "$sub"; done

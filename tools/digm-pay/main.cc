@@ -345,6 +345,7 @@ int main(int argc, char** argv) {
       if (!s.ok()) return diag::Fail(s.status().Context("'" + receipt + "'"));
       who = AddressToString(*signer);
       secs = *s;
+      if (secs == 0) diag::Warning("'" + receipt + "' streamed for less than a second: nothing to reward");
       key_ref = "receipt:" + ReceiptHash(*d);
     } else {
       auto l = AddressArg(listener);
