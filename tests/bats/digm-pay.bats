@@ -135,11 +135,20 @@ bal() { digm-pay balance "$1" | jq -r --arg a "${2:-XFG}" 'select(.asset == $a) 
   digm-pay deposit --to pool:rewards --amount 100 --asset PARA > /dev/null
   run -0 digm-pay reward --seconds 10 --listener "$LISTENER" --artist $artist
   jq -se '[.[].amount] == ["0.6", "0.4"] and all(.[]; .asset == "PARA" and .from == "pool:rewards")' <<<"$output"
-  secs=$(jq -r '(.finished | fromdate) - (.started | fromdate)' "$FIX/receipt.json")
-  digm-pay reward --receipt "$FIX/receipt.json" --artist $artist > /dev/null
-  run -0 digm-pay reward --receipt "$FIX/receipt.json" --artist $artist
+  # A receipt of 42 streamed seconds, signed by its listener: 4.2 PARA, once.
+  jq '.finished = ((.started | fromdate) + 42 | todate)' "$FIX/receipt.json" > long.json
+  digm-test-receipts long.json "$FIX/listener.wallet" 1 .
+  run -0 digm-pay reward --receipt r-000000.json --artist $artist
+  jq -se --arg l "$LISTENER" '[.[] | [.to, .amount, .memo]] == [[$l, "2.52", "42 s"], ["'$artist'", "1.68", "42 s"]]' <<<"$output"
+  run -0 digm-pay reward --receipt r-000000.json --artist $artist
   [ -z "$output" ]
-  [ "$(bal pool:rewards PARA)" = "$(awk -v s="$secs" 'BEGIN { print 100 - 1 - s * 0.1 }')" ]
+  [ "$(bal pool:rewards PARA)" = 94.8 ]
+  # Under a second: nothing to reward, and it says so.
+  jq '.finished = .started' "$FIX/receipt.json" > short.json
+  mkdir short && digm-test-receipts short.json "$FIX/listener.wallet" 1 short
+  run -0 --separate-stderr digm-pay reward --receipt short/r-000000.json --artist $artist
+  [ -z "$output" ]
+  [[ "$stderr" == *"streamed for less than a second"* ]]
 }
 
 @test "slash burns half a struck-out node's stake once per node and epoch" {
