@@ -9,13 +9,6 @@
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$work"
 
-seconds() {  # seconds CMD...: wall time of one run, stdout discarded
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@" > /dev/null || true
-  t1=$(date +%s.%N)
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
-}
 
 echo "preparing a 4 MiB track of 16 KiB chunks on three nodes, 4 challenges per chunk..."
 head -c $((4 * 1048576)) /dev/urandom > track.bin

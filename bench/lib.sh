@@ -24,3 +24,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 verdict() {
   awk -v v="$1" -v t="$2" -v dir="${3:-ge}" 'BEGIN { ok = dir == "ge" ? v >= t : v <= t; print ok ? "ok" : "MISSED" }'
 }
+
+# seconds CMD...: wall time of one run, stdout discarded.
+seconds() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@" > /dev/null || true
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}

@@ -8,13 +8,6 @@
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$work"
 
-seconds() {  # seconds CMD...: wall time of one run, stdout discarded
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@" > /dev/null
-  t1=$(date +%s.%N)
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
-}
 
 echo "signing 10,000 receipts..."
 printf '{"schema":"digm.wallet/1","secret":"%064x"}\n' 7 > listener.wallet

@@ -18,7 +18,6 @@ Status ParseStoredHash(const ChainSend& c, Hash256* hash) {
 std::string WeiText(Wei wei) { return FormatAmount(static_cast<__int128>(wei), 18); }
 
 struct Signer {
-  evm::Rpc& rpc;
   const ChainTarget& target;
   const Wallet& payer;
   Wei gas_price = 0;
@@ -114,7 +113,7 @@ Result<std::vector<Transfer>> PayOnChain(Ledger& ledger, const ChainTarget& targ
   }
 
   if (!to_sign.empty()) {
-    Signer signer{rpc, target, payer};
+    Signer signer{target, payer};
     DIGM_ASSIGN_OR_RETURN(signer.gas_price, rpc.GasPrice());
     DIGM_ASSIGN_OR_RETURN(signer.nonce, rpc.Nonce(payer.address, "pending"));
     Wei needed = 0;

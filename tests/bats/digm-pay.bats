@@ -6,22 +6,7 @@
 load helpers
 
 setup_file() {
-  export AUDIO="$BATS_FILE_TMPDIR/audio" FIX="$BATS_FILE_TMPDIR"
-  mkdir -p "$AUDIO"
-  make_audio "$AUDIO"
-  cd "$FIX"
-  digm-chunk "$AUDIO/track.mp3" --chunk-size 16K --encrypt --key-out mp3.key --store chunks | digm-merkle seal > mp3.json
-  make_wallet listener.wallet 0000000000000000000000000000000000000000000000000000000000000011
-  BATS_TEST_TMPDIR=$FIX
-  for n in n1 n2; do
-    digm-seed init --data "$n" > /dev/null
-    digm-seed add mp3.json --from chunks --data "$n" > /dev/null
-    start_node "$n"
-  done
-  digm-fetch "$(jq -r .root mp3.json)" --peer "$URL_n1" --peer "$URL_n2" --key mp3.key --no-cache \
-    -o got.mp3 --wallet listener.wallet --receipt receipt.json
-  stop_nodes
-  cmp got.mp3 "$AUDIO/track.mp3"
+  make_receipt_fixture
 }
 
 setup() {

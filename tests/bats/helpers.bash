@@ -100,6 +100,30 @@ holds() {
   digm-seed ls --data "$1" | jq -e --arg r "$2" '.[] | select(.root == $r and .complete)' > /dev/null
 }
 
+# --- a real receipt ------------------------------------------------------------
+
+# In $FIX (from setup_file): the MP3 chunked and encrypted (mp3.json, mp3.key,
+# chunks/), held by two nodes and fetched from both by listener.wallet, whose
+# signed digm.receipt/1 is receipt.json. The nodes are stopped afterwards.
+make_receipt_fixture() {
+  export AUDIO="$BATS_FILE_TMPDIR/audio" FIX="$BATS_FILE_TMPDIR"
+  mkdir -p "$AUDIO"
+  make_audio "$AUDIO"
+  cd "$FIX"
+  digm-chunk "$AUDIO/track.mp3" --chunk-size 16K --encrypt --key-out mp3.key --store chunks | digm-merkle seal > mp3.json
+  make_wallet listener.wallet 0000000000000000000000000000000000000000000000000000000000000011
+  BATS_TEST_TMPDIR=$FIX
+  for n in n1 n2; do
+    digm-seed init --data "$n" > /dev/null
+    digm-seed add mp3.json --from chunks --data "$n" > /dev/null
+    start_node "$n"
+  done
+  digm-fetch "$(jq -r .root mp3.json)" --peer "$URL_n1" --peer "$URL_n2" --key mp3.key --no-cache \
+    -o got.mp3 --wallet listener.wallet --receipt receipt.json
+  stop_nodes
+  cmp got.mp3 "$AUDIO/track.mp3"
+}
+
 # --- a local EVM chain ----------------------------------------------------------
 
 # Starts npm's ganache (installed by scripts/deps.sh test) on a free port of

@@ -28,12 +28,20 @@ Result<Address> AddressArg(const std::string& text) {
   return a;
 }
 
+// Opens the ledger at `path` into `out`: -1, or the exit code when it cannot.
+int OpenLedger(const std::string& path, std::unique_ptr<Ledger>* out) {
+  if (path.empty()) return cli::UsageError("no ledger given", "add --ledger FILE or set DIGM_LEDGER");
+  auto l = Ledger::Open(path);
+  if (!l.ok()) return diag::Fail(l.status());
+  *out = std::move(*l);
+  return -1;
+}
+
 // Runs `body` in one ledger transaction and prints what it posted.
 int InTxn(const std::string& path, const std::function<Status(Ledger::Txn&, std::vector<Transfer>&)>& body) {
-  if (path.empty()) return cli::UsageError("no ledger given", "add --ledger FILE or set DIGM_LEDGER");
-  auto ledger = Ledger::Open(path);
-  if (!ledger.ok()) return diag::Fail(ledger.status());
-  auto txn = (*ledger)->Begin();
+  std::unique_ptr<Ledger> ledger;
+  if (int rc = OpenLedger(path, &ledger); rc >= 0) return rc;
+  auto txn = ledger->Begin();
   if (!txn.ok()) return diag::Fail(txn.status());
   std::vector<Transfer> posted;
   Status s = body(**txn, posted);
@@ -46,13 +54,12 @@ int InTxn(const std::string& path, const std::function<Status(Ledger::Txn&, std:
 // The chain backend: pays `payments` from `payer` on the chain, keeping track in the ledger.
 int OnChain(const std::string& path, const ChainTarget& target, const Wallet& payer,
             const std::vector<ChainPayment>& payments, const std::function<Status(Ledger&)>& after = {}) {
-  if (path.empty()) return cli::UsageError("no ledger given", "add --ledger FILE or set DIGM_LEDGER: it remembers what was sent");
-  auto ledger = Ledger::Open(path);
-  if (!ledger.ok()) return diag::Fail(ledger.status());
-  auto mined = PayOnChain(**ledger, target, payer, payments);
+  std::unique_ptr<Ledger> ledger;  // it remembers what was sent
+  if (int rc = OpenLedger(path, &ledger); rc >= 0) return rc;
+  auto mined = PayOnChain(*ledger, target, payer, payments);
   if (!mined.ok()) return diag::Fail(mined.status());
   if (after) {
-    if (Status s = after(**ledger); !s.ok()) return diag::Fail(s);
+    if (Status s = after(*ledger); !s.ok()) return diag::Fail(s);
   }
   for (const auto& t : *mined) cli::PrintLine(t.ToJson());
   return 0;
@@ -194,31 +201,29 @@ int main(int argc, char** argv) {
   };
 
   if (check->parsed()) {
-    if (ledger.empty()) return cli::UsageError("no ledger given", "add --ledger FILE or set DIGM_LEDGER");
-    auto l = Ledger::Open(ledger);
-    if (!l.ok()) return diag::Fail(l.status());
-    if (Status s = (*l)->Check(); !s.ok()) return diag::Fail(s);
+    std::unique_ptr<Ledger> l;
+    if (int rc = OpenLedger(ledger, &l); rc >= 0) return rc;
+    if (Status s = l->Check(); !s.ok()) return diag::Fail(s);
     return 0;
   }
 
   if (balance->parsed() || history->parsed()) {
-    if (ledger.empty()) return cli::UsageError("no ledger given", "add --ledger FILE or set DIGM_LEDGER");
     auto account = from.empty() ? Result<std::string>(std::string()) : ParseAccount(from);
     if (!account.ok()) return cli::UsageError(account.status().message());
-    auto l = Ledger::Open(ledger);
-    if (!l.ok()) return diag::Fail(l.status());
+    std::unique_ptr<Ledger> l;
+    if (int rc = OpenLedger(ledger, &l); rc >= 0) return rc;
     if (history->parsed()) {
-      auto h = (*l)->History(*account);
+      auto h = l->History(*account);
       if (!h.ok()) return diag::Fail(h.status());
       for (const auto& t : *h) cli::PrintLine(t.ToJson());
-      auto sent = (*l)->ChainSends(*account);  // the chain backend's, mined ones
+      auto sent = l->ChainSends(*account);  // the chain backend's, mined ones
       if (!sent.ok()) return diag::Fail(sent.status());
       for (const auto& c : *sent) {
         if (c.state == "mined") cli::PrintLine(c.AsTransfer().ToJson());
       }
       return 0;
     }
-    auto rows = (*l)->Balances(*account);
+    auto rows = l->Balances(*account);
     if (!rows.ok()) return diag::Fail(rows.status());
     for (const auto& r : *rows) {
       cli::PrintLine(Json{{"schema", "digm.balance/1"}, {"account", r.account}, {"asset", r.asset},
