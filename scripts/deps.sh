@@ -5,7 +5,8 @@ set -euo pipefail
 
 build=(cmake ninja-build ccache g++ pkg-config libssl-dev libzstd-dev nlohmann-json3-dev
        libcli11-dev libtag1-dev libgtest-dev libsimdjson-dev libsecp256k1-dev nettle-dev
-       libsqlitecpp-dev libsqlite3-dev libboost-dev libcurl4-openssl-dev)
+       libsqlitecpp-dev libsqlite3-dev libboost-dev libcurl4-openssl-dev
+       libtorrent-rasterbar-dev)
 media=(sox libsox-fmt-mp3 jq)
 case "${1:-build}" in
   build) want=("${build[@]}") ;;

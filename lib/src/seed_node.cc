@@ -133,6 +133,72 @@ class Maintainer {
   std::thread thread_;
 };
 
+// Announces the tracks the node holds complete on the DHT every interval; a
+// track removed with `digm-seed rm` is simply not announced again, and the
+// DHT forgets the node for it when the announcement's lifetime runs out.
+class DhtAnnouncer {
+ public:
+  DhtAnnouncer(Dht& dht, NodeStore& store, uint16_t port, int interval_s,
+               const std::function<void(const std::string&)>& log)
+      : dht_(dht), store_(store), port_(port), interval_(interval_s), log_(log),
+        thread_([this] { Loop(); }) {}
+  ~DhtAnnouncer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Loop() {
+    // The first round waits (a little) for a node to announce to.
+    for (int i = 0; i < 30 && !Stopping() && dht_.RoutingTableSize() == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    size_t last = SIZE_MAX;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      size_t n = 0;
+      for (const auto& t : store_.ListTracks()) {
+        auto root = HexDecodeArray<32>(t.root);
+        if (!t.complete || !root.ok()) continue;  // what it holds whole, it can serve
+        dht_.Announce(*root, port_);
+        ++n;
+      }
+      if (n != last) log_("dht: announcing " + std::to_string(n) + (n == 1 ? " track" : " tracks"));
+      last = n;
+      (void)dht_.SaveState();
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::seconds(interval_), [this] { return stop_; });
+    }
+  }
+  bool Stopping() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stop_;
+  }
+
+  Dht& dht_;
+  NodeStore& store_;
+  uint16_t port_;
+  int interval_;
+  const std::function<void(const std::string&)>& log_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// The port of a URL, or `fallback` when it names none.
+uint16_t UrlPort(const std::string& url, uint16_t fallback) {
+  size_t colon = url.rfind(':');
+  if (colon == std::string::npos || url.find("//") > colon) return fallback;
+  long p = std::strtol(url.c_str() + colon + 1, nullptr, 10);
+  return p > 0 && p < 65536 ? static_cast<uint16_t>(p) : fallback;
+}
+
 }  // namespace
 
 std::vector<std::string> ReplicaSet(const std::string& root, const std::string& origin,
@@ -192,11 +258,30 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
   if (o.url.find("//0.0.0.0") != std::string::npos || o.url.find("//[::]") != std::string::npos) {
     log("warning: other nodes cannot reach " + o.url + "; give the address they can with --url");
   }
+  std::unique_ptr<Dht> dht;
+  if (o.dht) {
+    DhtOptions d = o.dht_options;
+    d.state_file = o.data_dir + "/dht.state";
+    auto started = Dht::Start(d);
+    if (!started.ok()) {
+      unlink(marker.c_str());
+      return started.status();
+    }
+    dht = std::move(*started);
+    log("dht listening on " + dht->endpoint() +
+        (d.bootstrap.empty() ? " (public routers)" : ""));
+  }
   int sig;
   {
     Maintainer maintainer(*api, o, log);
+    std::unique_ptr<DhtAnnouncer> announcer;
+    if (dht) {
+      announcer = std::make_unique<DhtAnnouncer>(*dht, *store, UrlPort(o.url, (*server)->port()),
+                                                 o.dht_announce_interval_s, log);
+    }
     sig = (*server)->Run();
   }
+  dht.reset();  // saves its state
   unlink(marker.c_str());
   log("stopped");
   return sig == SIGINT ? 130 : 0;

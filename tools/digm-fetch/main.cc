@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "cli.h"
+#include "digm/dht.h"
 #include "digm/fetcher.h"
 #include "digm/key_wrap.h"
 
@@ -48,11 +49,20 @@ int main(int argc, char** argv) {
   cli::Init(app, "digm-fetch");
   std::string input, index, key_path, wrapped_path, wallet_path, output, receipt_path, cache_dir = DefaultCache();
   std::vector<std::string> peers;
-  bool preview = false, no_cache = false, progress = false, quiet = false;
+  bool preview = false, no_cache = false, progress = false, quiet = false, use_dht = false, list_peers = false;
+  DhtOptions dht_options;
+  dht_options.listen = "0.0.0.0:0";
+  long dht_timeout_s = 30;
   long timeout_s = 10;
   app.add_option("TRACK", input, "a track root (64 hex digits) or a manifest file")->required()->type_name("");
   app.add_option("-p,--peer", peers, "a node to fetch from; its peers are asked too (repeatable)")->type_name("URL");
   app.add_option("--index", index, "a digm.fresh-index/1 whose healthy nodes to prefer")->type_name("FILE");
+  app.add_flag("--dht", use_dht, "find nodes holding the track on the BitTorrent mainline DHT");
+  app.add_option("--dht-bootstrap", dht_options.bootstrap, "a DHT node to join through, replacing the public routers (repeatable)")
+      ->type_name("HOST:PORT");
+  app.add_option("--dht-listen", dht_options.listen, "the DHT's UDP address and port")->capture_default_str()->type_name("ADDR:PORT");
+  app.add_option("--dht-timeout", dht_timeout_s, "seconds to look for nodes on the DHT")->capture_default_str()->check(CLI::Range(1, 3600))->type_name("S");
+  app.add_flag("--list-peers", list_peers, "print the nodes found (one URL a line) and fetch nothing");
   app.add_option("-k,--key", key_path, "the track key file")->type_name("FILE");
   app.add_option("--wrapped", wrapped_path, "a digm.wrapped-key/1 for --wallet")->type_name("FILE");
   app.add_option("--wallet", wallet_path, "your wallet: opens --wrapped, signs --receipt")->type_name("FILE");
@@ -66,7 +76,12 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "print nothing but errors");
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
 
-  if (output.empty()) {
+  if (!use_dht) {
+    for (const char* o : {"--dht-bootstrap", "--dht-listen", "--dht-timeout"}) {
+      if (app.get_option(o)->count()) return cli::UsageError(std::string(o) + " goes with --dht");
+    }
+  }
+  if (output.empty() && !list_peers) {
     if (diag::IsTerminal(1)) return cli::UsageError("refusing to write audio to a terminal", "add -o FILE, or -o - to stream");
     output = "-";
   }
@@ -78,7 +93,33 @@ int main(int argc, char** argv) {
     if (!healthy.ok()) return diag::Fail(healthy.status());
     peers.insert(peers.begin(), healthy->begin(), healthy->end());
   }
-  if (peers.empty()) return cli::UsageError("no node to fetch from", "add --peer URL or --index FILE");
+  if (use_dht) {
+    // The root names the track on the DHT: given, or the manifest's.
+    Hash256 root{};
+    if (IsRoot(input)) {
+      root = *HexDecodeArray<32>(input);
+    } else {
+      auto m = ReadManifest(input, false);
+      if (!m.ok()) return diag::Fail(m.status());
+      root = m->ComputeRoot();
+    }
+    auto start = std::chrono::steady_clock::now();
+    auto dht = Dht::Start(dht_options);
+    if (!dht.ok()) return diag::Fail(dht.status());
+    auto found = (*dht)->FindPeers(root, std::chrono::seconds(dht_timeout_s));
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!quiet) {
+      char line[128];
+      std::snprintf(line, sizeof line, "dht: %zu %s in %.2f s", found.size(), found.size() == 1 ? "node" : "nodes", took);
+      std::fprintf(stderr, "%s: %s\n", std::string(diag::ProgramName()).c_str(), line);
+    }
+    if (found.empty() && peers.empty()) {
+      return diag::Fail(Status::Network("no node on the DHT announces " + HexEncode(root) + " (looked for " +
+                                        std::to_string(dht_timeout_s) + " s)"));
+    }
+    peers.insert(peers.end(), found.begin(), found.end());
+  }
+  if (peers.empty()) return cli::UsageError("no node to fetch from", "add --peer URL, --index FILE or --dht");
   std::optional<Wallet> wallet;
   if (!wallet_path.empty()) {
     auto w = ReadWalletFile(wallet_path);
@@ -100,6 +141,10 @@ int main(int argc, char** argv) {
 
   FetchOptions o;
   o.peers = DiscoverPeers(peers);
+  if (list_peers) {
+    for (const auto& p : o.peers) std::printf("%s\n", p.c_str());
+    return o.peers.empty() ? 5 : 0;
+  }
   auto manifest = IsRoot(input) ? ResolveManifest(input, o.peers) : ReadManifest(input, false);
   if (!manifest.ok()) return diag::Fail(manifest.status());
   if (manifest->encryption && !key && !preview &&

@@ -85,6 +85,22 @@ int main(int argc, char** argv) {
   serve->add_option("--max-body", so.limits.body_limit, "largest request body in bytes")
       ->capture_default_str()
       ->type_name("BYTES");
+  serve->add_flag("--dht", so.dht, "announce pinned tracks on the BitTorrent mainline DHT");
+  serve->add_option("--dht-listen", so.dht_options.listen, "the DHT's UDP address and port")
+      ->capture_default_str()
+      ->type_name("ADDR:PORT");
+  serve->add_option("--dht-bootstrap", so.dht_options.bootstrap,
+                    "a DHT node to join through, replacing the public routers (repeatable; none: only the saved state)")
+      ->type_name("HOST:PORT");
+  serve->add_option("--dht-announce-interval", so.dht_announce_interval_s, "seconds between announcements")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400))
+      ->type_name("S");
+  serve->add_option("--dht-peer-ttl", so.dht_options.peer_ttl_s, "seconds this node keeps others' announcements")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400))
+      ->type_name("S");
+  serve->add_flag("--dht-port-mapping", so.dht_options.port_mapping, "map the DHT port with UPnP and NAT-PMP");
   serve->add_flag("-q,--quiet", quiet, "log nothing but errors");
   auto* add = app.add_subcommand("add", "import a track and its chunks offline");
   data_opt(add);
@@ -127,6 +143,11 @@ int main(int argc, char** argv) {
   }
   if (serve->parsed()) {
     so.data_dir = data;
+    if (!so.dht) {
+      for (const char* o : {"--dht-listen", "--dht-bootstrap", "--dht-announce-interval", "--dht-peer-ttl", "--dht-port-mapping"}) {
+        if (serve->get_option(o)->count()) return cli::UsageError(std::string(o) + " goes with --dht");
+      }
+    }
     for (const auto& a : allow) {
       auto address = ParseAddress(a);
       if (!address.ok()) return cli::UsageError("--allow-publisher: " + address.status().message());

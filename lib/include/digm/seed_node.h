@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "digm/dht.h"
 #include "digm/http_server.h"
 #include "digm/manifest.h"
 #include "digm/wallet.h"
@@ -24,6 +25,10 @@ struct SeedOptions {
   int gossip_interval_s = 30;
   int peer_ttl_s = 300;
   size_t fanout = 3;  // peers asked per gossip round, besides bootstrap ones
+  // The mainline DHT: announce every track held complete (state in DATA/dht.state).
+  bool dht = false;
+  DhtOptions dht_options;
+  int dht_announce_interval_s = 15 * 60;
 };
 
 // Creates DATA, its wallet (kept if present) and index; returns the identity.

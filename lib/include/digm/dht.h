@@ -1,0 +1,56 @@
+// Discovery on the BitTorrent mainline DHT (SPEC §5, §6) through a
+// libtorrent session in DHT-only mode: no torrents, no local service
+// discovery, no UPnP or NAT-PMP unless asked. A track is announced under
+// infohash = the first 20 bytes of its root, with the HTTP port of the node
+// that serves it; a lookup turns what the DHT returns into node URLs.
+// libtorrent stays behind this header. A Dht is safe to use from any thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "digm/hex.h"
+
+namespace digm {
+
+struct DhtOptions {
+  std::string listen = "0.0.0.0:6881";  // UDP (and TCP) address and port; port 0: any free one
+  // HOST:PORT routers and first nodes. Empty: the public routers. Given, they
+  // replace the public routers entirely and are also added as DHT nodes, so a
+  // private DHT can be made of our own nodes. {"none"}: no bootstrap at all
+  // (a node rejoining from its saved state).
+  std::vector<std::string> bootstrap;
+  std::string state_file;       // the DHT's state (node id, routing table), kept across runs
+  int peer_ttl_s = 45 * 60;     // how long this node keeps others' announcements
+  bool port_mapping = false;    // UPnP and NAT-PMP
+};
+
+class Dht {
+ public:
+  // Network error when the address cannot be bound; BadInput for a bad
+  // HOST:PORT. Loads the saved state when there is one.
+  static Result<std::unique_ptr<Dht>> Start(const DhtOptions& options);
+  ~Dht();  // saves the state (when a state file was given)
+
+  std::string endpoint() const;  // "IP:PORT" it listens at
+  // Waits up to `timeout` for the first bootstrap to finish; false when it did not.
+  bool WaitBootstrapped(std::chrono::milliseconds timeout);
+  size_t RoutingTableSize();
+
+  void Announce(const Hash256& root, uint16_t http_port);
+  // The nodes announced for `root`, as "http://IP:PORT", looking for up to
+  // `timeout`; after the first answers it collects others for `settle`.
+  std::vector<std::string> FindPeers(const Hash256& root, std::chrono::milliseconds timeout,
+                                     std::chrono::milliseconds settle = std::chrono::milliseconds(500));
+  Status SaveState();
+
+  struct Impl;
+
+ private:
+  explicit Dht(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace digm

@@ -1,0 +1,307 @@
+#include "digm/dht.h"
+
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/kademlia/dht_storage.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/session_params.hpp>
+#include <libtorrent/session_stats.hpp>
+#include <libtorrent/settings_pack.hpp>
+
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "digm/file.h"
+
+namespace digm {
+namespace lt = libtorrent;
+namespace {
+
+lt::sha1_hash InfoHash(const Hash256& root) {
+  return lt::sha1_hash(reinterpret_cast<const char*>(root.data()));  // the first 20 bytes
+}
+
+// The compact form the DHT stores endpoints in: address bytes, then the port.
+std::string Compact(const lt::tcp::endpoint& e) {
+  std::string out;
+  if (e.address().is_v4()) {
+    auto b = e.address().to_v4().to_bytes();
+    out.assign(b.begin(), b.end());
+  } else {
+    auto b = e.address().to_v6().to_bytes();
+    out.assign(b.begin(), b.end());
+  }
+  out.push_back(static_cast<char>(e.port() >> 8));
+  out.push_back(static_cast<char>(e.port() & 0xff));
+  return out;
+}
+
+// libtorrent's own storage, except that an announcement is forgotten after
+// `ttl` instead of libtorrent's fixed 45 minutes: lookups stop returning a
+// node soon after it stops announcing (a shorter period makes tests fast).
+class TtlStorage final : public lt::dht::dht_storage_interface {
+ public:
+  TtlStorage(const lt::settings_interface& settings, std::chrono::seconds ttl)
+      : inner_(lt::dht::dht_default_storage_constructor(settings)), ttl_(ttl) {}
+
+#if TORRENT_ABI_VERSION == 1
+  size_t num_torrents() const override { return inner_->num_torrents(); }
+  size_t num_peers() const override { return inner_->num_peers(); }
+#endif
+  void update_node_ids(std::vector<lt::dht::node_id> const& ids) override { inner_->update_node_ids(ids); }
+
+  bool get_peers(lt::sha1_hash const& info_hash, bool noseed, bool scrape, lt::address const& requester,
+                 lt::entry& peers) const override {
+    bool r = inner_->get_peers(info_hash, noseed, scrape, requester, peers);
+    lt::entry* values = peers.find_key("values");
+    if (values && values->type() == lt::entry::list_t) {
+      auto now = std::chrono::steady_clock::now();
+      auto& list = values->list();
+      list.erase(std::remove_if(list.begin(), list.end(),
+                                [&](const lt::entry& v) {
+                                  auto it = seen_.find({info_hash, v.string()});
+                                  return it == seen_.end() || now - it->second > ttl_;
+                                }),
+                 list.end());
+    }
+    return r;
+  }
+
+  void announce_peer(lt::sha1_hash const& info_hash, lt::tcp::endpoint const& endp, lt::string_view name,
+                     bool seed) override {
+    seen_[{info_hash, Compact(endp)}] = std::chrono::steady_clock::now();
+    inner_->announce_peer(info_hash, endp, name, seed);
+  }
+
+  bool get_immutable_item(lt::sha1_hash const& target, lt::entry& item) const override {
+    return inner_->get_immutable_item(target, item);
+  }
+  void put_immutable_item(lt::sha1_hash const& target, lt::span<char const> buf,
+                          lt::address const& addr) override {
+    inner_->put_immutable_item(target, buf, addr);
+  }
+  bool get_mutable_item_seq(lt::sha1_hash const& target, lt::dht::sequence_number& seq) const override {
+    return inner_->get_mutable_item_seq(target, seq);
+  }
+  bool get_mutable_item(lt::sha1_hash const& target, lt::dht::sequence_number seq, bool force_fill,
+                        lt::entry& item) const override {
+    return inner_->get_mutable_item(target, seq, force_fill, item);
+  }
+  void put_mutable_item(lt::sha1_hash const& target, lt::span<char const> buf, lt::dht::signature const& sig,
+                        lt::dht::sequence_number seq, lt::dht::public_key const& pk,
+                        lt::span<char const> salt, lt::address const& addr) override {
+    inner_->put_mutable_item(target, buf, sig, seq, pk, salt, addr);
+  }
+  int get_infohashes_sample(lt::entry& item) override { return inner_->get_infohashes_sample(item); }
+
+  void tick() override {
+    auto now = std::chrono::steady_clock::now();
+    for (auto it = seen_.begin(); it != seen_.end();) {
+      it = now - it->second > ttl_ ? seen_.erase(it) : std::next(it);
+    }
+    inner_->tick();
+  }
+  lt::dht::dht_storage_counters counters() const override { return inner_->counters(); }
+
+ private:
+  std::unique_ptr<lt::dht::dht_storage_interface> inner_;
+  std::chrono::seconds ttl_;
+  mutable std::map<std::pair<lt::sha1_hash, std::string>, std::chrono::steady_clock::time_point> seen_;
+};
+
+Result<std::pair<std::string, int>> SplitHostPort(const std::string& text, bool any_port = false) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    return Status::BadInput("'" + text + "' is not HOST:PORT");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  char* end = nullptr;
+  long port = std::strtol(text.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || port < (any_port ? 0 : 1) || port > 65535) return Status::BadInput("'" + text + "': bad port");
+  return std::make_pair(host, static_cast<int>(port));
+}
+
+}  // namespace
+
+struct Dht::Impl {
+  explicit Impl(lt::session_params params) : session(std::move(params)) {}
+
+  lt::session session;
+  std::string state_file;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false, bootstrapped = false, listening = false;
+  bool debug = std::getenv("DIGM_DHT_DEBUG") != nullptr;  // libtorrent's DHT log on stderr
+  std::string listen_error, endpoint;
+  std::map<lt::sha1_hash, std::set<lt::tcp::endpoint>> found;
+  std::thread thread;
+
+  void Loop() {
+    std::vector<lt::alert*> alerts;
+    for (;;) {
+      {
+        std::lock_guard lock(mu);
+        if (stop) return;
+      }
+      session.wait_for_alert(std::chrono::milliseconds(200));
+      session.pop_alerts(&alerts);
+      std::lock_guard lock(mu);
+      for (lt::alert* a : alerts) {
+        if (auto* r = lt::alert_cast<lt::dht_get_peers_reply_alert>(a)) {
+          auto& set = found[r->info_hash];
+          for (const auto& e : r->peers()) set.insert(e);
+        } else if (lt::alert_cast<lt::dht_bootstrap_alert>(a)) {
+          bootstrapped = true;
+        } else if (auto* l = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
+          if (l->socket_type == lt::socket_type_t::utp) {  // the UDP socket, which the DHT uses
+            listening = true;
+            endpoint = l->address.to_string() + ":" + std::to_string(l->port);
+            if (l->address.is_v6()) endpoint = "[" + l->address.to_string() + "]:" + std::to_string(l->port);
+          }
+        } else if (debug && (a->category() & lt::alert_category::dht_log)) {
+          std::fprintf(stderr, "dht: %s\n", a->message().c_str());
+        } else if (auto* f = lt::alert_cast<lt::listen_failed_alert>(a)) {
+          if (f->socket_type == lt::socket_type_t::utp && !listening) listen_error = f->message();
+        }
+      }
+      cv.notify_all();
+    }
+  }
+};
+
+Dht::Dht(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
+  DIGM_RETURN_IF_ERROR(SplitHostPort(o.listen, true).status().Context("--dht-listen"));
+  bool none = o.bootstrap.size() == 1 && o.bootstrap[0] == "none";
+  std::vector<std::pair<std::string, int>> nodes;
+  std::string routers;
+  if (!none) {
+    for (const auto& b : o.bootstrap) {
+      DIGM_ASSIGN_OR_RETURN(auto hp, SplitHostPort(b));
+      nodes.push_back(hp);
+      routers += (routers.empty() ? "" : ",") + b;
+    }
+  }
+
+  lt::session_params params;
+  if (!o.state_file.empty()) {
+    if (auto saved = ReadWholeFile(o.state_file); saved.ok()) {
+      lt::session_params loaded = lt::read_session_params(
+          lt::span<char const>(saved->data(), static_cast<std::ptrdiff_t>(saved->size())),
+          lt::session_handle::save_dht_state);
+      params.dht_state = std::move(loaded.dht_state);
+    }
+  }
+  lt::settings_pack& s = params.settings;
+  s.set_str(lt::settings_pack::listen_interfaces, o.listen);
+  s.set_bool(lt::settings_pack::enable_dht, true);
+  s.set_bool(lt::settings_pack::enable_lsd, false);
+  s.set_bool(lt::settings_pack::enable_upnp, o.port_mapping);
+  s.set_bool(lt::settings_pack::enable_natpmp, o.port_mapping);
+  // Given nodes replace the public routers; they are also added as DHT nodes,
+  // since libtorrent keeps routers out of its routing table and a private DHT
+  // has no other members to start from.
+  if (none || !o.bootstrap.empty()) s.set_str(lt::settings_pack::dht_bootstrap_nodes, "");
+  // Nodes of one machine or network share an address; the public DHT's
+  // defences against that (one node per IP, BEP 42 ids) would keep a private
+  // DHT from forming, and reject the loopback and private ranges.
+  if (none || !o.bootstrap.empty()) {
+    s.set_bool(lt::settings_pack::dht_restrict_routing_ips, false);
+    s.set_bool(lt::settings_pack::dht_restrict_search_ips, false);
+    s.set_bool(lt::settings_pack::dht_prefer_verified_node_ids, false);
+    s.set_bool(lt::settings_pack::dht_ignore_dark_internet, false);
+  }
+  s.set_int(lt::settings_pack::alert_mask, lt::alert_category::dht | lt::alert_category::dht_operation |
+                                               lt::alert_category::status | lt::alert_category::error |
+                                               (std::getenv("DIGM_DHT_DEBUG") ? lt::alert_category::dht_log
+                                                                              : lt::alert_category_t{}));
+  s.set_str(lt::settings_pack::user_agent, "digm");
+  auto ttl = std::chrono::seconds(o.peer_ttl_s);
+  params.dht_storage_constructor = [ttl](const lt::settings_interface& settings) {
+    return std::unique_ptr<lt::dht::dht_storage_interface>(new TtlStorage(settings, ttl));
+  };
+
+  auto impl = std::make_unique<Impl>(std::move(params));
+  impl->state_file = o.state_file;
+  for (const auto& n : nodes) impl->session.add_dht_node(n);
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->Loop(); });
+  std::unique_ptr<Dht> dht(new Dht(std::move(impl)));
+  std::unique_lock lock(raw->mu);
+  raw->cv.wait_for(lock, std::chrono::seconds(10), [raw] { return raw->listening || !raw->listen_error.empty(); });
+  if (!raw->listening) {
+    std::string why = raw->listen_error.empty() ? "timed out" : raw->listen_error;
+    lock.unlock();
+    return Status::Network("DHT: cannot listen on " + o.listen + ": " + why);
+  }
+  return dht;
+}
+
+Dht::~Dht() {
+  if (!impl_) return;
+  (void)SaveState();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->thread.join();
+}
+
+std::string Dht::endpoint() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->endpoint;
+}
+
+bool Dht::WaitBootstrapped(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(impl_->mu);
+  return impl_->cv.wait_for(lock, timeout, [this] { return impl_->bootstrapped; });
+}
+
+size_t Dht::RoutingTableSize() {
+  lt::session_params p = impl_->session.session_state(lt::session_handle::save_dht_state);
+  return p.dht_state.nodes.size() + p.dht_state.nodes6.size();
+}
+
+void Dht::Announce(const Hash256& root, uint16_t http_port) {
+  impl_->session.dht_announce(InfoHash(root), http_port);
+}
+
+std::vector<std::string> Dht::FindPeers(const Hash256& root, std::chrono::milliseconds timeout,
+                                        std::chrono::milliseconds settle) {
+  auto ih = InfoHash(root);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(impl_->mu);
+  impl_->found.erase(ih);
+  std::optional<std::chrono::steady_clock::time_point> first;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (first && std::chrono::steady_clock::now() >= *first + settle) break;
+    lock.unlock();
+    impl_->session.dht_get_peers(ih);  // a new lookup each round: the table fills as we wait
+    lock.lock();
+    auto round = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+    if (first) round = std::min(round, *first + settle);
+    impl_->cv.wait_until(lock, round, [&] { return impl_->found.count(ih) && !impl_->found[ih].empty() && !first; });
+    if (!first && impl_->found.count(ih) && !impl_->found[ih].empty()) first = std::chrono::steady_clock::now();
+  }
+  std::vector<std::string> urls;
+  for (const auto& e : impl_->found[ih]) {
+    std::string host = e.address().to_string();
+    if (e.address().is_v6()) host = "[" + host + "]";
+    urls.push_back("http://" + host + ":" + std::to_string(e.port()));
+  }
+  return urls;
+}
+
+Status Dht::SaveState() {
+  if (impl_->state_file.empty()) return Status::Ok();
+  lt::session_params p = impl_->session.session_state(lt::session_handle::save_dht_state);
+  std::vector<char> buf = lt::write_session_params_buf(p, lt::session_handle::save_dht_state);
+  return WriteOutput(impl_->state_file, std::string_view(buf.data(), buf.size()), 0600);
+}
+
+}  // namespace digm
