@@ -215,6 +215,10 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     s.set_bool(lt::settings_pack::dht_restrict_search_ips, false);
     s.set_bool(lt::settings_pack::dht_prefer_verified_node_ids, false);
     s.set_bool(lt::settings_pack::dht_ignore_dark_internet, false);
+    // All of a private DHT's nodes may share one address: the per-IP packet
+    // limit (5/s, then a 5-minute block) would cut them off from each other.
+    s.set_int(lt::settings_pack::dht_block_ratelimit, 1000000);
+    s.set_int(lt::settings_pack::dht_upload_rate_limit, 1000000);
   }
   s.set_int(lt::settings_pack::alert_mask, lt::alert_category::dht | lt::alert_category::dht_operation |
                                                lt::alert_category::status | lt::alert_category::error |
