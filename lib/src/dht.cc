@@ -7,10 +7,12 @@
 #include <libtorrent/session_stats.hpp>
 #include <libtorrent/settings_pack.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -126,6 +128,18 @@ Result<std::pair<std::string, int>> SplitHostPort(const std::string& text, bool 
 }
 
 }  // namespace
+
+std::string DefaultDhtListen(const std::vector<std::string>& bootstrap, int port) {
+  bool v4 = true, v6 = true;
+  for (const auto& b : bootstrap) {
+    auto hp = SplitHostPort(b);
+    std::string host = hp.ok() ? hp->first : "";
+    v4 = v4 && host.rfind("127.", 0) == 0;
+    v6 = v6 && host == "::1";
+  }
+  std::string host = bootstrap.empty() || (!v4 && !v6) ? "0.0.0.0" : v4 ? "127.0.0.1" : "[::1]";
+  return host + ":" + std::to_string(port);
+}
 
 struct Dht::Impl {
   explicit Impl(lt::session_params params) : session(std::move(params)) {}
@@ -276,22 +290,29 @@ void Dht::Announce(const Hash256& root, uint16_t http_port) {
 }
 
 std::vector<std::string> Dht::FindPeers(const Hash256& root, std::chrono::milliseconds timeout,
-                                        std::chrono::milliseconds settle) {
+                                        std::chrono::milliseconds settle, std::chrono::milliseconds* first_after) {
+  using Clock = std::chrono::steady_clock;
   auto ih = InfoHash(root);
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto start = Clock::now(), deadline = start + timeout;
   std::unique_lock lock(impl_->mu);
   impl_->found.erase(ih);
-  std::optional<std::chrono::steady_clock::time_point> first;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (first && std::chrono::steady_clock::now() >= *first + settle) break;
+  auto have = [&] { return !impl_->found[ih].empty(); };
+  std::optional<Clock::time_point> first;
+  // A lookup started before the routing table holds a node ends at once, so
+  // a new one starts after 50 ms, then after twice as long each time (at
+  // most a second): a fresh node answers fast and a slow DHT is not flooded.
+  std::chrono::milliseconds gap(50);
+  while (Clock::now() < deadline && !(first && Clock::now() >= *first + settle)) {
     lock.unlock();
-    impl_->session.dht_get_peers(ih);  // a new lookup each round: the table fills as we wait
+    impl_->session.dht_get_peers(ih);
     lock.lock();
-    auto round = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(1));
-    if (first) round = std::min(round, *first + settle);
-    impl_->cv.wait_until(lock, round, [&] { return impl_->found.count(ih) && !impl_->found[ih].empty() && !first; });
-    if (!first && impl_->found.count(ih) && !impl_->found[ih].empty()) first = std::chrono::steady_clock::now();
+    auto until = std::min(deadline, Clock::now() + gap);
+    gap = std::min(gap * 2, std::chrono::milliseconds(1000));
+    if (first) until = std::min(until, *first + settle);
+    impl_->cv.wait_until(lock, until, [&] { return !first && have(); });
+    if (!first && have()) first = Clock::now();
   }
+  if (first_after && first) *first_after = std::chrono::duration_cast<std::chrono::milliseconds>(*first - start);
   std::vector<std::string> urls;
   for (const auto& e : impl_->found[ih]) {
     std::string host = e.address().to_string();

@@ -51,7 +51,6 @@ int main(int argc, char** argv) {
   std::vector<std::string> peers;
   bool preview = false, no_cache = false, progress = false, quiet = false, use_dht = false, list_peers = false;
   DhtOptions dht_options;
-  dht_options.listen = "0.0.0.0:0";
   long dht_timeout_s = 30;
   long timeout_s = 10;
   app.add_option("TRACK", input, "a track root (64 hex digits) or a manifest file")->required()->type_name("");
@@ -60,7 +59,7 @@ int main(int argc, char** argv) {
   app.add_flag("--dht", use_dht, "find nodes holding the track on the BitTorrent mainline DHT");
   app.add_option("--dht-bootstrap", dht_options.bootstrap, "a DHT node to join through, replacing the public routers (repeatable)")
       ->type_name("HOST:PORT");
-  app.add_option("--dht-listen", dht_options.listen, "the DHT's UDP address and port")->capture_default_str()->type_name("ADDR:PORT");
+  app.add_option("--dht-listen", dht_options.listen, "the DHT's UDP address and port (default: any free port)")->type_name("ADDR:PORT");
   app.add_option("--dht-timeout", dht_timeout_s, "seconds to look for nodes on the DHT")->capture_default_str()->check(CLI::Range(1, 3600))->type_name("S");
   app.add_flag("--list-peers", list_peers, "print the nodes found (one URL a line) and fetch nothing");
   app.add_option("-k,--key", key_path, "the track key file")->type_name("FILE");
@@ -103,14 +102,18 @@ int main(int argc, char** argv) {
       if (!m.ok()) return diag::Fail(m.status());
       root = m->ComputeRoot();
     }
+    if (!app.get_option("--dht-listen")->count()) dht_options.listen = DefaultDhtListen(dht_options.bootstrap, 0);
     auto start = std::chrono::steady_clock::now();
     auto dht = Dht::Start(dht_options);
     if (!dht.ok()) return diag::Fail(dht.status());
-    auto found = (*dht)->FindPeers(root, std::chrono::seconds(dht_timeout_s));
+    std::chrono::milliseconds first{0};
+    double joined = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    auto found = (*dht)->FindPeers(root, std::chrono::seconds(dht_timeout_s), std::chrono::milliseconds(300), &first);
     double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!quiet) {
-      char line[128];
-      std::snprintf(line, sizeof line, "dht: %zu %s in %.2f s", found.size(), found.size() == 1 ? "node" : "nodes", took);
+      char line[160];
+      int n = std::snprintf(line, sizeof line, "dht: %zu %s in %.2f s", found.size(), found.size() == 1 ? "node" : "nodes", took);
+      if (!found.empty()) std::snprintf(line + n, sizeof line - n, " (the first after %.2f s)", joined + first.count() / 1000.0);
       std::fprintf(stderr, "%s: %s\n", std::string(diag::ProgramName()).c_str(), line);
     }
     if (found.empty() && peers.empty()) {

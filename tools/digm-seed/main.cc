@@ -86,8 +86,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->type_name("BYTES");
   serve->add_flag("--dht", so.dht, "announce pinned tracks on the BitTorrent mainline DHT");
-  serve->add_option("--dht-listen", so.dht_options.listen, "the DHT's UDP address and port")
-      ->capture_default_str()
+  serve->add_option("--dht-listen", so.dht_options.listen, "the DHT's UDP address and port (default: 0.0.0.0:6881)")
       ->type_name("ADDR:PORT");
   serve->add_option("--dht-bootstrap", so.dht_options.bootstrap,
                     "a DHT node to join through, replacing the public routers (repeatable; none: only the saved state)")
@@ -147,6 +146,9 @@ int main(int argc, char** argv) {
       for (const char* o : {"--dht-listen", "--dht-bootstrap", "--dht-announce-interval", "--dht-peer-ttl", "--dht-port-mapping"}) {
         if (serve->get_option(o)->count()) return cli::UsageError(std::string(o) + " goes with --dht");
       }
+    }
+    if (so.dht && !serve->get_option("--dht-listen")->count()) {
+      so.dht_options.listen = DefaultDhtListen(so.dht_options.bootstrap, 6881);
     }
     for (const auto& a : allow) {
       auto address = ParseAddress(a);

@@ -16,7 +16,7 @@
 namespace digm {
 
 struct DhtOptions {
-  std::string listen = "0.0.0.0:6881";  // UDP (and TCP) address and port; port 0: any free one
+  std::string listen = "0.0.0.0:6881";  // UDP address and port; port 0: any free one
   // HOST:PORT routers and first nodes. Empty: the public routers. Given, they
   // replace the public routers entirely and are also added as DHT nodes, so a
   // private DHT can be made of our own nodes. {"none"}: no bootstrap at all
@@ -26,6 +26,12 @@ struct DhtOptions {
   int peer_ttl_s = 45 * 60;     // how long this node keeps others' announcements
   bool port_mapping = false;    // UPnP and NAT-PMP
 };
+
+// The address to listen at when none is given: every address (0.0.0.0), or
+// the loopback one when every bootstrap node is on loopback. libtorrent binds
+// an unspecified address to each network device but the loopback one, so such
+// a socket could not reach a private DHT on 127.0.0.1.
+std::string DefaultDhtListen(const std::vector<std::string>& bootstrap, int port);
 
 class Dht {
  public:
@@ -42,8 +48,10 @@ class Dht {
   void Announce(const Hash256& root, uint16_t http_port);
   // The nodes announced for `root`, as "http://IP:PORT", looking for up to
   // `timeout`; after the first answers it collects others for `settle`.
+  // `first_after` (when given and something was found): how long the first took.
   std::vector<std::string> FindPeers(const Hash256& root, std::chrono::milliseconds timeout,
-                                     std::chrono::milliseconds settle = std::chrono::milliseconds(500));
+                                     std::chrono::milliseconds settle = std::chrono::milliseconds(300),
+                                     std::chrono::milliseconds* first_after = nullptr);
   Status SaveState();
 
   struct Impl;
