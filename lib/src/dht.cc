@@ -141,6 +141,13 @@ std::string DefaultDhtListen(const std::vector<std::string>& bootstrap, int port
   return host + ":" + std::to_string(port);
 }
 
+Status CheckDhtOptions(const DhtOptions& o) {
+  DIGM_RETURN_IF_ERROR(SplitHostPort(o.listen, true).status().Context("--dht-listen"));
+  if (o.bootstrap.size() == 1 && o.bootstrap[0] == "none") return Status::Ok();
+  for (const auto& b : o.bootstrap) DIGM_RETURN_IF_ERROR(SplitHostPort(b).status().Context("--dht-bootstrap"));
+  return Status::Ok();
+}
+
 struct Dht::Impl {
   explicit Impl(lt::session_params params) : session(std::move(params)) {}
 
@@ -190,7 +197,7 @@ struct Dht::Impl {
 Dht::Dht(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
-  DIGM_RETURN_IF_ERROR(SplitHostPort(o.listen, true).status().Context("--dht-listen"));
+  DIGM_RETURN_IF_ERROR(CheckDhtOptions(o));
   bool none = o.bootstrap.size() == 1 && o.bootstrap[0] == "none";
   std::vector<std::pair<std::string, int>> nodes;
   std::string routers;
@@ -238,6 +245,7 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
                                                lt::alert_category::status | lt::alert_category::error |
                                                (std::getenv("DIGM_DHT_DEBUG") ? lt::alert_category::dht_log
                                                                               : lt::alert_category_t{}));
+  s.set_bool(lt::settings_pack::dht_read_only, o.read_only);
   s.set_str(lt::settings_pack::user_agent, "digm");
   auto ttl = std::chrono::seconds(o.peer_ttl_s);
   params.dht_storage_constructor = [ttl](const lt::settings_interface& settings) {

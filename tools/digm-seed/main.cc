@@ -150,6 +150,9 @@ int main(int argc, char** argv) {
     if (so.dht && !serve->get_option("--dht-listen")->count()) {
       so.dht_options.listen = DefaultDhtListen(so.dht_options.bootstrap, 6881);
     }
+    if (so.dht) {
+      if (Status bad = CheckDhtOptions(so.dht_options); !bad.ok()) return cli::UsageError(bad.message());
+    }
     for (const auto& a : allow) {
       auto address = ParseAddress(a);
       if (!address.ok()) return cli::UsageError("--allow-publisher: " + address.status().message());

@@ -25,6 +25,10 @@ struct DhtOptions {
   std::string state_file;       // the DHT's state (node id, routing table), kept across runs
   int peer_ttl_s = 45 * 60;     // how long this node keeps others' announcements
   bool port_mapping = false;    // UPnP and NAT-PMP
+  // A short-lived client that only looks things up (BEP 43): others answer it
+  // but keep it out of their routing tables, where it would only leave a dead
+  // entry behind that slows their lookups and announcements.
+  bool read_only = false;
 };
 
 // The address to listen at when none is given: every address (0.0.0.0), or
@@ -32,6 +36,9 @@ struct DhtOptions {
 // an unspecified address to each network device but the loopback one, so such
 // a socket could not reach a private DHT on 127.0.0.1.
 std::string DefaultDhtListen(const std::vector<std::string>& bootstrap, int port);
+
+// BadInput naming the first listen address or bootstrap node that is not HOST:PORT.
+Status CheckDhtOptions(const DhtOptions& options);
 
 class Dht {
  public:

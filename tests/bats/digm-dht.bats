@@ -1,0 +1,143 @@
+#!/usr/bin/env bats
+# Discovery on the BitTorrent mainline DHT (libtorrent): a private DHT of
+# digm-seed nodes on 127.0.0.1, found by digm-fetch knowing only the root.
+# Every node is given its bootstrap nodes on 127.0.0.1: nothing here talks
+# to the public routers.
+
+load helpers
+
+setup_file() {
+  export AUDIO="$BATS_FILE_TMPDIR/audio" FIX="$BATS_FILE_TMPDIR"
+  mkdir -p "$AUDIO"
+  make_audio "$AUDIO"
+  make_wallet "$FIX/artist.wallet" 4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318
+  digm-chunk "$AUDIO/track.mp3" --chunk-size 16K --store "$FIX/chunks" | digm-merkle seal > "$FIX/mp3.json"
+  export ROOT=$(jq -r .root "$FIX/mp3.json")
+}
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+}
+
+teardown() {
+  stop_nodes
+}
+
+# Starts node NAME in the DHT with fast announcements and a short lifetime
+# for them; sets DHT_NAME to the UDP endpoint it listens at. Bootstraps from
+# $BOOT unless other --dht-bootstrap arguments are given.
+start_dht_node() {
+  local name=$1; shift
+  local boot=(--dht-bootstrap "$BOOT")
+  [[ " $* " == *" --dht-bootstrap "* ]] && boot=()
+  start_node "$name" --dht --dht-listen "${DHT_LISTEN:-127.0.0.1:0}" "${boot[@]}" \
+    --dht-announce-interval 1 --dht-peer-ttl 3 "$@" || return 1
+  local ep=""
+  for _ in $(seq 100); do
+    ep=$(sed -n 's/.*dht listening on \([^ ]*\).*/\1/p' "$BATS_TEST_TMPDIR/$name.log" | tail -n 1)
+    [ -n "$ep" ] && break
+    sleep 0.05
+  done
+  [ -n "$ep" ] || { echo "node $name did not join the DHT"; cat "$BATS_TEST_TMPDIR/$name.log"; return 1; }
+  printf -v "DHT_$name" '%s' "$ep"
+}
+
+# Five nodes: d0 starts the DHT alone, d1..d4 join through it.
+start_five() {
+  BOOT=none
+  start_dht_node d0 --dht-bootstrap none
+  BOOT=$DHT_d0
+  for n in d1 d2 d3 d4; do start_dht_node "$n"; done
+}
+
+pin_on() {  # pin_on NODE_URL: a signed pin for the MP3, this node only
+  digm-seed publish "$FIX/mp3.json" --from "$FIX/chunks" --node "$1" --wallet "$FIX/artist.wallet" \
+    --replicas 1 > /dev/null
+}
+
+# The nodes the DHT returns for the MP3, sorted, one URL a line.
+lookup() {
+  digm-fetch "$ROOT" --dht --dht-bootstrap "$BOOT" --dht-timeout "${1:-5}" --list-peers 2> /dev/null | sort
+}
+
+# True when the lookup returns exactly the URLs given.
+lookup_is() {
+  [ "$(lookup 3)" = "$(printf '%s\n' "$@" | sort)" ]
+}
+
+@test "usage errors: DHT options without --dht, bad HOST:PORT" {
+  digm-seed init --data n > /dev/null
+  run --separate-stderr -2 digm-seed serve --data n --listen 127.0.0.1:0 --dht-bootstrap 127.0.0.1:1
+  [[ "$stderr" == *"--dht-bootstrap goes with --dht"* ]]
+  run --separate-stderr -2 digm-seed serve --data n --listen 127.0.0.1:0 --dht --dht-bootstrap nohost
+  [[ "$stderr" == *"'nohost' is not HOST:PORT"* ]]
+  run --separate-stderr -2 digm-seed serve --data n --listen 127.0.0.1:0 --dht --dht-listen 127.0.0.1:99999
+  [[ "$stderr" == *"--dht-listen"* ]]
+  run --separate-stderr -2 digm-fetch "$ROOT" --dht-timeout 3 -o x
+  [[ "$stderr" == *"--dht-timeout goes with --dht"* ]]
+  run --separate-stderr -2 digm-fetch "$ROOT" --dht --dht-bootstrap 127.0.0.1:0 -o x
+  [[ "$stderr" == *"bad port"* ]]
+  [ ! -e x ]
+}
+
+@test "five nodes: a track pinned on two is found by its root alone and fetched byte-identical" {
+  start_five
+  pin_on "$URL_d2"
+  pin_on "$URL_d4"
+  eventually 20 lookup_is "$URL_d2" "$URL_d4"
+  # No --peer, no --index: the DHT is the only way to the holders.
+  run --separate-stderr digm-fetch "$ROOT" --dht --dht-bootstrap "$DHT_d0" --no-cache -o got.mp3
+  [ "$status" -eq 0 ] || { echo "$stderr"; false; }
+  assert_same_bytes got.mp3 "$AUDIO/track.mp3"
+  [[ "$stderr" == *"dht: 2 nodes in "*"(the first after "* ]]
+  # The DHT's nodes join those given with --peer.
+  digm-fetch "$ROOT" --dht --dht-bootstrap "$DHT_d0" --peer "$URL_d1" --no-cache -o both.mp3
+  assert_same_bytes both.mp3 "$AUDIO/track.mp3"
+  grep -q "dht: announcing 1 track" d2.log
+  grep -q "dht: announcing 0 tracks" d1.log
+}
+
+@test "a lookup for a track nobody announces exits 5 and writes nothing" {
+  start_five
+  run --separate-stderr -5 digm-fetch "$ROOT" --dht --dht-bootstrap "$DHT_d0" --dht-timeout 2 --no-cache -o none.mp3
+  [[ "$stderr" == *"no node on the DHT announces $ROOT"* ]]
+  [ ! -e none.mp3 ]
+  assert_no_leftovers .
+}
+
+@test "after rm, and once the announcement expires, lookups stop returning the node" {
+  start_five
+  pin_on "$URL_d1"
+  pin_on "$URL_d3"
+  eventually 20 lookup_is "$URL_d1" "$URL_d3"
+  digm-seed rm --data d3 "$ROOT"
+  # d3 no longer announces; its last announcement lives 3 s (--dht-peer-ttl).
+  eventually 20 lookup_is "$URL_d1"
+  grep -q "dht: announcing 0 tracks" d3.log
+  # d1 keeps announcing, so it stays found well past the lifetime.
+  sleep 4
+  lookup_is "$URL_d1"
+  # A node that stops (killed, no goodbye) drops out the same way.
+  kill -9 "$PID_d1"
+  eventually 20 lookup_is
+  run --separate-stderr -5 digm-fetch "$ROOT" --dht --dht-bootstrap "$DHT_d0" --dht-timeout 2 --no-cache -o gone.mp3
+  [ ! -e gone.mp3 ]
+}
+
+@test "a node restarted with its saved DHT state rejoins without the bootstrap list" {
+  start_five
+  pin_on "$URL_d4"
+  eventually 20 lookup_is "$URL_d4"
+  port=${DHT_d4##*:}
+  kill -TERM "$PID_d4"
+  eventually 10 bash -c "! kill -0 $PID_d4 2>/dev/null"
+  [ "$(stat -c %a d4/dht.state)" = 600 ]
+  # Back on its DHT port (a node's configured one), with no bootstrap node:
+  # only the nodes remembered in d4/dht.state lead it back. Its HTTP port is new.
+  old=$URL_d4
+  DHT_LISTEN=127.0.0.1:$port start_dht_node d4 --dht-bootstrap none
+  [ "$URL_d4" != "$old" ]
+  eventually 30 lookup_is "$URL_d4"
+  digm-fetch "$ROOT" --dht --dht-bootstrap "$DHT_d0" --no-cache -o back.mp3
+  assert_same_bytes back.mp3 "$AUDIO/track.mp3"
+}
