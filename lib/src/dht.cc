@@ -159,7 +159,31 @@ struct Dht::Impl {
   bool debug = std::getenv("DIGM_DHT_DEBUG") != nullptr;  // libtorrent's DHT log on stderr
   std::string listen_error, endpoint;
   std::map<lt::sha1_hash, std::set<lt::tcp::endpoint>> found;
+  std::vector<std::pair<std::string, int>> bootstrap_nodes;  // only the loop thread touches these
+  std::chrono::steady_clock::time_point next_rejoin = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  std::chrono::milliseconds rejoin_gap{500};
   std::thread thread;
+
+  size_t TableSize() {
+    lt::session_params p = session.session_state(lt::session_handle::save_dht_state);
+    return p.dht_state.nodes.size() + p.dht_state.nodes6.size();
+  }
+
+  // libtorrent pings a node added with add_dht_node once; if that node was not
+  // up yet (nodes started together) the table stays empty, and with no routers
+  // nothing would ever be retried. So while the table is empty, the bootstrap
+  // nodes are added again after 0.5 s, then twice as long each time, at most
+  // every minute.
+  void Rejoin(std::chrono::steady_clock::time_point now) {
+    if (bootstrap_nodes.empty() || now < next_rejoin) return;
+    if (TableSize() == 0) {
+      for (const auto& n : bootstrap_nodes) session.add_dht_node(n);
+      rejoin_gap = std::min(rejoin_gap * 2, std::chrono::milliseconds(60000));
+    } else {
+      rejoin_gap = std::chrono::milliseconds(500);
+    }
+    next_rejoin = now + rejoin_gap;
+  }
 
   void Loop() {
     std::vector<lt::alert*> alerts;
@@ -168,6 +192,7 @@ struct Dht::Impl {
         std::lock_guard lock(mu);
         if (stop) return;
       }
+      Rejoin(std::chrono::steady_clock::now());
       session.wait_for_alert(std::chrono::milliseconds(200));
       session.pop_alerts(&alerts);
       std::lock_guard lock(mu);
@@ -255,6 +280,7 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   auto impl = std::make_unique<Impl>(std::move(params));
   impl->state_file = o.state_file;
   for (const auto& n : nodes) impl->session.add_dht_node(n);
+  impl->bootstrap_nodes = nodes;
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->Loop(); });
   std::unique_ptr<Dht> dht(new Dht(std::move(impl)));
@@ -288,10 +314,7 @@ bool Dht::WaitBootstrapped(std::chrono::milliseconds timeout) {
   return impl_->cv.wait_for(lock, timeout, [this] { return impl_->bootstrapped; });
 }
 
-size_t Dht::RoutingTableSize() {
-  lt::session_params p = impl_->session.session_state(lt::session_handle::save_dht_state);
-  return p.dht_state.nodes.size() + p.dht_state.nodes6.size();
-}
+size_t Dht::RoutingTableSize() { return impl_->TableSize(); }
 
 void Dht::Announce(const Hash256& root, uint16_t http_port) {
   impl_->session.dht_announce(InfoHash(root), http_port);

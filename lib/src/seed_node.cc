@@ -153,14 +153,25 @@ class DhtAnnouncer {
 
  private:
   void Loop() {
-    // The first round waits (a little) for a node to announce to.
-    for (int i = 0; i < 30 && !Stopping() && dht_.RoutingTableSize() == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
     size_t last = SIZE_MAX;
+    bool said_alone = false;
+    auto retry = std::chrono::seconds(1);
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();
+      // An announcement needs a node to go to: with none known yet (nodes
+      // started together, a bootstrap node down) it waits and tries again
+      // after 1 s, then twice as long each time, up to the interval.
+      if (dht_.RoutingTableSize() == 0) {
+        if (!said_alone) log_("dht: no other DHT node answers yet; announcing once one does");
+        said_alone = true;
+        lock.lock();
+        cv_.wait_for(lock, retry, [this] { return stop_; });
+        retry = std::min(retry * 2, std::chrono::seconds(interval_));
+        continue;
+      }
+      said_alone = false;
+      retry = std::chrono::seconds(1);
       size_t n = 0;
       for (const auto& t : store_.ListTracks()) {
         auto root = HexDecodeArray<32>(t.root);
@@ -174,10 +185,6 @@ class DhtAnnouncer {
       lock.lock();
       cv_.wait_for(lock, std::chrono::seconds(interval_), [this] { return stop_; });
     }
-  }
-  bool Stopping() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stop_;
   }
 
   Dht& dht_;

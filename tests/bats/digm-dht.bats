@@ -105,6 +105,21 @@ lookup_is() {
   assert_no_leftovers .
 }
 
+@test "a node started before its bootstrap node joins once that node is up" {
+  start_dht_node d0 --dht-bootstrap none
+  BOOT=$DHT_d0
+  kill -TERM "$PID_d0"
+  eventually 10 bash -c "! kill -0 $PID_d0 2>/dev/null"
+  # d1 holds the track and starts while nothing answers at $BOOT.
+  digm-seed init --data d1 > /dev/null
+  digm-seed add "$FIX/mp3.json" --from "$FIX/chunks" --data d1 > /dev/null
+  start_dht_node d1
+  eventually 10 grep -q "no other DHT node answers yet" d1.log
+  DHT_LISTEN=$BOOT start_dht_node d0 --dht-bootstrap none
+  eventually 30 lookup_is "$URL_d1"
+  grep -q "dht: announcing 1 track" d1.log
+}
+
 @test "after rm, and once the announcement expires, lookups stop returning the node" {
   start_five
   pin_on "$URL_d1"
