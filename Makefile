@@ -33,6 +33,7 @@ bench:
 	@bench/merkle.sh $(BUILD)/bin
 	@bench/seed.sh $(BUILD)/bin
 	@bench/fetch.sh $(BUILD)/bin
+	@bench/dht.sh $(BUILD)/bin
 	@bench/audit.sh $(BUILD)/bin
 	@bench/pay.sh $(BUILD)/bin
 

@@ -133,9 +133,11 @@ class Maintainer {
   std::thread thread_;
 };
 
-// Announces the tracks the node holds complete on the DHT every interval; a
-// track removed with `digm-seed rm` is simply not announced again, and the
-// DHT forgets the node for it when the announcement's lifetime runs out.
+// Announces the tracks the node holds complete on the DHT: all of them every
+// interval, and a track that became complete since (published, replicated,
+// imported) within a poll of the index. A track removed with `digm-seed rm`
+// is simply not announced again, and the DHT forgets the node for it when the
+// announcement's lifetime runs out.
 class DhtAnnouncer {
  public:
   DhtAnnouncer(Dht& dht, NodeStore& store, uint16_t port, int interval_s,
@@ -153,9 +155,14 @@ class DhtAnnouncer {
 
  private:
   void Loop() {
+    using Clock = std::chrono::steady_clock;
+    const auto interval = std::chrono::seconds(interval_);
+    const auto poll = std::min<Clock::duration>(std::chrono::seconds(2), interval);
+    std::set<std::string> announced;
     size_t last = SIZE_MAX;
     bool said_alone = false;
     auto retry = std::chrono::seconds(1);
+    Clock::time_point next_full{};
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();
@@ -168,22 +175,30 @@ class DhtAnnouncer {
         lock.lock();
         cv_.wait_for(lock, retry, [this] { return stop_; });
         retry = std::min(retry * 2, std::chrono::seconds(interval_));
+        next_full = {};
         continue;
       }
       said_alone = false;
       retry = std::chrono::seconds(1);
-      size_t n = 0;
+      bool full = Clock::now() >= next_full;
+      std::set<std::string> held;
       for (const auto& t : store_.ListTracks()) {
         auto root = HexDecodeArray<32>(t.root);
         if (!t.complete || !root.ok()) continue;  // what it holds whole, it can serve
-        dht_.Announce(*root, port_);
-        ++n;
+        held.insert(t.root);
+        if (full || !announced.count(t.root)) dht_.Announce(*root, port_);
       }
-      if (n != last) log_("dht: announcing " + std::to_string(n) + (n == 1 ? " track" : " tracks"));
-      last = n;
-      (void)dht_.SaveState();
+      announced = std::move(held);
+      if (announced.size() != last) {
+        log_("dht: announcing " + std::to_string(announced.size()) + (announced.size() == 1 ? " track" : " tracks"));
+      }
+      last = announced.size();
+      if (full) {
+        next_full = Clock::now() + interval;
+        (void)dht_.SaveState();
+      }
       lock.lock();
-      cv_.wait_for(lock, std::chrono::seconds(interval_), [this] { return stop_; });
+      cv_.wait_for(lock, poll, [this] { return stop_; });
     }
   }
 
