@@ -15,12 +15,7 @@ start_node() {  # start_node NAME ARGS...: sets NODE_URL and NODE_DHT
     --dht --dht-listen 127.0.0.1:0 --dht-announce-interval 60 "$@" 2> "$d.log" &
   pids+=($!)
   NODE_URL=$(node_url "$d.log" "$!")
-  NODE_DHT=""
-  for _ in $(seq 100); do
-    NODE_DHT=$(sed -n 's/.*dht listening on \([^ ]*\).*/\1/p' "$d.log")
-    [ -n "$NODE_DHT" ] && break
-    sleep 0.05
-  done
+  NODE_DHT=$(dht_endpoint "$d.log" "$!")
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

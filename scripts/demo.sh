@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The digm pipeline on a real track: make audio with sox, chunk and encrypt it,
 # seal it with its root, prove and verify a chunk, reassemble, then run three
-# storage nodes on 127.0.0.1, publish the track with 3 replicas, fetch a long
+# storage nodes on 127.0.0.1, publish the track with 3 replicas, find it by its
+# root alone on the nodes' private DHT, fetch a long
 # track while a node stops, audit three epochs, and summarise.
 # Usage: scripts/demo.sh [BIN_DIR]   (run by `make demo`)
 set -euo pipefail
@@ -59,19 +60,22 @@ for f in track.wav track.mp3; do
   cmp "$f" "back.$f" && echo "$f: byte for byte identical"
 done
 
-step "6. three storage nodes on 127.0.0.1, gossiping"
+step "6. three storage nodes on 127.0.0.1, gossiping, and a private DHT of their own"
 pids=()
 trap 'for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
 urls=()
 for i in 1 2 3; do
   digm-seed init --data "node$i" > "node$i.id"
-  peer=()
-  [ "$i" -gt 1 ] && peer=(--peer "${urls[0]}")
-  digm-seed serve --data "node$i" --listen 127.0.0.1:0 --gossip-interval 1 "${peer[@]}" 2> "node$i.log" &
+  peer=() dht=(--dht --dht-listen 127.0.0.1:0 --dht-bootstrap none)
+  [ "$i" -gt 1 ] && peer=(--peer "${urls[0]}") dht=(--dht --dht-listen 127.0.0.1:0 --dht-bootstrap "$boot")
+  digm-seed serve --data "node$i" --listen 127.0.0.1:0 --gossip-interval 1 "${peer[@]}" "${dht[@]}" \
+    2> "node$i.log" &
   pids+=($!)
   url=$(node_url "node$i.log" "$!") || { cat "node$i.log"; exit 1; }
   urls+=("$url")
-  echo "node$i: $url  $(jq -r .address "node$i.id")"
+  ep=$(dht_endpoint "node$i.log" "$!") || { cat "node$i.log"; exit 1; }
+  [ "$i" -gt 1 ] || boot=$ep
+  echo "node$i: $url  $(jq -r .address "node$i.id")  DHT $ep"
 done
 for _ in $(seq 100); do
   known=$(for u in "${urls[@]}"; do curl -sf "$u/peers" | jq length; done | sort -u | tr '\n' ' ')
@@ -93,7 +97,18 @@ for i in 1 2 3; do
     "$([ "$got" = "$h" ] && echo yes || echo NO)"
 done
 
-step "8. fetch a 60-second track from all three nodes, stopping node2 halfway"
+step "8. find the MP3 knowing only its root: the nodes announce it on their DHT"
+for _ in $(seq 40); do  # each node announces the track within 2 s of holding it
+  found=$(digm-fetch "$root" --dht --dht-bootstrap "$boot" --dht-timeout 2 --list-peers 2>&1 > /dev/null |
+    sed -n 's/.*dht: \([0-9]*\) node.*/\1/p')
+  [ "${found:-0}" -ge 3 ] && break
+  sleep 0.5
+done
+echo "a lookup through node1's $boot finds ${found:-0} nodes announcing ${root:0:16}..."
+digm-fetch "$root" --dht --dht-bootstrap "$boot" --key track.mp3.key --no-cache -o dht.mp3
+cmp dht.mp3 track.mp3 && echo "dht.mp3 is byte for byte the original"
+
+step "9. fetch a 60-second track from all three nodes, stopping node2 halfway"
 sox -n -r 44100 -c 2 -b 16 long.wav synth 60 pinknoise vol 0.3
 digm-chunk long.wav --chunk-size 64K --encrypt --key-out long.key --store chunks/ -q | digm-merkle seal > long.json
 digm-seed publish long.json --from chunks/ --node "${urls[0]}" --wallet artist.wallet --replicas 3 > /dev/null
@@ -113,7 +128,7 @@ cmp fetched.wav long.wav && echo "fetched.wav is byte for byte the original"
 jq -r '.deliveries[] | "  \(.url) delivered \(.chunks | length) chunks, \(.bytes) bytes"' receipt.json
 echo "receipt signed by $(jq -r .signer receipt.json)"
 
-step "9. audit: three epochs of storage proofs; node3 loses a chunk and is struck out"
+step "10. audit: three epochs of storage proofs; node3 loses a chunk and is struck out"
 digm-seed serve --data node2 --listen 127.0.0.1:0 --gossip-interval 1 --peer "${urls[0]}" 2> node2.log &
 pids+=($!)
 urls[1]=$(node_url node2.log "$!") || { cat node2.log; exit 1; }
@@ -144,7 +159,7 @@ digm-audit index --db audit.db -o fresh_index.json
 echo "the fresh index:"
 jq -r '.nodes[] | "  \(.url)  healthy=\(.healthy)  score=\(.score)  passed=\(.passed) failed=\(.failed)"' fresh_index.json
 
-step "10. pay: settle the receipt per byte, sell the MP3, reward listening, slash the struck-out node"
+step "11. pay: settle the receipt per byte, sell the MP3, reward listening, slash the struck-out node"
 export DIGM_LEDGER=ledger.db
 listener=$(jq -r .listener receipt.json)
 digm-pay deposit --to "$listener" --amount 1 > /dev/null

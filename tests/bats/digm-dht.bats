@@ -24,21 +24,17 @@ teardown() {
 }
 
 # Starts node NAME in the DHT with fast announcements and a short lifetime
-# for them (or $DHT_INTERVAL and $DHT_TTL); sets DHT_NAME to the UDP endpoint it listens at. Bootstraps from
-# $BOOT unless other --dht-bootstrap arguments are given.
+# for them (or $DHT_INTERVAL and $DHT_TTL); sets DHT_NAME to the UDP endpoint
+# it listens at. Bootstraps from $BOOT unless --dht-bootstrap is given.
 start_dht_node() {
   local name=$1; shift
   local boot=(--dht-bootstrap "$BOOT")
   [[ " $* " == *" --dht-bootstrap "* ]] && boot=()
   start_node "$name" --dht --dht-listen "${DHT_LISTEN:-127.0.0.1:0}" "${boot[@]}" \
     --dht-announce-interval "${DHT_INTERVAL:-1}" --dht-peer-ttl "${DHT_TTL:-3}" "$@" || return 1
-  local ep=""
-  for _ in $(seq 100); do
-    ep=$(sed -n 's/.*dht listening on \([^ ]*\).*/\1/p' "$BATS_TEST_TMPDIR/$name.log" | tail -n 1)
-    [ -n "$ep" ] && break
-    sleep 0.05
-  done
-  [ -n "$ep" ] || { echo "node $name did not join the DHT"; cat "$BATS_TEST_TMPDIR/$name.log"; return 1; }
+  local ep
+  ep=$(dht_endpoint "$BATS_TEST_TMPDIR/$name.log") ||
+    { echo "node $name did not join the DHT"; cat "$BATS_TEST_TMPDIR/$name.log"; return 1; }
   printf -v "DHT_$name" '%s' "$ep"
 }
 
