@@ -1,5 +1,11 @@
 #include "digm/dht.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/kademlia/dht_storage.hpp>
 #include <libtorrent/session.hpp>
@@ -127,6 +133,26 @@ Result<std::pair<std::string, int>> SplitHostPort(const std::string& text, bool 
   return std::make_pair(host, static_cast<int>(port));
 }
 
+// libtorrent binds with SO_REUSEADDR, which lets a second UDP socket share a
+// port already in use; a plain bind first turns that into an error.
+Status ProbeUdpPort(const std::string& listen) {
+  auto hp = SplitHostPort(listen, true);
+  if (!hp.ok() || hp->second == 0) return Status::Ok();
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+  addrinfo* ai = nullptr;
+  if (getaddrinfo(hp->first.c_str(), std::to_string(hp->second).c_str(), &hints, &ai) != 0) {
+    return Status::Ok();  // a device name: libtorrent's to resolve
+  }
+  int fd = socket(ai->ai_family, SOCK_DGRAM, 0);
+  int err = fd < 0 ? errno : (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno);
+  if (fd >= 0) close(fd);
+  freeaddrinfo(ai);
+  if (err == EADDRINUSE) return Status::Network("DHT: cannot listen on " + listen + ": address in use");
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string DefaultDhtListen(const std::vector<std::string>& bootstrap, int port) {
@@ -162,6 +188,7 @@ struct Dht::Impl {
   std::vector<std::pair<std::string, int>> bootstrap_nodes;  // only the loop thread touches these
   std::chrono::steady_clock::time_point next_rejoin = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
   std::chrono::milliseconds rejoin_gap{500};
+  size_t saved_nodes = 0;
   std::thread thread;
 
   size_t TableSize() {
@@ -225,21 +252,29 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   DIGM_RETURN_IF_ERROR(CheckDhtOptions(o));
   bool none = o.bootstrap.size() == 1 && o.bootstrap[0] == "none";
   std::vector<std::pair<std::string, int>> nodes;
-  std::string routers;
   if (!none) {
     for (const auto& b : o.bootstrap) {
       DIGM_ASSIGN_OR_RETURN(auto hp, SplitHostPort(b));
       nodes.push_back(hp);
-      routers += (routers.empty() ? "" : ",") + b;
     }
   }
+  DIGM_RETURN_IF_ERROR(ProbeUdpPort(o.listen));
 
   lt::session_params params;
+  size_t saved_nodes = 0;
   if (!o.state_file.empty()) {
     if (auto saved = ReadWholeFile(o.state_file); saved.ok()) {
       lt::session_params loaded = lt::read_session_params(
           lt::span<char const>(saved->data(), static_cast<std::ptrdiff_t>(saved->size())),
           lt::session_handle::save_dht_state);
+      // libtorrent bootstraps from the saved nodes only when its socket is
+      // open before the DHT starts, which is not the order a session opens
+      // them in; so they are added like bootstrap nodes, and tried again
+      // with them while the routing table is empty.
+      for (const auto* list : {&loaded.dht_state.nodes, &loaded.dht_state.nodes6}) {
+        for (const auto& e : *list) nodes.emplace_back(e.address().to_string(), e.port());
+        saved_nodes += list->size();
+      }
       params.dht_state = std::move(loaded.dht_state);
     }
   }
@@ -281,6 +316,7 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   impl->state_file = o.state_file;
   for (const auto& n : nodes) impl->session.add_dht_node(n);
   impl->bootstrap_nodes = nodes;
+  impl->saved_nodes = saved_nodes;
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->Loop(); });
   std::unique_ptr<Dht> dht(new Dht(std::move(impl)));
@@ -303,6 +339,8 @@ Dht::~Dht() {
   }
   impl_->thread.join();
 }
+
+size_t Dht::saved_nodes() const { return impl_->saved_nodes; }
 
 std::string Dht::endpoint() const {
   std::lock_guard lock(impl_->mu);

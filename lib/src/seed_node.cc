@@ -290,8 +290,11 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
       return started.status();
     }
     dht = std::move(*started);
-    log("dht listening on " + dht->endpoint() +
-        (d.bootstrap.empty() ? " (public routers)" : ""));
+    std::string from = d.bootstrap.empty() ? "the public routers" : "";
+    if (dht->saved_nodes()) {
+      from += (from.empty() ? "" : " and ") + std::to_string(dht->saved_nodes()) + " nodes saved in dht.state";
+    }
+    log("dht listening on " + dht->endpoint() + (from.empty() ? "" : " (joining through " + from + ")"));
   }
   int sig;
   {

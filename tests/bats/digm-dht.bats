@@ -140,15 +140,15 @@ lookup_is() {
   start_five
   pin_on "$URL_d4"
   eventually 20 lookup_is "$URL_d4"
-  port=${DHT_d4##*:}
   kill -TERM "$PID_d4"
   eventually 10 bash -c "! kill -0 $PID_d4 2>/dev/null"
   [ "$(stat -c %a d4/dht.state)" = 600 ]
-  # Back on its DHT port (a node's configured one), with no bootstrap node:
-  # only the nodes remembered in d4/dht.state lead it back. Its HTTP port is new.
-  old=$URL_d4
-  DHT_LISTEN=127.0.0.1:$port start_dht_node d4 --dht-bootstrap none
-  [ "$URL_d4" != "$old" ]
+  # Back on new DHT and HTTP ports, with no bootstrap node: only the nodes
+  # remembered in d4/dht.state lead it back.
+  old=$URL_d4 old_dht=$DHT_d4
+  start_dht_node d4 --dht-bootstrap none
+  [ "$URL_d4" != "$old" ] && [ "$DHT_d4" != "$old_dht" ]
+  grep -Eq "joining through [1-9][0-9]* nodes saved in dht.state" d4.log
   eventually 30 lookup_is "$URL_d4"
   digm-fetch "$ROOT" --dht --dht-bootstrap "$DHT_d0" --no-cache -o back.mp3
   assert_same_bytes back.mp3 "$AUDIO/track.mp3"

@@ -48,6 +48,7 @@ class Dht {
   ~Dht();  // saves the state (when a state file was given)
 
   std::string endpoint() const;  // "IP:PORT" it listens at
+  size_t saved_nodes() const;    // nodes read from the state file, tried first
   // Waits up to `timeout` for the first bootstrap to finish; false when it did not.
   bool WaitBootstrapped(std::chrono::milliseconds timeout);
   size_t RoutingTableSize();
