@@ -28,6 +28,11 @@ namespace digm {
 namespace lt = libtorrent;
 namespace {
 
+// The public DHT's routers. libtorrent's default is the first alone; with the
+// others, one router down does not keep a new node out of the DHT.
+constexpr const char* kPublicRouters =
+    "dht.libtorrent.org:25401,router.bittorrent.com:6881,router.utorrent.com:6881,dht.transmissionbt.com:6881";
+
 lt::sha1_hash InfoHash(const Hash256& root) {
   return lt::sha1_hash(reinterpret_cast<const char*>(root.data()));  // the first 20 bytes
 }
@@ -287,7 +292,11 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   // Given nodes replace the public routers; they are also added as DHT nodes,
   // since libtorrent keeps routers out of its routing table and a private DHT
   // has no other members to start from.
-  if (none || !o.bootstrap.empty()) s.set_str(lt::settings_pack::dht_bootstrap_nodes, "");
+  if (none || !o.bootstrap.empty()) {
+    s.set_str(lt::settings_pack::dht_bootstrap_nodes, "");
+  } else {
+    s.set_str(lt::settings_pack::dht_bootstrap_nodes, kPublicRouters);
+  }
   // Nodes of one machine or network share an address; the public DHT's
   // defences against that (one node per IP, BEP 42 ids) would keep a private
   // DHT from forming, and reject the loopback and private ranges.

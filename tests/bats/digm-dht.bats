@@ -87,9 +87,19 @@ lookup_is() {
   [ "$status" -eq 0 ] || { echo "$stderr"; false; }
   assert_same_bytes got.mp3 "$AUDIO/track.mp3"
   [[ "$stderr" == *"dht: 2 nodes in "*"(the first after "* ]]
-  # The DHT's nodes join those given with --peer.
+  # The DHT's nodes join those given with --peer and --index.
   digm-fetch "$ROOT" --dht --dht-bootstrap "$DHT_d0" --peer "$URL_d1" --no-cache -o both.mp3
   assert_same_bytes both.mp3 "$AUDIO/track.mp3"
+  jq -n --arg a "$URL_d3" '{schema: "digm.fresh-index/1", generated: "2026-11-22T10:00:00Z", epoch: 1,
+    nodes: [{url: $a, healthy: true, score: 0.9}]}' > index.json
+  peers=$(digm-fetch "$ROOT" --dht --dht-bootstrap "$DHT_d0" --index index.json --list-peers 2> /dev/null)
+  for u in "$URL_d2" "$URL_d3" "$URL_d4"; do grep -qxF "$u" <<<"$peers"; done
+  make_wallet listener.wallet 0000000000000000000000000000000000000000000000000000000000000001
+  digm-fetch "$ROOT" --dht --dht-bootstrap "$DHT_d0" --index index.json --no-cache -o idx.mp3 \
+    --receipt r.json --wallet listener.wallet
+  assert_same_bytes idx.mp3 "$AUDIO/track.mp3"
+  # Only the holders delivered, whoever else was asked.
+  jq -e --arg a "$URL_d2" --arg b "$URL_d4" '.deliveries | length > 0 and all(.url == $a or .url == $b)' r.json
   grep -q "dht: announcing 1 track" d2.log
   grep -q "dht: announcing 0 tracks" d1.log
 }
