@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "digm/file.h"
+#include "digm/http.h"
 
 namespace digm {
 namespace lt = libtorrent;
@@ -125,29 +126,16 @@ class TtlStorage final : public lt::dht::dht_storage_interface {
   mutable std::map<std::pair<lt::sha1_hash, std::string>, std::chrono::steady_clock::time_point> seen_;
 };
 
-Result<std::pair<std::string, int>> SplitHostPort(const std::string& text, bool any_port = false) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    return Status::BadInput("'" + text + "' is not HOST:PORT");
-  }
-  std::string host = text.substr(0, colon);
-  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  char* end = nullptr;
-  long port = std::strtol(text.c_str() + colon + 1, &end, 10);
-  if (*end != '\0' || port < (any_port ? 0 : 1) || port > 65535) return Status::BadInput("'" + text + "': bad port");
-  return std::make_pair(host, static_cast<int>(port));
-}
-
 // libtorrent binds with SO_REUSEADDR, which lets a second UDP socket share a
 // port already in use; a plain bind first turns that into an error.
 Status ProbeUdpPort(const std::string& listen) {
-  auto hp = SplitHostPort(listen, true);
-  if (!hp.ok() || hp->second == 0) return Status::Ok();
+  auto hp = ParseHostPort(listen, true);
+  if (!hp.ok() || hp->port == 0) return Status::Ok();
   addrinfo hints{};
   hints.ai_socktype = SOCK_DGRAM;
   hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
   addrinfo* ai = nullptr;
-  if (getaddrinfo(hp->first.c_str(), std::to_string(hp->second).c_str(), &hints, &ai) != 0) {
+  if (getaddrinfo(hp->host.c_str(), std::to_string(hp->port).c_str(), &hints, &ai) != 0) {
     return Status::Ok();  // a device name: libtorrent's to resolve
   }
   int fd = socket(ai->ai_family, SOCK_DGRAM, 0);
@@ -163,8 +151,8 @@ Status ProbeUdpPort(const std::string& listen) {
 std::string DefaultDhtListen(const std::vector<std::string>& bootstrap, int port) {
   bool v4 = true, v6 = true;
   for (const auto& b : bootstrap) {
-    auto hp = SplitHostPort(b);
-    std::string host = hp.ok() ? hp->first : "";
+    auto hp = ParseHostPort(b);
+    std::string host = hp.ok() ? hp->host : "";
     v4 = v4 && host.rfind("127.", 0) == 0;
     v6 = v6 && host == "::1";
   }
@@ -173,9 +161,9 @@ std::string DefaultDhtListen(const std::vector<std::string>& bootstrap, int port
 }
 
 Status CheckDhtOptions(const DhtOptions& o) {
-  DIGM_RETURN_IF_ERROR(SplitHostPort(o.listen, true).status().Context("--dht-listen"));
+  DIGM_RETURN_IF_ERROR(ParseHostPort(o.listen, true).status().Context("--dht-listen"));
   if (o.bootstrap.size() == 1 && o.bootstrap[0] == "none") return Status::Ok();
-  for (const auto& b : o.bootstrap) DIGM_RETURN_IF_ERROR(SplitHostPort(b).status().Context("--dht-bootstrap"));
+  for (const auto& b : o.bootstrap) DIGM_RETURN_IF_ERROR(ParseHostPort(b).status().Context("--dht-bootstrap"));
   return Status::Ok();
 }
 
@@ -259,8 +247,8 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   std::vector<std::pair<std::string, int>> nodes;
   if (!none) {
     for (const auto& b : o.bootstrap) {
-      DIGM_ASSIGN_OR_RETURN(auto hp, SplitHostPort(b));
-      nodes.push_back(hp);
+      DIGM_ASSIGN_OR_RETURN(auto hp, ParseHostPort(b));
+      nodes.emplace_back(hp.host, hp.port);
     }
   }
   DIGM_RETURN_IF_ERROR(ProbeUdpPort(o.listen));

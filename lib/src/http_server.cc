@@ -363,19 +363,10 @@ HttpServer::~HttpServer() = default;
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& listen, Handler handler,
                                                      ServerLimits limits) {
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos)
-    return Status::Usage("--listen '" + listen + "': expected HOST:PORT");
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  int port = 0;
-  try {
-    port = std::stoi(listen.substr(colon + 1));
-  } catch (...) {
-    port = -1;
-  }
-  if (port < 0 || port > 65535) return Status::Usage("--listen '" + listen + "': bad port");
+  auto parsed = ParseHostPort(listen, true);
+  if (!parsed.ok()) return Status::Usage("--listen " + parsed.status().message());
+  const std::string& host = parsed->host;
+  int port = parsed->port;
   auto impl = std::make_unique<Impl>(std::move(handler), limits);
   beast::error_code ec;
   auto address = net::ip::make_address(host, ec);

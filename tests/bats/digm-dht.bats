@@ -66,7 +66,7 @@ lookup_is() {
   run --separate-stderr -2 digm-seed serve --data n --listen 127.0.0.1:0 --dht-bootstrap 127.0.0.1:1
   [[ "$stderr" == *"--dht-bootstrap goes with --dht"* ]]
   run --separate-stderr -2 digm-seed serve --data n --listen 127.0.0.1:0 --dht --dht-bootstrap nohost
-  [[ "$stderr" == *"'nohost' is not HOST:PORT"* ]]
+  [[ "$stderr" == *"'nohost': expected HOST:PORT"* ]]
   run --separate-stderr -2 digm-seed serve --data n --listen 127.0.0.1:0 --dht --dht-listen 127.0.0.1:99999
   [[ "$stderr" == *"--dht-listen"* ]]
   run --separate-stderr -2 digm-fetch "$ROOT" --dht-timeout 3 -o x

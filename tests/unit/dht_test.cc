@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "digm/dht.h"
+#include "digm/http.h"
 #include "test_util.h"
 
 namespace digm {
@@ -32,6 +33,25 @@ DhtOptions Loopback(std::vector<std::string> bootstrap, int ttl_s = 2700) {
   o.bootstrap = std::move(bootstrap);
   o.peer_ttl_s = ttl_s;
   return o;
+}
+
+TEST(HostPort, Parses) {
+  auto v4 = ParseHostPort("127.0.0.1:6881");
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4->host, "127.0.0.1");
+  EXPECT_EQ(v4->port, 6881);
+  auto v6 = ParseHostPort("[::1]:0", /*any_port=*/true);
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 0);
+  EXPECT_EQ(ParseHostPort("router.example.org:25401")->host, "router.example.org");
+  for (const char* bad : {"nohost", ":6881", "host:", "host:0", "host:65536", "host:12x", "host:-1"}) {
+    auto r = ParseHostPort(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), Code::kBadInput) << bad;
+  }
+  EXPECT_EQ(ParseHostPort("nohost").status().message(), "'nohost': expected HOST:PORT");
+  EXPECT_EQ(ParseHostPort("host:99999", true).status().message(), "'host:99999': bad port");
 }
 
 TEST(Dht, DefaultListenFollowsTheBootstrapNodes) {
