@@ -368,15 +368,22 @@ std::vector<std::string> Dht::FindPeers(const Hash256& root, std::chrono::millis
   // a new one starts after 50 ms, then after twice as long each time (at
   // most a second): a fresh node answers fast and a slow DHT is not flooded.
   std::chrono::milliseconds gap(50);
-  while (Clock::now() < deadline && !(first && Clock::now() >= *first + settle)) {
+  // Once the first answers are in, others are collected for as long as the
+  // first took (at least 0.1 s, at most `settle`): answers from other nodes
+  // come on the same time scale, fast on a LAN, slower on the internet.
+  Clock::time_point settled = deadline;
+  while (Clock::now() < std::min(deadline, settled)) {
     lock.unlock();
     impl_->session.dht_get_peers(ih);
     lock.lock();
-    auto until = std::min(deadline, Clock::now() + gap);
+    auto until = std::min({deadline, settled, Clock::now() + gap});
     gap = std::min(gap * 2, std::chrono::milliseconds(1000));
-    if (first) until = std::min(until, *first + settle);
     impl_->cv.wait_until(lock, until, [&] { return !first && have(); });
-    if (!first && have()) first = Clock::now();
+    if (!first && have()) {
+      first = Clock::now();
+      Clock::duration most = settle, least = std::min<Clock::duration>(std::chrono::milliseconds(100), most);
+      settled = *first + std::clamp<Clock::duration>(*first - start, least, most);
+    }
   }
   if (first_after && first) *first_after = std::chrono::duration_cast<std::chrono::milliseconds>(*first - start);
   std::vector<std::string> urls;

@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     if (!dht.ok()) return diag::Fail(dht.status());
     std::chrono::milliseconds first{0};
     double joined = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    auto found = (*dht)->FindPeers(root, std::chrono::seconds(dht_timeout_s), std::chrono::milliseconds(300), &first);
+    auto found = (*dht)->FindPeers(root, std::chrono::seconds(dht_timeout_s), std::chrono::milliseconds(1000), &first);
     double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!quiet) {
       char line[160];

@@ -55,10 +55,11 @@ class Dht {
 
   void Announce(const Hash256& root, uint16_t http_port);
   // The nodes announced for `root`, as "http://IP:PORT", looking for up to
-  // `timeout`; after the first answers it collects others for `settle`.
+  // `timeout`; after the first answers it collects others for as long again
+  // as the first took, at least 0.1 s and at most `settle`.
   // `first_after` (when given and something was found): how long the first took.
   std::vector<std::string> FindPeers(const Hash256& root, std::chrono::milliseconds timeout,
-                                     std::chrono::milliseconds settle = std::chrono::milliseconds(300),
+                                     std::chrono::milliseconds settle = std::chrono::milliseconds(1000),
                                      std::chrono::milliseconds* first_after = nullptr);
   Status SaveState();
 
