@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   serve->add_option("--max-body", so.limits.body_limit, "largest request body in bytes")
       ->capture_default_str()
       ->type_name("BYTES");
-  serve->add_flag("--dht", so.dht, "announce pinned tracks on the BitTorrent mainline DHT");
+  serve->add_flag("--dht", so.dht, "announce the tracks held here on the BitTorrent mainline DHT");
   serve->add_option("--dht-listen", so.dht_options.listen, "the DHT's UDP address and port (default: 0.0.0.0:6881)")
       ->type_name("ADDR:PORT");
   serve->add_option("--dht-bootstrap", so.dht_options.bootstrap,
