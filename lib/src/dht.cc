@@ -87,6 +87,7 @@ class TtlStorage final : public lt::dht::dht_storage_interface {
   void announce_peer(lt::sha1_hash const& info_hash, lt::tcp::endpoint const& endp, lt::string_view name,
                      bool seed) override {
     seen_[{info_hash, Compact(endp)}] = std::chrono::steady_clock::now();
+    if (seen_.size() > kMaxSeen) ForgetOldest();
     inner_->announce_peer(info_hash, endp, name, seed);
   }
 
@@ -112,15 +113,32 @@ class TtlStorage final : public lt::dht::dht_storage_interface {
   int get_infohashes_sample(lt::entry& item) override { return inner_->get_infohashes_sample(item); }
 
   void tick() override {
-    auto now = std::chrono::steady_clock::now();
-    for (auto it = seen_.begin(); it != seen_.end();) {
-      it = now - it->second > ttl_ ? seen_.erase(it) : std::next(it);
-    }
+    Forget(std::chrono::steady_clock::now() - ttl_);
     inner_->tick();
   }
   lt::dht::dht_storage_counters counters() const override { return inner_->counters(); }
 
  private:
+  using Time = std::chrono::steady_clock::time_point;
+  // A bound on the times kept, whatever is announced between ticks (libtorrent
+  // bounds its own storage the same way, by dropping entries).
+  static constexpr size_t kMaxSeen = 1 << 16;
+
+  void Forget(Time before) {
+    for (auto it = seen_.begin(); it != seen_.end();) it = it->second < before ? seen_.erase(it) : std::next(it);
+  }
+  // Expired ones first; then, if still too many, the older half.
+  void ForgetOldest() {
+    Forget(std::chrono::steady_clock::now() - ttl_);
+    if (seen_.size() <= kMaxSeen) return;
+    std::vector<Time> times;
+    times.reserve(seen_.size());
+    for (const auto& [key, t] : seen_) times.push_back(t);
+    auto mid = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
+    std::nth_element(times.begin(), mid, times.end());
+    Forget(*mid);
+  }
+
   std::unique_ptr<lt::dht::dht_storage_interface> inner_;
   std::chrono::seconds ttl_;
   mutable std::map<std::pair<lt::sha1_hash, std::string>, std::chrono::steady_clock::time_point> seen_;
@@ -174,7 +192,7 @@ struct Dht::Impl {
   std::string state_file;
   std::mutex mu;
   std::condition_variable cv;
-  bool stop = false, bootstrapped = false, listening = false;
+  bool stop = false, listening = false;
   bool debug = std::getenv("DIGM_DHT_DEBUG") != nullptr;  // libtorrent's DHT log on stderr
   std::string listen_error, endpoint;
   std::map<lt::sha1_hash, std::set<lt::tcp::endpoint>> found;
@@ -220,8 +238,6 @@ struct Dht::Impl {
         if (auto* r = lt::alert_cast<lt::dht_get_peers_reply_alert>(a)) {
           auto& set = found[r->info_hash];
           for (const auto& e : r->peers()) set.insert(e);
-        } else if (lt::alert_cast<lt::dht_bootstrap_alert>(a)) {
-          bootstrapped = true;
         } else if (auto* l = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
           if (l->socket_type == lt::socket_type_t::utp) {  // the UDP socket, which the DHT uses
             listening = true;
@@ -342,11 +358,6 @@ size_t Dht::saved_nodes() const { return impl_->saved_nodes; }
 std::string Dht::endpoint() const {
   std::lock_guard lock(impl_->mu);
   return impl_->endpoint;
-}
-
-bool Dht::WaitBootstrapped(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(impl_->mu);
-  return impl_->cv.wait_for(lock, timeout, [this] { return impl_->bootstrapped; });
 }
 
 size_t Dht::RoutingTableSize() { return impl_->TableSize(); }

@@ -22,7 +22,7 @@ struct DhtOptions {
   // private DHT can be made of our own nodes. {"none"}: no bootstrap at all
   // (a node rejoining from its saved state).
   std::vector<std::string> bootstrap;
-  std::string state_file;       // the DHT's state (node id, routing table), kept across runs
+  std::string state_file;       // the DHT's state (its routing table), kept across runs
   int peer_ttl_s = 45 * 60;     // how long this node keeps others' announcements
   bool port_mapping = false;    // UPnP and NAT-PMP
   // A short-lived client that only looks things up (BEP 43): others answer it
@@ -49,8 +49,6 @@ class Dht {
 
   std::string endpoint() const;  // "IP:PORT" it listens at
   size_t saved_nodes() const;    // nodes read from the state file, tried first
-  // Waits up to `timeout` for the first bootstrap to finish; false when it did not.
-  bool WaitBootstrapped(std::chrono::milliseconds timeout);
   size_t RoutingTableSize();
 
   void Announce(const Hash256& root, uint16_t http_port);
