@@ -104,6 +104,21 @@ lookup_is() {
   grep -q "dht: announcing 0 tracks" d1.log
 }
 
+@test "a node that announces the track and serves bad bytes is dropped and named" {
+  start_five
+  pin_on "$URL_d1"
+  start_liar "$URL_d1" flip 0.5
+  # d3 holds the track but announces the liar's port (its --url).
+  digm-seed init --data d3b > /dev/null
+  digm-seed add "$FIX/mp3.json" --from "$FIX/chunks" --data d3b > /dev/null
+  start_dht_node d3b --url "$URL_liar"
+  eventually 20 lookup_is "$URL_d1" "$URL_liar"
+  make_wallet listener.wallet 0000000000000000000000000000000000000000000000000000000000000001
+  digm-fetch "$ROOT" --dht --dht-bootstrap "$DHT_d0" --no-cache -o got.mp3 --receipt r.json --wallet listener.wallet
+  assert_same_bytes got.mp3 "$AUDIO/track.mp3"
+  jq -e --arg u "$URL_liar" '.dropped[] | select(.url == $u and (.reason | startswith("served bad bytes")))' r.json
+}
+
 @test "a lookup for a track nobody announces exits 5 and writes nothing" {
   start_five
   run --separate-stderr -5 digm-fetch "$ROOT" --dht --dht-bootstrap "$DHT_d0" --dht-timeout 2 --no-cache -o none.mp3

@@ -38,13 +38,6 @@ teardown() {
 
 root() { jq -r .root "$FIX/$1.json"; }
 
-start_liar() {  # start_liar UPSTREAM MODE SHARE
-  digm-test-liar --upstream "$1" --mode "$2" --share "$3" --stall 3 > liar.url &
-  LIAR=$!
-  for _ in $(seq 100); do [ -s liar.url ] && break; sleep 0.05; done
-  URL_liar=$(cat liar.url)
-}
-
 @test "usage errors" {
   run --separate-stderr -2 digm-fetch
   [ -z "$output" ]

@@ -79,6 +79,17 @@ stop_nodes() {
   rm -f "$BATS_TEST_TMPDIR/pids"
 }
 
+# Starts a lying proxy in front of node UPSTREAM (digm-test-liar: MODE flip,
+# truncate, stall, ...; SHARE of answers it spoils). Sets URL_liar and LIAR;
+# stop_nodes stops it too.
+start_liar() {  # start_liar UPSTREAM MODE SHARE
+  digm-test-liar --upstream "$1" --mode "$2" --share "$3" --stall 3 > liar.url &
+  LIAR=$!
+  echo "$LIAR" >> "$BATS_TEST_TMPDIR/pids"
+  for _ in $(seq 100); do [ -s liar.url ] && break; sleep 0.05; done
+  URL_liar=$(cat liar.url)
+}
+
 # Retries a command every 0.2 s for up to $1 seconds.
 eventually() {
   local seconds=$1; shift
