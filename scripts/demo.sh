@@ -196,4 +196,5 @@ printf '%-10s %s\n' track "$(jq -r '.source.name' track.mp3.json)" \
   duration "$(jq .media.duration track.mp3.json) s" \
   preview "$(jq .encryption.preview.chunks track.mp3.json) chunks under the public preview key" \
   nodes "${#urls[@]} on 127.0.0.1, each holding the track" \
+  dht "${found:-0} nodes announcing it, found by its root alone" \
   output "$(pwd)"

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <random>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -133,11 +134,12 @@ class Maintainer {
   std::thread thread_;
 };
 
-// Announces the tracks the node holds complete on the DHT: all of them every
-// interval, and a track that became complete since (published, replicated,
-// imported) within a poll of the index. A track removed with `digm-seed rm`
-// is simply not announced again, and the DHT forgets the node for it when the
-// announcement's lifetime runs out.
+// Announces the tracks the node holds complete on the DHT. A track is
+// announced as soon as it is complete (published, replicated, imported), seen
+// within a poll of the index; again after 4 s, 16 s, 64 s and so on, in case
+// an early announcement found few nodes to take it; then every interval. A
+// track removed with `digm-seed rm` is not announced again, and the DHT
+// forgets the node for it when the announcement's lifetime runs out.
 class DhtAnnouncer {
  public:
   DhtAnnouncer(Dht& dht, NodeStore& store, uint16_t port, int interval_s,
@@ -156,13 +158,17 @@ class DhtAnnouncer {
  private:
   void Loop() {
     using Clock = std::chrono::steady_clock;
-    const auto interval = std::chrono::seconds(interval_);
-    const auto poll = std::min<Clock::duration>(std::chrono::seconds(2), interval);
-    std::set<std::string> announced;
+    const Clock::duration interval = std::chrono::seconds(interval_);
+    const Clock::duration poll = std::min<Clock::duration>(std::chrono::seconds(2), interval);
+    struct Due {
+      Clock::time_point at;
+      Clock::duration gap;
+    };
+    std::map<std::string, Due> due;  // root -> its next announcement
     size_t last = SIZE_MAX;
     bool said_alone = false;
     auto retry = std::chrono::seconds(1);
-    Clock::time_point next_full{};
+    Clock::time_point next_save = Clock::now() + interval;
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();
@@ -175,26 +181,32 @@ class DhtAnnouncer {
         lock.lock();
         cv_.wait_for(lock, retry, [this] { return stop_; });
         retry = std::min(retry * 2, std::chrono::seconds(interval_));
-        next_full = {};
+        due.clear();  // start over once a node answers
         continue;
       }
       said_alone = false;
       retry = std::chrono::seconds(1);
-      bool full = Clock::now() >= next_full;
-      std::set<std::string> held;
+      auto now = Clock::now();
+      std::map<std::string, Due> held;
       for (const auto& t : store_.ListTracks()) {
         auto root = HexDecodeArray<32>(t.root);
         if (!t.complete || !root.ok()) continue;  // what it holds whole, it can serve
-        held.insert(t.root);
-        if (full || !announced.count(t.root)) dht_.Announce(*root, port_);
+        auto it = due.find(t.root);
+        Due d = it != due.end() ? it->second : Due{now, std::chrono::seconds(1)};
+        if (now >= d.at) {
+          dht_.Announce(*root, port_);
+          d.gap = std::min<Clock::duration>(d.gap * 4, interval);
+          d.at = now + d.gap;
+        }
+        held.emplace(t.root, d);
       }
-      announced = std::move(held);
-      if (announced.size() != last) {
-        log_("dht: announcing " + std::to_string(announced.size()) + (announced.size() == 1 ? " track" : " tracks"));
+      due = std::move(held);
+      if (due.size() != last) {
+        log_("dht: announcing " + std::to_string(due.size()) + (due.size() == 1 ? " track" : " tracks"));
       }
-      last = announced.size();
-      if (full) {
-        next_full = Clock::now() + interval;
+      last = due.size();
+      if (now >= next_save) {
+        next_save = now + interval;
         (void)dht_.SaveState();
       }
       lock.lock();
