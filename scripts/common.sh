@@ -1,27 +1,20 @@
 # Shell functions shared by the demo, the benchmarks and the bats helpers.
 
-# Prints the URL that `digm-seed serve --listen HOST:0` logged to LOG, waiting
-# up to 10 s; fails early if PID (optional) exits.
-node_url() {
-  local log=$1 pid=${2:-} url=""
+# Prints the last match of sed expression EXPR in LOG, waiting up to 10 s for
+# one; fails early if PID (optional) exits.
+wait_log() {
+  local log=$1 expr=$2 pid=${3:-} found=""
   for _ in $(seq 200); do
-    url=$(sed -n 's/.* at \(http:[^ ]*\) as .*/\1/p' "$log" | tail -n 1)
-    [ -n "$url" ] && { echo "$url"; return 0; }
+    found=$(sed -n "$expr" "$log" | tail -n 1)
+    [ -n "$found" ] && { echo "$found"; return 0; }
     if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
     sleep 0.05
   done
   return 1
 }
 
-# Prints the DHT endpoint (IP:PORT) that `digm-seed serve --dht` logged to LOG,
-# waiting up to 10 s; fails early if PID (optional) exits.
-dht_endpoint() {
-  local log=$1 pid=${2:-} ep=""
-  for _ in $(seq 200); do
-    ep=$(sed -n 's/.*dht listening on \([^ ]*\).*/\1/p' "$log" | tail -n 1)
-    [ -n "$ep" ] && { echo "$ep"; return 0; }
-    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
-    sleep 0.05
-  done
-  return 1
-}
+# The URL that `digm-seed serve --listen HOST:0` logged to LOG (see wait_log).
+node_url() { wait_log "$1" 's/.* at \(http:[^ ]*\) as .*/\1/p' "${2:-}"; }
+
+# The DHT endpoint (IP:PORT) that `digm-seed serve --dht` logged to LOG.
+dht_endpoint() { wait_log "$1" 's/.*dht listening on \([^ ]*\).*/\1/p' "${2:-}"; }

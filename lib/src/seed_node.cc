@@ -22,12 +22,14 @@
 namespace digm {
 namespace {
 
-// Gossip and replication, on a thread of their own.
-class Maintainer {
+// Runs `round` on a thread of its own until destroyed, waiting between rounds
+// as long as each round asks; destruction wakes the wait and joins. Declare it
+// last in its owner, so it stops before the members its rounds use go away.
+class Periodic {
  public:
-  Maintainer(SeedApi& api, const SeedOptions& o, const std::function<void(const std::string&)>& log)
-      : api_(api), o_(o), log_(log), thread_([this] { Loop(); }) {}
-  ~Maintainer() {
+  explicit Periodic(std::function<std::chrono::milliseconds()> round)
+      : round_(std::move(round)), thread_([this] { Loop(); }) {}
+  ~Periodic() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
@@ -41,11 +43,30 @@ class Maintainer {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();
-      Gossip();
-      Replicate();
+      auto wait = round_();
       lock.lock();
-      cv_.wait_for(lock, std::chrono::seconds(o_.gossip_interval_s), [this] { return stop_; });
+      cv_.wait_for(lock, wait, [this] { return stop_; });
     }
+  }
+
+  std::function<std::chrono::milliseconds()> round_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// Gossip and replication, every --gossip-interval.
+class Maintainer {
+ public:
+  Maintainer(SeedApi& api, const SeedOptions& o, const std::function<void(const std::string&)>& log)
+      : api_(api), o_(o), log_(log) {}
+
+ private:
+  std::chrono::milliseconds Round() {
+    Gossip();
+    Replicate();
+    return std::chrono::seconds(o_.gossip_interval_s);
   }
 
   void Gossip() {
@@ -128,10 +149,7 @@ class Maintainer {
   const SeedOptions& o_;
   const std::function<void(const std::string&)>& log_;
   std::mt19937 rng_{std::random_device{}()};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  Periodic thread_{[this] { return Round(); }};
 };
 
 // Announces the tracks the node holds complete on the DHT. A track is
@@ -144,85 +162,66 @@ class DhtAnnouncer {
  public:
   DhtAnnouncer(Dht& dht, NodeStore& store, uint16_t port, int interval_s,
                const std::function<void(const std::string&)>& log)
-      : dht_(dht), store_(store), port_(port), interval_(interval_s), log_(log),
-        thread_([this] { Loop(); }) {}
-  ~DhtAnnouncer() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
+      : dht_(dht), store_(store), port_(port), interval_(std::chrono::seconds(interval_s)), log_(log) {}
 
  private:
-  void Loop() {
-    using Clock = std::chrono::steady_clock;
-    const Clock::duration interval = std::chrono::seconds(interval_);
-    const Clock::duration poll = std::min<Clock::duration>(std::chrono::seconds(2), interval);
-    struct Due {
-      Clock::time_point at;
-      Clock::duration gap;
-    };
-    std::map<std::string, Due> due;  // root -> its next announcement
-    size_t last = SIZE_MAX;
-    bool said_alone = false;
-    auto retry = std::chrono::seconds(1);
-    Clock::time_point next_save = Clock::now() + interval;
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      // An announcement needs a node to go to: with none known yet (nodes
-      // started together, a bootstrap node down) it waits and tries again
-      // after 1 s, then twice as long each time, up to the interval.
-      if (dht_.RoutingTableSize() == 0) {
-        if (!said_alone) log_("dht: no other DHT node answers yet; announcing once one does");
-        said_alone = true;
-        lock.lock();
-        cv_.wait_for(lock, retry, [this] { return stop_; });
-        retry = std::min(retry * 2, std::chrono::seconds(interval_));
-        due.clear();  // start over once a node answers
-        continue;
-      }
-      said_alone = false;
-      retry = std::chrono::seconds(1);
-      auto now = Clock::now();
-      std::map<std::string, Due> held;
-      for (const auto& t : store_.ListTracks()) {
-        auto root = HexDecodeArray<32>(t.root);
-        if (!t.complete || !root.ok()) continue;  // what it holds whole, it can serve
-        auto it = due.find(t.root);
-        Due d = it != due.end() ? it->second : Due{now, std::chrono::seconds(1)};
-        if (now >= d.at) {
-          dht_.Announce(*root, port_);
-          d.gap = std::min<Clock::duration>(d.gap * 4, interval);
-          d.at = now + d.gap;
-        }
-        held.emplace(t.root, d);
-      }
-      due = std::move(held);
-      if (due.size() != last) {
-        log_("dht: announcing " + std::to_string(due.size()) + (due.size() == 1 ? " track" : " tracks"));
-      }
-      last = due.size();
-      if (now >= next_save) {
-        next_save = now + interval;
-        (void)dht_.SaveState();
-      }
-      lock.lock();
-      cv_.wait_for(lock, poll, [this] { return stop_; });
+  using Clock = std::chrono::steady_clock;
+  struct Due {
+    Clock::time_point at;
+    Clock::duration gap;
+  };
+
+  std::chrono::milliseconds Round() {
+    // An announcement needs a node to go to: with none known yet (nodes
+    // started together, a bootstrap node down) it waits and tries again
+    // after 1 s, then twice as long each time, up to the interval.
+    if (dht_.RoutingTableSize() == 0) {
+      if (!said_alone_) log_("dht: no other DHT node answers yet; announcing once one does");
+      said_alone_ = true;
+      due_.clear();  // start over once a node answers
+      auto wait = retry_;
+      retry_ = std::min<std::chrono::milliseconds>(retry_ * 2, interval_);
+      return wait;
     }
+    said_alone_ = false;
+    retry_ = std::chrono::seconds(1);
+    auto now = Clock::now();
+    std::map<std::string, Due> held;
+    for (const auto& t : store_.ListTracks()) {
+      auto root = HexDecodeArray<32>(t.root);
+      if (!t.complete || !root.ok()) continue;  // what it holds whole, it can serve
+      auto it = due_.find(t.root);
+      Due d = it != due_.end() ? it->second : Due{now, std::chrono::seconds(1)};
+      if (now >= d.at) {
+        dht_.Announce(*root, port_);
+        d.gap = std::min<Clock::duration>(d.gap * 4, interval_);
+        d.at = now + d.gap;
+      }
+      held.emplace(t.root, d);
+    }
+    due_ = std::move(held);
+    if (due_.size() != last_) {
+      log_("dht: announcing " + std::to_string(due_.size()) + (due_.size() == 1 ? " track" : " tracks"));
+    }
+    last_ = due_.size();
+    if (now >= next_save_) {
+      next_save_ = now + interval_;
+      (void)dht_.SaveState();
+    }
+    return std::min<std::chrono::milliseconds>(std::chrono::seconds(2), interval_);  // the index poll
   }
 
   Dht& dht_;
   NodeStore& store_;
   uint16_t port_;
-  int interval_;
+  std::chrono::milliseconds interval_;
   const std::function<void(const std::string&)>& log_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  std::map<std::string, Due> due_;  // root -> its next announcement
+  size_t last_ = SIZE_MAX;
+  bool said_alone_ = false;
+  std::chrono::milliseconds retry_{1000};
+  Clock::time_point next_save_{};  // saved once a node is known, then every interval
+  Periodic thread_{[this] { return Round(); }};
 };
 
 // The port of a URL, or `fallback` when it names none.
