@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "digm/file.h"
@@ -202,9 +203,16 @@ struct Dht::Impl {
   size_t saved_nodes = 0;
   std::thread thread;
 
+  // The routing table's size comes from libtorrent's DHT stats, asked for
+  // every quarter second: counts only, unlike the whole saved state.
+  std::map<std::string, size_t> table_by_socket;  // one DHT node per listen socket
+  size_t table_size = 0;
+  uint64_t stats_seen = 0;
+  std::chrono::steady_clock::time_point next_stats{};
+
   size_t TableSize() {
-    lt::session_params p = session.session_state(lt::session_handle::save_dht_state);
-    return p.dht_state.nodes.size() + p.dht_state.nodes6.size();
+    std::lock_guard lock(mu);
+    return table_size;
   }
 
   // libtorrent pings a node added with add_dht_node once; if that node was not
@@ -230,12 +238,26 @@ struct Dht::Impl {
         std::lock_guard lock(mu);
         if (stop) return;
       }
-      Rejoin(std::chrono::steady_clock::now());
+      auto now = std::chrono::steady_clock::now();
+      if (now >= next_stats) {
+        session.post_dht_stats();
+        next_stats = now + std::chrono::milliseconds(250);
+      }
+      Rejoin(now);
       session.wait_for_alert(std::chrono::milliseconds(200));
       session.pop_alerts(&alerts);
       std::lock_guard lock(mu);
       for (lt::alert* a : alerts) {
-        if (auto* r = lt::alert_cast<lt::dht_get_peers_reply_alert>(a)) {
+        if (auto* st = lt::alert_cast<lt::dht_stats_alert>(a)) {
+          size_t n = 0;
+          for (const auto& bucket : st->routing_table) n += static_cast<size_t>(bucket.num_nodes);
+          std::ostringstream socket;
+          socket << st->local_endpoint;
+          table_by_socket[socket.str()] = n;
+          table_size = 0;
+          for (const auto& [_, count] : table_by_socket) table_size += count;
+          ++stats_seen;
+        } else if (auto* r = lt::alert_cast<lt::dht_get_peers_reply_alert>(a)) {
           auto& set = found[r->info_hash];
           for (const auto& e : r->peers()) set.insert(e);
         } else if (auto* l = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
@@ -360,7 +382,17 @@ std::string Dht::endpoint() const {
   return impl_->endpoint;
 }
 
-size_t Dht::RoutingTableSize() { return impl_->TableSize(); }
+size_t Dht::RoutingTableSize() {
+  // Fresh: asks for the stats and waits for them (the loop's own are at most
+  // a quarter second old).
+  std::unique_lock lock(impl_->mu);
+  uint64_t seen = impl_->stats_seen;
+  lock.unlock();
+  impl_->session.post_dht_stats();
+  lock.lock();
+  impl_->cv.wait_for(lock, std::chrono::seconds(1), [&] { return impl_->stats_seen > seen; });
+  return impl_->table_size;
+}
 
 void Dht::Announce(const Hash256& root, uint16_t http_port) {
   impl_->session.dht_announce(InfoHash(root), http_port);
