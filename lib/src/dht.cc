@@ -180,7 +180,7 @@ std::string DefaultDhtListen(const std::vector<std::string>& bootstrap, int port
 }
 
 Status CheckDhtOptions(const DhtOptions& o) {
-  DIGM_RETURN_IF_ERROR(ParseHostPort(o.listen, true).status().Context("--dht-listen"));
+  if (!o.listen.empty()) DIGM_RETURN_IF_ERROR(ParseHostPort(o.listen, true).status().Context("--dht-listen"));
   if (o.bootstrap.size() == 1 && o.bootstrap[0] == "none") return Status::Ok();
   for (const auto& b : o.bootstrap) DIGM_RETURN_IF_ERROR(ParseHostPort(b).status().Context("--dht-bootstrap"));
   return Status::Ok();
@@ -281,6 +281,7 @@ Dht::Dht(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   DIGM_RETURN_IF_ERROR(CheckDhtOptions(o));
+  const std::string listen = o.listen.empty() ? DefaultDhtListen(o.bootstrap, o.default_port) : o.listen;
   bool none = o.bootstrap.size() == 1 && o.bootstrap[0] == "none";
   std::vector<std::pair<std::string, int>> nodes;
   if (!none) {
@@ -289,7 +290,7 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
       nodes.emplace_back(hp.host, hp.port);
     }
   }
-  DIGM_RETURN_IF_ERROR(ProbeUdpPort(o.listen));
+  DIGM_RETURN_IF_ERROR(ProbeUdpPort(listen));
 
   lt::session_params params;
   size_t saved_nodes = 0;
@@ -310,7 +311,7 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     }
   }
   lt::settings_pack& s = params.settings;
-  s.set_str(lt::settings_pack::listen_interfaces, o.listen);
+  s.set_str(lt::settings_pack::listen_interfaces, listen);
   s.set_bool(lt::settings_pack::enable_dht, true);
   s.set_bool(lt::settings_pack::enable_lsd, false);
   s.set_bool(lt::settings_pack::enable_upnp, o.port_mapping);
@@ -360,7 +361,7 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   if (!raw->listening) {
     std::string why = raw->listen_error.empty() ? "timed out" : raw->listen_error;
     lock.unlock();
-    return Status::Network("DHT: cannot listen on " + o.listen + ": " + why);
+    return Status::Network("DHT: cannot listen on " + listen + ": " + why);
   }
   return dht;
 }

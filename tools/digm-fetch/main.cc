@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> peers;
   bool preview = false, no_cache = false, progress = false, quiet = false, use_dht = false, list_peers = false;
   DhtOptions dht_options;
+  dht_options.default_port = 0;  // any free port
   dht_options.read_only = true;  // a lookup, gone in seconds: no routing table should keep it
   long dht_timeout_s = 30;
   long timeout_s = 10;
@@ -103,7 +104,6 @@ int main(int argc, char** argv) {
       if (!m.ok()) return diag::Fail(m.status());
       root = m->ComputeRoot();
     }
-    if (!app.get_option("--dht-listen")->count()) dht_options.listen = DefaultDhtListen(dht_options.bootstrap, 0);
     if (Status bad = CheckDhtOptions(dht_options); !bad.ok()) return cli::UsageError(bad.message());
     auto start = std::chrono::steady_clock::now();
     auto dht = Dht::Start(dht_options);

@@ -142,16 +142,12 @@ int main(int argc, char** argv) {
   }
   if (serve->parsed()) {
     so.data_dir = data;
-    if (!so.dht) {
+    if (so.dht) {
+      if (Status bad = CheckDhtOptions(so.dht_options); !bad.ok()) return cli::UsageError(bad.message());
+    } else {
       for (const char* o : {"--dht-listen", "--dht-bootstrap", "--dht-announce-interval", "--dht-peer-ttl", "--dht-port-mapping"}) {
         if (serve->get_option(o)->count()) return cli::UsageError(std::string(o) + " goes with --dht");
       }
-    }
-    if (so.dht && !serve->get_option("--dht-listen")->count()) {
-      so.dht_options.listen = DefaultDhtListen(so.dht_options.bootstrap, 6881);
-    }
-    if (so.dht) {
-      if (Status bad = CheckDhtOptions(so.dht_options); !bad.ok()) return cli::UsageError(bad.message());
     }
     for (const auto& a : allow) {
       auto address = ParseAddress(a);

@@ -16,7 +16,10 @@
 namespace digm {
 
 struct DhtOptions {
-  std::string listen = "0.0.0.0:6881";  // UDP address and port; port 0: any free one
+  // UDP address and port; port 0: any free one. Empty: DefaultDhtListen of
+  // the bootstrap nodes and default_port.
+  std::string listen;
+  int default_port = 6881;
   // HOST:PORT routers and first nodes. Empty: the public routers. Given, they
   // replace the public routers entirely and are also added as DHT nodes, so a
   // private DHT can be made of our own nodes. {"none"}: no bootstrap at all
