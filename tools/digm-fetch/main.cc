@@ -94,13 +94,19 @@ int main(int argc, char** argv) {
     if (!healthy.ok()) return diag::Fail(healthy.status());
     peers.insert(peers.begin(), healthy->begin(), healthy->end());
   }
+  // A manifest file argument, read once, when first needed.
+  std::optional<Result<Manifest>> given;
+  auto given_manifest = [&]() -> Result<Manifest>& {
+    if (!given) given = ReadManifest(input, false);
+    return *given;
+  };
   if (use_dht) {
     // The root names the track on the DHT: given, or the manifest's.
     Hash256 root{};
     if (IsRoot(input)) {
       root = *HexDecodeArray<32>(input);
     } else {
-      auto m = ReadManifest(input, false);
+      auto& m = given_manifest();
       if (!m.ok()) return diag::Fail(m.status());
       root = m->ComputeRoot();
     }
@@ -150,7 +156,7 @@ int main(int argc, char** argv) {
     for (const auto& p : o.peers) std::printf("%s\n", p.c_str());
     return o.peers.empty() ? 5 : 0;
   }
-  auto manifest = IsRoot(input) ? ResolveManifest(input, o.peers) : ReadManifest(input, false);
+  auto manifest = IsRoot(input) ? ResolveManifest(input, o.peers) : std::move(given_manifest());
   if (!manifest.ok()) return diag::Fail(manifest.status());
   if (manifest->encryption && !key && !preview &&
       manifest->encryption->preview_chunks < manifest->chunks.size()) {
