@@ -5,9 +5,7 @@
 load helpers
 
 setup_file() {
-  export AUDIO="$BATS_FILE_TMPDIR/audio" FIX="$BATS_FILE_TMPDIR"
-  mkdir -p "$AUDIO"
-  make_audio "$AUDIO"
+  file_fixture
   cd "$FIX"
   digm-chunk "$AUDIO/track.mp3" --chunk-size 16K --store chunks | digm-merkle seal > mp3.json
   head -c 16384 "$AUDIO/track.wav" > one.bin

@@ -4,9 +4,7 @@
 load helpers
 
 setup_file() {
-  export AUDIO="$BATS_FILE_TMPDIR/audio"
-  mkdir -p "$AUDIO"
-  make_audio "$AUDIO"
+  file_fixture
 }
 
 setup() {

@@ -7,10 +7,8 @@
 load helpers
 
 setup_file() {
-  export AUDIO="$BATS_FILE_TMPDIR/audio" FIX="$BATS_FILE_TMPDIR"
-  mkdir -p "$AUDIO"
-  make_audio "$AUDIO"
-  make_wallet "$FIX/artist.wallet" 4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318
+  file_fixture
+  make_wallet "$FIX/artist.wallet" "$ARTIST_SECRET"
   digm-chunk "$AUDIO/track.mp3" --chunk-size 16K --store "$FIX/chunks" | digm-merkle seal > "$FIX/mp3.json"
   export ROOT=$(jq -r .root "$FIX/mp3.json")
 }

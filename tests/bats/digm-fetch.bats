@@ -5,9 +5,7 @@
 load helpers
 
 setup_file() {
-  export AUDIO="$BATS_FILE_TMPDIR/audio" FIX="$BATS_FILE_TMPDIR"
-  mkdir -p "$AUDIO"
-  make_audio "$AUDIO"
+  file_fixture
   make_wallet "$FIX/listener.wallet" 0000000000000000000000000000000000000000000000000000000000000001
   cd "$FIX"
   digm-chunk "$AUDIO/track.wav" --chunk-size 16K --encrypt --key-out wav.key --store chunks --preview-seconds 1 \

@@ -4,9 +4,7 @@
 load helpers
 
 setup_file() {
-  export AUDIO="$BATS_FILE_TMPDIR/audio"
-  mkdir -p "$AUDIO"
-  make_audio "$AUDIO"
+  file_fixture
   digm-chunk "$AUDIO/track.flac" --chunk-size 16K --encrypt --key-out "$BATS_FILE_TMPDIR/k.key" \
     --store "$BATS_FILE_TMPDIR/s" | digm-merkle seal > "$BATS_FILE_TMPDIR/track.json"
   export TRACK="$BATS_FILE_TMPDIR/track.json"

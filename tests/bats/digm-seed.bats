@@ -5,10 +5,8 @@
 load helpers
 
 setup_file() {
-  export AUDIO="$BATS_FILE_TMPDIR/audio" FIX="$BATS_FILE_TMPDIR"
-  mkdir -p "$AUDIO"
-  make_audio "$AUDIO"
-  make_wallet "$FIX/artist.wallet" 4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318
+  file_fixture
+  make_wallet "$FIX/artist.wallet" "$ARTIST_SECRET"
   # An encrypted track in 16 KiB chunks (54 chunks) and a clear MP3.
   digm-chunk "$AUDIO/track.wav" --chunk-size 16K --encrypt --key-out "$FIX/wav.key" --store "$FIX/chunks" \
     | digm-merkle seal > "$FIX/wav.json"

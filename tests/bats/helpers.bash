@@ -19,6 +19,17 @@ make_audio() {
   rm -f "$d/tone.wav" "$d/noise.wav"
 }
 
+# For setup_file: FIX, the file's own folder, and real audio (make_audio) in
+# AUDIO.
+file_fixture() {
+  export AUDIO="$BATS_FILE_TMPDIR/audio" FIX="$BATS_FILE_TMPDIR"
+  mkdir -p "$AUDIO"
+  make_audio "$AUDIO"
+}
+
+# The secret of the artist's wallet the tests publish with.
+ARTIST_SECRET=4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318
+
 # Runs as an unprivileged user when we are root, so permission checks bite.
 as_nobody() {
   if [ "$(id -u)" -eq 0 ]; then
@@ -117,9 +128,7 @@ holds() {
 # chunks/), held by two nodes and fetched from both by listener.wallet, whose
 # signed digm.receipt/1 is receipt.json. The nodes are stopped afterwards.
 make_receipt_fixture() {
-  export AUDIO="$BATS_FILE_TMPDIR/audio" FIX="$BATS_FILE_TMPDIR"
-  mkdir -p "$AUDIO"
-  make_audio "$AUDIO"
+  file_fixture
   cd "$FIX"
   digm-chunk "$AUDIO/track.mp3" --chunk-size 16K --encrypt --key-out mp3.key --store chunks | digm-merkle seal > mp3.json
   make_wallet listener.wallet 0000000000000000000000000000000000000000000000000000000000000011
