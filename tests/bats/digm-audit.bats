@@ -37,14 +37,6 @@ audit() { digm-audit run --db audit.db "$@"; }
 ok_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url == $u)) | .[0].ok' <<<"$2"; }
 reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url == $u)) | .[0].reason' <<<"$2"; }
 
-start_liar() {  # start_liar UPSTREAM MODE SHARE [ARGS...]
-  local up=$1 mode=$2 share=$3; shift 3
-  digm-test-liar --upstream "$up" --mode "$mode" --share "$share" --stall 3 "$@" > liar.url &
-  LIAR=$!
-  for _ in $(seq 100); do [ -s liar.url ] && break; sleep 0.05; done
-  URL_liar=$(cat liar.url)
-}
-
 # --- arguments ---------------------------------------------------------------
 
 @test "usage errors exit 2 with nothing on stdout" {
@@ -115,7 +107,7 @@ start_liar() {  # start_liar UPSTREAM MODE SHARE [ARGS...]
   digm-audit prepare "$FIX/one.json" --from "$FIX/chunks" --db audit.db > /dev/null
   rm -f "$(chunk_file n2 "$(one_hash)")"
   three_nodes
-  run -1 audit --peer "$URL_n1" --peer "$URL_n2" --peer "$URL_n3" --epoch 1
+  run -1 --separate-stderr audit --peer "$URL_n1" --peer "$URL_n2" --peer "$URL_n3" --epoch 1
   [ "$(ok_of "$URL_n1" "$output")" = true ]
   [ "$(ok_of "$URL_n2" "$output")" = false ]
   [ "$(reason_of "$URL_n2" "$output")" = missing ]
@@ -128,7 +120,7 @@ start_liar() {  # start_liar UPSTREAM MODE SHARE [ARGS...]
   chmod u+w "$f"
   head -c 16384 /dev/urandom > "$f"
   three_nodes
-  run -1 audit --peer "$URL_n3" --epoch 1
+  run -1 --separate-stderr audit --peer "$URL_n3" --epoch 1
   [ "$(reason_of "$URL_n3" "$output")" = wrong-digest ]
 }
 
@@ -136,24 +128,24 @@ start_liar() {  # start_liar UPSTREAM MODE SHARE [ARGS...]
   digm-audit prepare "$FIX/one.json" --from "$FIX/chunks" --db audit.db --count 4 > /dev/null
   start_node n1
   start_liar "$URL_n1" random 1 --on audit
-  run -1 audit --peer "$URL_liar" --epoch 1
+  run -1 --separate-stderr audit --peer "$URL_liar" --epoch 1
   [ "$(reason_of "$URL_liar" "$output")" = bad-signature ]
   kill "$LIAR"; wait "$LIAR" 2>/dev/null || true
   start_liar "$URL_n1" resign 1 --on audit
-  run -1 audit --peer "$URL_liar" --epoch 2
+  run -1 --separate-stderr audit --peer "$URL_liar" --epoch 2
   [ "$(reason_of "$URL_liar" "$output")" = wrong-signer ]
   # Behind the proxy is an honest node: asked directly, it passes.
-  run -0 audit --peer "$URL_n1" --epoch 3
+  run -0 --separate-stderr audit --peer "$URL_n1" --epoch 3
 }
 
 @test "a stopped node times out, is asked again, then fails" {
   digm-audit prepare "$FIX/one.json" --from "$FIX/chunks" --db audit.db --count 8 > /dev/null
   three_nodes
-  run -0 audit --peer "$URL_n1" --peer "$URL_n3" --epoch 1
+  run -0 --separate-stderr audit --peer "$URL_n1" --peer "$URL_n3" --epoch 1
   id3=$(node_id "$URL_n3")
   kill -STOP "$PID_n3"
   STOPPED=$PID_n3
-  run -1 audit --peer "$URL_n1" --peer "$URL_n3" --epoch 2 --timeout 0.5 --retries 3
+  run -1 --separate-stderr audit --peer "$URL_n1" --peer "$URL_n3" --epoch 2 --timeout 0.5 --retries 3
   [ "$(ok_of "$URL_n1" "$output")" = true ]
   [ "$(reason_of "$URL_n3" "$output")" = timeout ]
   # The failure counts against the node it was before.
@@ -166,12 +158,12 @@ start_liar() {  # start_liar UPSTREAM MODE SHARE [ARGS...]
   digm-audit prepare "$FIX/mp3.json" --from "$FIX/chunks" --db audit.db --count 4 > /dev/null
   start_node n1
   start_liar "$URL_n1" stall 1 --on audit --log sent.log
-  run -1 audit --peer "$URL_liar" --epoch 1 --timeout 0.5 --retries 3 --challenges 2
+  run -1 --separate-stderr audit --peer "$URL_liar" --epoch 1 --timeout 0.5 --retries 3 --challenges 2
   [ "$(jq -s 'length' <<<"$output")" -eq 2 ]
   jq -e 'select(.schema == "digm.audit/1") | .reason == "timeout"' <<<"$output"
   kill "$LIAR"; wait "$LIAR" 2>/dev/null || true
   start_liar "$URL_n1" flip 0 --log sent.log
-  for e in 2 3 4; do run -0 audit --peer "$URL_liar" --epoch $e --challenges 5; done
+  for e in 2 3 4; do run -0 --separate-stderr audit --peer "$URL_liar" --epoch $e --challenges 5; done
   # 2 challenges asked 4 times each, then 15 more: 23 sent, all different.
   [ "$(wc -l < sent.log)" -eq 23 ]
   [ "$(jq -r .nonce sent.log | sort -u | wc -l)" -eq 23 ]
@@ -196,7 +188,7 @@ start_liar() {  # start_liar UPSTREAM MODE SHARE [ARGS...]
   saved=$(chunk_file n2 "$(one_hash)")
   mv "$saved" saved.chunk
   for e in 2 3 4 5; do
-    run -1 audit --peer "$URL_n1" --peer "$URL_n2" --epoch $e --wallet "$FIX/auditor.wallet"
+    run -1 --separate-stderr audit --peer "$URL_n1" --peer "$URL_n2" --epoch $e --wallet "$FIX/auditor.wallet"
     echo "$output" >> all.ndjson
   done
   [ "$(jq -s 'map(select(.schema == "digm.slash/1")) | length' all.ndjson)" -eq 1 ]
@@ -210,11 +202,11 @@ start_liar() {  # start_liar UPSTREAM MODE SHARE [ARGS...]
   [ "$(jq -s 'map(.schema) | .[-1]' <<<"$(sed -n '5,7p' all.ndjson)")" = '"digm.slash/1"' ]
   # The node recovers: its count of consecutive failures starts again.
   mv saved.chunk "$saved"
-  run -0 audit --peer "$URL_n2" --epoch 6
+  run -0 --separate-stderr audit --peer "$URL_n2" --epoch 6
   digm-audit index --db audit.db --epoch 6 | jq -e --arg id "$id" \
     '.nodes[] | select(.node_id == $id) | .consecutive_failures == 0 and .passed == 2 and .failed == 4 and (.struck_out | not)'
   mv "$saved" saved.chunk
-  run -1 audit --peer "$URL_n2" --epoch 7
+  run -1 --separate-stderr audit --peer "$URL_n2" --epoch 7
   [ "$(jq -s 'map(select(.schema == "digm.slash/1")) | length' <<<"$output")" -eq 0 ]
 }
 
