@@ -38,7 +38,7 @@ bench:
 	@bench/pay.sh $(BUILD)/bin
 
 install: build
-	@cmake --install $(BUILD) --prefix $(PREFIX)
+	@cmake --install $(BUILD) --prefix $(PREFIX) --strip
 
 clean:
 	rm -rf $(BUILD)

@@ -10,7 +10,8 @@ build=(cmake ninja-build ccache g++ pkg-config libssl-dev libzstd-dev nlohmann-j
 media=(sox libsox-fmt-mp3 jq)
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
-  test)  want=("${build[@]}" "${media[@]}" bats man-db groff-base curl aria2 ffmpeg wrk sqlite3 nodejs npm) ;;
+  test)  want=("${build[@]}" "${media[@]}" bats man-db groff-base curl aria2 ffmpeg wrk sqlite3 nodejs npm
+               python3 systemd file) ;;
   demo)  want=("${build[@]}" "${media[@]}" curl) ;;
   bench) want=("${build[@]}" "${media[@]}" openssl time nodejs npm nginx-light wrk curl aria2 sqlite3) ;;
   *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;

@@ -54,6 +54,14 @@ std::array<uint8_t, N> BlobArray(const SQLite::Column& c) {
   return out;
 }
 
+}  // namespace
+
+Json NodeIdJson(const std::string& key) {
+  return key.empty() || key.rfind("url:", 0) == 0 ? Json(nullptr) : Json(key);
+}
+
+namespace {
+
 Challenge ChallengeFrom(SQLite::Statement& q) {
   Challenge c;
   c.id = q.getColumn(0).getInt64();
@@ -68,15 +76,16 @@ Challenge ChallengeFrom(SQLite::Statement& q) {
 
 AuditResult ResultFrom(const Json& record, const Json& evidence) {
   AuditResult r;
-  r.epoch = record.value("epoch", int64_t{0});
-  r.node_id = record.value("node_id", "");
-  r.url = record.value("url", "");
-  r.root = record.value("root", "");
-  r.mode = record.value("mode", "challenge");
-  r.chunk = record.value("chunk", uint64_t{0});
-  r.ok = record.value("ok", false);
-  if (record.contains("reason") && record["reason"].is_string()) r.reason = record["reason"];
-  r.latency_ms = record.value("latency_ms", 0.0);
+  // An unreachable node's result has "root", "chunk" and maybe "node_id" null.
+  r.epoch = static_cast<int64_t>(NumberOr(record, "epoch", 0));
+  r.node_id = StringOr(record, "node_id");
+  r.url = StringOr(record, "url");
+  r.root = StringOr(record, "root");
+  r.mode = StringOr(record, "mode", "challenge");
+  r.chunk = static_cast<uint64_t>(NumberOr(record, "chunk", 0));
+  r.ok = BoolOr(record, "ok", false);
+  r.reason = StringOr(record, "reason");
+  r.latency_ms = NumberOr(record, "latency_ms", 0.0);
   r.evidence = evidence;
   return r;
 }
@@ -93,7 +102,7 @@ Json Challenge::ToJson() const {
 Json AuditResult::ToJson() const {
   Json j{{"schema", "digm.audit/1"},
          {"epoch", epoch},
-         {"node_id", node_id.empty() ? Json(nullptr) : Json(node_id)},
+         {"node_id", NodeIdJson(node_id)},
          {"url", url},
          {"mode", mode},
          {"root", root.empty() ? Json(nullptr) : Json(root)},
@@ -305,7 +314,10 @@ Result<std::vector<ChallengeStock>> AuditDb::LowStock() {
 
 std::string AuditDb::NodeAt(const std::string& url) {
   try {
-    SQLite::Statement q(*db_, "SELECT node_id FROM nodes WHERE url = ? LIMIT 1");
+    // A key proven at the URL before, rather than the URL's own record.
+    SQLite::Statement q(*db_,
+                        "SELECT node_id FROM nodes WHERE url = ? ORDER BY node_id LIKE 'url:%' "
+                        "LIMIT 1");
     q.bind(1, url);
     if (q.executeStep()) return q.getColumn(0).getString();
   } catch (const std::exception&) {
@@ -420,8 +432,8 @@ Result<std::optional<Json>> AuditDb::RecordEpoch(const std::string& node_id,
         }
       }
       Json record{{"schema", "digm.slash/1"},
-                  {"node_id", node_id},
-                  {"address", node_id},
+                  {"node_id", NodeIdJson(node_id)},
+                  {"address", NodeIdJson(node_id)},
                   {"url", url},
                   {"epoch", epoch},
                   {"consecutive_failures", kStrikeEpochs},
@@ -485,9 +497,9 @@ Result<Json> AuditDb::FreshIndex(int64_t epoch, double decay) {
       const Node& n = all[i];
       bool struck = n.consecutive >= static_cast<uint64_t>(kStrikeEpochs);
       bool healthy = !struck && score >= 0.9 && n.last_epoch >= epoch - 1;
-      nodes.push_back(Json{{"node_id", n.id},
+      nodes.push_back(Json{{"node_id", NodeIdJson(n.id)},
                            {"url", n.url},
-                           {"address", n.id},
+                           {"address", NodeIdJson(n.id)},
                            {"healthy", healthy},
                            {"struck_out", struck},
                            {"score", std::round(score * 1e6) / 1e6},

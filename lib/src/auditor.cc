@@ -11,6 +11,7 @@
 
 #include "digm/http_client.h"
 #include "digm/merkle.h"
+#include "digm/node_client.h"
 #include "digm/proof.h"
 
 namespace digm {
@@ -75,9 +76,14 @@ class Auditor {
     } while (!claim.ok() && IsTimeout(claim.status()) && attempts <= o_.retries);
     if (!claim.ok()) {
       if (claim.status().code() == Code::kNetwork) {
-        out.results.push_back(Unreachable(target, o_, claim.status(), attempts));
+        // Silence counts against the key proven at this URL before, if any.
+        if (out.target.node_id.empty()) out.target.node_id = UrlKey(target.url);
+        out.results.push_back(Unreachable(out.target, o_, claim.status(), attempts));
       } else {
-        AuditResult r = Unreachable(target, o_, claim.status(), attempts);
+        // No key proved itself here: what answers is nobody's but the URL's.
+        out.target.node_id = UrlKey(target.url);
+        if (Stored(out)) return out;
+        AuditResult r = Unreachable(out.target, o_, claim.status(), attempts);
         r.reason = "bad-identity";
         out.results.push_back(std::move(r));
       }
@@ -204,7 +210,9 @@ class Auditor {
     for (int attempt = 1;; ++attempt) {
       auto start = std::chrono::steady_clock::now();
       auto got = HttpCall("GET", t.url + "/content/" + HexEncode(want), "",
-                          {.timeout_ms = o_.timeout_ms, .connect_timeout_ms = o_.timeout_ms});
+                          {.timeout_ms = o_.timeout_ms,
+                           .connect_timeout_ms = o_.timeout_ms,
+                           .max_body = m->chunks[r.chunk].size});
       r.latency_ms = MillisSince(start);
       r.evidence["attempts"] = attempt;
       if (got.ok()) {
@@ -255,9 +263,13 @@ bool NodeAudit::passed() const {
 }
 
 Result<NodeClaim> IdentifyNode(const std::string& url, long timeout_ms) {
+  // The key that answers at this URL, for this URL: a proxy in front of
+  // another node cannot pass that node's key off as its own.
+  DIGM_ASSIGN_OR_RETURN(Address proven, ProveIdentity(url, timeout_ms));
   DIGM_ASSIGN_OR_RETURN(HttpResult r, HttpCall("POST", url + "/discover", R"({"peer":{}})",
                                                {.timeout_ms = timeout_ms,
-                                                .connect_timeout_ms = timeout_ms}));
+                                                .connect_timeout_ms = timeout_ms,
+                                                .max_body = kMaxGossipReply}));
   if (r.status != 200) {
     return Status::Integrity(url + "/discover answered " + std::to_string(r.status));
   }
@@ -278,11 +290,16 @@ Result<NodeClaim> IdentifyNode(const std::string& url, long timeout_ms) {
   }
   auto signer = VerifyDocument(record);
   if (!signer.ok()) return signer.status().Context(url + "/discover: the peer record");
-  claim.node_id = AddressToString(*signer);
-  if (record.value("node_id", "") != claim.node_id) {
-    return Status::Integrity(url + "/discover: the peer record is signed by another key");
+  if (*signer != proven || StringOr(record, "node_id") != AddressToString(proven)) {
+    return Status::Integrity(url + "/discover: the peer record is not the key proven at " + url);
   }
+  claim.node_id = AddressToString(proven);
   return claim;
+}
+
+Hash256 ExpectedAnswer(const Challenge& challenge, const Address& node) {
+  Sha256Hasher h;
+  return h.Digest(challenge.expected, node);
 }
 
 std::string JudgeResponse(const Challenge& challenge, const std::string& node_id, long http_status,
@@ -297,7 +314,9 @@ std::string JudgeResponse(const Challenge& challenge, const std::string& node_id
   auto signer = VerifyDocument(*doc);
   if (!signer.ok()) return "bad-signature";
   if (AddressToString(*signer) != node_id) return "wrong-signer";
-  if ((*doc)["digest"].get<std::string>() != HexEncode(challenge.expected)) return "wrong-digest";
+  if ((*doc)["digest"].get<std::string>() != HexEncode(ExpectedAnswer(challenge, *signer))) {
+    return "wrong-digest";
+  }
   return "";
 }
 

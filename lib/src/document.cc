@@ -62,11 +62,45 @@ Status CheckSchema(const Json& doc, std::string_view kind, int major) {
   return Status::Ok();
 }
 
-Result<Json> ParseJson(std::string_view text) {
+Status CheckJsonShape(std::string_view text, size_t max_depth, size_t max_bytes) {
+  if (text.size() > max_bytes) {
+    return Status::BadInput("invalid JSON: longer than " + std::to_string(max_bytes) + " bytes");
+  }
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) {
+        return Status::BadInput("invalid JSON: nested deeper than " + std::to_string(max_depth) +
+                                " levels");
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Json> ParseJson(std::string_view text, size_t max_bytes) {
+  DIGM_RETURN_IF_ERROR(CheckJsonShape(text, kMaxJsonDepth, max_bytes));
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& e) {
     return InvalidJson(e.what(), text.find_first_not_of(" \t\r\n") == std::string_view::npos);
+  } catch (const Json::exception& e) {
+    // out_of_range.406: "number overflow parsing '1e400'".
+    std::string_view what = e.what();
+    if (size_t at = what.find("] "); at != std::string_view::npos) what = what.substr(at + 2);
+    return Status::BadInput("invalid JSON: " + std::string(what));
   }
 }
 
@@ -79,15 +113,34 @@ Status InvalidJson(std::string_view what, bool empty_input) {
   return Status::BadInput("invalid JSON: " + std::string(what));
 }
 
-Result<Json> ReadDocument(const std::string& path, std::string_view kind, int major) {
+namespace {
+
+// `secret`: the file holds a secret, so a parse error says where, never what
+// (nlohmann quotes the text it choked on).
+Result<Json> ReadDocumentFile(const std::string& path, std::string_view kind, int major,
+                              bool secret) {
   std::string label = path == "-" ? "stdin" : "'" + path + "'";
   auto text = ReadWholeFile(path);
   if (!text.ok()) return text.status();
   auto doc = ParseJson(*text);
+  if (!doc.ok() && secret) {
+    const std::string& m = doc.status().message();
+    size_t line = m.find("line ");
+    size_t end = line == std::string::npos ? line : m.find(':', line);
+    std::string where = end == std::string::npos ? "" : " at " + m.substr(line, end - line);
+    return Status::BadInput("reading " + label + ": not valid JSON" + where +
+                            " (the content is secret and not shown)");
+  }
   if (!doc.ok()) return doc.status().Context("reading " + label);
   Status s = CheckSchema(*doc, kind, major);
   if (!s.ok()) return s.Context("reading " + label);
   return doc;
+}
+
+}  // namespace
+
+Result<Json> ReadDocument(const std::string& path, std::string_view kind, int major) {
+  return ReadDocumentFile(path, kind, major, false);
 }
 
 Status WriteSecretDocument(const std::string& path, const Json& doc, std::string_view what) {
@@ -101,7 +154,7 @@ Status WriteSecretDocument(const std::string& path, const Json& doc, std::string
 
 Result<Json> ReadSecretDocument(const std::string& path, std::string_view kind, int major) {
   DIGM_RETURN_IF_ERROR(CheckSecretFileMode(path));
-  return ReadDocument(path, kind, major);
+  return ReadDocumentFile(path, kind, major, true);
 }
 
 std::string DumpDocument(const Json& doc) {
@@ -145,6 +198,24 @@ Result<bool> GetBool(const Json& obj, std::string_view key, std::string_view wha
   DIGM_ASSIGN_OR_RETURN(const Json* v, Member(obj, key, what));
   if (!v->is_boolean()) return WrongType(what, "true or false", *v);
   return v->get<bool>();
+}
+
+std::string StringOr(const Json& obj, std::string_view key, std::string fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+double NumberOr(const Json& obj, std::string_view key, double fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+bool BoolOr(const Json& obj, std::string_view key, bool fallback) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() ? it->get<bool>() : fallback;
 }
 
 }  // namespace digm

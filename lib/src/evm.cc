@@ -104,7 +104,7 @@ uint64_t IntrinsicGas(std::span<const uint8_t> data) {
 
 Result<Json> Rpc::Call(const std::string& method, Json params) {
   Json request{{"jsonrpc", "2.0"}, {"id", next_id_++}, {"method", method}, {"params", std::move(params)}};
-  auto r = HttpCall("POST", url_, request.dump());
+  auto r = HttpCall("POST", url_, request.dump(), {.max_body = 16 << 20});
   if (!r.ok()) return r.status().Context("chain RPC " + method);
   if (r->status != 200) {
     return Status::Network("chain RPC " + method + " at " + url_ + ": HTTP " + std::to_string(r->status));

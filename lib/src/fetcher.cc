@@ -6,16 +6,18 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
 
 #include "digm/assemble.h"
+#include "digm/clock.h"
 #include "digm/crypto.h"
 #include "digm/file.h"
 #include "digm/http_client.h"
-#include "digm/seed_api.h"
+#include "digm/node_client.h"
 
 namespace digm {
 namespace {
@@ -25,14 +27,12 @@ double Now() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-size_t AppendBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
 
 struct Peer {
-  std::string url, node_id;
+  std::string url;
   int in_flight = 0;
+  double per_chunk = 0;    // measured seconds per chunk (latency and throughput), 0: not yet
+  double oldest = 0;       // when its oldest request in flight started
   int failures = 0;        // in a row
   double retry_after = 0;  // backoff
   bool dropped = false;
@@ -40,9 +40,12 @@ struct Peer {
 };
 
 struct ChunkState {
-  enum { kPending, kInFlight, kDone } state = kPending;
+  // kCached: the cache holds it; read when the writer reaches it, so memory
+  // stays bounded by the window however much is cached.
+  enum { kPending, kInFlight, kDone, kCached } state = kPending;
   int requests = 0;         // in flight for it
-  std::vector<bool> tried;  // per peer, failed for this chunk
+  std::vector<bool> tried;   // per peer, failed for this chunk
+  std::vector<bool> asking;  // per peer, a request for it in flight
   int rounds = 0;           // times every peer failed it
   double started = 0;
   std::string stored;  // verified stored bytes, until written
@@ -130,8 +133,17 @@ class Writer {
 struct Transfer {
   CURL* easy = nullptr;
   size_t chunk = 0, peer = 0;
+  double started = 0;
   std::string body;
+  size_t limit = 0;  // the chunk's stored size: a longer answer is cut off
 };
+
+size_t AppendBody(char* data, size_t size, size_t n, void* out) {
+  auto* t = static_cast<Transfer*>(out);
+  if (t->body.size() + size * n > t->limit) return 0;  // CURLE_WRITE_ERROR
+  t->body.append(data, size * n);
+  return size * n;
+}
 
 class Fetch {
  public:
@@ -146,7 +158,10 @@ class Fetch {
     }
     count_ = o.preview_only && m.encryption ? m.encryption->preview_chunks : m.chunks.size();
     chunks_.resize(count_);
-    for (auto& c : chunks_) c.tried.assign(peers_.size(), false);
+    for (auto& c : chunks_) {
+      c.tried.assign(peers_.size(), false);
+      c.asking.assign(peers_.size(), false);
+    }
   }
 
   ~Fetch() {
@@ -160,26 +175,17 @@ class Fetch {
   Result<FetchResult> Run(int fd) {
     FetchResult result;
     result.started = UnixNow();
-    for (auto& p : peers_) {  // who is who, for the receipt
-      auto pong =
-          HttpCall("GET", p.url + "/ping", "", {.timeout_ms = 3000, .connect_timeout_ms = 2000});
-      if (pong.ok() && pong->status == 200) {
-        auto j = ParseJson(pong->body);
-        if (j.ok() && j->is_object()) p.node_id = j->value("node_id", "");
-      }
-      p.delivery.node_id = p.node_id;
+    // Who is who, for the receipt: each peer proves its key at its URL, in
+    // parallel with the transfer, so no peer's answer delays the first byte.
+    std::vector<std::future<Result<Address>>> identities;
+    for (const auto& p : peers_) {
+      identities.push_back(
+          std::async(std::launch::async, [url = p.url] { return ProveIdentity(url, 3000); }));
     }
     DIGM_ASSIGN_OR_RETURN(ChunkOpener opener, ChunkOpener::Create(m_, o_.key));
     if (o_.cache) {
       for (size_t i = 0; i < count_; ++i) {
-        auto bytes = o_.cache->Has(m_.chunks[i].hash) ? o_.cache->Get(m_.chunks[i].hash)
-                                                      : Result<Bytes>(Status::BadInput(""));
-        if (bytes.ok() && Sha256(*bytes) == m_.chunks[i].hash) {
-          chunks_[i].state = ChunkState::kDone;
-          chunks_[i].stored.assign(bytes->begin(), bytes->end());
-          result.from_cache += m_.chunks[i].size;
-          progress_.bytes += m_.chunks[i].size;
-        }
+        if (o_.cache->Has(m_.chunks[i].hash)) chunks_[i].state = ChunkState::kCached;
       }
     }
     for (size_t i = 0; i < count_; ++i) progress_.total += m_.chunks[i].size;
@@ -187,7 +193,13 @@ class Fetch {
     Hash256 digest;
     size_t next_write = 0;
     while (next_write < count_) {
-      while (next_write < count_ && chunks_[next_write].state == ChunkState::kDone) {
+      while (next_write < count_ && (chunks_[next_write].state == ChunkState::kDone ||
+                                     chunks_[next_write].state == ChunkState::kCached)) {
+        ChunkState& c = chunks_[next_write];
+        if (c.state == ChunkState::kCached && !ReadCached(next_write, result)) {
+          c.state = ChunkState::kPending;  // damaged or gone: fetch it
+          break;
+        }
         if (!writer.Push(next_write, std::move(chunks_[next_write].stored)))
           return writer.Finish(&digest);
         std::string().swap(chunks_[next_write].stored);
@@ -211,11 +223,32 @@ class Fetch {
       return Status::Integrity("the fetched track does not match its source.sha256");
     }
     result.finished = UnixNow();
-    for (auto& p : peers_) result.deliveries.push_back(p.delivery);
+    for (size_t i = 0; i < peers_.size(); ++i) {
+      Delivery d = peers_[i].delivery;
+      // Only a peer that delivered is waited for (at most its timeout); one
+      // that did not prove its key is named by URL alone and never paid.
+      if (!d.chunks.empty() || identities[i].wait_for(std::chrono::seconds(0)) ==
+                                   std::future_status::ready) {
+        auto id = identities[i].get();
+        if (id.ok()) d.node_id = AddressToString(*id);
+      }
+      result.deliveries.push_back(std::move(d));
+    }
     return result;
   }
 
  private:
+  // Moves cached chunk `i` to kDone; false when the cache cannot give it whole.
+  bool ReadCached(size_t i, FetchResult& result) {
+    auto bytes = o_.cache->Get(m_.chunks[i].hash);
+    if (!bytes.ok() || Sha256(*bytes) != m_.chunks[i].hash) return false;
+    chunks_[i].state = ChunkState::kDone;
+    chunks_[i].stored.assign(bytes->begin(), bytes->end());
+    result.from_cache += m_.chunks[i].size;
+    progress_.bytes += m_.chunks[i].size;
+    return true;
+  }
+
   // Starts requests for pending chunks in the window, and duplicates of the
   // oldest in flight when peers would otherwise idle near the end.
   Status Schedule(size_t next_write) {
@@ -238,6 +271,20 @@ class Fetch {
         continue;
       }
       Start(i, static_cast<size_t>(peer));
+    }
+    // Hedging: a request that has taken a few times what the best peer
+    // takes per chunk goes to another peer too, so one slow peer cannot hold
+    // back the writer (the first byte above all).
+    if (double best = BestPerChunk(); best > 0) {
+      for (size_t i = next_write; i < end; ++i) {
+        ChunkState& c = chunks_[i];
+        if (c.state != ChunkState::kInFlight || c.requests > 1 ||
+            now - c.started < kHedgeFactor * best + kHedgeSlack) {
+          continue;
+        }
+        int peer = PickPeer(c, now);
+        if (peer >= 0) Start(i, static_cast<size_t>(peer));
+      }
     }
     if (!pending_left) {
       // Long tail: a second request for the oldest chunk in flight.
@@ -264,14 +311,44 @@ class Fetch {
     return false;
   }
 
-  // The least busy usable peer that has not failed this chunk; -1 if none now.
+  static constexpr double kHedgeFactor = 4;    // times the best peer's time per chunk
+  static constexpr double kHedgeSlack = 0.05;  // seconds, against jitter on loopback
+
+  // The fastest measured time per chunk among the peers in use; 0: none yet.
+  double BestPerChunk() const {
+    double best = 0;
+    for (const auto& p : peers_) {
+      if (!p.dropped && p.per_chunk > 0 && (best == 0 || p.per_chunk < best)) best = p.per_chunk;
+    }
+    return best;
+  }
+
+  // What a chunk from `p` is expected to take: its measured time, or as long
+  // as its oldest request has been waiting if that is longer.
+  double Expected(const Peer& p, double now) const {
+    return std::max(p.per_chunk, p.in_flight > 0 ? now - p.oldest : 0.0);
+  }
+
+  // The usable peer expected to deliver the chunk soonest, counting what it
+  // already has in flight; -1 if none now. A peer that is known to take more
+  // than a few times the best one is left alone while that one can serve.
   int PickPeer(const ChunkState& c, double now) {
+    double best_time = BestPerChunk();
     int best = -1;
+    double best_score = 0;
     for (size_t p = 0; p < peers_.size(); ++p) {
       const Peer& peer = peers_[p];
-      if (peer.dropped || c.tried[p] || peer.in_flight >= o_.per_peer || peer.retry_after > now)
+      if (peer.dropped || c.tried[p] || c.asking[p] || peer.in_flight >= o_.per_peer ||
+          peer.retry_after > now) {
         continue;
-      if (best < 0 || peer.in_flight < peers_[best].in_flight) best = static_cast<int>(p);
+      }
+      double expected = Expected(peer, now);
+      if (best_time > 0 && expected > kHedgeFactor * best_time + kHedgeSlack) continue;
+      double score = (peer.in_flight + 1) * std::max(expected, 1e-4);
+      if (best < 0 || score < best_score) {
+        best = static_cast<int>(p);
+        best_score = score;
+      }
     }
     return best;
   }
@@ -285,7 +362,8 @@ class Fetch {
     std::string url = peers_[peer].url + "/content/" + HexEncode(m_.chunks[chunk].hash);
     curl_easy_setopt(t->easy, CURLOPT_URL, url.c_str());
     curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, AppendBody);
-    curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, &t->body);
+    t->limit = m_.chunks[chunk].size;
+    curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t.get());
     curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, o_.timeout_ms);
@@ -294,9 +372,12 @@ class Fetch {
                      static_cast<curl_off_t>(m_.chunks[chunk].size));
     curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_multi_add_handle(multi_, t->easy);
-    ++peers_[peer].in_flight;
+    t->started = Now();
+    Peer& p = peers_[peer];
+    if (p.in_flight++ == 0) p.oldest = t->started;
     ChunkState& c = chunks_[chunk];
-    if (c.state == ChunkState::kPending) c.started = Now();
+    c.asking[peer] = true;
+    if (c.state == ChunkState::kPending) c.started = t->started;
     c.state = ChunkState::kInFlight;
     ++c.requests;
     transfers_.push_back(std::move(t));
@@ -324,7 +405,17 @@ class Fetch {
     ChunkState& c = chunks_[t.chunk];
     --peer.in_flight;
     --c.requests;
+    c.asking[t.peer] = false;
+    double now = Now();
+    peer.oldest = now;  // of what it still has in flight, at most this old
+    for (const auto& other : transfers_) {
+      if (other.get() != &t && other->peer == t.peer) peer.oldest = std::min(peer.oldest, other->started);
+    }
     result.downloaded += t.body.size();        // before the body moves on
+    if (code == CURLE_OK && status == 200 && t.body.size() == m_.chunks[t.chunk].size) {
+      double took = now - t.started;  // measured even when a duplicate won
+      peer.per_chunk = peer.per_chunk == 0 ? took : 0.7 * peer.per_chunk + 0.3 * took;
+    }
     if (c.state == ChunkState::kDone) return;  // a duplicate lost the race
     const ChunkRef& ref = m_.chunks[t.chunk];
     auto bytes = std::span(reinterpret_cast<const uint8_t*>(t.body.data()), t.body.size());
@@ -370,9 +461,11 @@ class Fetch {
 
 }  // namespace
 
-std::vector<std::string> DiscoverPeers(const std::vector<std::string>& given) {
+std::vector<std::string> DiscoverPeers(const std::vector<std::string>& given,
+                                       const std::vector<std::string>& never) {
   std::vector<std::string> out;
   std::set<std::string> seen;
+  for (const auto& url : never) seen.insert(BaseUrl(url));
   auto add = [&](std::string url) {
     url = BaseUrl(std::move(url));
     if (seen.insert(url).second) out.push_back(url);
@@ -380,7 +473,7 @@ std::vector<std::string> DiscoverPeers(const std::vector<std::string>& given) {
   for (const auto& p : given) add(p);
   for (const auto& p : given) {
     auto r = HttpCall("GET", BaseUrl(p) + "/peers", "",
-                      {.timeout_ms = 3000, .connect_timeout_ms = 2000});
+                      {.timeout_ms = 3000, .connect_timeout_ms = 2000, .max_body = kMaxGossipReply});
     if (!r.ok() || r->status != 200) continue;
     auto j = ParseJson(r->body);
     if (!j.ok() || !j->is_array()) continue;
@@ -400,7 +493,8 @@ Result<Manifest> ResolveManifest(const std::string& root, const std::vector<std:
   Status last = Status::Network("no peer was given");
   for (const auto& p : peers) {
     auto r = HttpCall("GET", BaseUrl(p) + "/tracks/" + root, "",
-                      {.timeout_ms = 5000, .connect_timeout_ms = 2000});
+                      {.timeout_ms = 5000, .connect_timeout_ms = 2000,
+                       .max_body = kMaxManifestBytes});
     if (!r.ok()) {
       last = r.status();
       continue;
@@ -411,8 +505,8 @@ Result<Manifest> ResolveManifest(const std::string& root, const std::vector<std:
       continue;
     }
     auto m = ParseManifest(r->body);
-    if (!m.ok()) {
-      last = m.status().Context("the manifest from " + BaseUrl(p));
+    if (!m.ok()) {  // the peer's fault, not the user's: a network error
+      last = Status::Network("the manifest from " + BaseUrl(p) + ": " + m.status().message());
       continue;
     }
     if (HexEncode(m->ComputeRoot()) != root || (m->root && HexEncode(*m->root) != root)) {
@@ -435,16 +529,19 @@ Result<FetchResult> FetchTrack(const Manifest& manifest, const FetchOptions& opt
   return fetch.Run(fd);
 }
 
+// A delivery's proven identity, or null (SPEC §6: never paid).
+static Json NodeId(const Delivery& d) { return d.node_id.empty() ? Json(nullptr) : Json(d.node_id); }
+
 Json MakeReceipt(const Manifest& manifest, const FetchResult& r, const Wallet& listener) {
   Json deliveries = Json::array();
   Json dropped = Json::array();
   for (const auto& d : r.deliveries) {
     if (!d.chunks.empty()) {
       deliveries.push_back(
-          {{"node_id", d.node_id}, {"url", d.url}, {"chunks", d.chunks}, {"bytes", d.bytes}});
+          {{"node_id", NodeId(d)}, {"url", d.url}, {"chunks", d.chunks}, {"bytes", d.bytes}});
     }
     if (d.dropped)
-      dropped.push_back({{"node_id", d.node_id}, {"url", d.url}, {"reason", d.reason}});
+      dropped.push_back({{"node_id", NodeId(d)}, {"url", d.url}, {"reason", d.reason}});
   }
   Json receipt{{"schema", "digm.receipt/1"},
                {"root", HexEncode(manifest.ComputeRoot())},

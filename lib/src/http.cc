@@ -76,6 +76,24 @@ RangeKind ParseRange(std::string_view header, uint64_t size, ByteRange* out) {
   return RangeKind::kSatisfiable;
 }
 
+bool IfNoneMatchHits(std::string_view header, std::string_view etag) {
+  header = Trim(header);
+  if (header == "*") return true;
+  while (!header.empty()) {
+    size_t comma = header.find(',');
+    std::string_view tag = Trim(header.substr(0, comma));
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    if (tag == etag) return true;
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+bool IfRangeHolds(std::string_view header, std::string_view etag) {
+  return Trim(header) == etag;
+}
+
 std::vector<FileSlice> SliceRange(const std::vector<FileSlice>& files, ByteRange range) {
   std::vector<FileSlice> out;
   uint64_t at = 0;

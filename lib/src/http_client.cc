@@ -9,8 +9,19 @@ namespace {
 
 constexpr const char* kTimedOut = ": timed out after ";
 
+struct Sink {
+  std::string* body;
+  size_t max;
+  bool over = false;
+};
+
 size_t Append(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
+  auto* sink = static_cast<Sink*>(out);
+  if (sink->body->size() + size * n > sink->max) {
+    sink->over = true;
+    return 0;  // ends the transfer with CURLE_WRITE_ERROR
+  }
+  sink->body->append(data, size * n);
   return size * n;
 }
 
@@ -41,7 +52,9 @@ Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, options.timeout_ms);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  Sink sink{&result.body, options.max_body};
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_body));
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   if (method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
@@ -55,6 +68,10 @@ Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
   curl_easy_cleanup(curl);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     return Status::Network(method + " " + url + kTimedOut + std::to_string(options.timeout_ms) + " ms");
+  }
+  if (sink.over || rc == CURLE_FILESIZE_EXCEEDED) {
+    return Status::Network(method + " " + url + ": the reply is longer than " +
+                           std::to_string(options.max_body) + " bytes");
   }
   if (rc != CURLE_OK) return Status::Network(method + " " + url + ": " + curl_easy_strerror(rc));
   return result;

@@ -60,18 +60,22 @@ struct HttpServer::Impl {
   net::signal_set signals{ioc};
   net::steady_timer drain_timer{ioc};
   Handler handler;
+  Admission admit;
   ServerLimits limits;
   RateLimiter limiter;
   std::atomic<size_t> connections{0};
+  std::mutex per_ip_mu;
+  std::unordered_map<std::string, size_t> per_ip;  // open connections by client address
   std::atomic<size_t> in_flight{0};
   std::atomic<bool> draining{false};
   std::chrono::steady_clock::time_point drain_deadline;
   int signal_number = 0;
 
-  Impl(Handler h, ServerLimits l)
+  Impl(Handler h, Admission a, ServerLimits l)
       : contexts(MakeContexts(l.threads)),
         ioc(*contexts[0]),
         handler(std::move(h)),
+        admit(std::move(a)),
         limits(l),
         limiter(l.rate_per_ip) {}
 
@@ -85,6 +89,20 @@ struct HttpServer::Impl {
 
   net::io_context& NextContext() { return *contexts[next_context++ % contexts.size()]; }
 
+  // Counts a connection from `ip`; false (and not counted) over the cap.
+  bool TakeSlot(const std::string& ip) {
+    std::lock_guard<std::mutex> lock(per_ip_mu);
+    size_t& n = per_ip[ip];
+    if (n >= limits.max_connections_per_ip) return false;
+    ++n;
+    return true;
+  }
+  void ReleaseSlot(const std::string& ip) {
+    std::lock_guard<std::mutex> lock(per_ip_mu);
+    auto it = per_ip.find(ip);
+    if (it != per_ip.end() && --it->second == 0) per_ip.erase(it);
+  }
+
   void Accept();
   void Admit(tcp::socket socket);
   void BeginDrain();
@@ -95,17 +113,19 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl& server)
-      : stream_(std::move(socket)), write_timer_(stream_.get_executor()), server_(server) {
+  // `remote` holds a slot taken with TakeSlot; the session gives it back.
+  Session(tcp::socket socket, std::string remote, HttpServer::Impl& server)
+      : stream_(std::move(socket)),
+        write_timer_(stream_.get_executor()),
+        server_(server),
+        remote_(std::move(remote)) {
     ++server_.connections;
-    beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = ep.address().to_string();
   }
   ~Session() {
     if (file_fd_ >= 0 && owns_fd_) close(file_fd_);
     if (counted_) --server_.in_flight;
     --server_.connections;
+    server_.ReleaseSlot(remote_);
   }
 
   void Start() {
@@ -118,10 +138,43 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_.limits.header_limit));
     parser_->body_limit(server_.limits.body_limit);
+    // The next request's headers, whole, within the header deadline: a
+    // client that trickles them (slowloris) holds its slot no longer.
+    stream_.expires_after(std::chrono::seconds(
+        std::min(server_.limits.header_timeout_s, server_.limits.idle_timeout_s)));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnRead(ec);
+    if (server_.admit) {
+      HttpRequest head = ToRequest(parser_->get());
+      if (auto refusal = server_.admit(head)) {
+        keep_alive_ = false;  // the body, unread, cannot be skipped
+        ++server_.in_flight;
+        counted_ = true;
+        return Send(std::move(*refusal), parser_->get().version());
+      }
+    }
     stream_.expires_after(std::chrono::seconds(server_.limits.idle_timeout_s));
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  HttpRequest ToRequest(const http::request<http::string_body>& req) const {
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    for (const auto& f : req) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers[name] = std::string(f.value());
+    }
+    r.remote = remote_;
+    return r;
   }
 
   void OnRead(beast::error_code ec) {
@@ -143,16 +196,8 @@ class Session : public std::enable_shared_from_this<Session> {
       res = HttpResponse::Error(429, "too many requests");
       res.Set("Retry-After", "1");
     } else {
-      HttpRequest r;
-      r.method = std::string(req.method_string());
-      r.target = std::string(req.target());
-      for (const auto& f : req) {
-        std::string name(f.name_string());
-        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        r.headers[name] = std::string(f.value());
-      }
+      HttpRequest r = ToRequest(req);
       r.body = std::move(req.body());
-      r.remote = remote_;
       try {
         res = server_.handler(r);
       } catch (const std::exception& e) {
@@ -293,7 +338,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpServer::Impl& server_;
-  std::string remote_;
+  std::string remote_;  // the client's address
   bool keep_alive_ = false;
   bool counted_ = false;
   std::vector<FileSlice> files_;
@@ -312,10 +357,17 @@ void HttpServer::Impl::Admit(tcp::socket socket) {
     socket.close(ec);  // over the cap: refuse at once rather than queue
     return;
   }
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return;
+  std::string remote = ep.address().to_string();
+  if (!TakeSlot(remote)) {
+    socket.close(ec);  // one address may not take every connection
+    return;
+  }
   // Headers and a sendfile body are two writes: without this, Nagle's
   // algorithm holds the body back until the client ACKs the headers.
   socket.set_option(tcp::no_delay(true), ec);
-  std::make_shared<Session>(std::move(socket), *this)->Start();
+  std::make_shared<Session>(std::move(socket), std::move(remote), *this)->Start();
 }
 
 void HttpServer::Impl::Accept() {
@@ -362,12 +414,12 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() = default;
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& listen, Handler handler,
-                                                     ServerLimits limits) {
+                                                     ServerLimits limits, Admission admit) {
   auto parsed = ParseHostPort(listen, true);
   if (!parsed.ok()) return Status::Usage("--listen " + parsed.status().message());
   const std::string& host = parsed->host;
   int port = parsed->port;
-  auto impl = std::make_unique<Impl>(std::move(handler), limits);
+  auto impl = std::make_unique<Impl>(std::move(handler), std::move(admit), limits);
   beast::error_code ec;
   auto address = net::ip::make_address(host, ec);
   if (ec) return Status::Usage("--listen '" + listen + "': '" + host + "' is not an IP address");
@@ -389,6 +441,8 @@ int HttpServer::Run() {
   Impl& s = *impl_;
   // sendfile(2) to a client that hung up raises SIGPIPE; it must only fail.
   signal(SIGPIPE, SIG_IGN);
+  // A node outlives the terminal or session that started it.
+  signal(SIGHUP, SIG_IGN);
   // Every connection and every cached chunk file holds a descriptor.
   struct rlimit nofile;
   if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {

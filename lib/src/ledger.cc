@@ -1,6 +1,7 @@
 #include "digm/ledger.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -92,9 +93,13 @@ Transfer ChainSend::AsTransfer() const {
 Ledger::Ledger(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
 Ledger::~Ledger() = default;
 
-Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path) {
+Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, bool create) {
+  if (!create && access(path.c_str(), F_OK) != 0) {
+    return Status::BadInput("'" + path + "': no such ledger (only a command that writes starts one)");
+  }
   try {
-    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    auto db = std::make_unique<SQLite::Database>(
+        path, SQLite::OPEN_READWRITE | (create ? SQLite::OPEN_CREATE : 0));
     db->setBusyTimeout(30000);
     db->exec("PRAGMA journal_mode=WAL");
     db->exec("PRAGMA synchronous=FULL");

@@ -229,6 +229,7 @@ Result<Manifest> ManifestFromJson(const Json& doc) {
 }
 
 Result<Manifest> ParseManifest(std::string_view text, size_t capacity) {
+  DIGM_RETURN_IF_ERROR(CheckJsonShape(text));  // both readers below, before either runs
   if (auto scanned = ScanManifest(text, capacity)) {
     return ManifestFromParts(scanned->header, std::move(scanned->chunks));
   }

@@ -111,6 +111,14 @@ Media ProbeMedia(const std::string& path) {
     m.artist = TagString(t->artist());
     m.album = TagString(t->album());
   }
+  // TagLib 1.x gives a WAV file's ID3v2 tag only; most tools write the RIFF
+  // INFO chunk (INAM, IART, IPRD) instead, which fills what ID3v2 lacks.
+  if (auto* wav = dynamic_cast<TagLib::RIFF::WAV::File*>(ref.file()); wav && wav->hasInfoTag()) {
+    const TagLib::RIFF::Info::Tag* info = wav->InfoTag();
+    if (!m.title) m.title = TagString(info->title());
+    if (!m.artist) m.artist = TagString(info->artist());
+    if (!m.album) m.album = TagString(info->album());
+  }
   return m;
 }
 

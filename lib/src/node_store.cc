@@ -12,6 +12,7 @@
 #include "digm/clock.h"
 #include "digm/crypto.h"
 #include "digm/file.h"
+#include "digm/pin.h"
 
 namespace digm {
 namespace fs = std::filesystem;
@@ -26,7 +27,9 @@ CREATE TABLE IF NOT EXISTS track_chunks(
   root TEXT NOT NULL, idx INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(root, idx));
 CREATE INDEX IF NOT EXISTS track_chunks_by_hash ON track_chunks(hash);
 CREATE TABLE IF NOT EXISTS chunks(hash TEXT PRIMARY KEY, size INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS pins(root TEXT PRIMARY KEY, pin TEXT NOT NULL, origin TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pins(
+  root TEXT NOT NULL, owner TEXT NOT NULL, pin TEXT NOT NULL, origin TEXT NOT NULL,
+  expires INTEGER NOT NULL, PRIMARY KEY(root, owner));
 CREATE TABLE IF NOT EXISTS peers(
   node_id TEXT PRIMARY KEY, url TEXT NOT NULL, record TEXT NOT NULL, roots TEXT NOT NULL,
   seen INTEGER NOT NULL);
@@ -34,6 +37,33 @@ CREATE TABLE IF NOT EXISTS peers(
 
 Status DbError(const std::exception& e) {
   return Status::BadInput(std::string("index: ") + e.what());
+}
+
+// Index files from before pins accumulated per owner held one pin per root:
+// move them to the new table, each under its owner and with its expiry.
+void MigratePins(SQLite::Database& db) {
+  bool has_owner = false;
+  SQLite::Statement cols(db, "PRAGMA table_info(pins)");
+  while (cols.executeStep()) has_owner |= cols.getColumn(1).getString() == "owner";
+  if (has_owner) return;
+  SQLite::Transaction tx(db);
+  db.exec("ALTER TABLE pins RENAME TO pins_v1");
+  db.exec(kSchema);
+  SQLite::Statement old(db, "SELECT root, pin, origin FROM pins_v1");
+  SQLite::Statement ins(db, "INSERT OR REPLACE INTO pins VALUES(?,?,?,?,?)");
+  while (old.executeStep()) {
+    auto pin = ParseJson(old.getColumn(1).getString());
+    if (!pin.ok()) continue;
+    ins.bind(1, old.getColumn(0).getString());
+    ins.bind(2, StringOr(*pin, "owner"));
+    ins.bind(3, old.getColumn(1).getString());
+    ins.bind(4, old.getColumn(2).getString());
+    ins.bind(5, PinExpiry(*pin).value_or(0));
+    ins.exec();
+    ins.reset();
+  }
+  db.exec("DROP TABLE pins_v1");
+  tx.commit();
 }
 
 }  // namespace
@@ -86,6 +116,7 @@ Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& data_dir, 
     db->exec("PRAGMA journal_mode=WAL");
     db->exec("PRAGMA synchronous=FULL");
     db->exec(kSchema);
+    MigratePins(*db);
     return std::unique_ptr<NodeStore>(new NodeStore(data_dir, std::move(chunks), std::move(db)));
   } catch (const std::exception& e) {
     return DbError(e);
@@ -150,8 +181,9 @@ std::vector<TrackRow> NodeStore::ListTracks() {
     SELECT t.root, t.title, t.artist, t.album, t.duration, t.size, t.chunks, t.created_at,
       (SELECT COUNT(*) FROM track_chunks tc LEFT JOIN chunks c ON c.hash = tc.hash
         WHERE tc.root = t.root AND c.hash IS NULL) = 0,
-      EXISTS(SELECT 1 FROM pins p WHERE p.root = t.root)
+      EXISTS(SELECT 1 FROM pins p WHERE p.root = t.root AND p.expires > ?1)
     FROM tracks t ORDER BY t.created_at, t.root)sql");
+  q.bind(1, UnixNow());
   while (q.executeStep()) {
     TrackRow r;
     r.root = q.getColumn(0).getString();
@@ -236,10 +268,11 @@ std::optional<uint64_t> NodeStore::ChunkSize(const std::string& hash) {
 
 bool NodeStore::ChunkIsPinned(const std::string& hash) {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement q(
-      *db_,
-      "SELECT 1 FROM track_chunks tc JOIN pins p ON p.root = tc.root WHERE tc.hash=? LIMIT 1");
+  SQLite::Statement q(*db_,
+                      "SELECT 1 FROM track_chunks tc JOIN pins p ON p.root = tc.root "
+                      "WHERE tc.hash=? AND p.expires > ? LIMIT 1");
   q.bind(1, hash);
+  q.bind(2, UnixNow());
   return q.executeStep();
 }
 
@@ -254,12 +287,20 @@ bool NodeStore::TrackComplete(const std::string& root) {
 }
 
 Status NodeStore::PutPin(const std::string& root, const Json& pin, const std::string& origin) {
+  auto expires = PinExpiry(pin);
+  if (!expires) return Status::BadInput("the pin has no valid \"created\" or \"duration_days\"");
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    SQLite::Statement ins(*db_, "INSERT OR REPLACE INTO pins VALUES(?,?,?)");
+    // One pin per owner and root: a later one of the same owner replaces it
+    // when it lasts at least as long; another owner's stands beside it.
+    SQLite::Statement ins(*db_, R"sql(
+      INSERT INTO pins VALUES(?1,?2,?3,?4,?5) ON CONFLICT(root, owner) DO UPDATE SET
+        pin=?3, origin=?4, expires=?5 WHERE ?5 >= expires)sql");
     ins.bind(1, root);
-    ins.bind(2, DumpDocument(pin));
-    ins.bind(3, origin);
+    ins.bind(2, StringOr(pin, "owner"));
+    ins.bind(3, DumpDocument(pin));
+    ins.bind(4, origin);
+    ins.bind(5, *expires);
     ins.exec();
   } catch (const std::exception& e) {
     return DbError(e);
@@ -267,23 +308,39 @@ Status NodeStore::PutPin(const std::string& root, const Json& pin, const std::st
   return Status::Ok();
 }
 
-std::vector<NodeStore::PinRow> NodeStore::ListPins() {
+std::vector<NodeStore::PinRow> NodeStore::ListPins(int64_t now) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<PinRow> pins;
-  SQLite::Statement q(*db_, "SELECT root, pin, origin FROM pins ORDER BY root");
+  SQLite::Statement q(*db_,
+                      "SELECT root, owner, pin, origin, expires FROM pins WHERE expires > ? "
+                      "ORDER BY root, owner");
+  q.bind(1, now);
   while (q.executeStep()) {
-    pins.push_back({q.getColumn(0).getString(), Json::parse(q.getColumn(1).getString()),
-                    q.getColumn(2).getString()});
+    auto pin = ParseJson(q.getColumn(2).getString());
+    if (!pin.ok()) continue;
+    pins.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), std::move(*pin),
+                    q.getColumn(3).getString(), q.getColumn(4).getInt64()});
   }
   return pins;
 }
 
-std::optional<NodeStore::PinRow> NodeStore::GetPin(const std::string& root) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement q(*db_, "SELECT pin, origin FROM pins WHERE root=?");
-  q.bind(1, root);
-  if (!q.executeStep()) return std::nullopt;
-  return PinRow{root, Json::parse(q.getColumn(0).getString()), q.getColumn(1).getString()};
+Result<std::vector<std::string>> NodeStore::CollectGarbage(int64_t now) {
+  std::vector<std::string> expired;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    try {
+      SQLite::Statement q(*db_, R"sql(
+        SELECT t.root FROM tracks t WHERE EXISTS(SELECT 1 FROM pins p WHERE p.root = t.root)
+          AND NOT EXISTS(SELECT 1 FROM pins p WHERE p.root = t.root AND p.expires > ?)
+        ORDER BY t.root)sql");
+      q.bind(1, now);
+      while (q.executeStep()) expired.push_back(q.getColumn(0).getString());
+    } catch (const std::exception& e) {
+      return DbError(e);
+    }
+  }
+  for (const auto& root : expired) DIGM_RETURN_IF_ERROR(RemoveTrack(root));
+  return expired;
 }
 
 void NodeStore::UpsertPeer(const PeerRow& p) {

@@ -4,6 +4,7 @@
 
 #include "digm/clock.h"
 #include "digm/crypto.h"
+#include "digm/fresh_index.h"
 
 namespace digm {
 namespace {
@@ -27,6 +28,10 @@ std::string PurchaseRef(const std::string& root, const Address& buyer) {
   return Ref("purchase", root + ":" + AddressToString(buyer));
 }
 
+// What one transfer may move at most: far above any real payment, far below
+// where sums of them could wrap around.
+constexpr int64_t kMaxPayment = int64_t{1} << 52;
+
 Result<std::vector<TransferSpec>> ReceiptPayments(const Json& receipt, const Asset& asset,
                                                   int64_t price_per_mb) {
   DIGM_RETURN_IF_ERROR(CheckSchema(receipt, "receipt", 1));
@@ -43,16 +48,22 @@ Result<std::vector<TransferSpec>> ReceiptPayments(const Json& receipt, const Ass
   std::vector<TransferSpec> specs;
   for (const auto& d : *deliveries) {
     if (!d.is_object()) return Status::BadInput("a delivery is not an object");
+    // A node whose identity the listener could not prove is never paid.
+    if (auto id = d.find("node_id"); id != d.end() && id->is_null()) continue;
     DIGM_ASSIGN_OR_RETURN(std::string node, GetString(d, "node_id", "delivery node_id"));
     DIGM_ASSIGN_OR_RETURN(uint64_t bytes, GetUint(d, "bytes", "delivery bytes"));
     if (!ParseAddress(node).ok()) return Status::BadInput("delivery node_id '" + node + "'");
     __int128 owed = static_cast<__int128>(bytes) * price_per_mb;
+    if (owed / kBytesPerMb > kMaxPayment) {
+      return Status::BadInput("delivery to " + node + ": " + std::to_string(bytes) +
+                              " bytes at this price overflow any amount");
+    }
     TransferSpec s;
     s.asset = asset.name;
     s.from = listener;
     s.to = node;
     s.amount = static_cast<int64_t>(owed / kBytesPerMb);
-    s.memo = d.value("url", "");
+    s.memo = StringOr(d, "url");
     s.rounding = FormatAmount(owed % kBytesPerMb, asset.decimals + 6);
     specs.push_back(std::move(s));
   }
@@ -104,6 +115,8 @@ Result<bool> PayReward(Ledger::Txn& txn, const std::string& ref, int64_t seconds
 Result<bool> ApplySlash(Ledger::Txn& txn, const Json& slash, const Asset& asset, int percent,
                         std::vector<Transfer>* posted) {
   DIGM_RETURN_IF_ERROR(CheckSchema(slash, "slash", 1));
+  // A URL struck out with no key proven there has no stake to burn.
+  if (auto id = slash.find("node_id"); id != slash.end() && id->is_null()) return false;
   DIGM_ASSIGN_OR_RETURN(std::string node, GetString(slash, "node_id", "node_id"));
   DIGM_ASSIGN_OR_RETURN(uint64_t epoch, GetUint(slash, "epoch", "epoch"));
   if (!ParseAddress(node).ok()) return Status::BadInput("node_id '" + node + "'");
@@ -117,21 +130,14 @@ Result<bool> ApplySlash(Ledger::Txn& txn, const Json& slash, const Asset& asset,
 
 Result<bool> PayNodeRewards(Ledger::Txn& txn, const Json& index, const Asset& asset, int64_t pool,
                             std::vector<Transfer>* posted) {
-  DIGM_RETURN_IF_ERROR(CheckSchema(index, "fresh-index", 1));
-  if (!index.contains("nodes") || !index["nodes"].is_array()) {
-    return Status::BadInput("expected an array \"nodes\"");
-  }
+  DIGM_ASSIGN_OR_RETURN(auto nodes, FreshIndexNodes(index));
   std::vector<std::pair<std::string, int64_t>> weights;
   __int128 sum = 0;
-  for (const auto& n : index["nodes"]) {
-    if (!n.is_object() || !n.value("healthy", false) || !n.contains("score") ||
-        !n["score"].is_number()) {
-      continue;
-    }
-    std::string id = n.value("node_id", "");
-    if (!ParseAddress(id).ok()) continue;
+  for (const auto& n : nodes) {
+    if (!n.healthy || !ParseAddress(n.node_id).ok()) continue;
+    const std::string& id = n.node_id;
     // Scores are reals in [0, 1]; money needs integers: millionths.
-    auto w = static_cast<int64_t>(std::llround(n["score"].get<double>() * 1e6));
+    auto w = static_cast<int64_t>(std::llround(n.score * 1e6));
     if (w <= 0) continue;
     weights.emplace_back(id, w);
     sum += w;

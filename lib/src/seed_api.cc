@@ -4,10 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 
 #include "digm/crypto.h"
+#include "digm/http_client.h"
+#include "digm/node_client.h"
+#include "digm/pin.h"
 
 namespace digm {
 namespace {
@@ -44,6 +48,30 @@ std::optional<std::vector<std::string>> Segments(std::string_view path) {
   return out;
 }
 
+// The value of `name` in the target's query ("" when absent), undecoded.
+std::string QueryParam(std::string_view target, std::string_view name) {
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  std::string_view query = target.substr(q + 1);
+  query = query.substr(0, query.find('#'));
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    if (pair.substr(0, name.size()) == name && pair.size() > name.size() &&
+        pair[name.size()] == '=') {
+      return std::string(pair.substr(name.size() + 1));
+    }
+    if (pair.size() == query.size()) break;
+    query.remove_prefix(pair.size() + 1);
+  }
+  return "";
+}
+
+bool IsNonce(std::string_view s) {
+  if (s.size() < 16 || s.size() > 128 || s.size() % 2) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 HttpResponse MethodNotAllowed(const char* allow) {
   HttpResponse r = HttpResponse::Error(405, "method not allowed");
   r.Set("Allow", allow);
@@ -57,29 +85,6 @@ Json TrackJson(const TrackRow& t) {
 }
 
 }  // namespace
-
-Status CheckPin(const Json& pin, const std::string& root, const std::vector<Address>& allowed,
-                uint64_t max_replicas) {
-  DIGM_RETURN_IF_ERROR(CheckSchema(pin, "pin", 1));
-  DIGM_ASSIGN_OR_RETURN(std::string pin_root, GetString(pin, "root", "pin.root"));
-  if (pin_root != root) return Status::BadInput("the pin is for " + pin_root + ", not " + root);
-  DIGM_ASSIGN_OR_RETURN(uint64_t replicas,
-                        GetUint(pin, "desired_replicas", "pin.desired_replicas"));
-  if (replicas < 1 || replicas > max_replicas) {
-    return Status::BadInput("pin.desired_replicas must be from 1 to " +
-                            std::to_string(max_replicas));
-  }
-  DIGM_ASSIGN_OR_RETURN(std::string owner, GetString(pin, "owner", "pin.owner"));
-  DIGM_ASSIGN_OR_RETURN(Address signer, VerifyDocument(pin));
-  if (AddressToString(signer) != owner) {
-    return Status::Integrity("the pin is signed by " + AddressToString(signer) +
-                             ", not its owner " + owner);
-  }
-  if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), signer) == allowed.end()) {
-    return Status::Integrity("publisher " + owner + " is not allowed on this node");
-  }
-  return Status::Ok();
-}
 
 SeedApi::SeedApi(NodeStore& store, const Wallet& identity, Options options)
     : store_(store),
@@ -143,11 +148,61 @@ bool SeedApi::LearnPeer(const Json& record_in) {
   if (*node_id == node_id_) return false;
   int64_t now = UnixNow();
   if (*seen < now - options_.peer_ttl) return false;  // stale news
-  PeerRow row{*node_id, *url, record, has_roots ? roots : std::vector<std::string>{},
-              std::min(*seen, now)};
-  store_.UpsertPeer(row);
-  if (has_roots) store_.SetPeerRoots(*node_id, roots);
-  return true;
+  if (*seen > now + options_.max_clock_skew) return reject();  // would never go stale
+  if (!PeerUrlAllowed(*url, options_.url)) return reject();
+  Candidate c{PeerRow{*node_id, BaseUrl(*url), record, roots, std::min(*seen, now)}, has_roots};
+  // Known at this URL (it proved its key there): an update.
+  for (const auto& p : store_.ListPeers(now - options_.peer_ttl)) {
+    if (p.node_id == c.row.node_id && p.url == c.row.url) {
+      Keep(c);
+      return true;
+    }
+  }
+  if (!HasRoomFor(c.row.node_id, c.row.url, now)) return reject();
+  // A new URL for this key: learned once the node there proves it holds the
+  // key (ProvePending), so no record can point others at a node it is not.
+  std::lock_guard<std::mutex> lock(pending_mu_);
+  for (auto& p : pending_) {
+    if (p.row.node_id == c.row.node_id && p.row.url == c.row.url) {
+      p = std::move(c);
+      return false;
+    }
+  }
+  if (pending_.size() < kMaxPending) pending_.push_back(std::move(c));
+  return false;
+}
+
+void SeedApi::Keep(const Candidate& c) {
+  store_.UpsertPeer(c.row);
+  if (c.has_roots) store_.SetPeerRoots(c.row.node_id, c.row.roots);
+}
+
+size_t SeedApi::ProvePending(size_t max) {
+  std::vector<Candidate> batch;
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    while (!pending_.empty() && batch.size() < max) {
+      batch.push_back(std::move(pending_.front()));
+      pending_.pop_front();
+    }
+  }
+  size_t learned = 0;
+  for (const auto& c : batch) {
+    auto who = options_.prove ? options_.prove(c.row.url) : ProveIdentity(c.row.url, 2000);
+    if (!who.ok() || AddressToString(*who) != c.row.node_id) {
+      ++metrics_.rejected_records;
+      continue;
+    }
+    if (!HasRoomFor(c.row.node_id, c.row.url, UnixNow())) continue;
+    Keep(c);
+    ++learned;
+  }
+  return learned;
+}
+
+size_t SeedApi::PendingPeers() {
+  std::lock_guard<std::mutex> lock(pending_mu_);
+  return pending_.size();
 }
 
 Json SeedApi::TracksJson() {
@@ -158,10 +213,40 @@ Json SeedApi::TracksJson() {
   return tracks;
 }
 
+bool SeedApi::HasRoomFor(const std::string& node_id, const std::string& url, int64_t now) {
+  auto peers = store_.ListPeers(now - options_.peer_ttl);
+  std::string host = UrlHost(url);
+  size_t same_host = 0;
+  for (const auto& p : peers) {
+    if (p.node_id == node_id) return true;  // known: an update takes no room
+    if (UrlHost(p.url) == host) ++same_host;
+  }
+  return peers.size() < options_.max_peers && same_host < options_.max_peers_per_host;
+}
+
 Json SeedApi::PeersJson() {
+  // The most recently seen first, and no more than a reply should carry.
+  auto rows = store_.ListPeers(UnixNow() - options_.peer_ttl);
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const PeerRow& a, const PeerRow& b) { return a.seen > b.seen; });
   Json peers = Json::array();
-  for (const auto& p : store_.ListPeers(UnixNow() - options_.peer_ttl)) peers.push_back(p.record);
+  for (const auto& p : rows) {
+    if (peers.size() >= options_.max_peers_listed) break;
+    peers.push_back(p.record);
+  }
   return peers;
+}
+
+std::optional<HttpResponse> SeedApi::Admit(const HttpRequest& head) {
+  if (head.method != "PUT") return std::nullopt;
+  auto segs = Segments(PathOf(head.target));
+  if (!segs || segs->size() != 2 || (*segs)[0] != "content" || !IsHash((*segs)[1])) {
+    return std::nullopt;  // Handle answers
+  }
+  if (store_.ChunkIsPinned((*segs)[1])) return std::nullopt;
+  ++metrics_.requests;
+  ++metrics_.client_errors;
+  return HttpResponse::Error(403, "no pin on this node covers " + (*segs)[1]);
 }
 
 HttpResponse SeedApi::Handle(const HttpRequest& req) {
@@ -172,8 +257,21 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
     const auto& s = *segs;
     const std::string& m = req.method;
     bool get = m == "GET" || m == "HEAD";
+    if (m == "OPTIONS") {  // a browser's CORS preflight
+      HttpResponse r;
+      r.status = 204;
+      r.Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, POST, OPTIONS");
+      r.Set("Access-Control-Allow-Headers", "Range, If-None-Match, If-Range, Content-Type");
+      r.Set("Access-Control-Max-Age", "86400");
+      return r;
+    }
     if (s.size() == 1 && s[0] == "ping") {
       if (!get) return MethodNotAllowed("GET, HEAD");
+      // With a nonce, the node proves it holds its key at its URL.
+      if (std::string nonce = QueryParam(req.target, "nonce"); !nonce.empty()) {
+        if (!IsNonce(nonce)) return HttpResponse::Error(400, "nonce: expected 16 to 128 hex digits");
+        return HttpResponse::Json(200, DumpDocument(SignedPong(identity_, options_.url, nonce)));
+      }
       return HttpResponse::Json(200, DumpDocument(Json{{"schema", "digm.pong/1"},
                                                        {"node_id", node_id_},
                                                        {"time", Rfc3339(UnixNow())}}));
@@ -221,6 +319,9 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
   }();
   if (req.method == "HEAD") res.head_only = true;
   if (res.status >= 400 && res.status < 500) ++metrics_.client_errors;
+  // Browsers may read every answer from any page (nothing here is private).
+  res.Set("Access-Control-Allow-Origin", "*");
+  res.Set("Access-Control-Expose-Headers", "ETag, Content-Range, Content-Length, Accept-Ranges");
   return res;
 }
 
@@ -243,7 +344,8 @@ HttpResponse SeedApi::Content(const HttpRequest& req, const std::string& id) {
   res.Set("ETag", etag);
   res.Set("Cache-Control", "public, max-age=31536000, immutable");
   res.Set("Accept-Ranges", "bytes");
-  if (req.Header("if-none-match") == etag) {
+  if (auto inm = req.headers.find("if-none-match");
+      inm != req.headers.end() && IfNoneMatchHits(inm->second, etag)) {
     res.status = 304;
     return res;
   }
@@ -252,6 +354,10 @@ HttpResponse SeedApi::Content(const HttpRequest& req, const std::string& id) {
   for (const auto& f : files) total += f.length;
   ByteRange range;
   std::string range_header = req.Header("range");
+  if (auto ir = req.headers.find("if-range");
+      ir != req.headers.end() && !IfRangeHolds(ir->second, etag)) {
+    range_header.clear();  // the client's copy is another: send it whole
+  }
   switch (range_header.empty() ? RangeKind::kNone : ParseRange(range_header, total, &range)) {
     case RangeKind::kNone:
       res.files = std::move(files);
@@ -273,16 +379,26 @@ HttpResponse SeedApi::Content(const HttpRequest& req, const std::string& id) {
 }
 
 std::shared_ptr<const OpenFile> SeedApi::OpenChunk(const std::string& hash, uint64_t* size) {
+  std::string path = store_.chunks().PathFor(*HexDecodeArray<32>(hash));
+  // The open file is served only while the path still names it: fsck
+  // --repair (from another process) may have moved it to quarantine, and
+  // `rm` may have removed it. One stat, no open.
+  struct stat now;
+  bool exists = stat(path.c_str(), &now) == 0 && S_ISREG(now.st_mode);
   {
     std::lock_guard<std::mutex> lock(files_mu_);
     if (auto it = files_.find(hash); it != files_.end()) {
-      *size = it->second.second;
-      return it->second.first;
+      if (exists && it->second.inode == now.st_ino && it->second.device == now.st_dev) {
+        *size = it->second.size;
+        return it->second.file;
+      }
+      files_.erase(it);
     }
   }
+  if (!exists) return nullptr;
   // A chunk file exists only once its bytes were checked, written, fsync'ed
   // and renamed, so the file system answers without the index.
-  int fd = open(store_.chunks().PathFor(*HexDecodeArray<32>(hash)).c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return nullptr;
   auto file = std::make_shared<const OpenFile>(fd);
   struct stat st;
@@ -290,7 +406,7 @@ std::shared_ptr<const OpenFile> SeedApi::OpenChunk(const std::string& hash, uint
   *size = static_cast<uint64_t>(st.st_size);
   std::lock_guard<std::mutex> lock(files_mu_);
   if (files_.size() >= kOpenFiles) files_.clear();  // bounded: descriptors are finite
-  files_.emplace(hash, std::make_pair(file, *size));
+  files_[hash] = OpenChunkFile{file, *size, st.st_ino, st.st_dev};
   return file;
 }
 
@@ -307,16 +423,14 @@ HttpResponse SeedApi::PutTrack(const HttpRequest& req, const std::string& root) 
     return HttpResponse::Error(422, "the manifest's root is not " + root);
   }
   const Json& pin = (*body)["pin"];
-  if (Status s = CheckPin(pin, root, options_.allowed_publishers, options_.max_replicas); !s.ok()) {
+  if (Status s = CheckPin(pin, root, options_.allowed_publishers, options_.max_replicas, UnixNow());
+      !s.ok()) {
     return HttpResponse::Error(s.code() == Code::kIntegrity ? 403 : 400, s.message());
   }
   if (Status s = store_.AddTrack(*manifest); !s.ok()) return HttpResponse::Error(500, s.message());
-  // The node a publisher chose anchors the replica set; replicas are told.
-  std::string origin = node_id_;
-  if (auto it = body->find("origin");
-      it != body->end() && it->is_string() && ParseAddress(it->get<std::string>()).ok()) {
-    origin = it->get<std::string>();
-  }
+  // The node a publisher chose anchors the replica set: the pin names it,
+  // under the publisher's signature (members outside the pin are not trusted).
+  std::string origin = StringOr(pin, "origin");
   if (Status s = store_.PutPin(root, pin, origin); !s.ok())
     return HttpResponse::Error(500, s.message());
   Json missing = Json::array();
@@ -379,8 +493,11 @@ HttpResponse SeedApi::Audit(const HttpRequest& req) {
   if (!store_.chunks().Has(*hash)) return HttpResponse::Error(404, "chunk not held");
   auto bytes = store_.chunks().Read(*hash, *offset, *length);
   if (!bytes.ok()) return HttpResponse::Error(400, "offset past the end of the chunk");
+  // Bound to this node's key (SPEC §7): relaying another node's answer fails.
   Sha256Hasher h;
-  Hash256 digest = h.Digest(*nonce, *bytes);
+  Hash256 inner = h.Digest(*nonce, *bytes);
+  Sha256Hasher outer;
+  Hash256 digest = outer.Digest(inner, identity_.address);
   Json response =
       Json{{"schema", "digm.response/1"}, {"digest", HexEncode(digest)}, {"node_id", node_id_}};
   SignDocument(response, identity_);

@@ -1,11 +1,14 @@
 #include "digm/seed_node.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <csignal>
 #include <random>
 #include <map>
@@ -15,6 +18,7 @@
 #include "digm/chunk_store.h"
 #include "digm/file.h"
 #include "digm/http_client.h"
+#include "digm/node_client.h"
 #include "digm/node_store.h"
 #include "digm/rendezvous.h"
 #include "digm/seed_api.h"
@@ -43,7 +47,14 @@ class Periodic {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();
-      auto wait = round_();
+      std::chrono::milliseconds wait;
+      try {
+        wait = round_();
+      } catch (const std::exception&) {
+        // A round that failed in a way its code did not foresee is dropped;
+        // the next one runs. (Rounds report what they foresee themselves.)
+        wait = std::chrono::seconds(1);
+      }
       lock.lock();
       cv_.wait_for(lock, wait, [this] { return stop_; });
     }
@@ -55,6 +66,32 @@ class Periodic {
   bool stop_ = false;
   std::thread thread_;
 };
+
+// A reply to PUT /tracks is small: a root and the hashes missing.
+constexpr size_t kMaxReplyBytes = 16 << 20;
+
+// The chunks a node asks for in its reply to PUT /tracks/ROOT,
+// {"root": ..., "missing": [hash...]}: each must be one of the manifest's.
+Result<std::vector<Hash256>> MissingChunks(const std::string& body, const Manifest& manifest) {
+  DIGM_ASSIGN_OR_RETURN(Json reply, ParseJson(body));
+  auto it = reply.is_object() ? reply.find("missing") : reply.end();
+  if (it == reply.end() || !it->is_array()) {
+    return Status::Network("unexpected reply: no \"missing\" array");
+  }
+  std::set<Hash256> wanted;
+  for (const auto& c : manifest.chunks) wanted.insert(c.hash);
+  std::vector<Hash256> out;
+  for (const auto& h : *it) {
+    auto hash = h.is_string() ? HexDecodeArray<32>(h.get<std::string>())
+                              : Result<Hash256>(Status::BadInput(""));
+    if (!hash.ok() || !wanted.count(*hash)) {
+      return Status::Network("unexpected reply: \"missing\" names " + DumpDocument(h).substr(0, 80) +
+                             ", not a chunk of the track");
+    }
+    out.push_back(*hash);
+  }
+  return out;
+}
 
 // Gossip and replication, every --gossip-interval.
 class Maintainer {
@@ -85,7 +122,8 @@ class Maintainer {
     for (const auto& url : targets) {
       if (url == BaseUrl(api_.options().url)) continue;
       auto r = HttpCall("POST", url + "/discover", body,
-                        {.timeout_ms = 5000, .connect_timeout_ms = 2000});
+                        {.timeout_ms = 5000, .connect_timeout_ms = 2000,
+                         .max_body = kMaxGossipReply});
       if (!r.ok() || r->status != 200) continue;
       auto reply = ParseJson(r->body);
       if (!reply.ok() || !reply->is_object()) continue;
@@ -101,7 +139,7 @@ class Maintainer {
     auto peers = store.ListPeers(UnixNow() - o_.peer_ttl_s);
     std::vector<std::string> live = {api_.node_id()};
     for (const auto& p : peers) live.push_back(p.node_id);
-    for (const auto& pin : store.ListPins()) {
+    for (const auto& pin : store.ListPins(UnixNow())) {  // expired pins are left to gc
       if (!store.TrackComplete(pin.root)) continue;
       uint64_t replicas = pin.pin.value("desired_replicas", 1);
       for (const auto& node : ReplicaSet(pin.root, pin.origin, live, replicas)) {
@@ -127,17 +165,19 @@ class Maintainer {
     auto manifest = store.GetManifest(pin.root);
     if (!manifest) return false;
     std::string url = BaseUrl(peer.url);
-    Json body{{"manifest", ManifestToJson(*manifest)}, {"pin", pin.pin}, {"origin", pin.origin}};
-    auto r = HttpCall("PUT", url + "/tracks/" + pin.root, DumpDocument(body));
+    Json body{{"manifest", ManifestToJson(*manifest)}, {"pin", pin.pin}};
+    auto r = HttpCall("PUT", url + "/tracks/" + pin.root, DumpDocument(body),
+                      {.max_body = kMaxReplyBytes});
     if (!r.ok() || r->status != 201) return false;
-    auto reply = ParseJson(r->body);
-    if (!reply.ok() || !reply->contains("missing")) return false;
-    for (const auto& h : (*reply)["missing"]) {
-      auto hash = HexDecodeArray<32>(h.get<std::string>());
-      if (!hash.ok()) return false;
-      auto bytes = store.chunks().Get(*hash);
+    auto missing = MissingChunks(r->body, *manifest);
+    if (!missing.ok()) {
+      log_("replication of " + pin.root + " to " + peer.url + ": " + missing.status().message());
+      return false;
+    }
+    for (const auto& hash : *missing) {
+      auto bytes = store.chunks().Get(hash);
       if (!bytes.ok()) return false;
-      auto put = HttpCall("PUT", url + "/content/" + h.get<std::string>(),
+      auto put = HttpCall("PUT", url + "/content/" + HexEncode(hash),
                           std::string(bytes->begin(), bytes->end()),
                           {.timeout_ms = 60000, .content_type = "application/octet-stream"});
       if (!put.ok() || put->status >= 300) return false;
@@ -149,6 +189,22 @@ class Maintainer {
   const SeedOptions& o_;
   const std::function<void(const std::string&)>& log_;
   std::mt19937 rng_{std::random_device{}()};
+  Periodic thread_{[this] { return Round(); }};
+};
+
+// Has peers heard of at new URLs prove their keys there (SeedApi::LearnPeer),
+// a few at a time, on a thread of its own so no request waits on it.
+class PeerProver {
+ public:
+  explicit PeerProver(SeedApi& api) : api_(api) {}
+
+ private:
+  std::chrono::milliseconds Round() {
+    api_.ProvePending(16);
+    return std::chrono::milliseconds(api_.PendingPeers() ? 0 : 200);
+  }
+
+  SeedApi& api_;
   Periodic thread_{[this] { return Round(); }};
 };
 
@@ -224,6 +280,36 @@ class DhtAnnouncer {
   Periodic thread_{[this] { return Round(); }};
 };
 
+// An exclusive flock(2) on DATA/lock, released when the process ends however
+// it ends (a kill -9 included), so a stale lock never blocks a restart.
+class DataLock {
+ public:
+  static Result<DataLock> Take(const std::string& data_dir) {
+    std::string path = data_dir + "/lock";
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::BadInput("cannot open '" + path + "': " + std::strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close(fd);
+      std::string pid;
+      if (auto text = ReadWholeFile(data_dir + "/serving.pid"); text.ok()) {
+        pid = " (pid " + text->substr(0, text->find('\n')) + ")";
+      }
+      return Status::Usage("'" + data_dir + "' is served by another digm-seed" + pid +
+                           "; one process per data folder");
+    }
+    return DataLock(fd);
+  }
+  DataLock(DataLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  DataLock& operator=(DataLock&&) = delete;
+  ~DataLock() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+ private:
+  explicit DataLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 // The port of a URL, or `fallback` when it names none.
 uint16_t UrlPort(const std::string& url, uint16_t fallback) {
   size_t colon = url.rfind(':');
@@ -261,7 +347,14 @@ Result<Wallet> InitSeed(const std::string& data_dir) {
 Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std::string&)>& log) {
   SeedOptions o = o_in;
   o.url = BaseUrl(o.url);
+  std::string host = o.listen.substr(0, o.listen.rfind(':'));
+  if (o.url.empty() && (host == "0.0.0.0" || host == "[::]" || host == "::")) {
+    return Status::Usage("listening on " + o.listen + ", the node cannot tell other nodes " +
+                         "where to reach it: give --url http://ADDRESS:PORT");
+  }
   DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(o.data_dir, false));
+  // One process per data folder (SPEC §5): held until this process ends.
+  DIGM_ASSIGN_OR_RETURN(DataLock lock, DataLock::Take(o.data_dir));
   DIGM_ASSIGN_OR_RETURN(Wallet identity, ReadWalletFile(o.data_dir + "/node.wallet"));
   // A run that did not stop cleanly may have left a chunk half-written or the
   // index behind the files: check every chunk before serving any.
@@ -274,7 +367,8 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
   DIGM_RETURN_IF_ERROR(WriteOutput(marker, std::to_string(getpid()) + "\n"));
   std::unique_ptr<SeedApi> api;
   auto server = HttpServer::Bind(
-      o.listen, [&api](const HttpRequest& r) { return api->Handle(r); }, o.limits);
+      o.listen, [&api](const HttpRequest& r) { return api->Handle(r); }, o.limits,
+      [&api](const HttpRequest& head) { return api->Admit(head); });
   if (!server.ok()) {
     unlink(marker.c_str());
     return server.status();
@@ -288,9 +382,6 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
       SeedApi::Options{
           .url = o.url, .allowed_publishers = o.allowed_publishers, .peer_ttl = o.peer_ttl_s});
   log("serving " + o.data_dir + " at " + o.url + " as " + api->node_id());
-  if (o.url.find("//0.0.0.0") != std::string::npos || o.url.find("//[::]") != std::string::npos) {
-    log("warning: other nodes cannot reach " + o.url + "; give the address they can with --url");
-  }
   std::unique_ptr<Dht> dht;
   if (o.dht) {
     DhtOptions d = o.dht_options;
@@ -310,6 +401,7 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
   int sig;
   {
     Maintainer maintainer(*api, o, log);
+    PeerProver prover(*api);
     std::unique_ptr<DhtAnnouncer> announcer;
     if (dht) {
       announcer = std::make_unique<DhtAnnouncer>(*dht, *store, UrlPort(o.url, (*server)->port()),
@@ -335,11 +427,15 @@ Result<PublishResult> Publish(const Manifest& manifest, const std::string& from_
     if (!from.Has(c.hash))
       return Status::BadInput("chunk " + HexEncode(c.hash) + " is not in '" + from_dir + "'");
   }
+  // The node anchors the replica set; the pin names it under the publisher's
+  // signature, once the node has proven its key at its URL.
+  DIGM_ASSIGN_OR_RETURN(Address origin, ProveIdentity(node, 10000));
   Json pin{{"schema", "digm.pin/1"},
            {"root", result.root},
            {"desired_replicas", replicas},
            {"duration_days", duration_days},
            {"owner", AddressToString(wallet.address)},
+           {"origin", AddressToString(origin)},
            {"created", Rfc3339(UnixNow())}};
   SignDocument(pin, wallet);
   Manifest sealed = manifest;
@@ -350,23 +446,21 @@ Result<PublishResult> Publish(const Manifest& manifest, const std::string& from_
                DumpDocument(Json{{"manifest", ManifestToJson(sealed)}, {"pin", pin}})));
   if (r.status != 201) {
     auto err = ParseJson(r.body);
-    std::string why = err.ok() && err->is_object() ? err->value("error", r.body) : r.body;
+    std::string why = err.ok() ? StringOr(*err, "error", r.body) : r.body;
     Status s(r.status == 403 ? Code::kIntegrity : Code::kBadInput,
              node + " refused the track (" + std::to_string(r.status) + "): " + why);
     return s;
   }
-  auto reply = ParseJson(r.body);
-  if (!reply.ok() || !reply->contains("missing"))
-    return Status::Network(node + ": unexpected reply");
-  std::set<std::string> missing;
-  for (const auto& h : (*reply)["missing"]) missing.insert(h.get<std::string>());
+  auto wanted = MissingChunks(r.body, manifest);
+  if (!wanted.ok()) return Status::Network(node + ": " + wanted.status().message());
+  std::set<Hash256> missing(wanted->begin(), wanted->end());
   for (const auto& c : manifest.chunks) {
     std::string h = HexEncode(c.hash);
-    if (!missing.count(h)) {
+    if (!missing.count(c.hash)) {
       ++result.already;
       continue;
     }
-    missing.erase(h);  // a chunk used twice goes once
+    missing.erase(c.hash);  // a chunk used twice goes once
     DIGM_ASSIGN_OR_RETURN(Bytes bytes, from.Get(c.hash));
     DIGM_ASSIGN_OR_RETURN(
         HttpResult put,

@@ -124,18 +124,49 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   [ "$(reason_of "$URL_n3" "$output")" = wrong-digest ]
 }
 
-@test "a proxy answering random digests fails, signed by itself or not signed right" {
-  digm-audit prepare "$FIX/one.json" --from "$FIX/chunks" --db audit.db --count 4 > /dev/null
-  start_node n1
-  start_liar "$URL_n1" random 1 --on audit
+@test "a node answering random digests fails, signed by itself or not signed right" {
+  digm-audit prepare "$FIX/one.json" --from "$FIX/chunks" --db audit.db --count 8 > /dev/null
+  start_behind_liar n1 random 1 --on audit
   run -1 --separate-stderr audit --peer "$URL_liar" --epoch 1
   [ "$(reason_of "$URL_liar" "$output")" = bad-signature ]
   kill "$LIAR"; wait "$LIAR" 2>/dev/null || true
-  start_liar "$URL_n1" resign 1 --on audit
+  stop_nodes
+  start_behind_liar n1 resign 1 --on audit
   run -1 --separate-stderr audit --peer "$URL_liar" --epoch 2
   [ "$(reason_of "$URL_liar" "$output")" = wrong-signer ]
-  # Behind the proxy is an honest node: asked directly, it passes.
-  run -0 --separate-stderr audit --peer "$URL_n1" --epoch 3
+}
+
+@test "framing: a lying proxy in front of an honest node fails as itself, never as the node" {
+  digm-audit prepare "$FIX/one.json" --from "$FIX/chunks" --db audit.db --count 20 > /dev/null
+  make_wallet auditor.wallet 00000000000000000000000000000000000000000000000000000000000000a1
+  start_node n1
+  id=$(node_id "$URL_n1")
+  start_liar "$URL_n1" random 1 --on audit
+  for e in 1 2 3 4; do
+    run -1 --separate-stderr audit --peer "$URL_liar" --epoch $e --wallet auditor.wallet
+    echo "$output" >> all.ndjson
+  done
+  # The proxy cannot pass the node's key off as its own: nothing is held against it.
+  jq -se --arg id "$id" 'map(select(.node_id == $id)) | length == 0' all.ndjson
+  jq -se --arg u "$URL_liar" 'map(select(.schema == "digm.audit/1")) | length == 4
+    and all(.[]; .url == $u and .node_id == null and .reason == "bad-identity")' all.ndjson
+  # Struck out as a URL: a slash record that names no key burns no stake.
+  jq -se --arg u "$URL_liar" 'map(select(.schema == "digm.slash/1")) | length == 1
+    and .[0].node_id == null and .[0].url == $u' all.ndjson
+  run -0 --separate-stderr audit --peer "$URL_n1" --epoch 5
+  digm-audit index --db audit.db --epoch 5 | jq -e --arg id "$id" \
+    '.nodes[] | select(.node_id == $id) | .passed == 1 and .failed == 0 and .healthy'
+}
+
+@test "outsourcing: a proxy that holds nothing cannot pass by re-signing a holder's answers" {
+  digm-audit prepare "$FIX/one.json" --from "$FIX/chunks" --db audit.db --count 4 > /dev/null
+  start_node n1
+  # The proxy proves its own key (its pong is its own) and re-signs n1's answers.
+  start_liar "$URL_n1" resign 1 --on audit --own-identity
+  run -1 --separate-stderr audit --peer "$URL_liar" --epoch 1
+  [ "$(reason_of "$URL_liar" "$output")" = wrong-digest ]
+  jq -se --arg u "$URL_liar" --arg n1 "$(node_id "$URL_n1")" \
+    'map(select(.url == $u)) | .[0].node_id | startswith("0x") and . != $n1' <<<"$output"
 }
 
 @test "a stopped node times out, is asked again, then fails" {
@@ -156,13 +187,13 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
 
 @test "a node answering late is asked again with a new challenge; no challenge is sent twice" {
   digm-audit prepare "$FIX/mp3.json" --from "$FIX/chunks" --db audit.db --count 4 > /dev/null
-  start_node n1
-  start_liar "$URL_n1" stall 1 --on audit --log sent.log
+  start_behind_liar n1 stall 1 --on audit --log sent.log
   run -1 --separate-stderr audit --peer "$URL_liar" --epoch 1 --timeout 0.5 --retries 3 --challenges 2
   [ "$(jq -s 'length' <<<"$output")" -eq 2 ]
   jq -e 'select(.schema == "digm.audit/1") | .reason == "timeout"' <<<"$output"
   kill "$LIAR"; wait "$LIAR" 2>/dev/null || true
-  start_liar "$URL_n1" flip 0 --log sent.log
+  stop_nodes
+  start_behind_liar n1 flip 0 --log sent.log
   for e in 2 3 4; do run -0 --separate-stderr audit --peer "$URL_liar" --epoch $e --challenges 5; done
   # 2 challenges asked 4 times each, then 15 more: 23 sent, all different.
   [ "$(wc -l < sent.log)" -eq 23 ]
@@ -210,6 +241,27 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   [ "$(jq -s 'map(select(.schema == "digm.slash/1")) | length' <<<"$output")" -eq 0 ]
 }
 
+@test "a node that stays offline is struck out after three epochs, with a slash record" {
+  digm-audit prepare "$FIX/one.json" --from "$FIX/chunks" --db audit.db --count 20 > /dev/null
+  three_nodes
+  digm-audit run --db audit.db --peer "$URL_n1" --peer "$URL_n2" --epoch 1 > /dev/null
+  id=$(node_id "$URL_n2")
+  kill -TERM "$PID_n2"; wait "$PID_n2" 2>/dev/null || true
+  for e in 2 3 4 5; do
+    run -1 --separate-stderr audit --peer "$URL_n1" --peer "$URL_n2" --epoch $e --wallet "$FIX/auditor.wallet"
+    [[ "$stderr" != *"not recorded"* ]] || { echo "$stderr"; false; }
+    echo "$output" >> all.ndjson
+  done
+  # Each epoch: a failure with root and chunk null, counted against the node it was.
+  [ "$(jq -s --arg u "$URL_n2" 'map(select(.schema == "digm.audit/1" and .url == $u and (.ok | not)
+      and .root == null and .chunk == null and .reason == "unreachable")) | length' all.ndjson)" -eq 4 ]
+  [ "$(jq -s 'map(select(.schema == "digm.slash/1")) | length' all.ndjson)" -eq 1 ]
+  jq -se --arg id "$id" 'map(select(.schema == "digm.slash/1")) | .[0] | .node_id == $id and .epoch == 4
+    and ([.evidence[].epoch] == [2,3,4])' all.ndjson
+  digm-audit index --db audit.db --epoch 5 | jq -e --arg id "$id" \
+    '.nodes[] | select(.node_id == $id) | .consecutive_failures == 4 and .struck_out and (.healthy | not)'
+}
+
 @test "re-running an epoch prints the same results and counts nothing twice" {
   digm-audit prepare "$FIX/one.json" --from "$FIX/chunks" --db audit.db --count 10 > /dev/null
   three_nodes
@@ -244,8 +296,8 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
 }
 
 @test "retrieve mode needs only the manifest and catches a node serving altered bytes" {
-  three_nodes
-  start_liar "$URL_n1" flip 1
+  start_behind_liar n1 flip 1
+  start_node n2
   run -1 digm-audit run --db fresh.db --mode retrieve --manifest "$FIX/mp3.json" \
     --peer "$URL_liar" --peer "$URL_n2" --epoch 1 --challenges 3
   [ "$(jq -s 'length' <<<"$output")" -eq 6 ]
@@ -286,6 +338,23 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   digm-fetch "$(root mp3)" --index index.json --no-cache -o got.mp3 --wallet listener.wallet --receipt r.json
   assert_same_bytes got.mp3 "$AUDIO/track.mp3"
   jq -e --arg u "$URL_n1" '[.deliveries[] | select(.bytes > 0) | .url] == [$u]' r.json
+}
+
+@test "digm-fetch never uses a node the fresh index struck out, however it learns of it" {
+  digm-audit prepare "$FIX/one.json" --from "$FIX/chunks" --db audit.db --count 10 > /dev/null
+  three_nodes
+  audit --peer "$URL_n1" --peer "$URL_n2" --epoch 1 > /dev/null
+  mv "$(chunk_file n2 "$(one_hash)")" saved.chunk
+  for e in 2 3 4; do audit --peer "$URL_n1" --peer "$URL_n2" --epoch $e > /dev/null || true; done
+  mv saved.chunk "$(chunk_file n2 "$(one_hash)")"   # it serves again, but is struck out
+  digm-audit index --db audit.db --epoch 4 -o index.json
+  jq -e --arg u "$URL_n2" '.nodes[] | select(.url == $u) | .struck_out' index.json
+  make_wallet listener.wallet 0000000000000000000000000000000000000000000000000000000000000002
+  # n2 is also named by --peer and would be found through n1's /peers.
+  digm-fetch "$(root mp3)" --index index.json --peer "$URL_n2" --no-cache -o got.mp3 \
+    --wallet listener.wallet --receipt r.json
+  assert_same_bytes got.mp3 "$AUDIO/track.mp3"
+  jq -e --arg u "$URL_n2" '[.deliveries[].url, .dropped[].url] | index($u) | not' r.json
 }
 
 @test "contrib/digm-audit.cron: its bootstrap and its hourly line work as written" {

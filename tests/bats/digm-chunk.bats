@@ -105,6 +105,15 @@ setup() {
   [ "$(jq -r '.media.duration | floor' <<<"$output")" = 5 ]
 }
 
+@test "wav: RIFF INFO tags (title, artist, album) are read" {
+  ffmpeg -v error -i "$AUDIO/track.wav" -metadata title="Wav Tone" -metadata artist="digm" \
+    -metadata album="Fixtures" -c copy tagged.wav
+  strings tagged.wav | grep -q INAM   # the tags are in a LIST INFO chunk
+  run -0 digm-chunk tagged.wav
+  jq -e '.media.format == "wav" and .media.title == "Wav Tone" and .media.artist == "digm"
+    and .media.album == "Fixtures"' <<<"$output"
+}
+
 @test "every chunk file's sha256sum equals its name" {
   for f in track.wav track.mp3 track.flac; do
     digm-chunk "$AUDIO/$f" --chunk-size 16K --encrypt --key-out "$f.key" --store s > m.json

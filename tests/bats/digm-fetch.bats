@@ -99,8 +99,10 @@ root() { jq -r .root "$FIX/$1.json"; }
   start_node n2
   start_liar "$URL_n1" stall 0.3
   ( sleep 0.3; kill -9 "$PID_n2" ) &
+  killer=$!
   digm-fetch "$(root wav)" --peer "$URL_n2" --peer "$URL_liar" --key "$FIX/wav.key" --timeout 1 --no-cache -o wav.out
   cmp wav.out "$AUDIO/track.wav"
+  wait "$killer"   # the fetch may be done before n2 is killed
   kill -9 "$PID_n1"
   run --separate-stderr -5 digm-fetch "$(root wav)" --peer "$URL_n1" --peer "$URL_n2" --key "$FIX/wav.key" --no-cache -o down.out
   [ ! -e down.out ]

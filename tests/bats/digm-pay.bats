@@ -37,8 +37,18 @@ bal() { digm-pay balance "$1" | jq -r --arg a "${2:-XFG}" 'select(.asset == $a) 
   run -3 --separate-stderr digm-pay deposit --to 0x00000000000000000000000000000000000000a1 --amount 0.00000001
   [[ "$stderr" == *"more than 7 decimals"* ]]
   run -3 digm-pay deposit --to 0x00000000000000000000000000000000000000a1 --amount 1e3
-  run -0 digm-pay history
-  [ -z "$output" ]
+  # Nothing was written: there is not even a ledger, and reading does not make one.
+  run -3 --separate-stderr digm-pay history
+  [[ "$stderr" == *"no such ledger"* ]]
+  [ ! -e "$DIGM_LEDGER" ]
+}
+
+@test "a read-only command on a ledger that does not exist is bad input, and creates nothing" {
+  for cmd in balance history check; do
+    run -3 --separate-stderr digm-pay --ledger typo.db $cmd
+    [[ "$stderr" == *"'typo.db': no such ledger"* ]]
+    [ ! -e typo.db ]
+  done
 }
 
 @test "a short transfer is refused with exit 1 and changes nothing" {
@@ -140,14 +150,38 @@ bal() { digm-pay balance "$1" | jq -r --arg a "${2:-XFG}" 'select(.asset == $a) 
   node=0x00000000000000000000000000000000000000c1
   digm-pay deposit --to $node --amount 8 > /dev/null
   digm-pay stake --node $node --amount 6 > /dev/null
-  rec='{"schema":"digm.slash/1","node_id":"'$node'","address":"'$node'","epoch":7,"evidence":[]}'
+  make_wallet auditor.wallet 00000000000000000000000000000000000000000000000000000000000000a1
+  auditor=$(digm-pay wallet identity auditor.wallet | jq -r .address)
+  echo '{"schema":"digm.slash/1","node_id":"'$node'","address":"'$node'","epoch":7,"evidence":[]}' > rec.json
+  rec=$(digm-test-sign rec.json auditor.wallet)
   printf '%s\n%s\n' '{"schema":"digm.audit/1","ok":false}' "$rec" > in.ndjson
-  run -0 digm-pay slash < in.ndjson
+  run -0 digm-pay slash --auditor "$auditor" < in.ndjson
   jq -e --arg n "stake:$node" '.kind == "slash" and .from == $n and .to == "burn" and .amount == "3"' <<<"$output"
-  run -0 digm-pay slash < in.ndjson
+  run -0 digm-pay slash --auditor "$auditor" < in.ndjson
   [ -z "$output" ]
   [ "$(bal stake:$node)" = 3 ] && [ "$(bal burn)" = 3 ]
   run -4 digm-pay slash --auditor 0x00000000000000000000000000000000000000ee < in.ndjson
+}
+
+@test "slash: unsigned or foreign records burn nothing; --auditor is required" {
+  node=0x00000000000000000000000000000000000000c2
+  digm-pay deposit --to $node --amount 100 > /dev/null
+  digm-pay stake --node $node --amount 100 > /dev/null
+  for e in 1 2 3 4 5 6 7 8; do
+    echo '{"schema":"digm.slash/1","node_id":"'$node'","address":"'$node'","epoch":'$e',"evidence":[]}'
+  done > forged.ndjson
+  run --separate-stderr -2 digm-pay slash < forged.ndjson
+  [[ "$stderr" == *"--auditor is required"* ]]
+  make_wallet auditor.wallet 00000000000000000000000000000000000000000000000000000000000000a1
+  auditor=$(digm-pay wallet identity auditor.wallet | jq -r .address)
+  run --separate-stderr -4 digm-pay slash --auditor "$auditor" < forged.ndjson
+  make_wallet mallory.wallet 8da4ef21b864d2cc526dbdb2a120bd2874c36c9d0a1fb7f8c63d7f7a8b41de8f
+  head -1 forged.ndjson | digm-test-sign - mallory.wallet > foreign.ndjson
+  run --separate-stderr -4 digm-pay slash --auditor "$auditor" < foreign.ndjson
+  [[ "$stderr" == *"not by a given --auditor"* ]]
+  rc=0; digm-pay slash --auditor "$auditor" <&- 2> err || rc=$?   # bats' run keeps a stdin open
+  [ "$rc" -eq 3 ] && grep -q "stdin is closed" err
+  [ "$(bal stake:$node)" = 100 ]
 }
 
 @test "node-rewards shares a pool among healthy nodes by score" {

@@ -53,7 +53,8 @@ publish() {  # publish MANIFEST URL REPLICAS
   [[ "$stderr" == *"run digm-seed init"* ]]
   start_node a
   port=${URL_a##*:}
-  run --separate-stderr -5 digm-seed serve --data a --listen "127.0.0.1:$port"
+  digm-seed init --data b > /dev/null
+  run --separate-stderr -5 digm-seed serve --data b --listen "127.0.0.1:$port"
   [[ "$stderr" == *"cannot listen on 127.0.0.1:$port"* ]]
 }
 
@@ -91,6 +92,53 @@ publish() {  # publish MANIFEST URL REPLICAS
   }
   eventually 20 knows_all
   curl -sf "$URL_d/peers" | jq -e 'all(.[]; .schema == "digm.peer/1" and (.signature | length) == 130)'
+}
+
+@test "pins: a stranger's pin replaces nothing; expired, zero-day and future pins are refused" {
+  start_node a
+  start_node b --peer "$URL_a"
+  artist=$(digm-pay wallet identity "$FIX/artist.wallet" | jq -r .address)
+  start_node c --peer "$URL_a" --allow-publisher "$artist"
+  root=$(jq -r .root "$FIX/mp3.json")
+  publish "$FIX/mp3.json" "$URL_a" 3 > /dev/null
+  for n in a b c; do eventually 20 holds "$n" "$root"; done
+  make_wallet mallory.wallet 8da4ef21b864d2cc526dbdb2a120bd2874c36c9d0a1fb7f8c63d7f7a8b41de8f
+  digm-seed publish "$FIX/mp3.json" --from "$FIX/chunks" --node "$URL_a" --wallet mallory.wallet --replicas 1 > /dev/null
+  [ "$(sqlite3 a/index.db "SELECT count(DISTINCT owner) FROM pins WHERE root = '$root'")" = 2 ]
+  [ "$(sqlite3 a/index.db "SELECT json_extract(pin, '$.desired_replicas') FROM pins WHERE owner = '$artist'")" = 3 ]
+  sleep 3
+  for n in a b c; do holds "$n" "$root"; done
+  # Pins that are over, last no time, or come from the future authorise nothing, anywhere.
+  now=$(date +%s)
+  for spec in "$((now - 40 * 86400)) 30" "$now 0" "$((now + 86400)) 30"; do
+    read -r created days <<<"$spec"
+    jq -n --arg r "$root" --arg o "$artist" --arg c "$(date -u -d "@$created" +%Y-%m-%dT%H:%M:%SZ)" \
+      --argjson d "$days" '{schema: "digm.pin/1", root: $r, desired_replicas: 1, duration_days: $d, owner: $o, created: $c}' > pin.json
+    body=$(jq -c --slurpfile p <(digm-test-sign pin.json "$FIX/artist.wallet") '{manifest: ., pin: $p[0]}' "$FIX/mp3.json")
+    for url in "$URL_a" "$URL_c"; do
+      [ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -d "$body" "$url/tracks/$root")" = 400 ]
+    done
+  done
+  run --separate-stderr -2 digm-seed publish "$FIX/mp3.json" --from "$FIX/chunks" --node "$URL_a" --wallet mallory.wallet --days -5
+}
+
+@test "gc removes tracks whose pins all expired, and keeps imported ones" {
+  digm-seed init --data a > /dev/null
+  digm-seed add "$FIX/wav.json" --from "$FIX/chunks" --data a > /dev/null  # imported: no pin
+  start_node a
+  root=$(jq -r .root "$FIX/mp3.json")
+  publish "$FIX/mp3.json" "$URL_a" 1 > /dev/null
+  run -0 digm-seed gc --data a
+  [ "$(jq -c .removed <<<"$output")" = '[]' ]
+  # The pin runs out (as if its days had passed).
+  sqlite3 a/index.db "UPDATE pins SET expires = 1 WHERE root = '$root'"
+  h=$(jq -r '.chunks[3].hash' "$FIX/mp3.json")
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary "@$FIX/chunks/${h:0:2}/$h" "$URL_a/content/$h")" = 403 ]
+  run -0 digm-seed gc --data a
+  jq -e --arg r "$root" '.schema == "digm.gc/1" and .removed == [$r]' <<<"$output"
+  [ ! -e "a/chunks/${h:0:2}/$h" ]
+  [ "$(digm-seed ls --data a | jq -r '.[].root')" = "$(jq -r .root "$FIX/wav.json")" ]
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_a/content/$h")" = 404 ]
 }
 
 @test "stopping a holder makes the repair loop restore three replicas" {
@@ -230,7 +278,7 @@ publish() {  # publish MANIFEST URL REPLICAS
   # A pin signed by one key that claims another owner.
   publish "$FIX/mp3.json" "$URL_a" 1 > /dev/null
   body=$(jq -c '{manifest: ., pin: {schema: "digm.pin/1", root: .root, desired_replicas: 1, duration_days: 1,
-    owner: "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", created: "2026-11-22T10:00:00Z",
+    owner: "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", created: "'"$(date -u +%Y-%m-%dT%H:%M:%SZ)"'",
     signer: "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", signature: ("ab" * 65)}}' "$FIX/mp3.json")
   [ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -d "$body" "$URL_a/tracks/$root")" = 403 ]
   # A node that only accepts the artist refuses mallory.
@@ -316,6 +364,83 @@ publish() {  # publish MANIFEST URL REPLICAS
   [ "$rc" -eq 0 ]
   cmp slow.mp3 "$AUDIO/track.mp3"
   [ ! -e a/serving.pid ]
+}
+
+@test "one process per data folder: a second serve is refused (exit 2) and harms nothing" {
+  start_node a
+  pid_file=$(cat a/serving.pid)
+  run --separate-stderr -2 digm-seed serve --data a --listen 127.0.0.1:0
+  [[ "$stderr" == *"'a' is served by another digm-seed (pid $PID_a)"* ]]
+  [ "$(cat a/serving.pid)" = "$pid_file" ]
+  ! grep -q "did not stop cleanly" a.log
+  curl -sf "$URL_a/ping" > /dev/null
+  # The lock goes with the process, even after kill -9.
+  kill -9 "$PID_a"
+  wait "$PID_a" 2>/dev/null || true
+  start_node a
+  curl -sf "$URL_a/ping" > /dev/null
+}
+
+@test "SIGHUP does not stop a node, and the next start needs no fsck" {
+  start_node a
+  kill -HUP "$PID_a"
+  sleep 0.3
+  kill -0 "$PID_a"
+  curl -sf "$URL_a/ping" > /dev/null
+  kill -TERM "$PID_a"
+  set +e; wait "$PID_a"; rc=$?; set -e
+  [ "$rc" -eq 0 ]
+  start_node a
+  ! grep -q "did not stop cleanly" a.log
+}
+
+@test "a node listening on 0.0.0.0 needs --url: it never advertises 0.0.0.0" {
+  digm-seed init --data a > /dev/null
+  run --separate-stderr -2 digm-seed serve --data a --listen 0.0.0.0:0
+  [[ "$stderr" == *"give --url http://ADDRESS:PORT"* ]]
+  [ ! -e a/serving.pid ]
+  run --separate-stderr -2 digm-seed serve --data a --listen '[::]:0'
+  [[ "$stderr" == *"give --url"* ]]
+}
+
+@test "fsck --repair on a running node: quarantined chunks are no longer served" {
+  digm-seed init --data a > /dev/null
+  digm-seed add "$FIX/mp3.json" --from "$FIX/chunks" --data a > /dev/null
+  start_node a
+  h=$(jq -r '.chunks[1].hash' "$FIX/mp3.json")
+  [ "$(curl -sf "$URL_a/content/$h" | sha256sum | cut -c1-64)" = "$h" ]  # open, and cached
+  printf 'X' | dd of="a/chunks/${h:0:2}/$h" bs=1 seek=10 conv=notrunc status=none
+  run digm-seed fsck --data a --repair
+  [ -f "a/quarantine/$h" ]
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_a/content/$h")" = 404 ]
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_a/content/$(jq -r .root "$FIX/mp3.json")")" = 404 ]
+}
+
+@test "contrib/digm-seed.service is hardened and advertises a reachable URL" {
+  unit="$DIGM_SRC/contrib/digm-seed.service"
+  exposure=$(systemd-analyze security --offline=yes "$unit" 2>&1 | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+  echo "exposure $exposure"
+  awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 2.0) }'
+  grep -q '^ExecStart=.* --url ${DIGM_URL}' "$unit"
+  ! grep -q '0\.0\.0\.0:7070$' <(grep '^ExecStart=' "$unit")
+  # The unit's command line, as systemd would run it with its defaults, serves.
+  listen=127.0.0.1:$(free_port)
+  cmd=$(sed -n 's/^ExecStart=//p' "$unit" | sed "s|/usr/local/bin/digm-seed|digm-seed|; s|\${STATE_DIRECTORY}|$PWD/state|; s|\${DIGM_LISTEN}|$listen|; s|\${DIGM_URL}|http://$listen|")
+  digm-seed init --data state > /dev/null
+  $cmd 2> state.log &
+  echo $! >> "$BATS_TEST_TMPDIR/pids"
+  eventually 10 curl -sf "http://$listen/ping" -o /dev/null
+  [ "$(curl -sf -X POST -d '{"peer":{}}' "http://$listen/discover" | jq -r .peer.url)" = "http://$listen" ]
+}
+
+@test "make install: stripped binaries, man pages, and the contrib files under share/" {
+  make -s -C "$DIGM_SRC" install PREFIX="$PWD/prefix" BUILD="$(cd "$DIGM_BIN/.." && pwd)" > /dev/null
+  for t in digm-chunk digm-merkle digm-seed digm-fetch digm-audit digm-pay; do
+    [ -x "prefix/bin/$t" ]
+    file "prefix/bin/$t" | grep -q ', stripped'
+  done
+  [ -f prefix/share/digm/digm-seed.service ] && [ -f prefix/share/digm/digm-audit.cron ]
+  [ -f prefix/share/man/man1/digm-seed.1 ] && [ -f prefix/share/man/man7/digm.7 ]
 }
 
 @test "fsck reports damage (exit 1) and --repair mends it" {

@@ -62,15 +62,16 @@ assert_same_bytes() {
 
 # --- nodes -------------------------------------------------------------------
 
-# Starts a node on a free port of 127.0.0.1 with data in $BATS_TEST_TMPDIR/NAME
-# (initialised on first use) and fast gossip. Sets URL_NAME and PID_NAME.
-# Every node started is stopped by stop_nodes (call it in teardown).
+# Starts a node on a free port of 127.0.0.1 (or at $LISTEN) with data in
+# $BATS_TEST_TMPDIR/NAME (initialised on first use) and fast gossip. Sets
+# URL_NAME and PID_NAME. Every node started is stopped by stop_nodes (call
+# it in teardown).
 start_node() {
   local name=$1; shift
   local dir="$BATS_TEST_TMPDIR/$name" url=""
   [ -d "$dir" ] || digm-seed init --data "$dir" > /dev/null
   : > "$dir.log"
-  digm-seed serve --data "$dir" --listen 127.0.0.1:0 --gossip-interval 1 --peer-ttl 4 "$@" \
+  digm-seed serve --data "$dir" --listen "${LISTEN:-127.0.0.1:0}" --gossip-interval 1 --peer-ttl 4 "$@" \
     2>> "$dir.log" &
   local pid=$!
   echo "$pid" >> "$BATS_TEST_TMPDIR/pids"
@@ -100,6 +101,23 @@ start_liar() {  # start_liar UPSTREAM MODE SHARE [ARGS...]
   echo "$LIAR" >> "$BATS_TEST_TMPDIR/pids"
   for _ in $(seq 100); do [ -s liar.url ] && break; sleep 0.05; done
   URL_liar=$(cat liar.url)
+}
+
+# A TCP port of 127.0.0.1 free a moment ago.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts node NAME behind a lying proxy that is its public face: the node's
+# --url is the proxy's, so the proxy passes on the node's proof of identity
+# and its lies are the node's. start_liar's MODE SHARE [ARGS...] follow NAME;
+# node options go in NODE_ARGS. Sets URL_liar, LIAR, URL_NAME, PID_NAME.
+start_behind_liar() {  # start_behind_liar NAME MODE SHARE [ARGS...]
+  local name=$1; shift
+  local port
+  port=$(free_port)
+  start_liar "http://127.0.0.1:$port" "$@"
+  LISTEN=127.0.0.1:$port start_node "$name" --url "$URL_liar" ${NODE_ARGS:-}
 }
 
 # Retries a command every 0.2 s for up to $1 seconds.

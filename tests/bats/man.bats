@@ -39,7 +39,7 @@ check_documented() {
 
 @test "every digm-seed subcommand and option is in digm-seed(1)" {
   check_documented "$DIGM_SRC/man/digm-seed.1" digm-seed
-  for sub in init serve add publish ls rm fsck peers; do
+  for sub in init serve add publish ls rm fsck gc peers; do
     check_documented "$DIGM_SRC/man/digm-seed.1" digm-seed "$sub"
     grep -q "digm-seed $sub\b" <<<"$(rendered "$DIGM_SRC/man/digm-seed.1")"
   done

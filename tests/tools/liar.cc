@@ -2,9 +2,14 @@
 // node and, on a share of /content (or /audit) requests, flips a byte,
 // truncates the body, stalls, or resets the connection; on /audit it can also
 // answer a random digest, unsigned (`random`) or signed by its own key
-// (`resign`). --log appends every challenge it forwards. Prints its URL.
+// (`resign`). --log appends every challenge it forwards. --reply answers
+// every request matching METHOD and a target prefix itself with STATUS and
+// the bytes of FILE, forwarding nothing. --own-identity makes it pass for a
+// node of its own: it answers GET /ping?nonce= with its own signed pong and
+// re-signs the upstream's /discover record as its own. Prints its URL.
 //   digm-test-liar --upstream URL --mode flip|truncate|stall|reset|mixed|random|resign
 //                  --share 0.5 [--on content|audit] [--log FILE]
+//                  [--reply "METHOD PREFIX STATUS FILE"]... [--own-identity]
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <mutex>
@@ -13,8 +18,10 @@
 
 #include "digm/crypto.h"
 #include "digm/document.h"
+#include "digm/file.h"
 #include "digm/http_client.h"
 #include "digm/http_server.h"
+#include "digm/node_client.h"
 #include "digm/wallet.h"
 
 int main(int argc, char** argv) {
@@ -31,11 +38,40 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed);
   app.add_option("--on", on)->check(CLI::IsMember({"content", "audit"}));
   app.add_option("--log", log_path);
+  std::vector<std::string> replies;
+  app.add_option("--reply", replies);
+  bool own_identity = false;
+  app.add_flag("--own-identity", own_identity);
   CLI11_PARSE(app, argc, argv);
+  struct Reply {
+    std::string method, prefix;
+    int status;
+    std::string body;
+  };
+  std::vector<Reply> canned;
+  for (const auto& r : replies) {
+    char method[16], prefix[256], file[1024];
+    int status;
+    if (std::sscanf(r.c_str(), "%15s %255s %d %1023s", method, prefix, &status, file) != 4) {
+      fprintf(stderr, "--reply: expected \"METHOD PREFIX STATUS FILE\"\n");
+      return 2;
+    }
+    auto body = digm::ReadWholeFile(file);
+    if (!body.ok()) {
+      fprintf(stderr, "%s\n", body.status().message().c_str());
+      return 3;
+    }
+    canned.push_back({method, prefix, status, *body});
+  }
   std::mutex mu;
   std::mt19937 rng(seed);
   digm::Wallet own = digm::Wallet::Generate();
+  std::string my_url;  // known once bound
   auto handler = [&](const digm::HttpRequest& req) {
+    if (own_identity && req.target.rfind("/ping?nonce=", 0) == 0) {
+      return digm::HttpResponse::Json(
+          200, digm::DumpDocument(digm::SignedPong(own, my_url, req.target.substr(12))));
+    }
     if (!log_path.empty() && req.target == "/audit") {
       std::lock_guard<std::mutex> lock(mu);
       if (FILE* f = std::fopen(log_path.c_str(), "a")) {
@@ -43,11 +79,30 @@ int main(int argc, char** argv) {
         std::fclose(f);
       }
     }
-    auto up = digm::HttpCall(req.method, upstream + req.target, req.body);
+    for (const auto& c : canned) {
+      if (req.method == c.method && req.target.rfind(c.prefix, 0) == 0) {
+        return digm::HttpResponse::Json(c.status, c.body);
+      }
+    }
+    auto up = digm::HttpCall(req.method, upstream + req.target, req.body, {.max_body = 64 << 20});
     if (!up.ok()) return digm::HttpResponse::Error(502, up.status().message());
     digm::HttpResponse res;
     res.status = static_cast<int>(up->status);
     res.body = up->body;
+    if (own_identity && req.target == "/discover") {
+      auto reply = digm::ParseJson(res.body);
+      if (reply.ok() && reply->is_object() && reply->contains("peer")) {
+        digm::Json& peer = (*reply)["peer"];
+        digm::Json tracks = peer.value("available_tracks", digm::Json::array());
+        peer.erase("available_tracks");
+        peer["node_id"] = peer["address"] = digm::AddressToString(own.address);
+        peer["public"] = digm::HexEncode(own.public_key);
+        peer["url"] = my_url;
+        digm::SignDocument(peer, own);
+        peer["available_tracks"] = tracks;
+        res.body = digm::DumpDocument(*reply);
+      }
+    }
     bool lie = false;
     std::string how = mode;
     {
@@ -81,7 +136,8 @@ int main(int argc, char** argv) {
     fprintf(stderr, "%s\n", server.status().message().c_str());
     return 5;
   }
-  printf("http://127.0.0.1:%u\n", (*server)->port());
+  my_url = "http://127.0.0.1:" + std::to_string((*server)->port());
+  printf("%s\n", my_url.c_str());
   fflush(stdout);
   return (*server)->Run() == 0 ? 0 : 0;
 }

@@ -176,6 +176,13 @@ TEST_F(AuditTest, JudgesANodesAnswers) {
   EXPECT_EQ(JudgeResponse(c, id, 200, DumpDocument(forged), &response), "bad-signature");
   SignDocument(forged, node);
   EXPECT_EQ(JudgeResponse(c, id, 200, DumpDocument(forged), &response), "wrong-digest");
+  // Outsourcing: another key re-signing the holder's answer as its own fails,
+  // for the answer is bound to the key that gives it.
+  Json relayed = Json::parse(honest.body);
+  relayed["node_id"] = AddressToString(other.address);
+  SignDocument(relayed, other);
+  EXPECT_EQ(JudgeResponse(c, AddressToString(other.address), 200, DumpDocument(relayed), &response),
+            "wrong-digest");
   EXPECT_EQ(JudgeResponse(c, id, 200, "{}", &response), "bad-response");
   EXPECT_EQ(JudgeResponse(c, id, 503, "", &response), "http-503");
   ASSERT_EQ(unlink(store->chunks().PathFor(manifest_.chunks[c.chunk].hash).c_str()), 0);

@@ -48,6 +48,62 @@ TEST(Json, ReadDocumentNamesTheFile) {
             "'" + dir / "nope.json" + "': no such file");
 }
 
+TEST(Json, DeepNestingIsRefusedBeforeParsing) {
+  // 200,000 levels once crashed every reader: nlohmann copies and dumps recurse.
+  for (const std::string& deep : {std::string(200000, '['), std::string(100000, '{') + "\"a\":"}) {
+    auto r = ParseJson(deep);
+    EXPECT_EQ(r.status().code(), Code::kBadInput);
+    EXPECT_EQ(r.status().message(), "invalid JSON: nested deeper than 64 levels");
+  }
+  std::string deepest = std::string(64, '[') + std::string(64, ']');
+  EXPECT_TRUE(ParseJson(deepest).ok());
+  EXPECT_FALSE(ParseJson("[" + deepest + "]").ok());
+  // Brackets in strings, escaped quotes included, are text.
+  EXPECT_TRUE(ParseJson(R"({"a":")" + std::string(1000, '[') + R"("})").ok());
+  EXPECT_TRUE(ParseJson(R"(["\"[[[[[", "\\", "{{{"])").ok());
+  EXPECT_EQ(ParseJson("[1]", 2).status().message(), "invalid JSON: longer than 2 bytes");
+}
+
+TEST(Json, NumbersOutOfRangeAreBadInput) {
+  // 1e400 made nlohmann throw out_of_range past ParseJson: an abort.
+  auto r = ParseJson(R"({"size":1e400})");
+  EXPECT_EQ(r.status().code(), Code::kBadInput);
+  EXPECT_NE(r.status().message().find("number overflow"), std::string::npos)
+      << r.status().message();
+}
+
+TEST(Json, LenientMembersNeverThrow) {
+  Json doc = Json::parse(R"({"s":"x","n":2.5,"b":true,"null":null,"o":{}})");
+  EXPECT_EQ(StringOr(doc, "s"), "x");
+  EXPECT_EQ(StringOr(doc, "null", "d"), "d");
+  EXPECT_EQ(StringOr(doc, "n"), "");
+  EXPECT_EQ(NumberOr(doc, "n", 0), 2.5);
+  EXPECT_EQ(NumberOr(doc, "s", 7), 7);
+  EXPECT_TRUE(BoolOr(doc, "b", false));
+  EXPECT_FALSE(BoolOr(doc, "o", false));
+  EXPECT_EQ(StringOr(Json::array(), "s", "d"), "d");
+}
+
+TEST(SecretDocument, ParseErrorsNeverQuoteTheSecret) {
+  testing::TempDir dir;
+  const std::string secret = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+  int n = 0;
+  for (const std::string& text :
+       {R"({"schema":"digm.wallet/1","secret":")" + secret + R"("x})",
+        R"({"schema":"digm.wallet/1","secret":")" + secret + "x",
+        R"({"schema":"digm.wallet/1","secret":)" + secret + "}",
+        R"({"schema":"digm.key/1","key":")" + secret + R"(",,})"}) {
+    std::string path = dir / ("w" + std::to_string(n++));
+    ASSERT_TRUE(WriteOutput(path, text, 0600).ok());
+    auto r = ReadSecretDocument(path, "wallet", 1);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kBadInput);
+    const std::string& m = r.status().message();
+    EXPECT_EQ(m.find(secret.substr(0, 8)), std::string::npos) << m;
+    EXPECT_EQ(m.rfind("reading '" + path + "': not valid JSON at line 1, column ", 0), 0u) << m;
+  }
+}
+
 TEST(AtomicFile, UncommittedLeavesNothing) {
   testing::TempDir dir;
   {

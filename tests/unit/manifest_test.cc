@@ -56,6 +56,24 @@ TEST(Manifest, StreamingReaderAgreesWithTheDom) {
   EXPECT_EQ(ParseManifest("[]").status().message(), "expected a JSON object, got array");
 }
 
+TEST(Manifest, HostileTextIsBadInputOnBothReaders) {
+  std::string text = ManifestToJson(Sample()).dump();
+  // A member nested 100,000 deep (an unknown one, which both readers skip).
+  std::string deep = text;
+  deep.insert(1, "\"x\":" + std::string(100000, '[') + std::string(100000, ']') + ",");
+  EXPECT_EQ(ParseManifest(deep).status().message(), "invalid JSON: nested deeper than 64 levels");
+  // A number no double holds, in the header and in a chunk.
+  for (const char* member : {"\"size\":40000", "\"plain\":16384"}) {
+    std::string huge = text;
+    size_t at = huge.find(member);
+    ASSERT_NE(at, std::string::npos) << member;
+    huge.replace(at, std::string(member).size(), std::string(member).substr(0, std::string(member).find(':') + 1) + "1e400");
+    auto r = ParseManifest(huge);
+    EXPECT_EQ(r.status().code(), Code::kBadInput) << member;
+    EXPECT_NE(r.status().message().find("number overflow"), std::string::npos) << r.status().message();
+  }
+}
+
 TEST(Manifest, IgnoresUnknownMembers) {
   Json j = ManifestToJson(Sample());
   j["future"] = {{"x", 1}};

@@ -4,9 +4,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "digm/chunker.h"
 #include "digm/file.h"
+#include "digm/node_client.h"
 #include "digm/rendezvous.h"
 #include "digm/seed_api.h"
 #include "digm/seed_node.h"
@@ -45,6 +47,25 @@ TEST(Range, SlicesAcrossFiles) {
   EXPECT_EQ(s[2].length, 5u);
 }
 
+TEST(Conditional, IfNoneMatchTakesListsWeakTagsAndStar) {
+  const std::string etag = "\"abc\"";
+  EXPECT_TRUE(IfNoneMatchHits("\"abc\"", etag));
+  EXPECT_TRUE(IfNoneMatchHits("\"x\", \"abc\"", etag));
+  EXPECT_TRUE(IfNoneMatchHits("W/\"abc\"", etag));
+  EXPECT_TRUE(IfNoneMatchHits(" * ", etag));
+  EXPECT_FALSE(IfNoneMatchHits("\"x\", W/\"y\"", etag));
+  EXPECT_FALSE(IfNoneMatchHits("abc", etag));
+  EXPECT_FALSE(IfNoneMatchHits("", etag));
+}
+
+TEST(Conditional, IfRangeNeedsTheSameStrongTag) {
+  const std::string etag = "\"abc\"";
+  EXPECT_TRUE(IfRangeHolds("\"abc\"", etag));
+  EXPECT_FALSE(IfRangeHolds("W/\"abc\"", etag));
+  EXPECT_FALSE(IfRangeHolds("\"abd\"", etag));
+  EXPECT_FALSE(IfRangeHolds("Sat, 29 Oct 1994 19:43:31 GMT", etag));
+}
+
 TEST(ReplicaSet, OriginAndRendezvous) {
   std::vector<std::string> live = {"0x1", "0x2", "0x3", "0x4"};
   auto set = ReplicaSet("r", "0x3", live, 3);
@@ -61,7 +82,8 @@ class SeedApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = std::move(NodeStore::Open(dir_ / "node", true)).value();
-    api_ = std::make_unique<SeedApi>(*store_, node_, SeedApi::Options{.url = "http://127.0.0.1:1"});
+    api_ = std::make_unique<SeedApi>(*store_, node_,
+                                     SeedApi::Options{.url = "http://127.0.0.1:1", .prove = Prover()});
     // A clear 3-chunk track in a local chunk folder.
     data_ = testing::SomeBytes(40000, 9);
     ASSERT_TRUE(WriteOutput(dir_ / "in", std::string(data_.begin(), data_.end())).ok());
@@ -75,6 +97,15 @@ class SeedApiTest : public ::testing::Test {
   HttpResponse Call(const std::string& method, const std::string& target,
                     const std::string& body = "", std::map<std::string, std::string> headers = {}) {
     return api_->Handle(HttpRequest{method, target, std::move(headers), body, "127.0.0.1"});
+  }
+
+  // Proves the keys the test put in proven_, as the nodes at those URLs would.
+  std::function<Result<Address>(const std::string&)> Prover() {
+    return [this](const std::string& url) -> Result<Address> {
+      auto it = proven_.find(url);
+      if (it == proven_.end()) return Status::Network(url + ": refused");
+      return it->second;
+    };
   }
 
   Json Pin(const Wallet& w, uint64_t replicas = 1) {
@@ -130,6 +161,7 @@ class SeedApiTest : public ::testing::Test {
   Bytes data_;
   Manifest manifest_;
   std::string root_;
+  std::map<std::string, Address> proven_;  // url -> the key the node there holds
 };
 
 TEST_F(SeedApiTest, PingHasTheDcmxShape) {
@@ -167,7 +199,50 @@ TEST_F(SeedApiTest, ForgedOrForeignPinsAreRefused) {
   SeedApi strict(*store_, node_, {.allowed_publishers = {Wallet::Generate().address}});
   EXPECT_EQ(strict.Handle({"PUT", "/tracks/" + root_, {}, PutTrackBody(Pin(artist_)), ""}).status,
             403);
-  EXPECT_FALSE(store_->GetPin(root_));
+  EXPECT_TRUE(store_->ListPins(UnixNow()).empty());
+}
+
+TEST_F(SeedApiTest, OnlyAValidCurrentPinAuthorisesAndPinsAccumulatePerOwner) {
+  auto pin_with = [&](const Wallet& w, uint64_t replicas, int64_t created, int64_t days) {
+    Json pin{{"schema", "digm.pin/1"},
+             {"root", root_},
+             {"desired_replicas", replicas},
+             {"duration_days", days},
+             {"owner", AddressToString(w.address)},
+             {"created", Rfc3339(created)}};
+    SignDocument(pin, w);
+    return pin;
+  };
+  int64_t now = UnixNow();
+  auto put = [&](const Json& pin) { return Call("PUT", "/tracks/" + root_, PutTrackBody(pin)).status; };
+  EXPECT_EQ(put(pin_with(artist_, 3, now - 40 * 86400, 30)), 400);  // expired
+  EXPECT_EQ(put(pin_with(artist_, 3, now, 0)), 400);                // zero days
+  EXPECT_EQ(put(pin_with(artist_, 3, now + 86400, 30)), 400);       // dated tomorrow
+  EXPECT_TRUE(store_->ListPins(now).empty());
+  EXPECT_EQ(put(pin_with(artist_, 3, now, 30)), 201);
+  // A stranger's pin stands beside the artist's; it replaces nothing.
+  Wallet stranger = Wallet::Generate();
+  EXPECT_EQ(put(pin_with(stranger, 1, now, 1)), 201);
+  auto pins = store_->ListPins(now);
+  ASSERT_EQ(pins.size(), 2u);
+  std::set<std::string> owners{pins[0].owner, pins[1].owner};
+  EXPECT_TRUE(owners.count(AddressToString(artist_.address)));
+  for (const auto& p : pins) {
+    if (p.owner == AddressToString(artist_.address)) EXPECT_EQ(p.pin["desired_replicas"], 3);
+  }
+  // An unsigned "origin" beside the pin is not taken: only the pin's own.
+  Json body = Json::parse(PutTrackBody(pin_with(artist_, 3, now, 30)));
+  body["origin"] = AddressToString(stranger.address);
+  EXPECT_EQ(Call("PUT", "/tracks/" + root_, DumpDocument(body)).status, 201);
+  for (const auto& p : store_->ListPins(now)) EXPECT_NE(p.origin, AddressToString(stranger.address));
+  // The chunks are covered while a pin lives, and not once every pin expired.
+  std::string h = HexEncode(manifest_.chunks[0].hash);
+  EXPECT_TRUE(store_->ChunkIsPinned(h));
+  EXPECT_EQ(store_->ListPins(now + 31 * 86400).size(), 0u);
+  auto gone = store_->CollectGarbage(now + 31 * 86400);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(*gone, std::vector<std::string>{root_});
+  EXPECT_FALSE(store_->ChunkIsPinned(h));
 }
 
 TEST_F(SeedApiTest, ServesChunksWholeRangedAndAsATrack) {
@@ -245,12 +320,176 @@ TEST_F(SeedApiTest, DiscoverLearnsSignedPeersOnly) {
   EXPECT_TRUE(Json::parse(Call("GET", "/peers").body).empty());
   SignDocument(record, peer);
   record["available_tracks"] = Json::array({root_});
+  // Learned once the node at the URL proves the key, not before.
+  reply = Json::parse(Call("POST", "/discover", DumpDocument(Json{{"peer", record}})).body);
+  EXPECT_TRUE(reply["peers"].empty());
+  EXPECT_EQ(api_->ProvePending(10), 0u);  // nobody answers at that URL yet
+  Call("POST", "/discover", DumpDocument(Json{{"peer", record}}));
+  proven_["http://127.0.0.1:2"] = peer.address;
+  EXPECT_EQ(api_->ProvePending(10), 1u);
   reply = Json::parse(Call("POST", "/discover", DumpDocument(Json{{"peer", record}})).body);
   ASSERT_EQ(reply["peers"].size(), 1u);
   EXPECT_EQ(reply["peers"][0]["url"], "http://127.0.0.1:2");
   EXPECT_EQ(store_->ListPeers(0)[0].roots, std::vector<std::string>{root_});
   // The node's own record verifies.
   EXPECT_EQ(AddressToString(*VerifyDocument(api_->SelfRecord())), AddressToString(node_.address));
+}
+
+TEST_F(SeedApiTest, UploadsNoPinCoversAreRefusedOnTheHeaders) {
+  std::string target = "/content/" + HexEncode(manifest_.chunks[0].hash);
+  auto refused = api_->Admit(HttpRequest{"PUT", target, {}, "", "127.0.0.1"});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_FALSE(api_->Admit(HttpRequest{"GET", target, {}, "", "127.0.0.1"}));
+  EXPECT_FALSE(api_->Admit(HttpRequest{"PUT", "/tracks/" + root_, {}, "", "127.0.0.1"}));
+  ASSERT_EQ(Call("PUT", "/tracks/" + root_, PutTrackBody(Pin(artist_))).status, 201);
+  EXPECT_FALSE(api_->Admit(HttpRequest{"PUT", target, {}, "", "127.0.0.1"}));
+}
+
+TEST_F(SeedApiTest, BrowsersGetCorsHeadersAndPreflights) {
+  Publish();
+  auto pre = Call("OPTIONS", "/content/" + root_);
+  EXPECT_EQ(pre.status, 204);
+  std::map<std::string, std::string> h(pre.headers.begin(), pre.headers.end());
+  EXPECT_EQ(h["Access-Control-Allow-Origin"], "*");
+  EXPECT_NE(h["Access-Control-Allow-Headers"].find("Range"), std::string::npos);
+  EXPECT_NE(h["Access-Control-Allow-Methods"].find("GET"), std::string::npos);
+  for (const char* target : {"/tracks", "/nothing"}) {
+    auto r = Call("GET", target);
+    std::map<std::string, std::string> g(r.headers.begin(), r.headers.end());
+    EXPECT_EQ(g["Access-Control-Allow-Origin"], "*") << target;
+  }
+  auto r = Call("GET", "/content/" + root_);
+  std::map<std::string, std::string> g(r.headers.begin(), r.headers.end());
+  EXPECT_NE(g["Access-Control-Expose-Headers"].find("Content-Range"), std::string::npos);
+  EXPECT_NE(g["Access-Control-Expose-Headers"].find("ETag"), std::string::npos);
+}
+
+TEST_F(SeedApiTest, ConditionalRequestsFollowRfc9110) {
+  Publish();
+  std::string h1 = HexEncode(manifest_.chunks[1].hash), etag = "\"" + h1 + "\"";
+  std::string target = "/content/" + h1;
+  EXPECT_EQ(Call("GET", target, "", {{"if-none-match", "\"x\", " + etag}}).status, 304);
+  EXPECT_EQ(Call("GET", target, "", {{"if-none-match", "W/" + etag}}).status, 304);
+  EXPECT_EQ(Call("GET", target, "", {{"if-none-match", "*"}}).status, 304);
+  EXPECT_EQ(Call("GET", target, "", {{"if-none-match", "\"x\""}}).status, 200);
+  auto same = Call("GET", target, "", {{"range", "bytes=0-9"}, {"if-range", etag}});
+  EXPECT_EQ(same.status, 206);
+  auto other = Call("GET", target, "", {{"range", "bytes=0-9"}, {"if-range", "\"other\""}});
+  EXPECT_EQ(other.status, 200);
+  EXPECT_EQ(ReadSlices(other), Chunk(1));
+}
+
+TEST_F(SeedApiTest, HostileJsonBodiesAreRefusedNotFatal) {
+  std::string deep = "{\"peer\":" + std::string(200000, '[') + "}";
+  EXPECT_EQ(Call("POST", "/discover", deep).status, 400);
+  EXPECT_EQ(Call("PUT", "/tracks/" + root_, "{\"manifest\":" + std::string(200000, '{')).status, 400);
+  EXPECT_EQ(Call("POST", "/discover", R"({"peer":{"seen":1e400}})").status, 400);
+  EXPECT_EQ(Call("POST", "/audit", R"({"schema":"digm.challenge/1","offset":1e400})").status, 400);
+}
+
+TEST_F(SeedApiTest, AChunkMovedBehindTheNodeIsNotServed) {
+  Publish();
+  std::string h = HexEncode(manifest_.chunks[1].hash);
+  ASSERT_EQ(Call("GET", "/content/" + h).status, 200);  // now open and cached
+  std::string path = store_->chunks().PathFor(manifest_.chunks[1].hash);
+  ASSERT_EQ(rename(path.c_str(), (dir_ / "quarantined").c_str()), 0);  // as fsck --repair does
+  EXPECT_EQ(Call("GET", "/content/" + h).status, 404);
+}
+
+Json PeerRecord(const Wallet& w, const std::string& url, int64_t seen) {
+  Json r{{"schema", "digm.peer/1"},
+         {"node_id", AddressToString(w.address)},
+         {"url", url},
+         {"address", AddressToString(w.address)},
+         {"public", HexEncode(w.public_key)},
+         {"seen", Rfc3339(seen)}};
+  SignDocument(r, w);
+  return r;
+}
+
+TEST_F(SeedApiTest, APeerIsLearnedOnlyWhereItProvesItsKey) {
+  Wallet honest = Wallet::Generate(), mallory = Wallet::Generate();
+  proven_["http://127.0.0.1:7"] = honest.address;
+  // Mallory signs a record claiming the honest node's URL: the node there
+  // proves another key, so nothing is learned.
+  EXPECT_FALSE(api_->LearnPeer(PeerRecord(mallory, "http://127.0.0.1:7", UnixNow())));
+  EXPECT_EQ(api_->ProvePending(10), 0u);
+  EXPECT_TRUE(store_->ListPeers(0).empty());
+  // Addresses no node lives at are refused outright, queued for nothing.
+  for (const char* url : {"http://169.254.169.254/latest", "http://0.0.0.0:7070", "http://[::]:1",
+                          "http://[fe80::1]:80", "http://224.0.0.1:1", "ftp://127.0.0.1:7"}) {
+    EXPECT_FALSE(api_->LearnPeer(PeerRecord(mallory, url, UnixNow()))) << url;
+  }
+  EXPECT_EQ(api_->PendingPeers(), 0u);
+  EXPECT_FALSE(api_->LearnPeer(PeerRecord(honest, "http://127.0.0.1:7", UnixNow())));
+  EXPECT_EQ(api_->ProvePending(10), 1u);
+  EXPECT_TRUE(api_->LearnPeer(PeerRecord(honest, "http://127.0.0.1:7", UnixNow())));  // known: at once
+}
+
+TEST(PeerPolicy, ScopesOfAddresses) {
+  EXPECT_EQ(ScopeOfUrl("http://127.0.0.1:1"), HostScope::kLoopback);
+  EXPECT_EQ(ScopeOfUrl("http://[::1]:1"), HostScope::kLoopback);
+  EXPECT_EQ(ScopeOfUrl("http://localhost:1"), HostScope::kLoopback);
+  EXPECT_EQ(ScopeOfUrl("http://10.1.2.3"), HostScope::kPrivate);
+  EXPECT_EQ(ScopeOfUrl("http://172.20.0.1"), HostScope::kPrivate);
+  EXPECT_EQ(ScopeOfUrl("http://192.168.1.1:80/x"), HostScope::kPrivate);
+  EXPECT_EQ(ScopeOfUrl("http://[fd00::1]:1"), HostScope::kPrivate);
+  EXPECT_EQ(ScopeOfUrl("https://node.example:443"), HostScope::kPublic);
+  EXPECT_EQ(ScopeOfUrl("http://8.8.8.8"), HostScope::kPublic);
+  EXPECT_EQ(ScopeOfUrl("http://[::ffff:169.254.169.254]"), HostScope::kNever);
+  EXPECT_EQ(ScopeOfUrl("http://255.255.255.255"), HostScope::kNever);
+  EXPECT_EQ(ScopeOfUrl("gopher://8.8.8.8"), HostScope::kNever);
+  // A public node learns public peers only; a loopback mesh learns any.
+  EXPECT_FALSE(PeerUrlAllowed("http://10.0.0.1:1", "http://203.0.113.5:7070"));
+  EXPECT_FALSE(PeerUrlAllowed("http://127.0.0.1:1", "http://203.0.113.5:7070"));
+  EXPECT_TRUE(PeerUrlAllowed("http://198.51.100.7:1", "http://203.0.113.5:7070"));
+  EXPECT_TRUE(PeerUrlAllowed("http://10.0.0.1:1", "http://10.0.0.2:1"));
+  EXPECT_TRUE(PeerUrlAllowed("http://127.0.0.1:9", "http://127.0.0.1:1"));
+  EXPECT_FALSE(PeerUrlAllowed("http://169.254.169.254", "http://127.0.0.1:1"));
+}
+
+TEST_F(SeedApiTest, ThePeerTableIsBoundedAndRefusesTheFuture) {
+  std::map<std::string, Address> keys;  // each record's key, proven at its URL
+  SeedApi api(*store_, node_,
+              SeedApi::Options{.url = "http://127.0.0.1:1",
+                               .max_peers = 6,
+                               .max_peers_per_host = 3,
+                               .max_peers_listed = 4,
+                               .prove = [&keys](const std::string& url) -> Result<Address> {
+                                 auto it = keys.find(url);
+                                 if (it == keys.end()) return Status::Network("refused");
+                                 return it->second;
+                               }});
+  auto learn = [&](const Wallet& w, const std::string& url, int64_t seen) {
+    keys[url] = w.address;
+    api.LearnPeer(PeerRecord(w, url, seen));
+    api.ProvePending(100);
+    for (const auto& p : store_->ListPeers(0)) {
+      if (p.node_id == AddressToString(w.address) && p.url == url) return true;
+    }
+    return false;
+  };
+  int64_t now = UnixNow();
+  // A record dated in 2100 would never go stale: refused.
+  EXPECT_FALSE(learn(Wallet::Generate(), "http://10.0.0.1:1", 4102444800));
+  EXPECT_TRUE(learn(Wallet::Generate(), "http://10.0.0.1:1", now - 100));
+  // One host gets three places, however many keys it signs with.
+  Wallet again = Wallet::Generate();
+  EXPECT_TRUE(learn(again, "http://10.0.0.2:1", now));
+  EXPECT_TRUE(learn(Wallet::Generate(), "http://10.0.0.2:2", now));
+  EXPECT_TRUE(learn(Wallet::Generate(), "http://10.0.0.2:3", now));
+  EXPECT_FALSE(learn(Wallet::Generate(), "http://10.0.0.2:4", now));
+  EXPECT_TRUE(learn(again, "http://10.0.0.2:1", now + 1));  // an update
+  // Six in all.
+  EXPECT_TRUE(learn(Wallet::Generate(), "http://10.0.0.3:1", now));
+  EXPECT_TRUE(learn(Wallet::Generate(), "http://10.0.0.4:1", now));
+  EXPECT_FALSE(learn(Wallet::Generate(), "http://10.0.0.5:1", now));
+  EXPECT_EQ(store_->ListPeers(0).size(), 6u);
+  // A reply carries at most four, the most recently seen: not the oldest.
+  Json listed = api.PeersJson();
+  ASSERT_EQ(listed.size(), 4u);
+  for (const auto& p : listed) EXPECT_NE(p["url"], "http://10.0.0.1:1");
 }
 
 TEST_F(SeedApiTest, AuditAnswersWithASignedDigest) {
@@ -262,10 +501,11 @@ TEST_F(SeedApiTest, AuditAnswersWithASignedDigest) {
   Json response = Json::parse(r.body);
   std::string bytes = Chunk(1).substr(100, 64);
   Bytes nonce = testing::FromHex(std::string(32, '7'));
+  // SHA-256(SHA-256(nonce || bytes) || the node's address): its own answer only.
   Sha256Hasher h;
-  EXPECT_EQ(
-      response["digest"],
-      HexEncode(h.Digest(nonce, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), 64))));
+  Hash256 inner = h.Digest(nonce, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), 64));
+  Sha256Hasher outer;
+  EXPECT_EQ(response["digest"], HexEncode(outer.Digest(inner, node_.address)));
   EXPECT_EQ(AddressToString(*VerifyDocument(response)), AddressToString(node_.address));
   challenge["length"] = 5000;
   EXPECT_EQ(Call("POST", "/audit", DumpDocument(challenge)).status, 400);

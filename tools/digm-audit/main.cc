@@ -9,6 +9,7 @@
 #include "digm/auditor.h"
 #include "digm/clock.h"
 #include "digm/fetcher.h"
+#include "digm/fresh_index.h"
 #include "digm/http_client.h"
 
 namespace {
@@ -17,14 +18,9 @@ using namespace digm;
 
 // Every node of a digm.fresh-index/1, healthy or not.
 Status AddIndexNodes(const std::string& path, std::vector<AuditTarget>& targets) {
-  DIGM_ASSIGN_OR_RETURN(Json doc, ReadDocument(path, "fresh-index", 1));
-  if (!doc.contains("nodes") || !doc["nodes"].is_array()) {
-    return Status::BadInput("'" + path + "': expected an array \"nodes\"");
-  }
-  for (const auto& n : doc["nodes"]) {
-    if (n.is_object() && n.contains("url") && n["url"].is_string()) {
-      targets.push_back({BaseUrl(n["url"]), n.value("node_id", "")});
-    }
+  DIGM_ASSIGN_OR_RETURN(auto nodes, ReadFreshIndex(path));
+  for (const auto& n : nodes) {
+    if (!n.url.empty()) targets.push_back({n.url, n.node_id});
   }
   return Status::Ok();
 }
@@ -63,7 +59,7 @@ int main(int argc, char** argv) {
     c->add_option("--db", db_path, "the auditor's database")->required()->type_name("DB");
   };
   auto epoch_opts = [&](CLI::App* c) {
-    c->add_option("--epoch", epoch, "the epoch (default: now / --epoch-seconds)")->type_name("N");
+    c->add_option("--epoch", epoch, "the epoch (default: now / --epoch-seconds)")->check(CLI::NonNegativeNumber)->type_name("N");
     c->add_option("--epoch-seconds", epoch_seconds, "length of an epoch (default 3600, or as last run)")
         ->check(CLI::PositiveNumber)
         ->type_name("S");
@@ -87,9 +83,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"challenge", "retrieve"}));
   run->add_option("-m,--manifest", manifests, "retrieve mode: a track that may be checked (repeatable)")->type_name("FILE");
   run->add_option("-c,--challenges", challenges, "challenges per node and epoch")->capture_default_str()->check(CLI::Range(1, 100000));
-  run->add_option("--timeout", timeout_s, "seconds one request may take")->capture_default_str()->type_name("S");
+  run->add_option("--timeout", timeout_s, "seconds one request may take")->capture_default_str()->check(CLI::PositiveNumber)->type_name("S");
   run->add_option("--retries", retries, "times a timed-out node is asked again")->capture_default_str()->check(CLI::Range(0, 10));
-  run->add_option("--lock-timeout", lock_wait, "seconds to wait for another run to finish")->capture_default_str()->type_name("S");
+  run->add_option("--lock-timeout", lock_wait, "seconds to wait for another run to finish")->capture_default_str()->check(CLI::NonNegativeNumber)->type_name("S");
   run->add_option("--wallet", wallet_path, "sign slash records with this wallet")->type_name("FILE");
   run->add_flag("-q,--quiet", quiet, "print nothing on stderr but errors");
 

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "digm/dht.h"
 #include "digm/fetcher.h"
+#include "digm/fresh_index.h"
 #include "digm/key_wrap.h"
 
 namespace {
@@ -19,22 +20,6 @@ bool IsRoot(const std::string& s) {
          stat(s.c_str(), &st) != 0;
 }
 
-// Healthy nodes of a digm.fresh-index/1, best score first.
-Result<std::vector<std::string>> IndexPeers(const std::string& path) {
-  DIGM_ASSIGN_OR_RETURN(Json doc, ReadDocument(path, "fresh-index", 1));
-  std::vector<std::pair<double, std::string>> nodes;
-  if (auto it = doc.find("nodes"); it != doc.end() && it->is_array()) {
-    for (const auto& n : *it) {
-      if (n.is_object() && n.value("healthy", false) && n.contains("url") && n["url"].is_string()) {
-        nodes.emplace_back(n.value("score", 0.0), n["url"].get<std::string>());
-      }
-    }
-  }
-  std::stable_sort(nodes.begin(), nodes.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  std::vector<std::string> urls;
-  for (auto& n : nodes) urls.push_back(std::move(n.second));
-  return urls;
-}
 
 std::string DefaultCache() {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/digm";
@@ -72,7 +57,7 @@ int main(int argc, char** argv) {
   app.add_option("--cache", cache_dir, "content-addressed cache of fetched chunks")->type_name("DIR");
   app.add_flag("--no-cache", no_cache, "neither read nor write the cache");
   app.add_flag("--preview", preview, "fetch only the preview chunks (no key needed)");
-  app.add_option("--timeout", timeout_s, "seconds one request may take")->capture_default_str()->type_name("S");
+  app.add_option("--timeout", timeout_s, "seconds one request may take")->capture_default_str()->check(CLI::Range(1L, 86400L))->type_name("S");
   app.add_flag("--progress", progress, "draw a progress bar on stderr even when not a terminal");
   app.add_flag("-q,--quiet", quiet, "print nothing but errors");
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
@@ -89,10 +74,13 @@ int main(int argc, char** argv) {
   if (!receipt_path.empty() && wallet_path.empty()) return cli::UsageError("--receipt needs --wallet to sign it");
   if (!wrapped_path.empty() && wallet_path.empty()) return cli::UsageError("--wrapped needs --wallet to open it");
   if (!key_path.empty() && !wrapped_path.empty()) return cli::UsageError("give --key or --wrapped, not both");
+  std::vector<std::string> struck_out;  // never used, however they are found
   if (!index.empty()) {
-    auto healthy = IndexPeers(index);
-    if (!healthy.ok()) return diag::Fail(healthy.status());
-    peers.insert(peers.begin(), healthy->begin(), healthy->end());
+    auto nodes = ReadFreshIndex(index);
+    if (!nodes.ok()) return diag::Fail(nodes.status());
+    auto healthy = HealthyUrls(*nodes);
+    peers.insert(peers.begin(), healthy.begin(), healthy.end());
+    struck_out = StruckOutUrls(*nodes);
   }
   // A manifest file argument, read once, when first needed.
   std::optional<Result<Manifest>> given;
@@ -151,7 +139,7 @@ int main(int argc, char** argv) {
   }
 
   FetchOptions o;
-  o.peers = DiscoverPeers(peers);
+  o.peers = DiscoverPeers(peers, struck_out);
   if (list_peers) {
     for (const auto& p : o.peers) std::printf("%s\n", p.c_str());
     return o.peers.empty() ? 5 : 0;

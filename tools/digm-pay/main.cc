@@ -1,6 +1,8 @@
 // digm-pay: wallets and the double-entry ledger (SPEC §8). Receipts, purchases,
 // listening seconds, slash records and fresh indexes in; digm.transfer/1
 // records (NDJSON), balances and wrapped keys out.
+#include <fcntl.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -29,9 +31,10 @@ Result<Address> AddressArg(const std::string& text) {
 }
 
 // Opens the ledger at `path` into `out`: -1, or the exit code when it cannot.
-int OpenLedger(const std::string& path, std::unique_ptr<Ledger>* out) {
+// `create`: a command that writes may start a new ledger; one that only reads never does.
+int OpenLedger(const std::string& path, std::unique_ptr<Ledger>* out, bool create = true) {
   if (path.empty()) return cli::UsageError("no ledger given", "add --ledger FILE or set DIGM_LEDGER");
-  auto l = Ledger::Open(path);
+  auto l = Ledger::Open(path, create);
   if (!l.ok()) return diag::Fail(l.status());
   *out = std::move(*l);
   return -1;
@@ -92,7 +95,7 @@ int main(int argc, char** argv) {
     c->add_option("--chain", chain, "pay on a chain instead of in the ledger")->check(CLI::IsMember({"evm"}))->type_name("evm");
     c->add_option("--rpc", target.rpc, "the chain's JSON-RPC URL")->type_name("URL");
     c->add_option("--chain-id", target.chain_id, "the chain id the RPC must serve (EIP-155)")->type_name("ID");
-    c->add_option("--confirm-timeout", confirm_s, "seconds to wait for the transactions to be mined")->capture_default_str()->type_name("S");
+    c->add_option("--confirm-timeout", confirm_s, "seconds to wait for the transactions to be mined")->capture_default_str()->check(CLI::PositiveNumber)->type_name("S");
   };
 
   auto* wallet = app.add_subcommand("wallet", "make or read a wallet")->require_subcommand(1, 1);
@@ -150,7 +153,7 @@ int main(int argc, char** argv) {
   amount_opts(stake);
   auto* slash = app.add_subcommand("slash", "burn stake for each digm.slash/1 read on stdin");
   slash->add_option("--share", share, "percent of the stake burnt")->capture_default_str()->check(CLI::Range(0, 100));
-  slash->add_option("--auditor", auditors, "accept only records signed by this address (repeatable)")->type_name("ADDRESS");
+  slash->add_option("--auditor", auditors, "burn only for records signed by this auditor (repeatable)")->required()->type_name("ADDRESS");
   auto* noder = app.add_subcommand("node-rewards", "share a pool among the healthy nodes by score");
   noder->add_option("--index", index, "a digm.fresh-index/1")->required()->type_name("FILE");
   noder->add_option("--pool", pool, "the amount to share")->required()->type_name("A");
@@ -202,7 +205,7 @@ int main(int argc, char** argv) {
 
   if (check->parsed()) {
     std::unique_ptr<Ledger> l;
-    if (int rc = OpenLedger(ledger, &l); rc >= 0) return rc;
+    if (int rc = OpenLedger(ledger, &l, false); rc >= 0) return rc;
     if (Status s = l->Check(); !s.ok()) return diag::Fail(s);
     return 0;
   }
@@ -211,7 +214,7 @@ int main(int argc, char** argv) {
     auto account = from.empty() ? Result<std::string>(std::string()) : ParseAccount(from);
     if (!account.ok()) return cli::UsageError(account.status().message());
     std::unique_ptr<Ledger> l;
-    if (int rc = OpenLedger(ledger, &l); rc >= 0) return rc;
+    if (int rc = OpenLedger(ledger, &l, false); rc >= 0) return rc;
     if (history->parsed()) {
       auto h = l->History(*account);
       if (!h.ok()) return diag::Fail(h.status());
@@ -241,7 +244,7 @@ int main(int argc, char** argv) {
       diag::Hint("the buyer makes one with: digm-pay wallet identity WALLET -o buyer.id");
       return id.status().exit_code();
     }
-    auto pub = HexDecode(id->value("public", ""));
+    auto pub = HexDecode(StringOr(*id, "public"));
     if (!pub.ok()) return diag::Fail(Status::BadInput("'" + file + "': \"public\" is not hex"));
     auto addr = AddressOfPublicKey(*pub);
     if (!addr.ok()) return diag::Fail(addr.status().Context("'" + file + "'"));
@@ -287,6 +290,8 @@ int main(int argc, char** argv) {
   if (settle->parsed()) {
     int64_t p = 0;
     if (Status s = money(price, &p); !s.ok()) return diag::Fail(s);
+    // A receipt is settled once: at price 0 it would be used up, paying nothing.
+    if (p <= 0) return cli::UsageError("--price-per-mb must be more than zero");
     std::vector<Json> docs;
     for (const auto& r : receipts) {
       auto d = ReadDocument(r, "receipt", 1);
@@ -364,20 +369,25 @@ int main(int argc, char** argv) {
   }
 
   if (slash->parsed()) {
+    for (auto& a : auditors) {
+      auto parsed = ParseAddress(a);
+      if (!parsed.ok()) return cli::UsageError("--auditor '" + a + "': " + parsed.status().message());
+      a = AddressToString(*parsed);
+    }
+    if (fcntl(0, F_GETFD) == -1) return diag::Fail(Status::BadInput("stdin is closed: give the slash records on stdin"));
     std::vector<Json> records;
     std::string line;
     for (size_t n = 1; std::getline(std::cin, line); ++n) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       auto d = ParseJson(line);
       if (!d.ok()) return diag::Fail(d.status().Context("stdin line " + std::to_string(n)));
-      if (!d->is_object() || d->value("schema", "") != "digm.slash/1") continue;  // audit results pass by
-      if (!auditors.empty()) {
-        auto signer = VerifyDocument(*d);
-        if (!signer.ok()) return diag::Fail(signer.status().Context("stdin line " + std::to_string(n)));
-        if (std::find(auditors.begin(), auditors.end(), AddressToString(*signer)) == auditors.end()) {
-          return diag::Fail(Status::Integrity("stdin line " + std::to_string(n) + ": signed by " +
-                                              AddressToString(*signer) + ", not by a given --auditor"));
-        }
+      if (StringOr(*d, "schema") != "digm.slash/1") continue;  // audit results pass by
+      // Only a record signed by a configured auditor burns stake.
+      auto signer = VerifyDocument(*d);
+      if (!signer.ok()) return diag::Fail(signer.status().Context("stdin line " + std::to_string(n)));
+      if (std::find(auditors.begin(), auditors.end(), AddressToString(*signer)) == auditors.end()) {
+        return diag::Fail(Status::Integrity("stdin line " + std::to_string(n) + ": signed by " +
+                                            AddressToString(*signer) + ", not by a given --auditor"));
       }
       records.push_back(std::move(*d));
     }

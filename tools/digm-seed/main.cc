@@ -1,5 +1,5 @@
 // digm-seed: a storage node (SPEC §5): init, serve, add, publish, ls, rm,
-// fsck and peers over a data folder.
+// fsck, gc and peers over a data folder.
 #include <cstdio>
 
 #include "cli.h"
@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   serve->add_option("--allow-publisher", allow, "accept pins only from this address (repeatable)")
       ->type_name("ADDRESS");
   serve->add_option("-j,--threads", so.limits.threads, "server threads (default: all cores)")
+      ->check(CLI::Range(1, 1024))
       ->type_name("N");
   serve
       ->add_option("--gossip-interval", so.gossip_interval_s,
@@ -73,17 +74,33 @@ int main(int argc, char** argv) {
       ->type_name("S");
   serve->add_option("--max-connections", so.limits.max_connections, "open connections at most")
       ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->type_name("N");
+  serve
+      ->add_option("--max-connections-per-ip", so.limits.max_connections_per_ip,
+                   "open connections from one client address at most")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
       ->type_name("N");
   serve
       ->add_option("--rate-limit", so.limits.rate_per_ip,
                    "requests per second per client address (0: none)")
       ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e9))
       ->type_name("N");
   serve->add_option("--idle-timeout", so.limits.idle_timeout_s, "seconds to wait for a request")
       ->capture_default_str()
+      ->check(CLI::Range(1, 86400))
+      ->type_name("S");
+  serve
+      ->add_option("--header-timeout", so.limits.header_timeout_s,
+                   "seconds a client has to send a request's headers")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400))
       ->type_name("S");
   serve->add_option("--max-body", so.limits.body_limit, "largest request body in bytes")
       ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
       ->type_name("BYTES");
   serve->add_flag("--dht", so.dht, "announce the tracks held here on the BitTorrent mainline DHT");
   serve->add_option("--dht-listen", so.dht_options.listen, "the DHT's UDP address and port (default: 0.0.0.0:6881)")
@@ -120,6 +137,7 @@ int main(int argc, char** argv) {
       ->type_name("N");
   publish->add_option("--days", days, "how long the pin lasts")
       ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{36500}))
       ->type_name("N");
   auto* ls = app.add_subcommand("ls", "list the tracks held (JSON)");
   data_opt(ls);
@@ -132,6 +150,8 @@ int main(int argc, char** argv) {
   fsck->add_flag("--repair", repair, "quarantine bad files and fix the index");
   auto* peers = app.add_subcommand("peers", "list the peers believed alive (JSON)");
   data_opt(peers);
+  auto* gc = app.add_subcommand("gc", "remove tracks whose pins all expired, and their chunks (JSON)");
+  data_opt(gc);
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
 
   int rc = -1;
@@ -193,6 +213,11 @@ int main(int argc, char** argv) {
   if (rm->parsed()) {
     Status s = store->RemoveTrack(root);
     return s.ok() ? 0 : diag::Fail(s);
+  }
+  if (gc->parsed()) {
+    auto removed = store->CollectGarbage(UnixNow());
+    if ((rc = Check(removed)) >= 0) return rc;
+    return PrintJson(Json{{"schema", "digm.gc/1"}, {"removed", *removed}});
   }
   if (fsck->parsed()) {
     auto report = store->Fsck(repair);

@@ -36,9 +36,17 @@ struct Challenge {
 };
 
 // One audit of one node: a digm.audit/1 record plus what a slash needs to show.
+// Results are held against the key that proved itself at a URL (SPEC §7);
+// where none did, against the URL alone, under this key, so an answer no key
+// signed can never strike out a node. Documents show such a node_id as null.
+inline std::string UrlKey(const std::string& url) { return "url:" + url; }
+// The node_id member for a key: its address, or null for a URL key.
+Json NodeIdJson(const std::string& key);
+
 struct AuditResult {
   int64_t epoch = 0;
-  std::string node_id, url, root, mode = "challenge";
+  std::string node_id;  // an address, a UrlKey, or empty
+  std::string url, root, mode = "challenge";
   uint64_t chunk = 0;
   bool ok = false;
   std::string reason;  // empty when ok

@@ -38,13 +38,20 @@ struct NodeAudit {
   bool passed() const;
 };
 
-// The node's signed digm.peer/1 (from POST /discover), checked: its node_id
-// and the roots it claims to hold. Network errors as HttpCall's.
+// Who is at `url`: the key that proves itself there (ProveIdentity), and the
+// roots its signed digm.peer/1 (from POST /discover) claims. Network errors
+// as HttpCall's; Integrity when no key proves itself at the URL.
 struct NodeClaim {
   std::string node_id;
   std::vector<std::string> roots;
 };
 Result<NodeClaim> IdentifyNode(const std::string& url, long timeout_ms);
+
+// The digest a node at `node` answers a challenge with (SPEC §7):
+// SHA-256(SHA-256(nonce ‖ bytes) ‖ the node's 20-byte address). The inner
+// hash is what prepare stored; binding the answer to the answering key means
+// a node that holds nothing cannot pass by relaying a holder's answer.
+Hash256 ExpectedAnswer(const Challenge& challenge, const Address& node);
 
 // Judges a node's answer to `challenge`: "" when it is a digm.response/1
 // signed by `node_id` carrying the expected digest, else the reason

@@ -27,9 +27,21 @@ Result<SchemaId> ParseSchemaId(std::string_view schema);
 // reads (<= `major`). Errors are BadInput and say what was found.
 Status CheckSchema(const Json& doc, std::string_view kind, int major);
 
-// Parses JSON text. Errors are BadInput with nlohmann's position details
-// ("line 3, column 5: ...").
-Result<Json> ParseJson(std::string_view text);
+// Limits on JSON read from anywhere, checked before and while parsing, so a
+// hostile document can neither exhaust the stack (every DOM copy and dump
+// recurses) nor memory.
+inline constexpr size_t kMaxJsonDepth = 64;          // nested arrays and objects
+inline constexpr size_t kMaxJsonBytes = 1ull << 30;  // document size
+
+// BadInput when `text` nests arrays and objects deeper than `max_depth` or is
+// longer than `max_bytes`. A linear scan without recursion; not a validator.
+Status CheckJsonShape(std::string_view text, size_t max_depth = kMaxJsonDepth,
+                      size_t max_bytes = kMaxJsonBytes);
+
+// Parses JSON text within the limits above. Errors are BadInput with
+// nlohmann's position details ("line 3, column 5: ..."); a number out of
+// range ("1e400") is BadInput too. Never throws.
+Result<Json> ParseJson(std::string_view text, size_t max_bytes = kMaxJsonBytes);
 
 // The BadInput status for nlohmann's parse error message `what`
 // ("invalid JSON: line 1, column 2: ..."; "invalid JSON: empty input").
@@ -53,5 +65,12 @@ std::string DumpDocument(const Json& doc);
 Result<std::string> GetString(const Json& obj, std::string_view key, std::string_view what);
 Result<uint64_t> GetUint(const Json& obj, std::string_view key, std::string_view what);
 Result<bool> GetBool(const Json& obj, std::string_view key, std::string_view what);
+
+// Lenient access for optional members of untrusted documents: the member when
+// `obj` is an object holding `key` with a value of the wanted type, else
+// `fallback`. Never throws (nlohmann's value() does on a type mismatch).
+std::string StringOr(const Json& obj, std::string_view key, std::string fallback = {});
+double NumberOr(const Json& obj, std::string_view key, double fallback);
+bool BoolOr(const Json& obj, std::string_view key, bool fallback);
 
 }  // namespace digm

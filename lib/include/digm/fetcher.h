@@ -35,7 +35,8 @@ struct FetchOptions {
 };
 
 struct Delivery {
-  std::string url, node_id;
+  std::string url;
+  std::string node_id;  // proven by a signed nonce (ProveIdentity); empty: unknown
   std::vector<uint64_t> chunks;  // indices it delivered (verified)
   uint64_t bytes = 0;
   bool dropped = false;
@@ -50,11 +51,13 @@ struct FetchResult {
 };
 
 // Asks each peer's /peers for more peers (one round of gossip) and returns
-// every distinct URL, the given ones first.
-std::vector<std::string> DiscoverPeers(const std::vector<std::string>& peers);
+// every distinct URL, the given ones first, none of `never` (struck out).
+std::vector<std::string> DiscoverPeers(const std::vector<std::string>& peers,
+                                       const std::vector<std::string>& never = {});
 
 // The manifest of `root` from the first peer that has it. Integrity error when
-// what a peer sends does not hash to `root`; Network when no peer has it.
+// what a peer sends does not hash to `root`; Network when no peer has it or
+// what peers send is not a manifest.
 Result<Manifest> ResolveManifest(const std::string& root, const std::vector<std::string>& peers);
 
 // Fetches, verifies, decrypts and writes the track's plaintext to `fd` in

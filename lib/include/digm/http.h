@@ -74,6 +74,16 @@ enum class RangeKind { kNone, kSatisfiable, kUnsatisfiable };
 // (the whole resource is served, as the RFC allows).
 RangeKind ParseRange(std::string_view header, uint64_t size, ByteRange* out);
 
+// RFC 9110 §13.1.2: true when an If-None-Match value ("*", or a list of
+// entity tags, weak "W/" ones included) matches `etag` (quoted) by weak
+// comparison, so the answer is 304.
+bool IfNoneMatchHits(std::string_view header, std::string_view etag);
+
+// RFC 9110 §13.1.5: true when an If-Range value is `etag` (quoted) by strong
+// comparison, so the Range applies; a weak tag or a date never holds (the
+// whole resource is sent).
+bool IfRangeHolds(std::string_view header, std::string_view etag);
+
 // The part of `files` (consecutive slices) between bytes first and last.
 std::vector<FileSlice> SliceRange(const std::vector<FileSlice>& files, ByteRange range);
 

@@ -18,7 +18,15 @@ struct HttpCallOptions {
   long timeout_ms = 10000;
   long connect_timeout_ms = 3000;
   std::string content_type = "application/json";
+  // The reply body read at most; a longer one (declared or sent, chunked or
+  // not) ends the call with a Network error. Bounded by what is expected.
+  size_t max_body = 1 << 20;
 };
+
+// What a node's replies to gossip (/discover, /peers) may weigh at most, and
+// a manifest (GET /tracks/ROOT).
+inline constexpr size_t kMaxGossipReply = 4 << 20;
+inline constexpr size_t kMaxManifestBytes = 256 << 20;
 
 // A node's base URL as given, without trailing slashes, ready for "/path".
 std::string BaseUrl(std::string url);

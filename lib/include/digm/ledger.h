@@ -62,7 +62,9 @@ struct ChainSend {
 
 class Ledger {
  public:
-  static Result<std::unique_ptr<Ledger>> Open(const std::string& path);
+  // Opens the ledger at `path`; without `create`, a file that does not exist
+  // is BadInput ("no such ledger") and nothing is created.
+  static Result<std::unique_ptr<Ledger>> Open(const std::string& path, bool create = true);
   ~Ledger();
 
   class Txn {

@@ -75,19 +75,26 @@ class NodeStore {
   Status PutChunk(const Hash256& hash, std::span<const uint8_t> data);
   bool HasChunk(const std::string& hash);
   std::optional<uint64_t> ChunkSize(const std::string& hash);
-  // True when a pinned track on this node lists the chunk.
+  // True when a track on this node with a live (unexpired) pin lists the chunk.
   bool ChunkIsPinned(const std::string& hash);
   bool TrackComplete(const std::string& root);
 
-  // `origin`: the node the publisher sent the pin to (the replica set's anchor).
+  // Keeps a checked pin (CheckPin). Pins accumulate per owner: another
+  // owner's pin for the root stands beside this one, never replaces it.
+  // `origin`: the node the publisher sent the pin to (the replica set's
+  // anchor), as the pin itself names it; empty when it names none.
   Status PutPin(const std::string& root, const Json& pin, const std::string& origin);
   struct PinRow {
-    std::string root;
+    std::string root, owner;
     Json pin;
     std::string origin;
+    int64_t expires = 0;  // unix seconds
   };
-  std::optional<PinRow> GetPin(const std::string& root);
-  std::vector<PinRow> ListPins();
+  // The pins still live at `now`, by root then owner.
+  std::vector<PinRow> ListPins(int64_t now);
+  // Removes every track whose pins have all expired by `now` (imported,
+  // never-pinned tracks stay) and the chunks only they used; their roots.
+  Result<std::vector<std::string>> CollectGarbage(int64_t now);
 
   void UpsertPeer(const PeerRow& peer);
   std::vector<PeerRow> ListPeers(int64_t seen_since);

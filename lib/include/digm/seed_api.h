@@ -5,8 +5,11 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,18 +33,36 @@ class SeedApi {
     std::vector<Address> allowed_publishers;  // empty: anyone may pin
     int64_t peer_ttl = 300;                   // seconds a peer stays alive unseen
     uint64_t max_replicas = 16;
+    size_t max_peers = 1024;          // peers kept in all
+    size_t max_peers_per_host = 64;   // peers kept whose URLs name one host
+    size_t max_peers_listed = 64;     // peers in a /peers or /discover reply
+    int64_t max_clock_skew = 300;     // seconds a record's "seen" may be ahead
+    // How a peer proves its key at a URL; empty: ProveIdentity (a signed
+    // nonce over HTTP). Tests give their own.
+    std::function<Result<Address>(const std::string& url)> prove;
   };
 
   SeedApi(NodeStore& store, const Wallet& identity, Options options);
 
   HttpResponse Handle(const HttpRequest& request);
+  // The check on a request's headers before its body is read (see
+  // HttpServer::Admission): an upload no pin covers is refused unread.
+  std::optional<HttpResponse> Admit(const HttpRequest& head);
 
   // This node's signed digm.peer/1, and the same with "available_tracks".
   Json SelfRecord() const;
   Json SelfRecordWithTracks();
-  // Learns a peer from its record. False (and nothing learned) when the
-  // record is unsigned, forged, malformed, stale, or this node's own.
+  // Learns a peer from its record: true when the record updates a peer known
+  // at its URL. A record naming a new URL is queued until ProvePending has
+  // the node at that URL prove its key; refused (false, nothing queued) when
+  // the record is unsigned, forged, malformed, stale, dated in the future,
+  // this node's own, at an address the policy refuses (PeerUrlAllowed), or
+  // new while the peer table (or its host's share) is full.
   bool LearnPeer(const Json& record);
+  // Asks up to `max` queued peers to prove their keys (blocking, a few
+  // seconds at most each) and learns those that do; returns how many.
+  size_t ProvePending(size_t max);
+  size_t PendingPeers();
   Json TracksJson();
   Json PeersJson();
   std::vector<std::string> CompleteRoots();
@@ -59,12 +80,26 @@ class SeedApi {
   HttpResponse Audit(const HttpRequest& req);
   HttpResponse Playlist(const std::string& root);
   HttpResponse Metrics();
+  bool HasRoomFor(const std::string& node_id, const std::string& url, int64_t now);
+  struct Candidate {
+    PeerRow row;
+    bool has_roots = false;  // the record listed its tracks
+  };
+  void Keep(const Candidate& c);
+  static constexpr size_t kMaxPending = 256;
+  std::mutex pending_mu_;
+  std::deque<Candidate> pending_;
 
-  // Open chunk files by hash, so a hot chunk costs no path lookup or open.
-  // Chunks never change; a removed one may be served until it is evicted.
+  // Open chunk files by hash, so a hot chunk costs no open. Chunks never
+  // change, but one moved or removed behind the node is never served.
   std::shared_ptr<const OpenFile> OpenChunk(const std::string& hash, uint64_t* size);
+  struct OpenChunkFile {
+    std::shared_ptr<const OpenFile> file;
+    uint64_t size = 0;
+    uint64_t inode = 0, device = 0;
+  };
   std::mutex files_mu_;
-  std::unordered_map<std::string, std::pair<std::shared_ptr<const OpenFile>, uint64_t>> files_;
+  std::unordered_map<std::string, OpenChunkFile> files_;
 
   NodeStore& store_;
   const Wallet& identity_;
@@ -73,9 +108,5 @@ class SeedApi {
   SeedMetrics metrics_;
 };
 
-// Checks a digm.pin/1 for `root`: its signature, that its owner signed it,
-// its replica count, and the allow list. Integrity or BadInput errors.
-Status CheckPin(const Json& pin, const std::string& root, const std::vector<Address>& allowed,
-                uint64_t max_replicas);
 
 }  // namespace digm

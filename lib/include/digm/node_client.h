@@ -1,0 +1,42 @@
+// What a node's clients (other nodes, digm-fetch, digm-audit) ask of it
+// beyond plain transfers: proof that the node at a URL holds a key. A URL is
+// trusted to be a node only once the node there has signed a fresh nonce
+// together with that URL (SPEC §5, §6). Thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "digm/document.h"
+#include "digm/wallet.h"
+
+namespace digm {
+
+// The signed digm.pong/1 a node answers GET /ping?nonce=HEX with:
+// {"schema","node_id","time","nonce","url","signer","signature"}.
+Json SignedPong(const Wallet& identity, const std::string& url, const std::string& nonce_hex);
+
+// The host of an http(s) URL, lower-cased and without IPv6 brackets; "" when
+// `url` is not one.
+std::string UrlHost(std::string_view url);
+
+// Where a URL's host lies, from nearest to farthest; kNever for addresses no
+// node may be reached at (unspecified, link-local such as 169.254.169.254,
+// multicast, broadcast) and for what is not an http(s) URL. A host name is
+// taken as public (it is not resolved).
+enum class HostScope { kNever, kLoopback, kPrivate, kPublic };
+HostScope ScopeOfUrl(const std::string& url);
+
+// The address policy for learning a peer: a node (or a list of nodes) at
+// `own_url` may learn URLs at its own scope or farther, so a public node is
+// never pointed into a private network or its own loopback, while a test
+// mesh on loopback may use loopback. Never a kNever URL.
+bool PeerUrlAllowed(const std::string& url, const std::string& own_url);
+
+// Sends a fresh 16-byte nonce to `url`/ping and returns the address whose key
+// signed it, once the answer is a pong for that nonce whose "url" is `url`
+// and whose node_id is its signer. Network error when the node cannot be
+// reached; Integrity error for any other answer.
+Result<Address> ProveIdentity(const std::string& url, long timeout_ms = 3000);
+
+}  // namespace digm

@@ -1,0 +1,111 @@
+#include "digm/node_client.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "digm/clock.h"
+#include "digm/crypto.h"
+#include "digm/hex.h"
+#include "digm/http_client.h"
+
+namespace digm {
+
+std::string UrlHost(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "";
+  std::string_view s = url.substr(0, scheme);
+  if (s != "http" && s != "https") return "";
+  url.remove_prefix(scheme + 3);
+  url = url.substr(0, url.find_first_of("/?#"));
+  if (size_t at = url.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
+  if (!url.empty() && url[0] == '[') {
+    size_t close = url.find(']');
+    if (close == std::string_view::npos) return "";
+    url = url.substr(1, close - 1);
+  } else {
+    url = url.substr(0, url.find(':'));
+  }
+  std::string host(url);
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return host;
+}
+
+namespace {
+
+HostScope ScopeOfV4(const uint8_t* a) {
+  if (a[0] == 0 || (a[0] == 169 && a[1] == 254) || a[0] >= 224) return HostScope::kNever;
+  if (a[0] == 127) return HostScope::kLoopback;
+  if (a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+      (a[0] == 100 && (a[1] & 0xc0) == 64)) {
+    return HostScope::kPrivate;
+  }
+  return HostScope::kPublic;
+}
+
+}  // namespace
+
+HostScope ScopeOfUrl(const std::string& url) {
+  std::string host = UrlHost(url);
+  if (host.empty()) return HostScope::kNever;
+  if (host == "localhost" || host.ends_with(".localhost")) return HostScope::kLoopback;
+  uint8_t a[16];
+  if (inet_pton(AF_INET, host.c_str(), a) == 1) return ScopeOfV4(a);
+  if (inet_pton(AF_INET6, host.c_str(), a) == 1) {
+    static const uint8_t kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(a, kV4Mapped, 12) == 0) return ScopeOfV4(a + 12);
+    static const uint8_t kZero[16] = {};
+    if (std::memcmp(a, kZero, 15) == 0) return a[15] == 1 ? HostScope::kLoopback : HostScope::kNever;
+    if (a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)) return HostScope::kNever;
+    if ((a[0] & 0xfe) == 0xfc) return HostScope::kPrivate;
+    return HostScope::kPublic;
+  }
+  return HostScope::kPublic;
+}
+
+bool PeerUrlAllowed(const std::string& url, const std::string& own_url) {
+  HostScope scope = ScopeOfUrl(url);
+  if (scope == HostScope::kNever) return false;
+  HostScope own = ScopeOfUrl(own_url);
+  return own == HostScope::kNever || scope >= own;
+}
+
+Json SignedPong(const Wallet& identity, const std::string& url, const std::string& nonce_hex) {
+  Json pong{{"schema", "digm.pong/1"},
+            {"node_id", AddressToString(identity.address)},
+            {"time", Rfc3339(UnixNow())},
+            {"nonce", nonce_hex},
+            {"url", BaseUrl(url)}};
+  SignDocument(pong, identity);
+  return pong;
+}
+
+Result<Address> ProveIdentity(const std::string& url_in, long timeout_ms) {
+  std::string url = BaseUrl(url_in);
+  std::array<uint8_t, 16> nonce;
+  RandomBytes(nonce);
+  std::string nonce_hex = HexEncode(nonce);
+  DIGM_ASSIGN_OR_RETURN(HttpResult r, HttpCall("GET", url + "/ping?nonce=" + nonce_hex, "",
+                                               {.timeout_ms = timeout_ms,
+                                                .connect_timeout_ms = timeout_ms,
+                                                .max_body = 64 << 10}));
+  auto bad = [&](const std::string& why) {
+    return Status::Integrity(url + " does not prove who it is: " + why);
+  };
+  if (r.status != 200) return bad("/ping answered " + std::to_string(r.status));
+  auto pong = ParseJson(r.body);
+  if (!pong.ok()) return bad(pong.status().message());
+  if (!CheckSchema(*pong, "pong", 1).ok()) return bad("not a digm.pong/1");
+  if (StringOr(*pong, "nonce") != nonce_hex) return bad("the pong is not for this nonce");
+  if (BaseUrl(StringOr(*pong, "url")) != url) {
+    return bad("the pong names " + StringOr(*pong, "url", "no URL"));
+  }
+  auto signer = VerifyDocument(*pong);
+  if (!signer.ok()) return bad(signer.status().message());
+  if (StringOr(*pong, "node_id") != AddressToString(*signer)) {
+    return bad("the pong is signed by another key");
+  }
+  return *signer;
+}
+
+}  // namespace digm
