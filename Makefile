@@ -1,9 +1,16 @@
-# digm: make | make test | make demo | make bench | make install PREFIX=/usr/local
-BUILD  ?= build
+# digm: make | make test [SANITIZE=1] | make demo | make bench | make fuzz | make install PREFIX=/usr/local
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 60
+# make test SANITIZE=1: a build of its own under ASan and UBSan.
+ifeq ($(SANITIZE),1)
+BUILD ?= build-sanitize
+CMAKE_FLAGS += -DDIGM_SANITIZE=ON
+else
+BUILD ?= build
+endif
 
-.PHONY: all build deps test demo bench install clean
+.PHONY: all build deps test demo bench fuzz install clean
 
 all: build
 
@@ -19,7 +26,16 @@ build:
 test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory build
-	@cd $(BUILD) && ctest --output-on-failure -j$$(nproc) --timeout 600
+	@cd $(BUILD) && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j$$(nproc) --timeout $(if $(SANITIZE),1800,600)
+
+# libFuzzer targets with clang, ASan and UBSan, FUZZ_SECONDS each (default 60).
+fuzz:
+	@scripts/deps.sh fuzz
+	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DDIGM_FUZZ=ON -DDIGM_BUILD_TESTS=OFF >/dev/null
+	@cmake --build build-fuzz --target fuzz_manifest fuzz_proof fuzz_http fuzz_signed fuzz_keywrap
+	@scripts/fuzz.sh build-fuzz/bin $(FUZZ_SECONDS)
 
 demo:
 	@scripts/deps.sh demo

@@ -15,7 +15,7 @@ rm -rf "$out" && mkdir -p "$out" && cd "$out"
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
 step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 holds() {  # holds N ROOT: node N's store has the track complete
-  digm-seed ls --data "node$1" | jq -e --arg r "$2" '.[] | select(.root == $r and .complete)' > /dev/null
+  digm-seed ls --data "node$1" | jq -se --arg r "$2" 'any(.[]; .root == $r and .complete)' > /dev/null
 }
 wait_held() {  # wait_held ROOT: until all three nodes hold it (at most 20 s each)
   local i
@@ -93,7 +93,7 @@ for i in 1 2 3; do
   h=$(jq -r '.chunks[-1].hash' track.mp3.json)
   got=$(curl -sf "${urls[$((i - 1))]}/content/$h" | sha256sum | cut -c1-64)
   printf 'node%s holds %s: %s; its last chunk hashes to its name: %s\n' "$i" "${root:0:16}..." \
-    "$(digm-seed ls --data "node$i" | jq -r --arg r "$root" '.[] | select(.root == $r) | "\(.chunks) chunks, complete=\(.complete)"')" \
+    "$(digm-seed ls --data "node$i" | jq -r --arg r "$root" 'select(.root == $r) | "\(.chunks) chunks, complete=\(.complete)"')" \
     "$([ "$got" = "$h" ] && echo yes || echo NO)"
 done
 

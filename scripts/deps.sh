@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages a make target needs, when they are missing.
-# Quiet when everything is present. Usage: scripts/deps.sh build|test|demo|bench
+# Quiet when everything is present. Usage: scripts/deps.sh build|test|demo|bench|fuzz
 set -euo pipefail
 
 build=(cmake ninja-build ccache g++ pkg-config libssl-dev libzstd-dev nlohmann-json3-dev
@@ -11,10 +11,11 @@ media=(sox libsox-fmt-mp3 jq)
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
   test)  want=("${build[@]}" "${media[@]}" bats man-db groff-base curl aria2 ffmpeg wrk sqlite3 nodejs npm
-               python3 systemd file) ;;
+               python3 systemd file time bsdutils) ;;
   demo)  want=("${build[@]}" "${media[@]}" curl) ;;
+  fuzz)  want=("${build[@]}" clang libclang-rt-14-dev) ;;
   bench) want=("${build[@]}" "${media[@]}" openssl time nodejs npm nginx-light wrk curl aria2 sqlite3) ;;
-  *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|demo|bench|fuzz" >&2; exit 2 ;;
 esac
 
 missing=()

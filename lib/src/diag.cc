@@ -1,5 +1,6 @@
 #include "digm/diag.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,22 +61,33 @@ void Progress::Update(uint64_t done, uint64_t total, std::string_view note) {
   last_draw_ = now;
   drawn_ = true;
   double rate = done / std::max(now - start_, 1e-6);
-  char line[160];
+  // The line fits the terminal (its width read at each draw, so a resize
+  // is followed), and the bar takes what the text leaves of it.
+  int columns = 80;
+  struct winsize ws;
+  if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) columns = ws.ws_col;
+  char line[512];
   if (total > 0) {
-    int width = 30;
+    char tail[160];
+    double eta_s = rate > 0 && total > done ? (total - done) / rate : 0;
+    int tail_len = std::snprintf(tail, sizeof tail, " %3d%% %s/s %.*s ETA %ds",
+                                 static_cast<int>(100.0 * done / total), HumanBytes(rate).c_str(),
+                                 static_cast<int>(note.size()), note.data(),
+                                 static_cast<int>(eta_s + 0.5));
+    int width = std::clamp(columns - 1 - static_cast<int>(g_program.size()) - 5 - tail_len, 0, 30);
     int filled = static_cast<int>(width * std::min<double>(1.0, double(done) / total));
     std::string bar(filled, '#');
     bar.resize(width, ' ');
-    double eta = rate > 0 && total > done ? (total - done) / rate : 0;
-    std::snprintf(line, sizeof line, "\r%s: [%s] %3d%% %s/s %.*s ETA %ds ", g_program.c_str(),
-                  bar.c_str(), static_cast<int>(100.0 * done / total), HumanBytes(rate).c_str(),
-                  static_cast<int>(note.size()), note.data(), static_cast<int>(eta + 0.5));
+    std::snprintf(line, sizeof line, "%s: [%s]%s", g_program.c_str(), bar.c_str(), tail);
   } else {
-    std::snprintf(line, sizeof line, "\r%s: %s %s/s %.*s ", g_program.c_str(),
+    std::snprintf(line, sizeof line, "%s: %s %s/s %.*s", g_program.c_str(),
                   HumanBytes(double(done)).c_str(), HumanBytes(rate).c_str(),
                   static_cast<int>(note.size()), note.data());
   }
-  fputs(line, stderr);
+  std::string text(line);
+  if (static_cast<int>(text.size()) > columns - 1) text.resize(std::max(columns - 1, 0));
+  // Back to the start of the line, the text, and the rest of the line cleared.
+  fputs(("\r" + text + "\x1b[K").c_str(), stderr);
 }
 
 void Progress::Finish() {

@@ -22,11 +22,43 @@
 namespace digm {
 namespace {
 
+// A call run on a thread of its own whose result can be waited for with a
+// deadline, and abandoned: unlike std::async's future, dropping it never
+// blocks (the call ends by its own timeout, and its result is dropped).
+template <class T>
+class Background {
+ public:
+  explicit Background(std::function<T()> call) : state_(std::make_shared<State>()) {
+    std::thread([state = state_, call = std::move(call)] {
+      T value = call();
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->value = std::move(value);
+      state->cv.notify_all();
+    }).detach();
+  }
+  // The result, if it came within `wait`.
+  std::optional<T> Get(std::chrono::milliseconds wait) {
+    std::unique_lock<std::mutex> lock(state_->mu);
+    state_->cv.wait_for(lock, wait, [&] { return state_->value.has_value(); });
+    return state_->value;
+  }
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<T> value;
+  };
+  std::shared_ptr<State> state_;
+};
+
 double Now() {
   using namespace std::chrono;
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
+
+constexpr long kIdentityTimeoutMs = 3000;
 
 struct Peer {
   std::string url;
@@ -177,10 +209,9 @@ class Fetch {
     result.started = UnixNow();
     // Who is who, for the receipt: each peer proves its key at its URL, in
     // parallel with the transfer, so no peer's answer delays the first byte.
-    std::vector<std::future<Result<Address>>> identities;
+    std::vector<Background<Result<Address>>> identities;
     for (const auto& p : peers_) {
-      identities.push_back(
-          std::async(std::launch::async, [url = p.url] { return ProveIdentity(url, 3000); }));
+      identities.emplace_back([url = p.url] { return ProveIdentity(url, kIdentityTimeoutMs); });
     }
     DIGM_ASSIGN_OR_RETURN(ChunkOpener opener, ChunkOpener::Create(m_, o_.key));
     if (o_.cache) {
@@ -227,11 +258,8 @@ class Fetch {
       Delivery d = peers_[i].delivery;
       // Only a peer that delivered is waited for (at most its timeout); one
       // that did not prove its key is named by URL alone and never paid.
-      if (!d.chunks.empty() || identities[i].wait_for(std::chrono::seconds(0)) ==
-                                   std::future_status::ready) {
-        auto id = identities[i].get();
-        if (id.ok()) d.node_id = AddressToString(*id);
-      }
+      auto id = identities[i].Get(std::chrono::milliseconds(d.chunks.empty() ? 0 : kIdentityTimeoutMs));
+      if (id && id->ok()) d.node_id = AddressToString(**id);
       result.deliveries.push_back(std::move(d));
     }
     return result;
@@ -471,52 +499,93 @@ std::vector<std::string> DiscoverPeers(const std::vector<std::string>& given,
     if (seen.insert(url).second) out.push_back(url);
   };
   for (const auto& p : given) add(p);
+  // All asked at once; a peer slow to answer is not waited for past the
+  // deadline (it delays nobody's first byte).
+  std::vector<Background<Result<HttpResult>>> asked;
   for (const auto& p : given) {
-    auto r = HttpCall("GET", BaseUrl(p) + "/peers", "",
-                      {.timeout_ms = 3000, .connect_timeout_ms = 2000, .max_body = kMaxGossipReply});
-    if (!r.ok() || r->status != 200) continue;
-    auto j = ParseJson(r->body);
+    asked.emplace_back([url = BaseUrl(p) + "/peers"] {
+      return HttpCall("GET", url, "",
+                      {.timeout_ms = 1000, .connect_timeout_ms = 1000, .max_body = kMaxGossipReply});
+    });
+  }
+  // The others get a few times what the first answer took (50 ms at least),
+  // and never more than a second in all.
+  using Clock = std::chrono::steady_clock;
+  auto start = Clock::now(), deadline = start + std::chrono::seconds(1);
+  std::vector<std::optional<Result<HttpResult>>> got(given.size());
+  for (size_t answered = 0; answered < given.size() && Clock::now() < deadline;) {
+    for (size_t i = 0; i < given.size(); ++i) {
+      if (got[i] || !(got[i] = asked[i].Get(std::chrono::milliseconds(0)))) continue;
+      if (answered++ == 0) {
+        deadline = std::min(deadline, Clock::now() + std::max<Clock::duration>(
+                                                        4 * (Clock::now() - start),
+                                                        std::chrono::milliseconds(50)));
+      }
+    }
+    if (answered < given.size()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  for (size_t i = 0; i < given.size(); ++i) {
+    const auto& r = got[i];
+    if (!r || !r->ok() || (*r)->status != 200) continue;
+    const std::string& body = (*r)->body;
+    auto j = ParseJson(body);
     if (!j.ok() || !j->is_array()) continue;
     for (const auto& rec : *j) {
       // Only records that verify name real nodes.
       Json record = rec;
       if (record.is_object()) record.erase("available_tracks");
-      if (VerifyDocument(record).ok() && record.contains("url") && record["url"].is_string()) {
-        add(record["url"].get<std::string>());
-      }
+      std::string url = StringOr(record, "url");
+      if (VerifyDocument(record).ok() && PeerUrlAllowed(url, BaseUrl(given[i]))) add(url);
     }
   }
   return out;
 }
 
-Result<Manifest> ResolveManifest(const std::string& root, const std::vector<std::string>& peers) {
-  Status last = Status::Network("no peer was given");
-  for (const auto& p : peers) {
-    auto r = HttpCall("GET", BaseUrl(p) + "/tracks/" + root, "",
-                      {.timeout_ms = 5000, .connect_timeout_ms = 2000,
-                       .max_body = kMaxManifestBytes});
-    if (!r.ok()) {
-      last = r.status();
-      continue;
-    }
-    if (r->status != 200) {
-      last = Status::Network(BaseUrl(p) + " does not have " + root + " (HTTP " +
-                             std::to_string(r->status) + ")");
-      continue;
-    }
-    auto m = ParseManifest(r->body);
-    if (!m.ok()) {  // the peer's fault, not the user's: a network error
-      last = Status::Network("the manifest from " + BaseUrl(p) + ": " + m.status().message());
-      continue;
-    }
-    if (HexEncode(m->ComputeRoot()) != root || (m->root && HexEncode(*m->root) != root)) {
-      last = Status::Integrity("the manifest from " + BaseUrl(p) + " does not hash to " + root);
-      continue;
-    }
-    m->root = m->ComputeRoot();
-    return m;
+namespace {
+
+// The manifest of `root` from one peer, checked against the root.
+Result<Manifest> ManifestFrom(const std::string& peer, const std::string& root) {
+  auto r = HttpCall("GET", peer + "/tracks/" + root, "",
+                    {.timeout_ms = 5000, .connect_timeout_ms = 2000, .max_body = kMaxManifestBytes});
+  if (!r.ok()) return r.status();
+  if (r->status != 200) {
+    return Status::Network(peer + " does not have " + root + " (HTTP " +
+                           std::to_string(r->status) + ")");
   }
-  return last;
+  auto m = ParseManifest(r->body);
+  if (!m.ok()) {  // the peer's fault, not the user's: a network error
+    return Status::Network("the manifest from " + peer + ": " + m.status().message());
+  }
+  if (HexEncode(m->ComputeRoot()) != root || (m->root && HexEncode(*m->root) != root)) {
+    return Status::Integrity("the manifest from " + peer + " does not hash to " + root);
+  }
+  m->root = m->ComputeRoot();
+  return m;
+}
+
+}  // namespace
+
+Result<Manifest> ResolveManifest(const std::string& root, const std::vector<std::string>& peers) {
+  if (peers.empty()) return Status::Network("no peer was given");
+  // Every peer at once (the first 16); the first good answer wins, so a slow
+  // peer delays nothing. Without one, the error of the last peer given.
+  size_t n = std::min<size_t>(peers.size(), 16);
+  std::vector<Background<Result<Manifest>>> asked;
+  for (size_t i = 0; i < n; ++i) {
+    asked.emplace_back([peer = BaseUrl(peers[i]), root] { return ManifestFrom(peer, root); });
+  }
+  std::vector<std::optional<Result<Manifest>>> got(n);
+  for (;;) {
+    size_t done = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!got[i]) got[i] = asked[i].Get(std::chrono::milliseconds(0));
+      if (!got[i]) continue;
+      if (got[i]->ok()) return std::move(*got[i]);
+      ++done;
+    }
+    if (done == n) return got[n - 1]->status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
 }
 
 Result<FetchResult> FetchTrack(const Manifest& manifest, const FetchOptions& options, int fd) {

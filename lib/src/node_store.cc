@@ -75,7 +75,8 @@ Json FsckReport::ToJson() const {
 }
 
 Json TrackRow::ToJson() const {
-  return Json{{"root", root},     {"title", title},          {"artist", artist},
+  return Json{{"schema", "digm.stored-track/1"},
+              {"root", root},     {"title", title},          {"artist", artist},
               {"size", size},     {"chunks", chunks},        {"complete", complete},
               {"pinned", pinned}, {"created_at", created_at}};
 }

@@ -100,6 +100,35 @@ Result<int64_t> ReceiptSeconds(const Json& receipt) {
   return *b - *a;
 }
 
+Result<RewardClaim> ReceiptReward(const Json& receipt, const Manifest& track) {
+  std::string root = HexEncode(track.ComputeRoot());
+  DIGM_ASSIGN_OR_RETURN(std::string of, GetString(receipt, "root", "root"));
+  if (of != root) return Status::BadInput("the receipt is for " + of + ", not for " + root);
+  if (!track.media.duration || *track.media.duration <= 0) {
+    return Status::BadInput("the track's duration is unknown: a reward cannot be capped");
+  }
+  DIGM_ASSIGN_OR_RETURN(int64_t streamed, ReceiptSeconds(receipt));
+  DIGM_ASSIGN_OR_RETURN(std::string listener, GetString(receipt, "listener", "listener"));
+  uint64_t total = 0, delivered = 0;
+  for (const auto& c : track.chunks) total += c.size;
+  if (auto d = receipt.find("deliveries"); d != receipt.end() && d->is_array()) {
+    for (const auto& item : *d) {
+      if (!ParseAddress(StringOr(item, "node_id")).ok()) continue;  // unidentified: not counted
+      auto bytes = GetUint(item, "bytes", "bytes");
+      if (bytes.ok()) delivered += std::min(*bytes, total);
+    }
+  }
+  double duration = *track.media.duration;
+  double share = total ? std::min(1.0, static_cast<double>(delivered) / total) : 0;
+  RewardClaim claim;
+  claim.seconds = std::min<int64_t>({streamed, static_cast<int64_t>(duration),
+                                     static_cast<int64_t>(duration * share)});
+  claim.seconds = std::max<int64_t>(claim.seconds, 0);
+  DIGM_ASSIGN_OR_RETURN(std::string finished, GetString(receipt, "finished", "finished"));
+  claim.ref = "reward:" + listener + ":" + root + ":" + finished.substr(0, 10);
+  return claim;
+}
+
 Result<bool> PayReward(Ledger::Txn& txn, const std::string& ref, int64_t seconds,
                        const std::string& listener, const std::string& artist,
                        std::vector<Transfer>* posted) {

@@ -438,7 +438,8 @@ HttpResponse SeedApi::PutTrack(const HttpRequest& req, const std::string& root) 
     std::string h = HexEncode(c.hash);
     if (!store_.HasChunk(h)) missing.push_back(h);
   }
-  return HttpResponse::Json(201, DumpDocument(Json{{"root", root}, {"missing", missing}}));
+  return HttpResponse::Json(
+      201, DumpDocument(Json{{"schema", "digm.upload/1"}, {"root", root}, {"missing", missing}}));
 }
 
 HttpResponse SeedApi::PutContent(const HttpRequest& req, const std::string& hash) {
@@ -449,7 +450,8 @@ HttpResponse SeedApi::PutContent(const HttpRequest& req, const std::string& hash
   if (s.code() == Code::kIntegrity) return HttpResponse::Error(422, s.message());
   if (!s.ok()) return HttpResponse::Error(500, s.message());
   ++metrics_.chunks_received;
-  return HttpResponse::Json(201, DumpDocument(Json{{"hash", hash}, {"size", req.body.size()}}));
+  return HttpResponse::Json(201, DumpDocument(Json{
+                                     {"schema", "digm.stored/1"}, {"hash", hash}, {"size", req.body.size()}}));
 }
 
 HttpResponse SeedApi::Discover(const HttpRequest& req) {

@@ -43,6 +43,62 @@ root() { jq -r .root "$FIX/$1.json"; }
   [[ "$stderr" == *"no node to fetch from"* ]]
   run --separate-stderr -2 digm-fetch "$(root mp3)" --peer http://127.0.0.1:1 --receipt r.json -o x
   [[ "$stderr" == *"--receipt needs --wallet"* ]]
+  run --separate-stderr -2 digm-fetch -o x
+  [[ "$stderr" == *"error: TRACK is required"* ]]
+  run --separate-stderr -2 digm-fetch "$(root mp3)" --peer http://127.0.0.1:1 --timeout -1 -o x
+  run -0 digm-fetch -V
+  [[ "$output" == "digm-fetch "* ]]
+}
+
+@test "the progress bar fits the terminal and redraws one line" {
+  start_node n1
+  script -qec "stty cols 50; digm-fetch $(root wav) --peer $URL_n1 --key $FIX/wav.key --no-cache --progress -o wav.out" /dev/null > tty.out
+  cmp wav.out "$AUDIO/track.wav"
+  # Each redraw starts at the line's start and clears the rest; none wraps.
+  grep -q $'\r' tty.out
+  tr '\r' '\n' < tty.out | sed 's/\x1b\[K//g' | awk 'length > 49 { bad = 1 } END { exit bad }'
+  [ "$(grep -c 'digm-fetch: \[' tty.out)" -le 2 ]   # one line (and its final newline)
+}
+
+@test "a peer that does not prove its key is named by URL only, and never paid" {
+  start_node n1
+  start_liar "$URL_n1" flip 0   # a relay: its /ping answers with n1's key and n1's URL
+  digm-fetch "$(root mp3)" --peer "$URL_liar" --no-cache -o got.mp3 --wallet "$FIX/listener.wallet" --receipt r.json
+  cmp got.mp3 "$AUDIO/track.mp3"
+  jq -e --arg u "$URL_liar" '.deliveries == [.deliveries[] | select(.url == $u and .node_id == null)]
+    and (.deliveries | length) == 1' r.json
+  export DIGM_LEDGER=ledger.db
+  digm-pay deposit --to "$(jq -r .listener r.json)" --amount 10 > /dev/null
+  run -0 digm-pay settle r.json --price-per-mb 1
+  [ -z "$output" ]   # nothing to pay: no proven identity delivered
+  # Fetched directly, n1 proves its key and is named.
+  digm-fetch "$(root mp3)" --peer "$URL_n1" --no-cache -o got2.mp3 --wallet "$FIX/listener.wallet" --receipt r2.json
+  [ "$(jq -r '.deliveries[0].node_id' r2.json)" = "$(curl -sf "$URL_n1/ping" | jq -r .node_id)" ]
+}
+
+@test "one slow peer neither delays the first chunk nor gets a share of the track" {
+  start_node n1
+  start_node n2
+  start_liar "$URL_n2" delay 1 --stall 1   # every answer of n2's takes a second
+  digm-fetch "$(root wav)" --peer "$URL_liar" --peer "$URL_n1" --key "$FIX/wav.key" --no-cache -o wav.out \
+    --wallet "$FIX/listener.wallet" --receipt r.json
+  cmp wav.out "$AUDIO/track.wav"
+  total=$(jq '.chunks | length' "$FIX/wav.json")
+  slow=$(jq --arg u "$URL_liar" '[.deliveries[] | select(.url == $u) | .chunks | length] | add // 0' r.json)
+  echo "the slow peer delivered $slow of $total chunks"
+  [ "$slow" -le 2 ]
+}
+
+@test "a fully cached 160 MiB track is fetched in bounded memory" {
+  start_node n1
+  head -c $((160 << 20)) /dev/urandom > long.bin
+  digm-chunk long.bin --store long | digm-merkle seal > long.json
+  digm-seed add long.json --from long --data n1 > /dev/null
+  digm-fetch long.json --peer "$URL_n1" --cache cache -o /dev/null   # fills the cache
+  command time -f '%M' -o rss.kb digm-fetch long.json --peer "$URL_n1" --cache cache -o got.bin
+  cmp got.bin long.bin
+  echo "peak RSS $(( $(cat rss.kb) / 1024 )) MiB, all from the cache"
+  [ "$(cat rss.kb)" -lt $((64 << 10)) ]
 }
 
 @test "clear and encrypted tracks, one chunk, a short last chunk, and an empty track" {

@@ -124,26 +124,47 @@ bal() { digm-pay balance "$1" | jq -r --arg a "${2:-XFG}" 'select(.asset == $a) 
   stop_nodes
 }
 
-@test "reward: 0.1 PARA per second, 60/40, once per receipt, from the pool" {
+@test "reward: 0.1 PARA per second, 60/40, capped by the track, once per listener, track and day" {
   artist=0x00000000000000000000000000000000000000ad
   run -1 digm-pay reward --seconds 10 --listener "$LISTENER" --artist $artist
   digm-pay deposit --to pool:rewards --amount 100 --asset PARA > /dev/null
   run -0 digm-pay reward --seconds 10 --listener "$LISTENER" --artist $artist
   jq -se '[.[].amount] == ["0.6", "0.4"] and all(.[]; .asset == "PARA" and .from == "pool:rewards")' <<<"$output"
-  # A receipt of 42 streamed seconds, signed by its listener: 4.2 PARA, once.
-  jq '.finished = ((.started | fromdate) + 42 | todate)' "$FIX/receipt.json" > long.json
-  digm-test-receipts long.json "$FIX/listener.wallet" 1 .
-  run -0 digm-pay reward --receipt r-000000.json --artist $artist
-  jq -se --arg l "$LISTENER" '[.[] | [.to, .amount, .memo]] == [[$l, "2.52", "42 s"], ["'$artist'", "1.68", "42 s"]]' <<<"$output"
-  run -0 digm-pay reward --receipt r-000000.json --artist $artist
+  # A receipt that claims 42 s of the 5 s track earns 5 s: 0.5 PARA.
+  jq '.finished = ((.started | fromdate) + 42 | todate)' "$FIX/receipt.json" | digm-test-sign - "$FIX/listener.wallet" > long.json
+  run --separate-stderr -2 digm-pay reward --receipt long.json --artist $artist
+  [[ "$stderr" == *"--receipt needs --manifest"* ]]
+  run -0 digm-pay reward --receipt long.json --manifest "$FIX/mp3.json" --artist $artist
+  jq -se --arg l "$LISTENER" '[.[] | [.to, .amount, .memo]] == [[$l, "0.3", "5 s"], ["'$artist'", "0.2", "5 s"]]' <<<"$output"
+  # The same listener, track and day again, even by another receipt: nothing.
+  jq '.finished = ((.started | fromdate) + 41 | todate)' "$FIX/receipt.json" | digm-test-sign - "$FIX/listener.wallet" > again.json
+  run -0 digm-pay reward --receipt again.json --manifest "$FIX/mp3.json" --artist $artist
   [ -z "$output" ]
-  [ "$(bal pool:rewards PARA)" = 94.8 ]
-  # Under a second: nothing to reward, and it says so.
-  jq '.finished = .started' "$FIX/receipt.json" > short.json
-  mkdir short && digm-test-receipts short.json "$FIX/listener.wallet" 1 short
-  run -0 --separate-stderr digm-pay reward --receipt short/r-000000.json --artist $artist
+  [ "$(bal pool:rewards PARA)" = 98.5 ]
+}
+
+@test "reward: receipts with nothing delivered by identified nodes mint nothing" {
+  artist=0x00000000000000000000000000000000000000ad
+  digm-pay deposit --to pool:rewards --amount 100 --asset PARA > /dev/null
+  for i in 1 2 3; do
+    make_wallet "minter$i.wallet" "$(printf '%064x' $((0xbad0 + i)))"
+    jq '.deliveries = [] | .dropped = [] | .finished = ((.started | fromdate) + 86400 | todate)' "$FIX/receipt.json" \
+      | jq --arg l "$(digm-pay wallet identity "minter$i.wallet" | jq -r .address)" '.listener = $l' \
+      | digm-test-sign - "minter$i.wallet" > "minted$i.json"
+    run -0 --separate-stderr digm-pay reward --receipt "minted$i.json" --manifest "$FIX/mp3.json" --artist $artist
+    [ -z "$output" ]
+    [[ "$stderr" == *"earns nothing"* ]]
+  done
+  # Deliveries from no proven identity do not count either.
+  jq '.deliveries |= map(.node_id = null) | .finished = ((.started | fromdate) + 60 | todate)' "$FIX/receipt.json" \
+    | digm-test-sign - "$FIX/listener.wallet" > anon.json
+  run -0 --separate-stderr digm-pay reward --receipt anon.json --manifest "$FIX/mp3.json" --artist $artist
   [ -z "$output" ]
-  [[ "$stderr" == *"streamed for less than a second"* ]]
+  # A receipt of another track than the manifest's: bad input.
+  digm-chunk "$AUDIO/track.wav" | digm-merkle seal > other.json
+  run --separate-stderr -3 digm-pay reward --receipt anon.json --manifest other.json --artist $artist
+  [[ "$stderr" == *"the receipt is for"* ]]
+  [ "$(bal pool:rewards PARA)" = 100 ]
 }
 
 @test "slash burns half a struck-out node's stake once per node and epoch" {

@@ -36,6 +36,26 @@ publish() {  # publish MANIFEST URL REPLICAS
   digm-seed init --data n > /dev/null
   run --separate-stderr -2 digm-seed serve --data n --listen nowhere
   [[ "$stderr" == *"--listen 'nowhere': expected HOST:PORT"* ]]
+  run --separate-stderr -2 digm-seed servee --data n
+  [[ "$stderr" == *"'servee' is not a digm-seed command"*"did you mean 'serve'?"* ]]
+  run -0 digm-seed -V
+  [[ "$output" == "digm-seed "* ]]
+  # Numbers out of range are usage errors, never a limit turned off.
+  for bad in "--max-body -1" "--idle-timeout -1" "--header-timeout 0" "--max-connections 0" "--threads -2"; do
+    run --separate-stderr -2 digm-seed serve --data n $bad
+  done
+}
+
+@test "every JSON output names its schema: add, ls and the upload replies" {
+  digm-seed init --data a > /dev/null
+  run -0 digm-seed add "$FIX/mp3.json" --from "$FIX/chunks" --data a
+  [ "$(jq -r .schema <<<"$output")" = digm.added/1 ]
+  digm-seed ls --data a | jq -se 'length == 1 and .[0].schema == "digm.stored-track/1"'
+  start_node b
+  digm-seed publish "$FIX/wav.json" --from "$FIX/chunks" --node "$URL_b" --wallet "$FIX/artist.wallet" --replicas 1 \
+    | jq -e '.schema == "digm.published/1"'
+  h=$(jq -r '.chunks[0].hash' "$FIX/wav.json")
+  curl -sf -X PUT --data-binary "@$FIX/chunks/${h:0:2}/$h" "$URL_b/content/$h" | jq -e '.schema == "digm.stored/1"'
 }
 
 @test "init makes a node wallet once, mode 0600" {
@@ -137,7 +157,7 @@ publish() {  # publish MANIFEST URL REPLICAS
   run -0 digm-seed gc --data a
   jq -e --arg r "$root" '.schema == "digm.gc/1" and .removed == [$r]' <<<"$output"
   [ ! -e "a/chunks/${h:0:2}/$h" ]
-  [ "$(digm-seed ls --data a | jq -r '.[].root')" = "$(jq -r .root "$FIX/wav.json")" ]
+  [ "$(digm-seed ls --data a | jq -r '.root')" = "$(jq -r .root "$FIX/wav.json")" ]
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_a/content/$h")" = 404 ]
 }
 
@@ -168,7 +188,7 @@ publish() {  # publish MANIFEST URL REPLICAS
   # uploads race it, and the node is killed in the middle.
   ( digm-seed publish "$FIX/wav.json" --from "$FIX/chunks" --node "$URL_a" --wallet "$FIX/artist.wallet" \
       --replicas 1 > /dev/null 2>&1 || true ) &
-  pinned() { digm-seed ls --data a | jq -e --arg r "$root" '.[] | select(.root == $r)' > /dev/null; }
+  pinned() { digm-seed ls --data a | jq -se --arg r "$root" 'any(.[]; .root == $r)' > /dev/null; }
   eventually 10 pinned
   for h in $(jq -r '.chunks[].hash' "$FIX/wav.json" | tail -n 50); do
     curl -s -o /dev/null -X PUT --data-binary "@$FIX/chunks/${h:0:2}/$h" "$URL_a/content/$h" &
@@ -459,17 +479,17 @@ publish() {  # publish MANIFEST URL REPLICAS
   [ -f "n/quarantine/$h" ]
   run digm-seed fsck --data n
   [ "$(jq .clean <<<"$output")" = true ]
-  [ "$(digm-seed ls --data n | jq '.[0].complete')" = false ]
+  [ "$(digm-seed ls --data n | jq -s '.[0].complete')" = false ]
 }
 
 @test "add, ls and rm" {
   digm-seed init --data n > /dev/null
   digm-seed add "$FIX/mp3.json" --from "$FIX/chunks" --data n > /dev/null
   root=$(jq -r .root "$FIX/mp3.json")
-  [ "$(digm-seed ls --data n | jq -r '.[0].root')" = "$root" ]
+  [ "$(digm-seed ls --data n | jq -rs '.[0].root')" = "$root" ]
   [ "$(find n/chunks -type f | wc -l)" -gt 0 ]
   digm-seed rm --data n "$root"
-  [ "$(digm-seed ls --data n | jq length)" = 0 ]
+  [ "$(digm-seed ls --data n | jq -s length)" = 0 ]
   [ "$(find n/chunks -type f | wc -l)" = 0 ]
   run --separate-stderr -3 digm-seed rm --data n "$root"
   [[ "$stderr" == *"no track $root on this node"* ]]

@@ -138,7 +138,7 @@ make_wallet() {
 
 # True when node data folder $1 holds track $2 complete.
 holds() {
-  digm-seed ls --data "$1" | jq -e --arg r "$2" '.[] | select(.root == $r and .complete)' > /dev/null
+  digm-seed ls --data "$1" | jq -se --arg r "$2" 'any(.[]; .root == $r and .complete)' > /dev/null
 }
 
 # --- a real receipt ------------------------------------------------------------

@@ -7,7 +7,7 @@
 // the bytes of FILE, forwarding nothing. --own-identity makes it pass for a
 // node of its own: it answers GET /ping?nonce= with its own signed pong and
 // re-signs the upstream's /discover record as its own. Prints its URL.
-//   digm-test-liar --upstream URL --mode flip|truncate|stall|reset|mixed|random|resign
+//   digm-test-liar --upstream URL --mode flip|truncate|stall|reset|mixed|random|resign|delay
 //                  --share 0.5 [--on content|audit] [--log FILE]
 //                  [--reply "METHOD PREFIX STATUS FILE"]... [--own-identity]
 #include <CLI/CLI.hpp>
@@ -31,10 +31,10 @@ int main(int argc, char** argv) {
   int stall_s = 30;
   unsigned seed = 7;
   app.add_option("--upstream", upstream)->required();
-  app.add_option("--mode", mode)->check(CLI::IsMember({"flip", "truncate", "stall", "reset", "mixed", "random", "resign"}));
+  app.add_option("--mode", mode)->check(CLI::IsMember({"flip", "truncate", "stall", "reset", "mixed", "random", "resign", "delay"}));
   app.add_option("--share", share);
   app.add_option("--listen", listen);
-  app.add_option("--stall", stall_s);
+  app.add_option("--stall", stall_s)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--seed", seed);
   app.add_option("--on", on)->check(CLI::IsMember({"content", "audit"}));
   app.add_option("--log", log_path);
@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
   digm::Wallet own = digm::Wallet::Generate();
   std::string my_url;  // known once bound
   auto handler = [&](const digm::HttpRequest& req) {
+    // delay: every answer, true, but --stall seconds late (a slow node).
+    if (mode == "delay") std::this_thread::sleep_for(std::chrono::seconds(stall_s));
     if (own_identity && req.target.rfind("/ping?nonce=", 0) == 0) {
       return digm::HttpResponse::Json(
           200, digm::DumpDocument(digm::SignedPong(own, my_url, req.target.substr(12))));

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "digm/diag.h"
 #include "digm/document.h"
@@ -19,8 +21,33 @@ inline constexpr const char* kVersion = "0.1.0";
 inline void Init(CLI::App& app, const char* name) {
   diag::SetProgramName(name);
   InstallInterruptHandler();
-  app.set_version_flag("--version", std::string(name) + " " + kVersion);
+  app.set_version_flag("-V,--version", std::string(name) + " " + kVersion);
   app.get_formatter()->column_width(32);
+}
+
+// The subcommand of `app` nearest to `typed` (edit distance at most 2), or "".
+inline std::string NearestCommand(CLI::App& app, const std::string& typed) {
+  auto distance = [](const std::string& a, const std::string& b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      size_t diagonal = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j) {
+        size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+        diagonal = up;
+      }
+    }
+    return row[b.size()];
+  };
+  std::string best;
+  size_t best_distance = 3;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    size_t d = distance(typed, sub->get_name());
+    if (d < best_distance) best = sub->get_name(), best_distance = d;
+  }
+  return best;
 }
 
 // Parses argv. Returns -1 to carry on, or the exit code to return now: 0 after
@@ -36,8 +63,23 @@ inline int Parse(CLI::App& app, int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // A mistyped command: say so, and name the nearest one.
+    auto subs = app.get_subcommands({});
+    bool known = std::any_of(subs.begin(), subs.end(),
+                             [&](const CLI::App* s) { return argc > 1 && s->get_name() == argv[1]; });
+    if (argc > 1 && argv[1][0] != '-' && !subs.empty() && !known) {
+      diag::Error("'" + std::string(argv[1]) + "' is not a " + std::string(diag::ProgramName()) +
+                  " command");
+      std::string near = NearestCommand(app, argv[1]);
+      diag::Hint(near.empty() ? "try '" + std::string(diag::ProgramName()) + " --help'"
+                              : "did you mean '" + near + "'?");
+      return static_cast<int>(Code::kUsage);
+    }
     std::string m = e.what();
-    if (!m.empty()) m[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(m[0])));
+    // "TRACK is required" keeps its capitals; "The following ..." does not.
+    if (m.size() > 1 && !std::isupper(static_cast<unsigned char>(m[1]))) {
+      m[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(m[0])));
+    }
     diag::Error(m);
     diag::Hint("try '" + std::string(diag::ProgramName()) + " --help'");
     return static_cast<int>(Code::kUsage);

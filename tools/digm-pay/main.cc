@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
   app.fallthrough();  // --ledger and --asset may follow the subcommand
   const char* env = std::getenv("DIGM_LEDGER");
   std::string ledger = env ? env : "", asset_name = "XFG", out, file, amount, ref, from, to, price,
-              root, buyer, artist, listener, key, receipt, index, pool;
+              root, buyer, artist, listener, key, receipt, index, pool, manifest_path;
   std::vector<std::string> receipts, auditors;
   int64_t seconds = -1;
   int share = 50;
@@ -144,6 +144,7 @@ int main(int argc, char** argv) {
   grant->add_option("-o,--output", out, "write the digm.wrapped-key/1 here")->type_name("FILE");
   auto* reward = app.add_subcommand("reward", "pay 0.1 PARA per streamed second: 60% listener, 40% artist");
   reward->add_option("--receipt", receipt, "a signed receipt: its listener and its seconds")->type_name("FILE");
+  reward->add_option("--manifest", manifest_path, "with --receipt: the track's manifest, whose duration caps the reward")->type_name("FILE");
   reward->add_option("--seconds", seconds, "seconds streamed")->type_name("S");
   reward->add_option("--listener", listener)->type_name("ADDRESS");
   reward->add_option("--artist", artist)->required()->type_name("ADDRESS");
@@ -347,16 +348,22 @@ int main(int argc, char** argv) {
     std::string who = listener, key_ref;
     int64_t secs = seconds;
     if (!receipt.empty()) {
+      if (manifest_path.empty()) return cli::UsageError("--receipt needs --manifest FILE: the track's duration caps the reward");
       auto d = ReadDocument(receipt, "receipt", 1);
       if (!d.ok()) return diag::Fail(d.status());
       auto signer = VerifyDocument(*d);
       if (!signer.ok()) return diag::Fail(signer.status().Context("'" + receipt + "'"));
-      auto s = ReceiptSeconds(*d);
-      if (!s.ok()) return diag::Fail(s.status().Context("'" + receipt + "'"));
+      if (StringOr(*d, "listener") != AddressToString(*signer)) {
+        return diag::Fail(Status::Integrity("'" + receipt + "' is not signed by its listener"));
+      }
+      auto track = ReadManifest(manifest_path, true);
+      if (!track.ok()) return diag::Fail(track.status());
+      auto claim = ReceiptReward(*d, *track);
+      if (!claim.ok()) return diag::Fail(claim.status().Context("'" + receipt + "'"));
       who = AddressToString(*signer);
-      secs = *s;
-      if (secs == 0) diag::Warning("'" + receipt + "' streamed for less than a second: nothing to reward");
-      key_ref = "receipt:" + ReceiptHash(*d);
+      secs = claim->seconds;
+      if (secs == 0) diag::Warning("'" + receipt + "' earns nothing: less than a second of the track was delivered by identified nodes");
+      key_ref = claim->ref;
     } else {
       auto l = AddressArg(listener);
       if (!l.ok()) return cli::UsageError(listener.empty() ? "--seconds needs --listener ADDRESS" : l.status().message());

@@ -203,12 +203,13 @@ int main(int argc, char** argv) {
     auto chunks = ChunkStore::Open(from, {.create = false});
     if ((rc = Check(chunks)) >= 0) return rc;
     if (Status s = store->ImportTrack(*m, *chunks); !s.ok()) return diag::Fail(s);
-    return PrintJson(Json{{"root", HexEncode(m->ComputeRoot())}, {"chunks", m->chunks.size()}});
+    return PrintJson(Json{{"schema", "digm.added/1"},
+                          {"root", HexEncode(m->ComputeRoot())},
+                          {"chunks", m->chunks.size()}});
   }
-  if (ls->parsed()) {
-    Json out = Json::array();
-    for (const auto& t : store->ListTracks()) out.push_back(t.ToJson());
-    return PrintJson(out);
+  if (ls->parsed()) {  // NDJSON: one digm.stored-track/1 per track
+    for (const auto& t : store->ListTracks()) cli::PrintLine(t.ToJson());
+    return 0;
   }
   if (rm->parsed()) {
     Status s = store->RemoveTrack(root);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "digm/ledger.h"
+#include "digm/manifest.h"
 #include "digm/wallet.h"
 
 namespace digm {
@@ -47,6 +48,18 @@ Result<bool> PayReward(Ledger::Txn& txn, const std::string& ref, int64_t seconds
                        std::vector<Transfer>* posted);
 // The seconds a receipt streamed: finished − started, whole seconds.
 Result<int64_t> ReceiptSeconds(const Json& receipt);
+
+// What a receipt of `track` earns in listening rewards (SPEC §8), and once
+// only: its seconds, but never more than the track's duration, nor than the
+// share of the track that identified nodes (a non-null node_id) delivered
+// times that duration; `ref` is paid once per listener, track and UTC day of
+// "finished". BadInput when the receipt is for another track or the track's
+// duration is unknown.
+struct RewardClaim {
+  int64_t seconds = 0;
+  std::string ref;
+};
+Result<RewardClaim> ReceiptReward(const Json& receipt, const Manifest& track);
 
 // Burns `percent` of the node's stake for a digm.slash/1, once per node and epoch.
 Result<bool> ApplySlash(Ledger::Txn& txn, const Json& slash, const Asset& asset, int percent,
