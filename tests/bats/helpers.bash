@@ -63,7 +63,8 @@ assert_same_bytes() {
 # --- nodes -------------------------------------------------------------------
 
 # Starts a node on a free port of 127.0.0.1 (or at $LISTEN) with data in
-# $BATS_TEST_TMPDIR/NAME (initialised on first use) and fast gossip. Sets
+# $BATS_TEST_TMPDIR/NAME (initialised on first use) and fast gossip (a silent
+# peer forgotten after $PEER_TTL seconds, default 4). Sets
 # URL_NAME and PID_NAME. Every node started is stopped by stop_nodes (call
 # it in teardown).
 start_node() {
@@ -71,7 +72,7 @@ start_node() {
   local dir="$BATS_TEST_TMPDIR/$name" url=""
   [ -d "$dir" ] || digm-seed init --data "$dir" > /dev/null
   : > "$dir.log"
-  digm-seed serve --data "$dir" --listen "${LISTEN:-127.0.0.1:0}" --gossip-interval 1 --peer-ttl 4 "$@" \
+  digm-seed serve --data "$dir" --listen "${LISTEN:-127.0.0.1:0}" --gossip-interval 1 --peer-ttl "${PEER_TTL:-4}" "$@" \
     2>> "$dir.log" &
   local pid=$!
   echo "$pid" >> "$BATS_TEST_TMPDIR/pids"

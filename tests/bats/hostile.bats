@@ -177,3 +177,22 @@ PY
   [ "$(tr ' ' '\n' < held.log | sort -u)" = 403 ]
   [ $((after - before)) -lt 50 ]
 }
+
+@test "a flood of self-signed peers that all prove their keys fills a bounded table" {
+  PEER_TTL=300 start_node a --rate-limit 0
+  # 2,300 keys on 20 hosts of their own, each key answering for itself.
+  digm-test-flood "$URL_a" 2300 20 30 > flood.out &
+  echo $! >> "$BATS_TEST_TMPDIR/pids"
+  eventually 60 grep -q sent flood.out
+  settled() { [ "$(digm-seed peers --data a | jq length)" -ge 1000 ]; }
+  eventually 40 settled || true
+  n=$(digm-seed peers --data a | jq length)
+  per_host=$(digm-seed peers --data a | jq '[.[].url | capture("//(?<h>[^:/]+)").h] | group_by(.) | map(length) | max')
+  reply=$(curl -s -X POST -d '{"peer":{}}' "$URL_a/discover" | wc -c)
+  echo "$(cat flood.out): table $n peers, at most $per_host per host; a /discover reply is $reply bytes"
+  [ "$n" -le 1024 ] && [ "$per_host" -le 64 ]
+  [ "$reply" -lt 200000 ]
+  # The record dated 2100 was refused: no peer is seen in the future.
+  digm-seed peers --data a | jq -e --arg now "$(date -u -d '+10 min' +%Y-%m-%dT%H:%M:%SZ)" 'all(.[]; .seen <= $now)'
+  curl -sf "$URL_a/ping" > /dev/null
+}
