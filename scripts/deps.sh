@@ -11,7 +11,7 @@ media=(sox libsox-fmt-mp3 jq)
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
   test)  want=("${build[@]}" "${media[@]}" bats man-db groff-base curl aria2 ffmpeg wrk sqlite3 nodejs npm
-               python3 systemd file time bsdutils) ;;
+               python3 systemd file time bsdutils mpv vlc-bin vlc-plugin-base) ;;
   demo)  want=("${build[@]}" "${media[@]}" curl) ;;
   fuzz)  want=("${build[@]}" clang libclang-rt-14-dev) ;;
   bench) want=("${build[@]}" "${media[@]}" openssl time nodejs npm nginx-light wrk curl aria2 sqlite3) ;;

@@ -66,6 +66,22 @@ std::string QueryParam(std::string_view target, std::string_view name) {
   return "";
 }
 
+// The Content-Type of a segment extension, "" for one HLS does not carry.
+std::string SegmentMime(const std::string& ext) {
+  if (ext == "mp3") return "audio/mpeg";
+  if (ext == "aac") return "audio/aac";
+  return "";
+}
+
+// The segment extension for a track's format, "" when HLS cannot carry it.
+std::string SegmentExtension(const Manifest& m) {
+  std::string mime = m.media.mime.value_or("");
+  std::string format = m.media.format.value_or("");
+  if (format == "mp3" || mime == "audio/mpeg") return "mp3";
+  if (format == "aac" || mime == "audio/aac" || mime == "audio/aacp") return "aac";
+  return "";
+}
+
 bool IsNonce(std::string_view s) {
   if (s.size() < 16 || s.size() > 128 || s.size() % 2) return false;
   return std::all_of(s.begin(), s.end(),
@@ -297,8 +313,23 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
       return Metrics();
     }
     if (s.size() == 2 && s[0] == "content") {
-      if (!IsHash(s[1])) return HttpResponse::Error(400, "expected a 64-hex-digit hash");
-      if (get) return Content(req, s[1]);
+      // "/content/{hash}.mp3": the same bytes, typed for players (HLS segments).
+      std::string id = s[1], typed;
+      if (size_t dot = id.find('.'); dot != std::string::npos && get) {
+        typed = SegmentMime(id.substr(dot + 1));
+        if (typed.empty()) return HttpResponse::Error(404, "no such segment type: " + id.substr(dot + 1));
+        id.resize(dot);
+      }
+      if (!IsHash(id)) return HttpResponse::Error(400, "expected a 64-hex-digit hash");
+      if (get) {
+        HttpResponse r = Content(req, id);
+        if (!typed.empty() && r.status < 300) {
+          for (auto& [name, value] : r.headers) {
+            if (name == "Content-Type") value = typed;
+          }
+        }
+        return r;
+      }
       if (m == "PUT") return PutContent(req, s[1]);
       return MethodNotAllowed("GET, HEAD, PUT");
     }
@@ -510,6 +541,20 @@ HttpResponse SeedApi::Audit(const HttpRequest& req) {
 HttpResponse SeedApi::Playlist(const std::string& root) {
   auto manifest = store_.GetManifest(root);
   if (!manifest) return HttpResponse::Error(404, "no track " + root);
+  // HLS carries packed MP3 and AAC (ADTS) segments; players fail on anything
+  // else, and on ciphertext. Say what works instead (SPEC §5).
+  std::string ext = SegmentExtension(*manifest);
+  if (manifest->encryption || ext.empty()) {
+    std::string why = manifest->encryption
+                          ? "the track is encrypted: HLS players cannot decrypt it"
+                          : "HLS cannot carry " + manifest->media.format.value_or("this format");
+    HttpResponse r = HttpResponse::Error(409, why);
+    Json body = Json::parse(r.body);
+    body["alternative"] =
+        "digm-fetch " + root + " --peer " + options_.url + " -o - | ffplay -nodisp -autoexit -";
+    r.body = DumpDocument(body);
+    return r;
+  }
   double duration = manifest->media.duration.value_or(0);
   std::vector<double> seconds;
   double longest = 1;
@@ -525,7 +570,7 @@ HttpResponse SeedApi::Playlist(const std::string& root) {
     char extinf[64];
     std::snprintf(extinf, sizeof extinf, "#EXTINF:%.3f,\n", seconds[i]);
     m3u += extinf;
-    m3u += "/content/" + HexEncode(manifest->chunks[i].hash) + "\n";
+    m3u += "/content/" + HexEncode(manifest->chunks[i].hash) + "." + ext + "\n";
   }
   m3u += "#EXT-X-ENDLIST\n";
   HttpResponse res;

@@ -11,6 +11,7 @@ setup_file() {
   digm-chunk "$AUDIO/track.wav" --chunk-size 16K --encrypt --key-out "$FIX/wav.key" --store "$FIX/chunks" \
     | digm-merkle seal > "$FIX/wav.json"
   digm-chunk "$AUDIO/track.mp3" --chunk-size 16K --store "$FIX/chunks" | digm-merkle seal > "$FIX/mp3.json"
+  digm-chunk "$AUDIO/track.flac" --chunk-size 16K --store "$FIX/chunks" | digm-merkle seal > "$FIX/flac.json"
 }
 
 setup() {
@@ -246,15 +247,36 @@ publish() {  # publish MANIFEST URL REPLICAS
   [ "$(sha256sum chunk.bin | cut -c1-64)" = "$h" ]
 }
 
-@test "ffmpeg reads the HLS playlist of a clear track" {
+@test "HLS plays in ffprobe, ffmpeg, mpv and cvlc with default options; FLAC and encrypted get 409" {
   start_node a
   root=$(jq -r .root "$FIX/mp3.json")
   publish "$FIX/mp3.json" "$URL_a" 1 > /dev/null
-  curl -sf "$URL_a/tracks/$root/playlist.m3u8" | head -n 1 | grep -q '#EXTM3U'
-  # Segment URIs are /content/{hash}, without a file extension.
-  ffmpeg -nostdin -v error -extension_picky 0 -i "$URL_a/tracks/$root/playlist.m3u8" -f wav -y out.wav
+  list="$URL_a/tracks/$root/playlist.m3u8"
+  curl -sf "$list" | head -n 1 | grep -q '#EXTM3U'
+  curl -sf "$list" | grep -qE '^/content/[0-9a-f]{64}\.mp3$'
+  [ "$(curl -sI "$URL_a/content/$(jq -r '.chunks[0].hash' "$FIX/mp3.json").mp3" | tr -d '\r' | sed -n 's/^Content-Type: //Ip')" = audio/mpeg ]
+  ffprobe -v error -show_entries format=format_name -of csv=p=0 "$list" | grep -q hls
+  ffmpeg -nostdin -v error -i "$list" -f wav -y out.wav
   secs=$(ffprobe -v error -show_entries format=duration -of csv=p=0 out.wav)
   awk -v s="$secs" 'BEGIN { exit !(s > 4.5 && s < 5.5) }'
+  mpv --no-config --really-quiet --no-video --ao=pcm --ao-pcm-file=mpv.wav "$list"
+  secs=$(ffprobe -v error -show_entries format=duration -of csv=p=0 mpv.wav)
+  awk -v s="$secs" 'BEGIN { exit !(s > 4.5 && s < 5.5) }'
+  # VLC refuses to run as root.
+  out=$(nobody_dir)
+  as_nobody env HOME="$out" cvlc -q --no-video --play-and-exit \
+    --sout "#transcode{acodec=s16l}:std{access=file,mux=wav,dst=$out/vlc.wav}" "$list" vlc://quit 2> vlc.log
+  secs=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$out/vlc.wav")
+  rm -rf "$out"
+  awk -v s="$secs" 'BEGIN { exit !(s > 4.5 && s < 5.5) }'
+  # What HLS cannot carry, or an encrypted track, gets 409 and the way to play it.
+  for t in flac wav; do
+    publish "$FIX/$t.json" "$URL_a" 1 > /dev/null
+    r=$(jq -r .root "$FIX/$t.json")
+    [ "$(curl -s -o body.json -w '%{http_code}' "$URL_a/tracks/$r/playlist.m3u8")" = 409 ]
+    jq -e '.alternative | startswith("digm-fetch ")' body.json
+  done
+  grep -q encrypted body.json
 }
 
 # --- bad and hostile input ----------------------------------------------------------

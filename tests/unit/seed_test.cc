@@ -291,14 +291,32 @@ TEST_F(SeedApiTest, TracksPlaylistAndMetrics) {
     EXPECT_TRUE(tracks[0].contains(k)) << k;
   }
   EXPECT_EQ(tracks[0]["content_hash"], root_);
-  std::string m3u = Call("GET", "/tracks/" + root_ + "/playlist.m3u8").body;
-  EXPECT_EQ(m3u.rfind("#EXTM3U\n", 0), 0u);
-  EXPECT_NE(m3u.find("/content/" + HexEncode(manifest_.chunks[2].hash)), std::string::npos);
-  EXPECT_NE(m3u.find("#EXT-X-ENDLIST"), std::string::npos);
+  // Not audio HLS can carry: 409, naming what plays it instead.
+  auto refused = Call("GET", "/tracks/" + root_ + "/playlist.m3u8");
+  EXPECT_EQ(refused.status, 409);
+  EXPECT_NE(Json::parse(refused.body)["alternative"].get<std::string>().find("digm-fetch"),
+            std::string::npos);
   std::string metrics = Call("GET", "/metrics").body;
   EXPECT_NE(metrics.find("digm_chunks_received_total 3\n"), std::string::npos);
   EXPECT_NE(metrics.find("# TYPE digm_requests_total counter"), std::string::npos);
   EXPECT_EQ(Json::parse(Call("GET", "/tracks/" + root_).body)["schema"], "digm.manifest/1");
+}
+
+TEST_F(SeedApiTest, HlsSegmentsCarryTheirFormatsExtension) {
+  manifest_.media.format = "mp3";  // the root covers the chunks only
+  manifest_.media.mime = "audio/mpeg";
+  Publish();
+  std::string m3u = Call("GET", "/tracks/" + root_ + "/playlist.m3u8").body;
+  EXPECT_EQ(m3u.rfind("#EXTM3U\n", 0), 0u);
+  std::string h2 = HexEncode(manifest_.chunks[2].hash);
+  EXPECT_NE(m3u.find("/content/" + h2 + ".mp3\n"), std::string::npos);
+  EXPECT_NE(m3u.find("#EXT-X-ENDLIST"), std::string::npos);
+  auto segment = Call("GET", "/content/" + h2 + ".mp3");
+  EXPECT_EQ(segment.status, 200);
+  EXPECT_EQ(ReadSlices(segment), Chunk(2));
+  std::map<std::string, std::string> h(segment.headers.begin(), segment.headers.end());
+  EXPECT_EQ(h["Content-Type"], "audio/mpeg");
+  EXPECT_EQ(Call("GET", "/content/" + h2 + ".exe").status, 404);
 }
 
 TEST_F(SeedApiTest, DiscoverLearnsSignedPeersOnly) {
