@@ -60,6 +60,15 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   [ ! -e missing.db ]
   run -3 --separate-stderr digm-audit index --db missing.db
   [ ! -e missing.db ]
+  # A prepare that fails makes no database either, and numbers out of range are usage errors.
+  echo garbage > garbage.json
+  run -3 --separate-stderr digm-audit prepare garbage.json --from "$FIX/chunks" --db a.db
+  [ ! -e a.db ]
+  run -3 --separate-stderr digm-audit prepare "$FIX/one.json" --from nowhere --db a.db
+  [ ! -e a.db ]
+  run -2 --separate-stderr digm-audit index --db missing.db --epoch -5
+  [[ "$stderr" == *"--epoch: Value -5 not in range 0 to"* ]]
+  run -2 --separate-stderr digm-audit run --db missing.db --peer http://127.0.0.1:1 --timeout -1
 }
 
 # --- prepare -----------------------------------------------------------------

@@ -58,6 +58,17 @@ setup() {
 @test "--preview-seconds needs --encrypt" {
   run --separate-stderr -2 digm-chunk "$AUDIO/track.wav" --preview-seconds 2
   [[ "$stderr" == *"--preview-seconds only applies to an encrypted track"* ]]
+  run --separate-stderr -2 digm-chunk "$AUDIO/track.wav" --encrypt --key-out k.key --preview-seconds -1
+  [[ "$stderr" == *"--preview-seconds: Value -1 not in range 0.000000 to 86400.000000"* ]]
+  [ ! -e k.key ]
+}
+
+@test "an output that cannot be made is found before any chunk is stored" {
+  run --separate-stderr -3 digm-chunk "$AUDIO/track.wav" --encrypt --key-out nodir/k --store st
+  [[ "$stderr" == *"cannot create 'nodir/k'"* ]]
+  [ ! -e st ] || [ -z "$(find st -type f)" ]
+  run --separate-stderr -3 digm-chunk "$AUDIO/track.wav" --store st -o nodir/m.json
+  [ ! -e st ] || [ -z "$(find st -type f)" ]
 }
 
 @test "--threads 0 is refused" {

@@ -59,9 +59,9 @@ int main(int argc, char** argv) {
     c->add_option("--db", db_path, "the auditor's database")->required()->type_name("DB");
   };
   auto epoch_opts = [&](CLI::App* c) {
-    c->add_option("--epoch", epoch, "the epoch (default: now / --epoch-seconds)")->check(CLI::NonNegativeNumber)->type_name("N");
+    c->add_option("--epoch", epoch, "the epoch (default: now / --epoch-seconds)")->check(CLI::Range(int64_t{0}, int64_t{1} << 40))->type_name("N");
     c->add_option("--epoch-seconds", epoch_seconds, "length of an epoch (default 3600, or as last run)")
-        ->check(CLI::PositiveNumber)
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 32))
         ->type_name("S");
   };
 
@@ -83,9 +83,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"challenge", "retrieve"}));
   run->add_option("-m,--manifest", manifests, "retrieve mode: a track that may be checked (repeatable)")->type_name("FILE");
   run->add_option("-c,--challenges", challenges, "challenges per node and epoch")->capture_default_str()->check(CLI::Range(1, 100000));
-  run->add_option("--timeout", timeout_s, "seconds one request may take")->capture_default_str()->check(CLI::PositiveNumber)->type_name("S");
+  run->add_option("--timeout", timeout_s, "seconds one request may take")->capture_default_str()->check(CLI::Range(0.001, 86400.0))->type_name("S");
   run->add_option("--retries", retries, "times a timed-out node is asked again")->capture_default_str()->check(CLI::Range(0, 10));
-  run->add_option("--lock-timeout", lock_wait, "seconds to wait for another run to finish")->capture_default_str()->check(CLI::NonNegativeNumber)->type_name("S");
+  run->add_option("--lock-timeout", lock_wait, "seconds to wait for another run to finish")->capture_default_str()->check(CLI::Range(0.0, 86400.0))->type_name("S");
   run->add_option("--wallet", wallet_path, "sign slash records with this wallet")->type_name("FILE");
   run->add_flag("-q,--quiet", quiet, "print nothing on stderr but errors");
 
@@ -105,6 +105,18 @@ int main(int argc, char** argv) {
     if (Status s = AddIndexNodes(index_path, targets); !s.ok()) return diag::Fail(s);
   }
   if (run->parsed() && targets.empty()) return cli::UsageError("no node to audit", "add --peer URL or --index FILE");
+  // What prepare reads is checked before the database is made: a failed
+  // command leaves no database behind.
+  std::optional<Manifest> prepared;
+  std::optional<ChunkStore> prepared_chunks;
+  if (prepare->parsed()) {
+    auto m = ReadManifest(manifest_path, true);
+    if (!m.ok()) return diag::Fail(m.status());
+    auto chunks = ChunkStore::Open(from, {.create = false});
+    if (!chunks.ok()) return diag::Fail(chunks.status());
+    prepared = std::move(*m);
+    prepared_chunks = std::move(*chunks);
+  }
   auto db = AuditDb::Open(db_path, prepare->parsed() || (run->parsed() && mode == "retrieve"));
   if (!db.ok()) return diag::Fail(db.status());
   if (!epoch_seconds) epoch_seconds = std::stoll((*db)->Setting("epoch_seconds").value_or("3600"));
@@ -121,11 +133,7 @@ int main(int argc, char** argv) {
     return s.exit_code();
   }
   if (prepare->parsed()) {
-    auto m = ReadManifest(manifest_path, true);
-    if (!m.ok()) return diag::Fail(m.status());
-    auto chunks = ChunkStore::Open(from, {.create = false});
-    if (!chunks.ok()) return diag::Fail(chunks.status());
-    auto report = (*db)->Prepare(*m, *chunks, count);
+    auto report = (*db)->Prepare(*prepared, *prepared_chunks, count);
     if (!report.ok()) return diag::Fail(report.status());
     cli::PrintLine(report->ToJson());
     return 0;

@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "cli.h"
@@ -19,6 +21,18 @@ struct Args {
   double preview_seconds = 0;
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 };
+
+// BadInput unless a file could be created at `path` ("" and "-" always can):
+// its folder exists and is writable.
+Status CanCreate(const std::string& path) {
+  if (path.empty() || path == "-") return Status::Ok();
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (access(dir.c_str(), W_OK | X_OK) != 0) {
+    return Status::BadInput("cannot create '" + path + "': " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
 
 int Join(const Args& a) {
   if (a.store.empty()) return cli::UsageError("--join needs --store DIR, where the chunks are");
@@ -64,6 +78,10 @@ int Chunk(const Args& a) {
   if (!a.key_out.empty() && lstat(a.key_out.c_str(), &st) == 0) {
     return cli::UsageError("'" + a.key_out + "' already exists; a track key is never overwritten",
                            "reuse it with --key " + a.key_out + ", or choose another file");
+  }
+  // Outputs that cannot be made are found before any chunk is stored.
+  for (const std::string* path : {&a.key_out, &a.output}) {
+    if (Status s = CanCreate(*path); !s.ok()) return diag::Fail(s);
   }
   if (!a.key_in.empty()) {
     auto k = ReadKeyFile(a.key_in);
@@ -117,7 +135,7 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--preview-seconds", a.preview_seconds,
                  "encrypt the chunks of the first N seconds with a public preview key")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0.0, 86400.0))
       ->type_name("N");
   app.add_flag("-z,--compress", a.compress, "zstd-compress chunks that shrink by 1/16 or more");
   app.add_option("-j,--threads", a.threads,

@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     c->add_option("--chain", chain, "pay on a chain instead of in the ledger")->check(CLI::IsMember({"evm"}))->type_name("evm");
     c->add_option("--rpc", target.rpc, "the chain's JSON-RPC URL")->type_name("URL");
     c->add_option("--chain-id", target.chain_id, "the chain id the RPC must serve (EIP-155)")->type_name("ID");
-    c->add_option("--confirm-timeout", confirm_s, "seconds to wait for the transactions to be mined")->capture_default_str()->check(CLI::PositiveNumber)->type_name("S");
+    c->add_option("--confirm-timeout", confirm_s, "seconds to wait for the transactions to be mined")->capture_default_str()->check(CLI::Range(1L, 86400L))->type_name("S");
   };
 
   auto* wallet = app.add_subcommand("wallet", "make or read a wallet")->require_subcommand(1, 1);
