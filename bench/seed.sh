@@ -28,7 +28,7 @@ jq -r '.chunks[].hash | "/content/" + .' "$work/track.json" > "$work/paths.txt"
 
 node_port=$(free_port)
 "$bin/digm-seed" serve --data "$work/node" --listen "127.0.0.1:$node_port" --rate-limit 0 \
-  --max-connections 4096 --gossip-interval 3600 -q &
+  --max-connections 4096 --max-connections-per-ip 4096 --gossip-interval 3600 -q &
 node_pid=$!
 pids+=("$node_pid")
 

@@ -78,6 +78,14 @@ bal() { digm-pay balance "$1" | jq -r --arg a "${2:-XFG}" 'select(.asset == $a) 
   [ "$(digm-pay balance)" = "$before" ]
 }
 
+@test "a settle at price 0 is a usage error and uses nothing up" {
+  digm-pay deposit --to "$LISTENER" --amount 10 > /dev/null
+  run --separate-stderr -2 digm-pay settle "$FIX/receipt.json" --price-per-mb 0
+  [[ "$stderr" == *"--price-per-mb must be more than zero"* ]]
+  run -0 digm-pay settle "$FIX/receipt.json" --price-per-mb 0.001
+  [ "$(jq -s length <<<"$output")" -ge 1 ]
+}
+
 @test "a tampered receipt exits 4 and nothing is applied, not even the good ones" {
   digm-pay deposit --to "$LISTENER" --amount 10 > /dev/null
   jq -c '.deliveries[0].bytes += 1000000' "$FIX/receipt.json" > tampered.json

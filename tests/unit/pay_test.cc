@@ -126,6 +126,40 @@ TEST(Settle, PaysPerByteRoundingDownAndStatesTheRest) {
   EXPECT_TRUE(ledger->Check().ok());
 }
 
+TEST(Settle, RefusesAmountsThatWouldWrapAndPaysNoUnprovenNode) {
+  Wallet listener = Wallet::Generate();
+  auto receipt_of = [&](Json deliveries) {
+    Json r{{"schema", "digm.receipt/1"},          {"root", std::string(64, 'a')},
+           {"listener", AddressToString(listener.address)},
+           {"started", "2026-11-22T10:00:00Z"}, {"finished", "2026-11-22T10:01:00Z"},
+           {"deliveries", std::move(deliveries)}};
+    SignDocument(r, listener);
+    return r;
+  };
+  Asset xfg = *ParseAsset("XFG");
+  // 2^63 - 1 bytes at 1000 XFG per MB once wrapped around to 0.192 XFG.
+  Json huge = receipt_of(Json::array({Json{{"node_id", "0x00000000000000000000000000000000000000b1"},
+                                           {"url", "http://n1"},
+                                           {"chunks", {0}},
+                                           {"bytes", INT64_MAX}}}));
+  auto specs = ReceiptPayments(huge, xfg, *ParseAmount("1000", xfg.decimals));
+  EXPECT_EQ(specs.status().code(), Code::kBadInput);
+  EXPECT_NE(specs.status().message().find("overflow"), std::string::npos) << specs.status().message();
+  // A delivery from a node that proved no identity (node_id null) is not paid.
+  Json anonymous = receipt_of(Json::array({Json{{"node_id", nullptr},
+                                                {"url", "http://relay"},
+                                                {"chunks", {0}},
+                                                {"bytes", 1000000}},
+                                           Json{{"node_id", "0x00000000000000000000000000000000000000b2"},
+                                                {"url", "http://n2"},
+                                                {"chunks", {1}},
+                                                {"bytes", 1000000}}}));
+  auto paid = ReceiptPayments(anonymous, xfg, 10000);
+  ASSERT_TRUE(paid.ok()) << paid.status().message();
+  ASSERT_EQ(paid->size(), 1u);
+  EXPECT_EQ((*paid)[0].to, "0x00000000000000000000000000000000000000b2");
+}
+
 std::string Hex(const Bytes& b) { return HexEncode(b); }
 Bytes Str(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
