@@ -26,7 +26,7 @@ build:
 test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory build
-	@cd $(BUILD) && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	@cd $(BUILD) && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 DIGM_SANITIZED=$(filter 1,$(SANITIZE)) \
 	  ctest --output-on-failure -j$$(nproc) --timeout $(if $(SANITIZE),1800,600)
 
 # libFuzzer targets with clang, ASan and UBSan, FUZZ_SECONDS each (default 60).

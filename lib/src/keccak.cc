@@ -21,7 +21,7 @@ Hash256 Keccak256(std::span<const uint8_t> data) {
   size_t at = 0;
   for (; data.size() - at >= kRate; at += kRate) absorb(data.data() + at);
   uint8_t last[kRate] = {};
-  std::memcpy(last, data.data() + at, data.size() - at);
+  if (data.size() > at) std::memcpy(last, data.data() + at, data.size() - at);  // empty: no pointer
   last[data.size() - at] ^= 0x01;  // Keccak padding: 0x01 ... 0x80
   last[kRate - 1] ^= 0x80;
   absorb(last);

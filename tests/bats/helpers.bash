@@ -30,6 +30,11 @@ file_fixture() {
 # The secret of the artist's wallet the tests publish with.
 ARTIST_SECRET=4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318
 
+# True under make test SANITIZE=1: memory is then the sanitizers' (shadow
+# memory, quarantine), so memory bounds are measured and shown but not held,
+# and everything runs a few times slower.
+sanitized() { [ -n "${DIGM_SANITIZED:-}" ]; }
+
 # Runs as an unprivileged user when we are root, so permission checks bite.
 as_nobody() {
   if [ "$(id -u)" -eq 0 ]; then
