@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS pins(
   expires INTEGER NOT NULL, PRIMARY KEY(root, owner));
 CREATE TABLE IF NOT EXISTS peers(
   node_id TEXT PRIMARY KEY, url TEXT NOT NULL, record TEXT NOT NULL, roots TEXT NOT NULL,
-  seen INTEGER NOT NULL);
+  seen INTEGER NOT NULL, host TEXT NOT NULL DEFAULT '');
 )sql";
 
 Status DbError(const std::exception& e) {
@@ -41,6 +41,15 @@ Status DbError(const std::exception& e) {
 
 // Index files from before pins accumulated per owner held one pin per root:
 // move them to the new table, each under its owner and with its expiry.
+// Peer tables from before they were bounded per host have no host column.
+void MigratePeers(SQLite::Database& db) {
+  SQLite::Statement cols(db, "PRAGMA table_info(peers)");
+  while (cols.executeStep()) {
+    if (cols.getColumn(1).getString() == "host") return;
+  }
+  db.exec("ALTER TABLE peers ADD COLUMN host TEXT NOT NULL DEFAULT ''");
+}
+
 void MigratePins(SQLite::Database& db) {
   bool has_owner = false;
   SQLite::Statement cols(db, "PRAGMA table_info(pins)");
@@ -118,6 +127,9 @@ Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& data_dir, 
     db->exec("PRAGMA synchronous=FULL");
     db->exec(kSchema);
     MigratePins(*db);
+    MigratePeers(*db);
+    db->exec("CREATE INDEX IF NOT EXISTS peers_by_seen ON peers(seen)");
+    db->exec("CREATE INDEX IF NOT EXISTS peers_by_host ON peers(host, seen)");
     return std::unique_ptr<NodeStore>(new NodeStore(data_dir, std::move(chunks), std::move(db)));
   } catch (const std::exception& e) {
     return DbError(e);
@@ -347,15 +359,39 @@ Result<std::vector<std::string>> NodeStore::CollectGarbage(int64_t now) {
 void NodeStore::UpsertPeer(const PeerRow& p) {
   std::lock_guard<std::mutex> lock(mu_);
   SQLite::Statement ins(*db_, R"sql(
-    INSERT INTO peers VALUES(?1,?2,?3,?4,?5) ON CONFLICT(node_id) DO UPDATE SET
+    INSERT INTO peers VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(node_id) DO UPDATE SET
       url=?2, record=?3, roots=CASE WHEN ?4 = '[]' THEN roots ELSE ?4 END,
-      seen=MAX(seen, ?5))sql");
+      seen=MAX(seen, ?5), host=?6)sql");
   ins.bind(1, p.node_id);
   ins.bind(2, p.url);
   ins.bind(3, DumpDocument(p.record));
   ins.bind(4, Json(p.roots).dump());
   ins.bind(5, p.seen);
+  ins.bind(6, p.host);
   ins.exec();
+}
+
+bool NodeStore::HasPeerAt(const std::string& node_id, const std::string& url, int64_t seen_since) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SQLite::Statement q(*db_, "SELECT 1 FROM peers WHERE node_id = ? AND url = ? AND seen >= ?");
+  q.bind(1, node_id);
+  q.bind(2, url);
+  q.bind(3, seen_since);
+  return q.executeStep();
+}
+
+NodeStore::PeerCounts NodeStore::CountPeers(const std::string& host, int64_t seen_since) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SQLite::Statement q(*db_,
+                      "SELECT count(*), coalesce(sum(host = ?), 0) FROM peers WHERE seen >= ?");
+  q.bind(1, host);
+  q.bind(2, seen_since);
+  PeerCounts c;
+  if (q.executeStep()) {
+    c.all = static_cast<size_t>(q.getColumn(0).getInt64());
+    c.on_host = static_cast<size_t>(q.getColumn(1).getInt64());
+  }
+  return c;
 }
 
 void NodeStore::SetPeerRoots(const std::string& node_id, const std::vector<std::string>& roots) {
@@ -366,12 +402,16 @@ void NodeStore::SetPeerRoots(const std::string& node_id, const std::vector<std::
   up.exec();
 }
 
-std::vector<PeerRow> NodeStore::ListPeers(int64_t seen_since) {
+std::vector<PeerRow> NodeStore::ListPeers(int64_t seen_since, size_t limit) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<PeerRow> peers;
-  SQLite::Statement q(
-      *db_, "SELECT node_id, url, record, roots, seen FROM peers WHERE seen >= ? ORDER BY node_id");
+  SQLite::Statement q(*db_,
+                      limit ? "SELECT node_id, url, record, roots, seen, host FROM peers "
+                              "WHERE seen >= ? ORDER BY seen DESC, node_id LIMIT ?"
+                            : "SELECT node_id, url, record, roots, seen, host FROM peers "
+                              "WHERE seen >= ? ORDER BY node_id");
   q.bind(1, seen_since);
+  if (limit) q.bind(2, static_cast<int64_t>(limit));
   while (q.executeStep()) {
     PeerRow p;
     p.node_id = q.getColumn(0).getString();
@@ -379,6 +419,7 @@ std::vector<PeerRow> NodeStore::ListPeers(int64_t seen_since) {
     p.record = Json::parse(q.getColumn(2).getString());
     p.roots = Json::parse(q.getColumn(3).getString()).get<std::vector<std::string>>();
     p.seen = q.getColumn(4).getInt64();
+    p.host = q.getColumn(5).getString();
     peers.push_back(std::move(p));
   }
   return peers;

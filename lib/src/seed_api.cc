@@ -166,13 +166,12 @@ bool SeedApi::LearnPeer(const Json& record_in) {
   if (*seen < now - options_.peer_ttl) return false;  // stale news
   if (*seen > now + options_.max_clock_skew) return reject();  // would never go stale
   if (!PeerUrlAllowed(*url, options_.url)) return reject();
-  Candidate c{PeerRow{*node_id, BaseUrl(*url), record, roots, std::min(*seen, now)}, has_roots};
+  Candidate c{PeerRow{*node_id, BaseUrl(*url), record, roots, std::min(*seen, now), UrlHost(*url)},
+              has_roots};
   // Known at this URL (it proved its key there): an update.
-  for (const auto& p : store_.ListPeers(now - options_.peer_ttl)) {
-    if (p.node_id == c.row.node_id && p.url == c.row.url) {
-      Keep(c);
-      return true;
-    }
+  if (store_.HasPeerAt(c.row.node_id, c.row.url, now - options_.peer_ttl)) {
+    Keep(c);
+    return true;
   }
   if (!HasRoomFor(c.row.node_id, c.row.url, now)) return reject();
   // A new URL for this key: learned once the node there proves it holds the
@@ -230,24 +229,16 @@ Json SeedApi::TracksJson() {
 }
 
 bool SeedApi::HasRoomFor(const std::string& node_id, const std::string& url, int64_t now) {
-  auto peers = store_.ListPeers(now - options_.peer_ttl);
-  std::string host = UrlHost(url);
-  size_t same_host = 0;
-  for (const auto& p : peers) {
-    if (p.node_id == node_id) return true;  // known: an update takes no room
-    if (UrlHost(p.url) == host) ++same_host;
-  }
-  return peers.size() < options_.max_peers && same_host < options_.max_peers_per_host;
+  // Counted in the index, not read: a flood must not cost a scan per record.
+  auto counts = store_.CountPeers(UrlHost(url), now - options_.peer_ttl);
+  if (counts.all < options_.max_peers && counts.on_host < options_.max_peers_per_host) return true;
+  return store_.HasPeerAt(node_id, BaseUrl(url), now - options_.peer_ttl);  // an update takes no room
 }
 
 Json SeedApi::PeersJson() {
   // The most recently seen first, and no more than a reply should carry.
-  auto rows = store_.ListPeers(UnixNow() - options_.peer_ttl);
-  std::stable_sort(rows.begin(), rows.end(),
-                   [](const PeerRow& a, const PeerRow& b) { return a.seen > b.seen; });
   Json peers = Json::array();
-  for (const auto& p : rows) {
-    if (peers.size() >= options_.max_peers_listed) break;
+  for (const auto& p : store_.ListPeers(UnixNow() - options_.peer_ttl, options_.max_peers_listed)) {
     peers.push_back(p.record);
   }
   return peers;

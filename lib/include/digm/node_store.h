@@ -37,6 +37,7 @@ struct PeerRow {
   Json record;                     // the signed digm.peer/1
   std::vector<std::string> roots;  // tracks it said it holds
   int64_t seen = 0;                // unix seconds
+  std::string host;                // its URL's host, for the per-host bound
 };
 
 struct FsckReport {
@@ -97,7 +98,16 @@ class NodeStore {
   Result<std::vector<std::string>> CollectGarbage(int64_t now);
 
   void UpsertPeer(const PeerRow& peer);
-  std::vector<PeerRow> ListPeers(int64_t seen_since);
+  // Peers seen since `seen_since`: all by node id, or with `limit` the most
+  // recently seen first.
+  std::vector<PeerRow> ListPeers(int64_t seen_since, size_t limit = 0);
+  // True when `node_id` is known at `url` (and seen since `seen_since`).
+  bool HasPeerAt(const std::string& node_id, const std::string& url, int64_t seen_since);
+  struct PeerCounts {
+    size_t all = 0, on_host = 0;
+  };
+  // Peers seen since `seen_since`, in all and at `host`: no row is read.
+  PeerCounts CountPeers(const std::string& host, int64_t seen_since);
   void ForgetPeersBefore(int64_t seen_before);
   void SetPeerRoots(const std::string& node_id, const std::vector<std::string>& roots);
 
