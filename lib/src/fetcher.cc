@@ -567,25 +567,31 @@ Result<Manifest> ManifestFrom(const std::string& peer, const std::string& root) 
 
 Result<Manifest> ResolveManifest(const std::string& root, const std::vector<std::string>& peers) {
   if (peers.empty()) return Status::Network("no peer was given");
-  // Every peer at once (the first 16); the first good answer wins, so a slow
-  // peer delays nothing. Without one, the error of the last peer given.
-  size_t n = std::min<size_t>(peers.size(), 16);
-  std::vector<Background<Result<Manifest>>> asked;
-  for (size_t i = 0; i < n; ++i) {
-    asked.emplace_back([peer = BaseUrl(peers[i]), root] { return ManifestFrom(peer, root); });
-  }
-  std::vector<std::optional<Result<Manifest>>> got(n);
-  for (;;) {
-    size_t done = 0;
+  // Four peers at a time, the first good answer winning, so a slow peer
+  // delays nothing (and at most four manifests are in memory at once); the
+  // next four only when all of those failed. Without one, the last error.
+  constexpr size_t kAtOnce = 4;
+  Status last = Status::Network("no peer was given");
+  for (size_t from = 0; from < peers.size(); from += kAtOnce) {
+    size_t n = std::min(kAtOnce, peers.size() - from);
+    std::vector<Background<Result<Manifest>>> asked;
     for (size_t i = 0; i < n; ++i) {
-      if (!got[i]) got[i] = asked[i].Get(std::chrono::milliseconds(0));
-      if (!got[i]) continue;
-      if (got[i]->ok()) return std::move(*got[i]);
-      ++done;
+      asked.emplace_back([peer = BaseUrl(peers[from + i]), root] { return ManifestFrom(peer, root); });
     }
-    if (done == n) return got[n - 1]->status();
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::vector<std::optional<Result<Manifest>>> got(n);
+    for (size_t done = 0; done < n;) {
+      done = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (!got[i]) got[i] = asked[i].Get(std::chrono::milliseconds(0));
+        if (!got[i]) continue;
+        if (got[i]->ok()) return std::move(*got[i]);
+        ++done;
+      }
+      if (done < n) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    last = got[n - 1]->status();
   }
+  return last;
 }
 
 Result<FetchResult> FetchTrack(const Manifest& manifest, const FetchOptions& options, int fd) {
