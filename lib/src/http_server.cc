@@ -149,6 +149,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHeader(beast::error_code ec) {
     if (ec) return OnRead(ec);
+    // A request without a body (most are) is whole already: no admission to
+    // ask, and no second read.
+    if (parser_->is_done()) return OnRead({});
     if (server_.admit) {
       HttpRequest head = ToRequest(parser_->get());
       if (auto refusal = server_.admit(head)) {

@@ -401,16 +401,27 @@ HttpResponse SeedApi::Content(const HttpRequest& req, const std::string& id) {
 }
 
 std::shared_ptr<const OpenFile> SeedApi::OpenChunk(const std::string& hash, uint64_t* size) {
-  std::string path = store_.chunks().PathFor(*HexDecodeArray<32>(hash));
   // The open file is served only while the path still names it: fsck
   // --repair (from another process) may have moved it to quarantine, and
-  // `rm` may have removed it. One stat, no open.
+  // `rm` may have removed it. Checked with one stat, at most once a second
+  // per file, so a hot chunk costs no path lookup.
+  auto clock = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(files_mu_);
+    if (auto it = files_.find(hash);
+        it != files_.end() && clock - it->second.checked < kRecheck) {
+      *size = it->second.size;
+      return it->second.file;
+    }
+  }
+  std::string path = store_.chunks().PathFor(*HexDecodeArray<32>(hash));
   struct stat now;
   bool exists = stat(path.c_str(), &now) == 0 && S_ISREG(now.st_mode);
   {
     std::lock_guard<std::mutex> lock(files_mu_);
     if (auto it = files_.find(hash); it != files_.end()) {
       if (exists && it->second.inode == now.st_ino && it->second.device == now.st_dev) {
+        it->second.checked = clock;
         *size = it->second.size;
         return it->second.file;
       }
@@ -428,7 +439,7 @@ std::shared_ptr<const OpenFile> SeedApi::OpenChunk(const std::string& hash, uint
   *size = static_cast<uint64_t>(st.st_size);
   std::lock_guard<std::mutex> lock(files_mu_);
   if (files_.size() >= kOpenFiles) files_.clear();  // bounded: descriptors are finite
-  files_[hash] = OpenChunkFile{file, *size, st.st_ino, st.st_dev};
+  files_[hash] = OpenChunkFile{file, *size, st.st_ino, st.st_dev, clock};
   return file;
 }
 

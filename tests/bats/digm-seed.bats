@@ -454,6 +454,7 @@ publish() {  # publish MANIFEST URL REPLICAS
   printf 'X' | dd of="a/chunks/${h:0:2}/$h" bs=1 seek=10 conv=notrunc status=none
   run digm-seed fsck --data a --repair
   [ -f "a/quarantine/$h" ]
+  sleep 1.1   # an open chunk file is checked against its path once a second
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_a/content/$h")" = 404 ]
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_a/content/$(jq -r .root "$FIX/mp3.json")")" = 404 ]
 }

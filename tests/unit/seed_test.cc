@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "digm/chunker.h"
 #include "digm/file.h"
@@ -228,7 +229,9 @@ TEST_F(SeedApiTest, OnlyAValidCurrentPinAuthorisesAndPinsAccumulatePerOwner) {
   std::set<std::string> owners{pins[0].owner, pins[1].owner};
   EXPECT_TRUE(owners.count(AddressToString(artist_.address)));
   for (const auto& p : pins) {
-    if (p.owner == AddressToString(artist_.address)) EXPECT_EQ(p.pin["desired_replicas"], 3);
+    if (p.owner == AddressToString(artist_.address)) {
+      EXPECT_EQ(p.pin["desired_replicas"], 3);
+    }
   }
   // An unsigned "origin" beside the pin is not taken: only the pin's own.
   Json body = Json::parse(PutTrackBody(pin_with(artist_, 3, now, 30)));
@@ -412,6 +415,7 @@ TEST_F(SeedApiTest, AChunkMovedBehindTheNodeIsNotServed) {
   ASSERT_EQ(Call("GET", "/content/" + h).status, 200);  // now open and cached
   std::string path = store_->chunks().PathFor(manifest_.chunks[1].hash);
   ASSERT_EQ(rename(path.c_str(), (dir_ / "quarantined").c_str()), 0);  // as fsck --repair does
+  std::this_thread::sleep_for(SeedApi::kRecheck + std::chrono::milliseconds(100));
   EXPECT_EQ(Call("GET", "/content/" + h).status, 404);
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -67,6 +68,9 @@ class SeedApi {
   Json PeersJson();
   std::vector<std::string> CompleteRoots();
 
+  // How long an open chunk file is served before its path is checked again.
+  static constexpr std::chrono::seconds kRecheck{1};
+
   const std::string& node_id() const { return node_id_; }
   const Options& options() const { return options_; }
   SeedMetrics& metrics() { return metrics_; }
@@ -91,13 +95,15 @@ class SeedApi {
   std::deque<Candidate> pending_;
 
   // Open chunk files by hash, so a hot chunk costs no open. Chunks never
-  // change, but one moved or removed behind the node is never served.
+  // change; one moved or removed behind the node is served a second at most.
   std::shared_ptr<const OpenFile> OpenChunk(const std::string& hash, uint64_t* size);
   struct OpenChunkFile {
     std::shared_ptr<const OpenFile> file;
     uint64_t size = 0;
     uint64_t inode = 0, device = 0;
+    std::chrono::steady_clock::time_point checked;  // when the path last named it
   };
+
   std::mutex files_mu_;
   std::unordered_map<std::string, OpenChunkFile> files_;
 
