@@ -366,7 +366,7 @@ setup() {
 @test "bad: join with a corrupted chunk leaves no output" {
   digm-chunk "$AUDIO/track.flac" --chunk-size 16K --encrypt --key-out k.key --store s > m.json
   h=$(jq -r '.chunks[3].hash' m.json)
-  printf 'X' | dd of="s/${h:0:2}/$h" bs=1 seek=100 conv=notrunc status=none
+  flip_byte "s/${h:0:2}/$h" 100
   run --separate-stderr -4 digm-chunk --join m.json --store s --key k.key -o out
   [[ "$stderr" == *"chunk 3: hash mismatch"* ]]
   [ ! -e out ]

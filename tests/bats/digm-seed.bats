@@ -451,7 +451,7 @@ publish() {  # publish MANIFEST URL REPLICAS
   start_node a
   h=$(jq -r '.chunks[1].hash' "$FIX/mp3.json")
   [ "$(curl -sf "$URL_a/content/$h" | sha256sum | cut -c1-64)" = "$h" ]  # open, and cached
-  printf 'X' | dd of="a/chunks/${h:0:2}/$h" bs=1 seek=10 conv=notrunc status=none
+  flip_byte "a/chunks/${h:0:2}/$h" 10
   run digm-seed fsck --data a --repair
   [ -f "a/quarantine/$h" ]
   sleep 1.1   # an open chunk file is checked against its path once a second
@@ -492,7 +492,7 @@ publish() {  # publish MANIFEST URL REPLICAS
   run digm-seed fsck --data n
   [ "$status" -eq 0 ]
   h=$(jq -r '.chunks[1].hash' "$FIX/mp3.json")
-  printf 'X' | dd of="n/chunks/${h:0:2}/$h" bs=1 seek=10 conv=notrunc status=none
+  flip_byte "n/chunks/${h:0:2}/$h" 10
   run digm-seed fsck --data n
   [ "$status" -eq 1 ]
   [ "$(jq -r '.missing[0]' <<<"$output")" = "$h" ]

@@ -60,6 +60,14 @@ assert_no_leftovers() {
   [ -z "$left" ] || { echo "left behind: $left"; return 1; }
 }
 
+# Flips the lowest bit of byte OFFSET of FILE in place (writing a fixed byte
+# would change nothing when the file already holds it there).
+flip_byte() {  # flip_byte FILE OFFSET
+  python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 1]))' "$1" "$2"
+}
+
 # Fails with a message unless the two files have the same bytes.
 assert_same_bytes() {
   cmp "$1" "$2" || { echo "$1 and $2 differ"; return 1; }
