@@ -550,12 +550,9 @@ HttpResponse SeedApi::Playlist(const std::string& root) {
     std::string why = manifest->encryption
                           ? "the track is encrypted: HLS players cannot decrypt it"
                           : "HLS cannot carry " + manifest->media.format.value_or("this format");
-    HttpResponse r = HttpResponse::Error(409, why);
-    Json body = Json::parse(r.body);
-    body["alternative"] =
+    std::string alternative =
         "digm-fetch " + root + " --peer " + options_.url + " -o - | ffplay -nodisp -autoexit -";
-    r.body = DumpDocument(body);
-    return r;
+    return HttpResponse::Json(409, DumpDocument(Json{{"error", why}, {"alternative", alternative}}));
   }
   double duration = manifest->media.duration.value_or(0);
   std::vector<double> seconds;
