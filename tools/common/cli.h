@@ -5,11 +5,14 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include "digm/diag.h"
+#include "diag.h"
+#include "digm/address.h"
+#include "digm/dht.h"
 #include "digm/document.h"
 #include "digm/file.h"
 
@@ -98,6 +101,36 @@ inline int UsageError(const std::string& message, const std::string& hint = "") 
   diag::Error(message);
   if (!hint.empty()) diag::Hint(hint);
   return static_cast<int>(Code::kUsage);
+}
+
+// -1 when `text` is an address to listen at (a numeric IP address and a port,
+// 0 too), or the usage error naming `flag`.
+inline int CheckListen(const std::string& flag, const std::string& text) {
+  auto hp = ParseHostPort(text, true);
+  if (!hp.ok()) return UsageError(flag + " " + hp.status().message());
+  if (!IsIpAddress(hp->host)) {
+    return UsageError(flag + " '" + text + "': '" + hp->host + "' is not an IP address");
+  }
+  return -1;
+}
+
+// With DIGM_DHT_DEBUG in the environment, libtorrent's DHT log goes to stderr.
+inline void DhtDebugLog(DhtOptions& o) {
+  if (std::getenv("DIGM_DHT_DEBUG")) o.log = [](std::string_view line) { diag::Log("dht: " + std::string(line)); };
+}
+
+// -1 when the DHT flags hold HOST:PORT values, or the usage error naming the flag.
+inline int CheckDhtFlags(const DhtOptions& o) {
+  if (!o.listen.empty()) {
+    if (auto hp = ParseHostPort(o.listen, true); !hp.ok()) return UsageError("--dht-listen " + hp.status().message());
+  }
+  for (const auto& b : o.bootstrap) {
+    auto hp = ParseHostPort(b);
+    if (!hp.ok() && !(b == "none" && o.bootstrap.size() == 1)) {
+      return UsageError("--dht-bootstrap " + hp.status().message());
+    }
+  }
+  return -1;
 }
 
 }  // namespace digm::cli

@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
       if (!m.ok()) return diag::Fail(m.status());
       root = m->ComputeRoot();
     }
-    if (Status bad = CheckDhtOptions(dht_options); !bad.ok()) return cli::UsageError(bad.message());
+    if (int rc = cli::CheckDhtFlags(dht_options); rc >= 0) return rc;
+    cli::DhtDebugLog(dht_options);
     auto start = std::chrono::steady_clock::now();
     auto dht = Dht::Start(dht_options);
     if (!dht.ok()) return diag::Fail(dht.status());

@@ -162,8 +162,10 @@ int main(int argc, char** argv) {
   }
   if (serve->parsed()) {
     so.data_dir = data;
+    if ((rc = cli::CheckListen("--listen", so.listen)) >= 0) return rc;
     if (so.dht) {
-      if (Status bad = CheckDhtOptions(so.dht_options); !bad.ok()) return cli::UsageError(bad.message());
+      if (int rc = cli::CheckDhtFlags(so.dht_options); rc >= 0) return rc;
+      cli::DhtDebugLog(so.dht_options);
     } else {
       for (const char* o : {"--dht-listen", "--dht-bootstrap", "--dht-announce-interval", "--dht-peer-ttl", "--dht-port-mapping"}) {
         if (serve->get_option(o)->count()) return cli::UsageError(std::string(o) + " goes with --dht");
@@ -175,7 +177,7 @@ int main(int argc, char** argv) {
       so.allowed_publishers.push_back(*address);
     }
     auto log = [quiet](const std::string& line) {
-      if (!quiet) fprintf(stderr, "digm-seed: %s\n", line.c_str());
+      if (!quiet) diag::Log(line);
     };
     auto r = RunSeed(so, log);
     if ((rc = Check(r)) >= 0) return rc;

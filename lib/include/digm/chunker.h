@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 
+#include "digm/chunk_format.h"
 #include "digm/chunk_store.h"
 #include "digm/crypto.h"
 #include "digm/manifest.h"
@@ -42,10 +43,6 @@ Result<Manifest> ChunkStream(int fd, const ChunkOptions& options);
 // unknown), names the source after the file, and flushes `options.store`.
 Result<Manifest> ChunkFile(const std::string& path, ChunkOptions options,
                            double preview_seconds = 0);
-
-// The nonce and AAD of chunk `index` (SPEC §2).
-GcmNonce ChunkNonce(const NoncePrefix& prefix, uint64_t index);
-std::array<uint8_t, 29> ChunkAad(uint64_t index, uint64_t plain, bool compressed);
 
 // How many chunks cover the first `seconds` of a track of `duration` seconds
 // and `size` bytes, assuming a constant byte rate; at most all of them.

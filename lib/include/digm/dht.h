@@ -7,8 +7,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "digm/hex.h"
@@ -32,6 +34,8 @@ struct DhtOptions {
   // but keep it out of their routing tables, where it would only leave a dead
   // entry behind that slows their lookups and announcements.
   bool read_only = false;
+  // When set, libtorrent's DHT log, one line per call (from the DHT's thread).
+  std::function<void(std::string_view)> log;
 };
 
 // The address to listen at when none is given: every address (0.0.0.0), or

@@ -23,6 +23,9 @@ std::string HexEncode(std::span<const uint8_t> bytes);
 Status HexDecodeInto(std::string_view hex, std::span<uint8_t> out);
 Result<Bytes> HexDecode(std::string_view hex);
 
+// True for 64 lower-case hex digits: how the documents write a SHA-256 hash.
+bool IsHash(std::string_view text);
+
 template <size_t N>
 Result<std::array<uint8_t, N>> HexDecodeArray(std::string_view hex) {
   std::array<uint8_t, N> out{};

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "digm/address.h"
 #include "digm/status.h"
 
 namespace digm {
@@ -86,14 +87,5 @@ bool IfRangeHolds(std::string_view header, std::string_view etag);
 
 // The part of `files` (consecutive slices) between bytes first and last.
 std::vector<FileSlice> SliceRange(const std::vector<FileSlice>& files, ByteRange range);
-
-// An address to listen at or a node to reach: "HOST:PORT" or "[IPV6]:PORT"
-// (the brackets dropped from host). Port 1-65535, or 0 too with `any_port`.
-// BadInput "'TEXT': expected HOST:PORT" or "'TEXT': bad port".
-struct HostPort {
-  std::string host;
-  int port = 0;
-};
-Result<HostPort> ParseHostPort(std::string_view text, bool any_port = false);
 
 }  // namespace digm

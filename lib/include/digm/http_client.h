@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "digm/address.h"
 #include "digm/status.h"
 
 namespace digm {
@@ -27,9 +28,6 @@ struct HttpCallOptions {
 // a manifest (GET /tracks/ROOT).
 inline constexpr size_t kMaxGossipReply = 4 << 20;
 inline constexpr size_t kMaxManifestBytes = 256 << 20;
-
-// A node's base URL as given, without trailing slashes, ready for "/path".
-std::string BaseUrl(std::string url);
 
 // True for the Status of a call that timed out (as opposed to refused or reset).
 bool IsTimeout(const Status& status);

@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
+#include "digm/chunk_store.h"
 #include "digm/document.h"
+#include "digm/manifest.h"
 #include "digm/wallet.h"
 
 namespace digm {
@@ -38,5 +40,18 @@ bool PeerUrlAllowed(const std::string& url, const std::string& own_url);
 // and whose node_id is its signer. Network error when the node cannot be
 // reached; Integrity error for any other answer.
 Result<Address> ProveIdentity(const std::string& url, long timeout_ms = 3000);
+
+struct UploadResult {
+  uint64_t uploaded = 0, already = 0;  // chunks sent, chunks the node had
+};
+
+// Sends a track to the node at `url` as SPEC §5 has it: PUT /tracks/ROOT with
+// the sealed manifest and a signed pin (201 and the chunks it lacks), then
+// PUT /content/HASH for each chunk it asked for, read from `from`. The reply
+// must name only chunks of the track. Integrity error when the node refuses
+// the pin (403) or a chunk (422: it does not hash to its name); BadInput for
+// another refusal of the track; Network error for the rest.
+Result<UploadResult> UploadTrack(const std::string& url, const Manifest& sealed, const Json& pin,
+                                 const ChunkStore& from);
 
 }  // namespace digm

@@ -9,7 +9,7 @@
 #include "digm/crypto.h"
 #include "digm/file.h"
 #include "digm/keccak.h"
-#include "secp.h"
+#include "crypto/secp.h"
 
 namespace digm {
 const secp256k1_context* SecpContext() {

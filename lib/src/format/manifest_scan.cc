@@ -1,4 +1,4 @@
-#include "manifest_scan.h"
+#include "format/manifest_scan.h"
 
 #include <simdjson.h>
 

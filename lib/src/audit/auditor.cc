@@ -12,6 +12,7 @@
 #include "digm/http_client.h"
 #include "digm/merkle.h"
 #include "digm/node_client.h"
+#include "digm/peer_record.h"
 #include "digm/proof.h"
 
 namespace digm {
@@ -278,21 +279,13 @@ Result<NodeClaim> IdentifyNode(const std::string& url, long timeout_ms) {
       !(*reply)["peer"].is_object()) {
     return Status::Integrity(url + "/discover: no peer record");
   }
-  Json record = (*reply)["peer"];
-  NodeClaim claim;
-  if (auto it = record.find("available_tracks"); it != record.end()) {
-    if (it->is_array()) {
-      for (const auto& root : *it) {
-        if (root.is_string()) claim.roots.push_back(root.get<std::string>());
-      }
-    }
-    record.erase(it);
-  }
-  auto signer = VerifyDocument(record);
-  if (!signer.ok()) return signer.status().Context(url + "/discover: the peer record");
-  if (*signer != proven || StringOr(record, "node_id") != AddressToString(proven)) {
+  auto peer = ReadPeerRecord((*reply)["peer"]);
+  if (!peer.ok()) return peer.status().Context(url + "/discover: the peer record");
+  if (peer->signer != proven) {
     return Status::Integrity(url + "/discover: the peer record is not the key proven at " + url);
   }
+  NodeClaim claim;
+  claim.roots = std::move(peer->roots);
   claim.node_id = AddressToString(proven);
   return claim;
 }

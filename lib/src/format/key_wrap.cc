@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "digm/crypto.h"
-#include "secp.h"
+#include "crypto/secp.h"
 
 namespace digm {
 namespace {

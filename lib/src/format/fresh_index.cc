@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "digm/http_client.h"
+#include "digm/address.h"
 
 namespace digm {
 

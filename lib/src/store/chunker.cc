@@ -17,10 +17,6 @@
 namespace digm {
 namespace {
 
-void PutBe(uint8_t* p, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
-}
-
 // One chunk in flight: read into `buf` by the reader, turned into its stored
 // form in place by a worker.
 struct Job {
@@ -52,14 +48,14 @@ class Worker {
     if (cctx_) {
       size_t c = ZSTD_compressCCtx(cctx_, scratch_.data(), scratch_.size(), plain.data(),
                                    plain.size(), o_.compress_level);
-      if (!ZSTD_isError(c) && c <= plain.size() - plain.size() / 16 && c > 0) {
+      if (!ZSTD_isError(c) && KeepCompressed(c, plain.size())) {
         z = true;
         payload = std::span<const uint8_t>(scratch_.data(), c);
       }
     }
     size_t stored_size = payload.size();
     if (main_) {
-      Aes256Gcm& gcm = job.index < enc_->preview_chunks ? *preview_ : *main_;
+      Aes256Gcm& gcm = InPreview(*enc_, job.index) ? *preview_ : *main_;
       auto aad = ChunkAad(job.index, job.n, z);
       gcm.Seal(ChunkNonce(enc_->nonce_prefix, job.index), aad, payload,
                std::span(job.buf.data(), payload.size() + kGcmTagSize));
@@ -197,22 +193,6 @@ class Pipeline {
 };
 
 }  // namespace
-
-GcmNonce ChunkNonce(const NoncePrefix& prefix, uint64_t index) {
-  GcmNonce nonce;
-  std::memcpy(nonce.data(), prefix.data(), prefix.size());
-  PutBe(nonce.data() + 8, index, 4);
-  return nonce;
-}
-
-std::array<uint8_t, 29> ChunkAad(uint64_t index, uint64_t plain, bool compressed) {
-  std::array<uint8_t, 29> aad;
-  std::memcpy(aad.data(), "digm.chunk/1", 12);
-  PutBe(aad.data() + 12, index, 8);
-  PutBe(aad.data() + 20, plain, 8);
-  aad[28] = compressed ? 1 : 0;
-  return aad;
-}
 
 uint64_t PreviewChunkCount(double seconds, double duration, uint64_t size, uint64_t chunk_size) {
   uint64_t total = size == 0 ? 0 : (size - 1) / chunk_size + 1;

@@ -1,5 +1,7 @@
 #include "digm/node_client.h"
 
+#include <set>
+
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -106,6 +108,75 @@ Result<Address> ProveIdentity(const std::string& url_in, long timeout_ms) {
     return bad("the pong is signed by another key");
   }
   return *signer;
+}
+
+namespace {
+
+// A reply to PUT /tracks is small: a root and the hashes missing.
+constexpr size_t kMaxUploadReply = 16 << 20;
+
+// The chunks a node asks for in its reply to PUT /tracks/ROOT,
+// {"root": ..., "missing": [hash...]}: each must be one of the manifest's.
+Result<std::set<Hash256>> MissingChunks(const std::string& body, const Manifest& manifest) {
+  DIGM_ASSIGN_OR_RETURN(Json reply, ParseJson(body));
+  auto it = reply.is_object() ? reply.find("missing") : reply.end();
+  if (it == reply.end() || !it->is_array()) {
+    return Status::Network("unexpected reply: no \"missing\" array");
+  }
+  std::set<Hash256> wanted;
+  for (const auto& c : manifest.chunks) wanted.insert(c.hash);
+  std::set<Hash256> out;
+  for (const auto& h : *it) {
+    auto hash = h.is_string() ? HexDecodeArray<32>(h.get<std::string>())
+                              : Result<Hash256>(Status::BadInput(""));
+    if (!hash.ok() || !wanted.count(*hash)) {
+      return Status::Network("unexpected reply: \"missing\" names " + DumpDocument(h).substr(0, 80) +
+                             ", not a chunk of the track");
+    }
+    out.insert(*hash);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<UploadResult> UploadTrack(const std::string& url_in, const Manifest& sealed, const Json& pin,
+                                 const ChunkStore& from) {
+  std::string url = BaseUrl(url_in);
+  std::string root = HexEncode(sealed.ComputeRoot());
+  DIGM_ASSIGN_OR_RETURN(
+      HttpResult r,
+      HttpCall("PUT", url + "/tracks/" + root,
+               DumpDocument(Json{{"manifest", ManifestToJson(sealed)}, {"pin", pin}}),
+               {.max_body = kMaxUploadReply}));
+  if (r.status != 201) {
+    auto err = ParseJson(r.body);
+    std::string why = err.ok() ? StringOr(*err, "error", r.body) : r.body;
+    return Status(r.status == 403 ? Code::kIntegrity : Code::kBadInput,
+                  url + " refused the track (" + std::to_string(r.status) + "): " + why);
+  }
+  auto missing = MissingChunks(r.body, sealed);
+  if (!missing.ok()) return Status::Network(url + ": " + missing.status().message());
+  UploadResult result;
+  for (const auto& c : sealed.chunks) {
+    if (!missing->count(c.hash)) {
+      ++result.already;
+      continue;
+    }
+    missing->erase(c.hash);  // a chunk used twice goes once
+    std::string h = HexEncode(c.hash);
+    DIGM_ASSIGN_OR_RETURN(Bytes bytes, from.Get(c.hash));
+    DIGM_ASSIGN_OR_RETURN(
+        HttpResult put,
+        HttpCall("PUT", url + "/content/" + h, std::string(bytes.begin(), bytes.end()),
+                 {.timeout_ms = 120000, .content_type = "application/octet-stream"}));
+    if (put.status == 422) return Status::Integrity("chunk " + h + " does not hash to its name");
+    if (put.status >= 300) {
+      return Status::Network(url + " refused chunk " + h + " (" + std::to_string(put.status) + ")");
+    }
+    ++result.uploaded;
+  }
+  return result;
 }
 
 }  // namespace digm

@@ -24,7 +24,7 @@
 #include <thread>
 
 #include "digm/file.h"
-#include "digm/http.h"
+#include "digm/address.h"
 
 namespace digm {
 namespace lt = libtorrent;
@@ -180,9 +180,9 @@ std::string DefaultDhtListen(const std::vector<std::string>& bootstrap, int port
 }
 
 Status CheckDhtOptions(const DhtOptions& o) {
-  if (!o.listen.empty()) DIGM_RETURN_IF_ERROR(ParseHostPort(o.listen, true).status().Context("--dht-listen"));
+  if (!o.listen.empty()) DIGM_RETURN_IF_ERROR(ParseHostPort(o.listen, true).status().Context("DHT listen address"));
   if (o.bootstrap.size() == 1 && o.bootstrap[0] == "none") return Status::Ok();
-  for (const auto& b : o.bootstrap) DIGM_RETURN_IF_ERROR(ParseHostPort(b).status().Context("--dht-bootstrap"));
+  for (const auto& b : o.bootstrap) DIGM_RETURN_IF_ERROR(ParseHostPort(b).status().Context("DHT bootstrap node"));
   return Status::Ok();
 }
 
@@ -194,7 +194,7 @@ struct Dht::Impl {
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false, listening = false;
-  bool debug = std::getenv("DIGM_DHT_DEBUG") != nullptr;  // libtorrent's DHT log on stderr
+  std::function<void(std::string_view)> log;  // libtorrent's DHT log lines, when set
   std::string listen_error, endpoint;
   std::map<lt::sha1_hash, std::set<lt::tcp::endpoint>> found;
   std::vector<std::pair<std::string, int>> bootstrap_nodes;  // only the loop thread touches these
@@ -266,8 +266,8 @@ struct Dht::Impl {
             endpoint = l->address.to_string() + ":" + std::to_string(l->port);
             if (l->address.is_v6()) endpoint = "[" + l->address.to_string() + "]:" + std::to_string(l->port);
           }
-        } else if (debug && (a->category() & lt::alert_category::dht_log)) {
-          std::fprintf(stderr, "dht: %s\n", a->message().c_str());
+        } else if (log && (a->category() & lt::alert_category::dht_log)) {
+          log(a->message());
         } else if (auto* f = lt::alert_cast<lt::listen_failed_alert>(a)) {
           if (f->socket_type == lt::socket_type_t::utp && !listening) listen_error = f->message();
         }
@@ -339,7 +339,7 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   }
   s.set_int(lt::settings_pack::alert_mask, lt::alert_category::dht | lt::alert_category::dht_operation |
                                                lt::alert_category::status | lt::alert_category::error |
-                                               (std::getenv("DIGM_DHT_DEBUG") ? lt::alert_category::dht_log
+                                               (o.log ? lt::alert_category::dht_log
                                                                               : lt::alert_category_t{}));
   s.set_bool(lt::settings_pack::dht_read_only, o.read_only);
   s.set_str(lt::settings_pack::user_agent, "digm");
@@ -350,6 +350,7 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
 
   auto impl = std::make_unique<Impl>(std::move(params));
   impl->state_file = o.state_file;
+  impl->log = o.log;
   for (const auto& n : nodes) impl->session.add_dht_node(n);
   impl->bootstrap_nodes = nodes;
   impl->saved_nodes = saved_nodes;

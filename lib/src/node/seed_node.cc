@@ -67,32 +67,6 @@ class Periodic {
   std::thread thread_;
 };
 
-// A reply to PUT /tracks is small: a root and the hashes missing.
-constexpr size_t kMaxReplyBytes = 16 << 20;
-
-// The chunks a node asks for in its reply to PUT /tracks/ROOT,
-// {"root": ..., "missing": [hash...]}: each must be one of the manifest's.
-Result<std::vector<Hash256>> MissingChunks(const std::string& body, const Manifest& manifest) {
-  DIGM_ASSIGN_OR_RETURN(Json reply, ParseJson(body));
-  auto it = reply.is_object() ? reply.find("missing") : reply.end();
-  if (it == reply.end() || !it->is_array()) {
-    return Status::Network("unexpected reply: no \"missing\" array");
-  }
-  std::set<Hash256> wanted;
-  for (const auto& c : manifest.chunks) wanted.insert(c.hash);
-  std::vector<Hash256> out;
-  for (const auto& h : *it) {
-    auto hash = h.is_string() ? HexDecodeArray<32>(h.get<std::string>())
-                              : Result<Hash256>(Status::BadInput(""));
-    if (!hash.ok() || !wanted.count(*hash)) {
-      return Status::Network("unexpected reply: \"missing\" names " + DumpDocument(h).substr(0, 80) +
-                             ", not a chunk of the track");
-    }
-    out.push_back(*hash);
-  }
-  return out;
-}
-
 // Gossip and replication, every --gossip-interval.
 class Maintainer {
  public:
@@ -164,25 +138,9 @@ class Maintainer {
     NodeStore& store = api_.store();
     auto manifest = store.GetManifest(pin.root);
     if (!manifest) return false;
-    std::string url = BaseUrl(peer.url);
-    Json body{{"manifest", ManifestToJson(*manifest)}, {"pin", pin.pin}};
-    auto r = HttpCall("PUT", url + "/tracks/" + pin.root, DumpDocument(body),
-                      {.max_body = kMaxReplyBytes});
-    if (!r.ok() || r->status != 201) return false;
-    auto missing = MissingChunks(r->body, *manifest);
-    if (!missing.ok()) {
-      log_("replication of " + pin.root + " to " + peer.url + ": " + missing.status().message());
-      return false;
-    }
-    for (const auto& hash : *missing) {
-      auto bytes = store.chunks().Get(hash);
-      if (!bytes.ok()) return false;
-      auto put = HttpCall("PUT", url + "/content/" + HexEncode(hash),
-                          std::string(bytes->begin(), bytes->end()),
-                          {.timeout_ms = 60000, .content_type = "application/octet-stream"});
-      if (!put.ok() || put->status >= 300) return false;
-    }
-    return true;
+    auto sent = UploadTrack(peer.url, *manifest, pin.pin, store.chunks());
+    if (!sent.ok()) log_("replication of " + pin.root + " to " + peer.url + ": " + sent.status().message());
+    return sent.ok();
   }
 
   SeedApi& api_;
@@ -440,39 +398,9 @@ Result<PublishResult> Publish(const Manifest& manifest, const std::string& from_
   SignDocument(pin, wallet);
   Manifest sealed = manifest;
   sealed.root = manifest.ComputeRoot();
-  DIGM_ASSIGN_OR_RETURN(
-      HttpResult r,
-      HttpCall("PUT", node + "/tracks/" + result.root,
-               DumpDocument(Json{{"manifest", ManifestToJson(sealed)}, {"pin", pin}})));
-  if (r.status != 201) {
-    auto err = ParseJson(r.body);
-    std::string why = err.ok() ? StringOr(*err, "error", r.body) : r.body;
-    Status s(r.status == 403 ? Code::kIntegrity : Code::kBadInput,
-             node + " refused the track (" + std::to_string(r.status) + "): " + why);
-    return s;
-  }
-  auto wanted = MissingChunks(r.body, manifest);
-  if (!wanted.ok()) return Status::Network(node + ": " + wanted.status().message());
-  std::set<Hash256> missing(wanted->begin(), wanted->end());
-  for (const auto& c : manifest.chunks) {
-    std::string h = HexEncode(c.hash);
-    if (!missing.count(c.hash)) {
-      ++result.already;
-      continue;
-    }
-    missing.erase(c.hash);  // a chunk used twice goes once
-    DIGM_ASSIGN_OR_RETURN(Bytes bytes, from.Get(c.hash));
-    DIGM_ASSIGN_OR_RETURN(
-        HttpResult put,
-        HttpCall("PUT", node + "/content/" + h, std::string(bytes.begin(), bytes.end()),
-                 {.timeout_ms = 120000, .content_type = "application/octet-stream"}));
-    if (put.status == 422)
-      return Status::Integrity("chunk " + h + " in '" + from_dir + "' does not hash to its name");
-    if (put.status >= 300)
-      return Status::Network(node + " refused chunk " + h + " (" + std::to_string(put.status) +
-                             ")");
-    ++result.uploaded;
-  }
+  DIGM_ASSIGN_OR_RETURN(UploadResult sent, UploadTrack(node, sealed, pin, from));
+  result.uploaded = sent.uploaded;
+  result.already = sent.already;
   return result;
 }
 

@@ -2,7 +2,7 @@
 
 #include <zstd.h>
 
-#include "digm/chunker.h"
+#include "digm/chunk_format.h"
 #include "digm/file.h"
 
 namespace digm {
@@ -51,7 +51,7 @@ Result<Bytes> ChunkOpener::Open(uint64_t index, std::span<const uint8_t> stored,
   }
   Bytes payload;
   if (m.encryption) {
-    bool in_preview = index < m.encryption->preview_chunks;
+    bool in_preview = InPreview(*m.encryption, index);
     Aes256Gcm* gcm = in_preview ? &*s.preview : (s.main ? &*s.main : nullptr);
     if (!gcm) return Status::Usage(at + " is encrypted and no track key was given");
     payload.resize(stored.size() - kGcmTagSize);

@@ -419,13 +419,13 @@ HttpServer::~HttpServer() = default;
 Result<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& listen, Handler handler,
                                                      ServerLimits limits, Admission admit) {
   auto parsed = ParseHostPort(listen, true);
-  if (!parsed.ok()) return Status::Usage("--listen " + parsed.status().message());
+  if (!parsed.ok()) return Status::Usage(parsed.status().message());
   const std::string& host = parsed->host;
   int port = parsed->port;
   auto impl = std::make_unique<Impl>(std::move(handler), std::move(admit), limits);
   beast::error_code ec;
   auto address = net::ip::make_address(host, ec);
-  if (ec) return Status::Usage("--listen '" + listen + "': '" + host + "' is not an IP address");
+  if (ec) return Status::Usage("'" + listen + "': '" + host + "' is not an IP address");
   tcp::endpoint ep(address, static_cast<uint16_t>(port));
   impl->acceptor.open(ep.protocol(), ec);
   if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);

@@ -11,20 +11,13 @@
 #include "digm/crypto.h"
 #include "digm/http_client.h"
 #include "digm/node_client.h"
+#include "digm/peer_record.h"
 #include "digm/pin.h"
 
 namespace digm {
 namespace {
 
 constexpr size_t kOpenFiles = 1024;
-
-bool IsHash(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 std::string_view PathOf(std::string_view target) {
   size_t q = target.find_first_of("?#");
@@ -108,16 +101,7 @@ SeedApi::SeedApi(NodeStore& store, const Wallet& identity, Options options)
       options_(std::move(options)),
       node_id_(AddressToString(identity.address)) {}
 
-Json SeedApi::SelfRecord() const {
-  Json r = Json{{"schema", "digm.peer/1"},
-                {"node_id", node_id_},
-                {"url", options_.url},
-                {"address", node_id_},
-                {"public", HexEncode(identity_.public_key)},
-                {"seen", Rfc3339(UnixNow())}};
-  SignDocument(r, identity_);
-  return r;
-}
+Json SeedApi::SelfRecord() const { return MakePeerRecord(identity_, options_.url, UnixNow()); }
 
 std::vector<std::string> SeedApi::CompleteRoots() {
   std::vector<std::string> roots;
@@ -135,39 +119,22 @@ Json SeedApi::SelfRecordWithTracks() {
 
 bool SeedApi::LearnPeer(const Json& record_in) {
   if (!record_in.is_object()) return false;
-  Json record = record_in;
-  std::vector<std::string> roots;
-  bool has_roots = false;
-  if (auto it = record.find("available_tracks"); it != record.end()) {
-    if (it->is_array()) {
-      for (const auto& r : *it) {
-        if (r.is_string() && IsHash(r.get<std::string>())) roots.push_back(r.get<std::string>());
-      }
-      has_roots = true;
-    }
-    record.erase("available_tracks");  // not part of what the node signed
-  }
   auto reject = [&] {
     ++metrics_.rejected_records;
     return false;
   };
-  if (!CheckSchema(record, "peer", 1).ok()) return reject();
-  auto signer = VerifyDocument(record);
-  if (!signer.ok()) return reject();
-  auto node_id = GetString(record, "node_id", "node_id");
-  auto url = GetString(record, "url", "url");
-  auto seen_text = GetString(record, "seen", "seen");
-  if (!node_id.ok() || !url.ok() || !seen_text.ok()) return reject();
-  auto seen = ParseRfc3339(*seen_text);
-  if (*node_id != AddressToString(*signer) || !seen) return reject();
-  if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) return reject();
-  if (*node_id == node_id_) return false;
+  auto read = ReadPeerRecord(record_in);
+  if (!read.ok()) return reject();
+  PeerRecord& peer = *read;
+  if (peer.node_id == node_id_) return false;
   int64_t now = UnixNow();
-  if (*seen < now - options_.peer_ttl) return false;  // stale news
-  if (*seen > now + options_.max_clock_skew) return reject();  // would never go stale
-  if (!PeerUrlAllowed(*url, options_.url)) return reject();
-  Candidate c{PeerRow{*node_id, BaseUrl(*url), record, roots, std::min(*seen, now), UrlHost(*url)},
-              has_roots};
+  if (peer.seen < now - options_.peer_ttl) return false;  // stale news
+  if (peer.seen > now + options_.max_clock_skew) return reject();  // would never go stale
+  if (!PeerUrlAllowed(peer.url, options_.url)) return reject();
+  std::string host = UrlHost(peer.url);
+  Candidate c{PeerRow{peer.node_id, BaseUrl(peer.url), std::move(peer.record), std::move(peer.roots),
+                      std::min(peer.seen, now), std::move(host)},
+              peer.has_roots};
   // Known at this URL (it proved its key there): an update.
   if (store_.HasPeerAt(c.row.node_id, c.row.url, now - options_.peer_ttl)) {
     Keep(c);

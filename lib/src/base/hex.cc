@@ -46,4 +46,12 @@ Result<Bytes> HexDecode(std::string_view hex) {
   return out;
 }
 
+bool IsHash(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 }  // namespace digm

@@ -1,4 +1,4 @@
-#include "digm/diag.h"
+#include "diag.h"
 
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -42,6 +42,10 @@ std::string_view ProgramName() { return g_program; }
 void Error(std::string_view message) { Print("error", message); }
 void Warning(std::string_view message) { Print("warning", message); }
 void Hint(std::string_view message) { Print("hint", message); }
+void Log(std::string_view message) {
+  std::string line = g_program + ": " + std::string(message) + "\n";
+  fwrite(line.data(), 1, line.size(), stderr);
+}
 
 int Fail(const Status& status) {
   Error(status.message());

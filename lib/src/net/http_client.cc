@@ -31,11 +31,6 @@ bool IsTimeout(const Status& status) {
   return status.code() == Code::kNetwork && status.message().find(kTimedOut) != std::string::npos;
 }
 
-std::string BaseUrl(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
 Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
                             const std::string& body, const HttpCallOptions& options) {
   static std::once_flag once;

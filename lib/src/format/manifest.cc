@@ -5,7 +5,7 @@
 
 #include "digm/file.h"
 #include "digm/merkle.h"
-#include "manifest_scan.h"
+#include "format/manifest_scan.h"
 
 namespace digm {
 namespace {

@@ -1,4 +1,4 @@
-// Diagnostics for the tools (never called by the library itself): every tool
+// Diagnostics for the tools (the library never prints): every tool
 // prints "digm-X: error: …" and "digm-X: hint: …" on stderr through these, and
 // maps a Status to its exit code. Call SetProgramName once at startup.
 #pragma once
@@ -15,6 +15,8 @@ std::string_view ProgramName();
 void Error(std::string_view message);
 void Warning(std::string_view message);
 void Hint(std::string_view message);
+// A line of a running program's log: "digm-X: message".
+void Log(std::string_view message);
 
 // Prints the status as an error and returns its exit code.
 int Fail(const Status& status);
