@@ -49,6 +49,7 @@ void Log(std::string_view message) {
 
 int Fail(const Status& status) {
   Error(status.message());
+  if (!status.hint().empty()) Hint(status.hint());
   return status.exit_code();
 }
 

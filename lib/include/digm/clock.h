@@ -3,12 +3,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
 namespace digm {
 
 int64_t UnixNow();
+
+// Where a component's time comes from (unix seconds): UnixNow unless a test
+// fixes it.
+using Clock = std::function<int64_t()>;
 std::string Rfc3339(int64_t unix_seconds);
 // Accepts fractions of a second; anything but UTC ("Z") is refused.
 std::optional<int64_t> ParseRfc3339(const std::string& text);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -41,6 +42,10 @@ class Sha256Hasher {
 
 // Fills `out` from the operating system's CSPRNG.
 void RandomBytes(std::span<uint8_t> out);
+
+// Where a component's random bytes come from: RandomBytes unless a test
+// fixes a seed.
+using RandomSource = std::function<void(std::span<uint8_t>)>;
 
 // AES-256-GCM with a 12-byte nonce and a 16-byte tag appended to the ciphertext.
 class Aes256Gcm {

@@ -41,9 +41,15 @@ class [[nodiscard]] Status {
   // Returns a copy whose message reads "context: message".
   Status Context(std::string_view context) const;
 
+  // What the user can do about it ("add --ledger FILE or set DIGM_LEDGER"),
+  // which the tools print after the error; kept through Context.
+  Status WithHint(std::string hint) const;
+  const std::string& hint() const { return hint_; }
+
  private:
   Code code_ = Code::kOk;
   std::string message_;
+  std::string hint_;
 };
 
 // A value or the Status saying why there is none.

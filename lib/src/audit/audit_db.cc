@@ -1,6 +1,5 @@
 #include "digm/audit_db.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 
 #include "digm/clock.h"
 #include "digm/crypto.h"
+#include "store/sql.h"
 
 namespace digm {
 namespace {
@@ -43,9 +43,7 @@ CREATE TABLE IF NOT EXISTS slashes(
   PRIMARY KEY(node_id, epoch));
 )sql";
 
-Status DbError(const std::exception& e) {
-  return Status::BadInput(std::string("audit database: ") + e.what());
-}
+constexpr std::string_view kDb = "audit database";  // how errors name this file
 
 template <size_t N>
 std::array<uint8_t, N> BlobArray(const SQLite::Column& c) {
@@ -143,13 +141,7 @@ Result<std::unique_ptr<AuditDb>> AuditDb::Open(const std::string& path, bool cre
     return Status::BadInput("'" + path + "' does not exist (run digm-audit prepare first)");
   }
   try {
-    int flags = SQLite::OPEN_READWRITE | (create ? SQLite::OPEN_CREATE : 0);
-    auto db = std::make_unique<SQLite::Database>(path, flags);
-    db->setBusyTimeout(10000);
-    db->exec("PRAGMA journal_mode=WAL");
-    db->exec("PRAGMA synchronous=FULL");
-    db->exec(kSchema);
-    return std::unique_ptr<AuditDb>(new AuditDb(path, std::move(db)));
+    return std::unique_ptr<AuditDb>(new AuditDb(path, sql::Open(path, create, 10000, kSchema)));
   } catch (const std::exception& e) {
     return Status::BadInput("'" + path + "': " + e.what());
   }
@@ -215,19 +207,14 @@ Result<PrepareReport> AuditDb::Prepare(const Manifest& manifest, const ChunkStor
         ++report.added;
       }
     }
-    SQLite::Statement up(*db_,
+    sql::Run(*db_,
                          "INSERT INTO tracks VALUES(?1, ?2, ?3, ?3, 0) ON CONFLICT(root) DO UPDATE "
-                         "SET prepared = prepared + ?3, unused = unused + ?3, exhausted = 0");
-    up.bind(1, report.root);
-    up.bind(2, static_cast<int64_t>(report.chunks));
-    up.bind(3, static_cast<int64_t>(report.added));
-    up.exec();
-    SQLite::Statement q(*db_, "SELECT unused FROM tracks WHERE root = ?");
-    q.bind(1, report.root);
+                         "SET prepared = prepared + ?3, unused = unused + ?3, exhausted = 0", report.root, static_cast<int64_t>(report.chunks), static_cast<int64_t>(report.added));
+    SQLite::Statement q = sql::Query(*db_, "SELECT unused FROM tracks WHERE root = ?", report.root);
     if (q.executeStep()) report.unused = static_cast<uint64_t>(q.getColumn(0).getInt64());
     tx.commit();
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return report;
 }
@@ -238,7 +225,7 @@ Result<std::vector<std::string>> AuditDb::PreparedRoots() {
     SQLite::Statement q(*db_, "SELECT root FROM tracks ORDER BY root");
     while (q.executeStep()) roots.push_back(q.getColumn(0).getString());
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return roots;
 }
@@ -289,7 +276,7 @@ Result<std::vector<Challenge>> AuditDb::Take(const std::vector<std::string>& roo
     }
     tx.commit();
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return taken;
 }
@@ -307,7 +294,7 @@ Result<std::vector<ChallengeStock>> AuditDb::LowStock() {
                      static_cast<uint64_t>(q.getColumn(4).getInt64())});
     }
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return low;
 }
@@ -315,10 +302,9 @@ Result<std::vector<ChallengeStock>> AuditDb::LowStock() {
 std::string AuditDb::NodeAt(const std::string& url) {
   try {
     // A key proven at the URL before, rather than the URL's own record.
-    SQLite::Statement q(*db_,
+    SQLite::Statement q = sql::Query(*db_,
                         "SELECT node_id FROM nodes WHERE url = ? ORDER BY node_id LIKE 'url:%' "
-                        "LIMIT 1");
-    q.bind(1, url);
+                        "LIMIT 1", url);
     if (q.executeStep()) return q.getColumn(0).getString();
   } catch (const std::exception&) {
   }
@@ -328,11 +314,9 @@ std::string AuditDb::NodeAt(const std::string& url) {
 Result<std::vector<AuditResult>> AuditDb::EpochResults(const std::string& node_id, int64_t epoch) {
   std::vector<AuditResult> out;
   try {
-    SQLite::Statement q(*db_,
+    SQLite::Statement q = sql::Query(*db_,
                         "SELECT record, evidence FROM results WHERE node_id = ? AND epoch = ? "
-                        "ORDER BY seq");
-    q.bind(1, node_id);
-    q.bind(2, epoch);
+                        "ORDER BY seq", node_id, epoch);
     while (q.executeStep()) {
       auto record = ParseJson(q.getColumn(0).getString());
       auto evidence = ParseJson(q.getColumn(1).getString());
@@ -340,21 +324,19 @@ Result<std::vector<AuditResult>> AuditDb::EpochResults(const std::string& node_i
       out.push_back(ResultFrom(*record, *evidence));
     }
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return out;
 }
 
 Result<std::optional<Json>> AuditDb::SlashRecord(const std::string& node_id, int64_t epoch) {
   try {
-    SQLite::Statement q(*db_, "SELECT record FROM slashes WHERE node_id = ? AND epoch = ?");
-    q.bind(1, node_id);
-    q.bind(2, epoch);
+    SQLite::Statement q = sql::Query(*db_, "SELECT record FROM slashes WHERE node_id = ? AND epoch = ?", node_id, epoch);
     if (!q.executeStep()) return std::optional<Json>();
     DIGM_ASSIGN_OR_RETURN(Json record, ParseJson(q.getColumn(0).getString()));
     return std::optional<Json>(std::move(record));
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
 }
 
@@ -372,16 +354,10 @@ Result<std::optional<Json>> AuditDb::RecordEpoch(const std::string& node_id,
   std::optional<Json> slash;
   try {
     SQLite::Transaction tx(*db_);
-    SQLite::Statement node(*db_,
+    sql::Run(*db_,
                            "INSERT INTO nodes VALUES(?1, ?2) ON CONFLICT(node_id) DO UPDATE SET "
-                           "url = ?2");
-    node.bind(1, node_id);
-    node.bind(2, url);
-    node.exec();
-    SQLite::Statement ins(*db_, "INSERT OR IGNORE INTO epochs VALUES(?,?,?,?,?)");
-    ins.bind(1, node_id);
-    ins.bind(2, epoch);
-    ins.bind(3, ok ? 1 : 0);
+                           "url = ?2", node_id, url);
+    SQLite::Statement ins = sql::Query(*db_, "INSERT OR IGNORE INTO epochs VALUES(?,?,?,?,?)", node_id, epoch, ok ? 1 : 0);
     if (answered) {
       ins.bind(4, Round2(latency / answered));
     } else {
@@ -400,12 +376,9 @@ Result<std::optional<Json>> AuditDb::RecordEpoch(const std::string& node_id,
       res.reset();
     }
     // Struck out when this epoch is exactly the kStrikeEpochs-th failure in a row.
-    SQLite::Statement last(*db_,
+    SQLite::Statement last = sql::Query(*db_,
                            "SELECT epoch, ok FROM epochs WHERE node_id = ? AND epoch <= ? "
-                           "ORDER BY epoch DESC LIMIT ?");
-    last.bind(1, node_id);
-    last.bind(2, epoch);
-    last.bind(3, kStrikeEpochs + 1);
+                           "ORDER BY epoch DESC LIMIT ?", node_id, epoch, kStrikeEpochs + 1);
     std::vector<std::pair<int64_t, bool>> recent;
     while (last.executeStep()) {
       recent.emplace_back(last.getColumn(0).getInt64(), last.getColumn(1).getInt() != 0);
@@ -440,16 +413,12 @@ Result<std::optional<Json>> AuditDb::RecordEpoch(const std::string& node_id,
                   {"created", Rfc3339(UnixNow())},
                   {"evidence", std::move(evidence)}};
       if (auditor) SignDocument(record, *auditor);
-      SQLite::Statement s(*db_, "INSERT INTO slashes VALUES(?,?,?)");
-      s.bind(1, node_id);
-      s.bind(2, epoch);
-      s.bind(3, DumpDocument(record));
-      s.exec();
+      sql::Run(*db_, "INSERT INTO slashes VALUES(?,?,?)", node_id, epoch, DumpDocument(record));
       slash = std::move(record);
     }
     tx.commit();
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return slash;
 }
@@ -457,11 +426,10 @@ Result<std::optional<Json>> AuditDb::RecordEpoch(const std::string& node_id,
 Result<Json> AuditDb::FreshIndex(int64_t epoch, double decay) {
   Json nodes = Json::array();
   try {
-    SQLite::Statement q(*db_,
+    SQLite::Statement q = sql::Query(*db_,
                         "SELECT e.node_id, n.url, e.epoch, e.ok, e.latency_ms, e.at FROM epochs e "
                         "JOIN nodes n ON n.node_id = e.node_id WHERE e.epoch <= ? "
-                        "ORDER BY e.node_id, e.epoch");
-    q.bind(1, epoch);
+                        "ORDER BY e.node_id, e.epoch", epoch);
     struct Node {
       std::string id, url;
       Reputation reputation;
@@ -511,7 +479,7 @@ Result<Json> AuditDb::FreshIndex(int64_t epoch, double decay) {
                            {"latency_ms", n.latency ? Json(*n.latency) : Json(nullptr)}});
     }
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return Json{{"schema", "digm.fresh-index/1"},
               {"generated", Rfc3339(UnixNow())},
@@ -522,8 +490,7 @@ Result<Json> AuditDb::FreshIndex(int64_t epoch, double decay) {
 
 std::optional<std::string> AuditDb::Setting(const std::string& key) {
   try {
-    SQLite::Statement q(*db_, "SELECT value FROM settings WHERE key = ?");
-    q.bind(1, key);
+    SQLite::Statement q = sql::Query(*db_, "SELECT value FROM settings WHERE key = ?", key);
     if (q.executeStep()) return q.getColumn(0).getString();
   } catch (const std::exception&) {
   }
@@ -532,12 +499,9 @@ std::optional<std::string> AuditDb::Setting(const std::string& key) {
 
 Status AuditDb::SetSetting(const std::string& key, const std::string& value) {
   try {
-    SQLite::Statement q(*db_, "INSERT OR REPLACE INTO settings VALUES(?, ?)");
-    q.bind(1, key);
-    q.bind(2, value);
-    q.exec();
+    sql::Run(*db_, "INSERT OR REPLACE INTO settings VALUES(?, ?)", key, value);
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return Status::Ok();
 }

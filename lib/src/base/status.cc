@@ -7,7 +7,15 @@ Status Status::Context(std::string_view context) const {
   std::string m(context);
   m += ": ";
   m += message_;
-  return Status(code_, std::move(m));
+  Status s(code_, std::move(m));
+  s.hint_ = hint_;
+  return s;
+}
+
+Status Status::WithHint(std::string hint) const {
+  Status s = *this;
+  s.hint_ = std::move(hint);
+  return s;
 }
 
 }  // namespace digm

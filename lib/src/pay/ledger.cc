@@ -1,11 +1,11 @@
 #include "digm/ledger.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "digm/clock.h"
+#include "store/sql.h"
 
 namespace digm {
 namespace {
@@ -33,9 +33,7 @@ CREATE TABLE IF NOT EXISTS chain_sends(
   state TEXT NOT NULL, block INTEGER NOT NULL DEFAULT 0, UNIQUE(chain_id, ref, seq));
 )sql";
 
-Status DbError(const std::exception& e) {
-  return Status::BadInput(std::string("ledger: ") + e.what());
-}
+constexpr std::string_view kDb = "ledger";  // how errors name this file
 
 // asset, from, to, amount, memo, rounding from column `first` on.
 TransferSpec SpecFrom(SQLite::Statement& q, int first) {
@@ -98,13 +96,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, bool creat
     return Status::BadInput("'" + path + "': no such ledger (only a command that writes starts one)");
   }
   try {
-    auto db = std::make_unique<SQLite::Database>(
-        path, SQLite::OPEN_READWRITE | (create ? SQLite::OPEN_CREATE : 0));
-    db->setBusyTimeout(30000);
-    db->exec("PRAGMA journal_mode=WAL");
-    db->exec("PRAGMA synchronous=FULL");
-    db->exec(kSchema);
-    return std::unique_ptr<Ledger>(new Ledger(std::move(db)));
+    return std::unique_ptr<Ledger>(new Ledger(sql::Open(path, create, 30000, kSchema)));
   } catch (const std::exception& e) {
     return Status::BadInput("'" + path + "': " + e.what());
   }
@@ -114,7 +106,7 @@ Result<std::unique_ptr<Ledger::Txn>> Ledger::Begin() {
   try {
     return std::unique_ptr<Txn>(new Txn(*this));
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
 }
 
@@ -172,39 +164,31 @@ Result<bool> Ledger::Txn::Post(const std::string& kind, const std::string& ref,
     }
     return true;
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
 }
 
 Result<int64_t> Ledger::Txn::Balance(const std::string& account, const std::string& asset) {
   try {
-    SQLite::Statement q(*ledger_.db_, "SELECT amount FROM balances WHERE account = ? AND asset = ?");
-    q.bind(1, account);
-    q.bind(2, asset);
+    SQLite::Statement q = sql::Query(*ledger_.db_, "SELECT amount FROM balances WHERE account = ? AND asset = ?", account, asset);
     return q.executeStep() ? q.getColumn(0).getInt64() : int64_t{0};
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
 }
 
 Status Ledger::Txn::RecordPurchase(const std::string& root, const std::string& buyer,
                                    const std::string& ref) {
   try {
-    SQLite::Statement q(*ledger_.db_, "INSERT OR IGNORE INTO purchases VALUES(?,?,?)");
-    q.bind(1, root);
-    q.bind(2, buyer);
-    q.bind(3, ref);
-    q.exec();
+    sql::Run(*ledger_.db_, "INSERT OR IGNORE INTO purchases VALUES(?,?,?)", root, buyer, ref);
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return Status::Ok();
 }
 
 bool Ledger::Txn::HasPurchase(const std::string& root, const std::string& buyer) {
-  SQLite::Statement q(*ledger_.db_, "SELECT 1 FROM purchases WHERE root = ? AND buyer = ?");
-  q.bind(1, root);
-  q.bind(2, buyer);
+  SQLite::Statement q = sql::Query(*ledger_.db_, "SELECT 1 FROM purchases WHERE root = ? AND buyer = ?", root, buyer);
   return q.executeStep();
 }
 
@@ -224,7 +208,7 @@ Status Ledger::Txn::Commit() {
   try {
     tx_->commit();
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return Status::Ok();
 }
@@ -232,16 +216,15 @@ Status Ledger::Txn::Commit() {
 Result<std::vector<Ledger::BalanceRow>> Ledger::Balances(const std::string& account) {
   std::vector<BalanceRow> rows;
   try {
-    SQLite::Statement q(*db_,
+    SQLite::Statement q = sql::Query(*db_,
                         "SELECT account, asset, amount FROM balances WHERE ?1 = '' OR account = ?1 "
-                        "ORDER BY account, asset");
-    q.bind(1, account);
+                        "ORDER BY account, asset", account);
     while (q.executeStep()) {
       rows.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(),
                       q.getColumn(2).getInt64()});
     }
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return rows;
 }
@@ -249,13 +232,12 @@ Result<std::vector<Ledger::BalanceRow>> Ledger::Balances(const std::string& acco
 Result<std::vector<Transfer>> Ledger::History(const std::string& account) {
   std::vector<Transfer> out;
   try {
-    SQLite::Statement q(*db_, std::string(kTransferColumns) +
+    SQLite::Statement q = sql::Query(*db_, std::string(kTransferColumns) +
                                   "WHERE ?1 = '' OR t.from_account = ?1 OR t.to_account = ?1 "
-                                  "ORDER BY t.id");
-    q.bind(1, account);
+                                  "ORDER BY t.id", account);
     while (q.executeStep()) out.push_back(TransferFrom(q));
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return out;
 }
@@ -288,15 +270,12 @@ ChainSend ChainSendFrom(SQLite::Statement& q) {
 Result<std::optional<ChainSend>> Ledger::FindChainSend(uint64_t chain_id, const std::string& ref,
                                                        int seq) {
   try {
-    SQLite::Statement q(*db_, std::string(kChainColumns) +
-                                  "WHERE chain_id = ? AND ref = ? AND seq = ?");
-    q.bind(1, static_cast<int64_t>(chain_id));
-    q.bind(2, ref);
-    q.bind(3, seq);
+    SQLite::Statement q = sql::Query(*db_, std::string(kChainColumns) +
+                                  "WHERE chain_id = ? AND ref = ? AND seq = ?", static_cast<int64_t>(chain_id), ref, seq);
     if (q.executeStep()) return std::optional<ChainSend>(ChainSendFrom(q));
     return std::optional<ChainSend>();
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
 }
 
@@ -331,25 +310,18 @@ Status Ledger::AddChainSends(std::vector<ChainSend>& sends) {
     }
     tx.commit();
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return Status::Ok();
 }
 
 Status Ledger::UpdateChainSend(const ChainSend& c) {
   try {
-    SQLite::Statement q(*db_,
+    sql::Run(*db_,
                         "UPDATE chain_sends SET nonce = ?, raw = ?, tx_hash = ?, state = ?, block = ? "
-                        "WHERE id = ?");
-    q.bind(1, static_cast<int64_t>(c.nonce));
-    q.bind(2, c.raw);
-    q.bind(3, c.tx_hash);
-    q.bind(4, c.state);
-    q.bind(5, static_cast<int64_t>(c.block));
-    q.bind(6, c.id);
-    q.exec();
+                        "WHERE id = ?", static_cast<int64_t>(c.nonce), c.raw, c.tx_hash, c.state, static_cast<int64_t>(c.block), c.id);
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return Status::Ok();
 }
@@ -357,12 +329,11 @@ Status Ledger::UpdateChainSend(const ChainSend& c) {
 Result<std::vector<ChainSend>> Ledger::ChainSends(const std::string& account) {
   std::vector<ChainSend> out;
   try {
-    SQLite::Statement q(*db_, std::string(kChainColumns) +
-                                  "WHERE ?1 = '' OR from_account = ?1 OR to_account = ?1 ORDER BY id");
-    q.bind(1, account);
+    SQLite::Statement q = sql::Query(*db_, std::string(kChainColumns) +
+                                  "WHERE ?1 = '' OR from_account = ?1 OR to_account = ?1 ORDER BY id", account);
     while (q.executeStep()) out.push_back(ChainSendFrom(q));
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return out;
 }
@@ -393,16 +364,15 @@ Status Ledger::Check() {
       return Status::Integrity("the balance of " + sums.getColumn(0).getString() + " in " +
                                sums.getColumn(1).getString() + " differs from its journal");
     }
-    SQLite::Statement negative(*db_,
+    SQLite::Statement negative = sql::Query(*db_,
                                "SELECT account FROM balances WHERE amount < 0 AND account != ? "
-                               "LIMIT 1");
-    negative.bind(1, kWorldAccount);
+                               "LIMIT 1", kWorldAccount);
     if (negative.executeStep()) {
       return Status::Integrity("the balance of " + negative.getColumn(0).getString() +
                                " is negative");
     }
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return Status::Ok();
 }

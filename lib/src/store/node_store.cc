@@ -1,6 +1,5 @@
 #include "digm/node_store.h"
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include "digm/crypto.h"
 #include "digm/file.h"
 #include "digm/pin.h"
+#include "store/sql.h"
 
 namespace digm {
 namespace fs = std::filesystem;
@@ -35,9 +35,7 @@ CREATE TABLE IF NOT EXISTS peers(
   seen INTEGER NOT NULL, host TEXT NOT NULL DEFAULT '');
 )sql";
 
-Status DbError(const std::exception& e) {
-  return Status::BadInput(std::string("index: ") + e.what());
-}
+constexpr std::string_view kDb = "index";  // how errors name this file
 
 // Index files from before pins accumulated per owner held one pin per root:
 // move them to the new table, each under its owner and with its expiry.
@@ -120,19 +118,14 @@ Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& data_dir, 
   DIGM_ASSIGN_OR_RETURN(ChunkStore chunks, ChunkStore::Open(data_dir + "/chunks",
                                                             {.create = true, .fsync_each = true}));
   try {
-    auto db =
-        std::make_unique<SQLite::Database>(db_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db->setBusyTimeout(10000);
-    db->exec("PRAGMA journal_mode=WAL");
-    db->exec("PRAGMA synchronous=FULL");
-    db->exec(kSchema);
+    auto db = sql::Open(db_path, true, 10000, kSchema);
     MigratePins(*db);
     MigratePeers(*db);
     db->exec("CREATE INDEX IF NOT EXISTS peers_by_seen ON peers(seen)");
     db->exec("CREATE INDEX IF NOT EXISTS peers_by_host ON peers(host, seen)");
     return std::unique_ptr<NodeStore>(new NodeStore(data_dir, std::move(chunks), std::move(db)));
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
 }
 
@@ -145,17 +138,7 @@ Status NodeStore::AddTrack(const Manifest& m) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
     SQLite::Transaction tx(*db_);
-    SQLite::Statement ins(*db_, "INSERT OR IGNORE INTO tracks VALUES(?,?,?,?,?,?,?,?,?)");
-    ins.bind(1, root);
-    ins.bind(2, text);
-    ins.bind(3, m.media.title.value_or(""));
-    ins.bind(4, m.media.artist.value_or(""));
-    ins.bind(5, m.media.album.value_or(""));
-    ins.bind(6, m.media.duration.value_or(0.0));
-    ins.bind(7, static_cast<int64_t>(m.size));
-    ins.bind(8, static_cast<int64_t>(m.chunks.size()));
-    ins.bind(9, Rfc3339(UnixNow()));
-    ins.exec();
+    sql::Run(*db_, "INSERT OR IGNORE INTO tracks VALUES(?,?,?,?,?,?,?,?,?)", root, text, m.media.title.value_or(""), m.media.artist.value_or(""), m.media.album.value_or(""), m.media.duration.value_or(0.0), static_cast<int64_t>(m.size), static_cast<int64_t>(m.chunks.size()), Rfc3339(UnixNow()));
     SQLite::Statement tc(*db_, "INSERT OR IGNORE INTO track_chunks VALUES(?,?,?)");
     for (size_t i = 0; i < m.chunks.size(); ++i) {
       tc.bind(1, root);
@@ -166,15 +149,14 @@ Status NodeStore::AddTrack(const Manifest& m) {
     }
     tx.commit();
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return Status::Ok();
 }
 
 std::optional<std::string> NodeStore::ManifestText(const std::string& root) {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement q(*db_, "SELECT manifest FROM tracks WHERE root=?");
-  q.bind(1, root);
+  SQLite::Statement q = sql::Query(*db_, "SELECT manifest FROM tracks WHERE root=?", root);
   if (!q.executeStep()) return std::nullopt;
   return q.getColumn(0).getString();
 }
@@ -190,13 +172,12 @@ std::optional<Manifest> NodeStore::GetManifest(const std::string& root) {
 std::vector<TrackRow> NodeStore::ListTracks() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<TrackRow> rows;
-  SQLite::Statement q(*db_, R"sql(
+  SQLite::Statement q = sql::Query(*db_, R"sql(
     SELECT t.root, t.title, t.artist, t.album, t.duration, t.size, t.chunks, t.created_at,
       (SELECT COUNT(*) FROM track_chunks tc LEFT JOIN chunks c ON c.hash = tc.hash
         WHERE tc.root = t.root AND c.hash IS NULL) = 0,
       EXISTS(SELECT 1 FROM pins p WHERE p.root = t.root AND p.expires > ?1)
-    FROM tracks t ORDER BY t.created_at, t.root)sql");
-  q.bind(1, UnixNow());
+    FROM tracks t ORDER BY t.created_at, t.root)sql", UnixNow());
   while (q.executeStep()) {
     TrackRow r;
     r.root = q.getColumn(0).getString();
@@ -220,19 +201,15 @@ Status NodeStore::RemoveTrack(const std::string& root) {
     std::lock_guard<std::mutex> lock(mu_);
     try {
       SQLite::Transaction tx(*db_);
-      SQLite::Statement exists(*db_, "SELECT 1 FROM tracks WHERE root=?");
-      exists.bind(1, root);
+      SQLite::Statement exists = sql::Query(*db_, "SELECT 1 FROM tracks WHERE root=?", root);
       if (!exists.executeStep()) return Status::BadInput("no track " + root + " on this node");
-      SQLite::Statement q(*db_, R"sql(
+      SQLite::Statement q = sql::Query(*db_, R"sql(
         SELECT DISTINCT hash FROM track_chunks WHERE root=?1 AND hash NOT IN
-          (SELECT hash FROM track_chunks WHERE root != ?1))sql");
-      q.bind(1, root);
+          (SELECT hash FROM track_chunks WHERE root != ?1))sql", root);
       while (q.executeStep()) unused.push_back(q.getColumn(0).getString());
-      for (const char* sql : {"DELETE FROM track_chunks WHERE root=?",
+      for (const char* text : {"DELETE FROM track_chunks WHERE root=?",
                               "DELETE FROM tracks WHERE root=?", "DELETE FROM pins WHERE root=?"}) {
-        SQLite::Statement d(*db_, sql);
-        d.bind(1, root);
-        d.exec();
+        sql::Run(*db_, text, root);
       }
       SQLite::Statement dc(*db_, "DELETE FROM chunks WHERE hash=?");
       for (const auto& h : unused) {
@@ -242,7 +219,7 @@ Status NodeStore::RemoveTrack(const std::string& root) {
       }
       tx.commit();
     } catch (const std::exception& e) {
-      return DbError(e);
+      return sql::Error(kDb, e);
     }
   }
   // Files go after the index stops naming them.
@@ -259,12 +236,9 @@ Status NodeStore::PutChunk(const Hash256& hash, std::span<const uint8_t> data) {
   DIGM_RETURN_IF_ERROR(chunks_.Put(hash, data));
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    SQLite::Statement ins(*db_, "INSERT OR IGNORE INTO chunks VALUES(?,?)");
-    ins.bind(1, HexEncode(hash));
-    ins.bind(2, static_cast<int64_t>(data.size()));
-    ins.exec();
+    sql::Run(*db_, "INSERT OR IGNORE INTO chunks VALUES(?,?)", HexEncode(hash), static_cast<int64_t>(data.size()));
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return Status::Ok();
 }
@@ -273,29 +247,25 @@ bool NodeStore::HasChunk(const std::string& hash) { return ChunkSize(hash).has_v
 
 std::optional<uint64_t> NodeStore::ChunkSize(const std::string& hash) {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement q(*db_, "SELECT size FROM chunks WHERE hash=?");
-  q.bind(1, hash);
+  SQLite::Statement q = sql::Query(*db_, "SELECT size FROM chunks WHERE hash=?", hash);
   if (!q.executeStep()) return std::nullopt;
   return static_cast<uint64_t>(q.getColumn(0).getInt64());
 }
 
 bool NodeStore::ChunkIsPinned(const std::string& hash) {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement q(*db_,
+  SQLite::Statement q = sql::Query(*db_,
                       "SELECT 1 FROM track_chunks tc JOIN pins p ON p.root = tc.root "
-                      "WHERE tc.hash=? AND p.expires > ? LIMIT 1");
-  q.bind(1, hash);
-  q.bind(2, UnixNow());
+                      "WHERE tc.hash=? AND p.expires > ? LIMIT 1", hash, UnixNow());
   return q.executeStep();
 }
 
 bool NodeStore::TrackComplete(const std::string& root) {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement q(*db_, R"sql(
+  SQLite::Statement q = sql::Query(*db_, R"sql(
     SELECT EXISTS(SELECT 1 FROM tracks WHERE root=?1) AND
       (SELECT COUNT(*) FROM track_chunks tc LEFT JOIN chunks c ON c.hash = tc.hash
-        WHERE tc.root=?1 AND c.hash IS NULL) = 0)sql");
-  q.bind(1, root);
+        WHERE tc.root=?1 AND c.hash IS NULL) = 0)sql", root);
   return q.executeStep() && q.getColumn(0).getInt() != 0;
 }
 
@@ -306,17 +276,11 @@ Status NodeStore::PutPin(const std::string& root, const Json& pin, const std::st
   try {
     // One pin per owner and root: a later one of the same owner replaces it
     // when it lasts at least as long; another owner's stands beside it.
-    SQLite::Statement ins(*db_, R"sql(
+    sql::Run(*db_, R"sql(
       INSERT INTO pins VALUES(?1,?2,?3,?4,?5) ON CONFLICT(root, owner) DO UPDATE SET
-        pin=?3, origin=?4, expires=?5 WHERE ?5 >= expires)sql");
-    ins.bind(1, root);
-    ins.bind(2, StringOr(pin, "owner"));
-    ins.bind(3, DumpDocument(pin));
-    ins.bind(4, origin);
-    ins.bind(5, *expires);
-    ins.exec();
+        pin=?3, origin=?4, expires=?5 WHERE ?5 >= expires)sql", root, StringOr(pin, "owner"), DumpDocument(pin), origin, *expires);
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   return Status::Ok();
 }
@@ -324,10 +288,9 @@ Status NodeStore::PutPin(const std::string& root, const Json& pin, const std::st
 std::vector<NodeStore::PinRow> NodeStore::ListPins(int64_t now) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<PinRow> pins;
-  SQLite::Statement q(*db_,
+  SQLite::Statement q = sql::Query(*db_,
                       "SELECT root, owner, pin, origin, expires FROM pins WHERE expires > ? "
-                      "ORDER BY root, owner");
-  q.bind(1, now);
+                      "ORDER BY root, owner", now);
   while (q.executeStep()) {
     auto pin = ParseJson(q.getColumn(2).getString());
     if (!pin.ok()) continue;
@@ -342,14 +305,13 @@ Result<std::vector<std::string>> NodeStore::CollectGarbage(int64_t now) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     try {
-      SQLite::Statement q(*db_, R"sql(
+      SQLite::Statement q = sql::Query(*db_, R"sql(
         SELECT t.root FROM tracks t WHERE EXISTS(SELECT 1 FROM pins p WHERE p.root = t.root)
           AND NOT EXISTS(SELECT 1 FROM pins p WHERE p.root = t.root AND p.expires > ?)
-        ORDER BY t.root)sql");
-      q.bind(1, now);
+        ORDER BY t.root)sql", now);
       while (q.executeStep()) expired.push_back(q.getColumn(0).getString());
     } catch (const std::exception& e) {
-      return DbError(e);
+      return sql::Error(kDb, e);
     }
   }
   for (const auto& root : expired) DIGM_RETURN_IF_ERROR(RemoveTrack(root));
@@ -358,34 +320,22 @@ Result<std::vector<std::string>> NodeStore::CollectGarbage(int64_t now) {
 
 void NodeStore::UpsertPeer(const PeerRow& p) {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement ins(*db_, R"sql(
+  sql::Run(*db_, R"sql(
     INSERT INTO peers VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(node_id) DO UPDATE SET
       url=?2, record=?3, roots=CASE WHEN ?4 = '[]' THEN roots ELSE ?4 END,
-      seen=MAX(seen, ?5), host=?6)sql");
-  ins.bind(1, p.node_id);
-  ins.bind(2, p.url);
-  ins.bind(3, DumpDocument(p.record));
-  ins.bind(4, Json(p.roots).dump());
-  ins.bind(5, p.seen);
-  ins.bind(6, p.host);
-  ins.exec();
+      seen=MAX(seen, ?5), host=?6)sql", p.node_id, p.url, DumpDocument(p.record), Json(p.roots).dump(), p.seen, p.host);
 }
 
 bool NodeStore::HasPeerAt(const std::string& node_id, const std::string& url, int64_t seen_since) {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement q(*db_, "SELECT 1 FROM peers WHERE node_id = ? AND url = ? AND seen >= ?");
-  q.bind(1, node_id);
-  q.bind(2, url);
-  q.bind(3, seen_since);
+  SQLite::Statement q = sql::Query(*db_, "SELECT 1 FROM peers WHERE node_id = ? AND url = ? AND seen >= ?", node_id, url, seen_since);
   return q.executeStep();
 }
 
 NodeStore::PeerCounts NodeStore::CountPeers(const std::string& host, int64_t seen_since) {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement q(*db_,
-                      "SELECT count(*), coalesce(sum(host = ?), 0) FROM peers WHERE seen >= ?");
-  q.bind(1, host);
-  q.bind(2, seen_since);
+  SQLite::Statement q = sql::Query(*db_,
+                      "SELECT count(*), coalesce(sum(host = ?), 0) FROM peers WHERE seen >= ?", host, seen_since);
   PeerCounts c;
   if (q.executeStep()) {
     c.all = static_cast<size_t>(q.getColumn(0).getInt64());
@@ -396,21 +346,17 @@ NodeStore::PeerCounts NodeStore::CountPeers(const std::string& host, int64_t see
 
 void NodeStore::SetPeerRoots(const std::string& node_id, const std::vector<std::string>& roots) {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement up(*db_, "UPDATE peers SET roots=? WHERE node_id=?");
-  up.bind(1, Json(roots).dump());
-  up.bind(2, node_id);
-  up.exec();
+  sql::Run(*db_, "UPDATE peers SET roots=? WHERE node_id=?", Json(roots).dump(), node_id);
 }
 
 std::vector<PeerRow> NodeStore::ListPeers(int64_t seen_since, size_t limit) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<PeerRow> peers;
-  SQLite::Statement q(*db_,
+  SQLite::Statement q = sql::Query(*db_,
                       limit ? "SELECT node_id, url, record, roots, seen, host FROM peers "
                               "WHERE seen >= ? ORDER BY seen DESC, node_id LIMIT ?"
                             : "SELECT node_id, url, record, roots, seen, host FROM peers "
-                              "WHERE seen >= ? ORDER BY node_id");
-  q.bind(1, seen_since);
+                              "WHERE seen >= ? ORDER BY node_id", seen_since);
   if (limit) q.bind(2, static_cast<int64_t>(limit));
   while (q.executeStep()) {
     PeerRow p;
@@ -427,9 +373,7 @@ std::vector<PeerRow> NodeStore::ListPeers(int64_t seen_since, size_t limit) {
 
 void NodeStore::ForgetPeersBefore(int64_t seen_before) {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement d(*db_, "DELETE FROM peers WHERE seen < ?");
-  d.bind(1, seen_before);
-  d.exec();
+  sql::Run(*db_, "DELETE FROM peers WHERE seen < ?", seen_before);
 }
 
 Result<FsckReport> NodeStore::Fsck(bool repair) {
@@ -499,7 +443,7 @@ Result<FsckReport> NodeStore::Fsck(bool repair) {
     }
     tx.commit();
   } catch (const std::exception& e) {
-    return DbError(e);
+    return sql::Error(kDb, e);
   }
   report.repaired = true;
   return report;

@@ -1,0 +1,100 @@
+// What each digm-pay command does (SPEC §8), as one call per command: the
+// tool parses flags into these requests and prints what comes back. Each
+// call that writes runs in one ledger transaction (or one chain run): it is
+// applied whole or not at all.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "digm/chain_pay.h"
+#include "digm/clock.h"
+#include "digm/crypto.h"
+#include "digm/ledger.h"
+#include "digm/wallet.h"
+
+namespace digm {
+
+// Where the money moves: the ledger file, the asset, and with `chain` an EVM
+// chain paid from `payer` (the ledger then remembers what was sent).
+struct PayBackend {
+  std::string ledger;  // the path; empty is a usage error naming --ledger
+  Asset asset;
+  std::optional<ChainTarget> chain;
+  std::optional<Wallet> payer;  // with chain: the key that signs
+  RandomSource random = RandomBytes;  // for references the caller did not give
+};
+
+// What a command posted (or mined), and what the user should be told.
+struct Posted {
+  std::vector<Transfer> transfers;
+  std::vector<std::string> warnings;
+};
+
+// The chain flags of a command: with chain "evm", the RPC, the chain id and
+// the wallet that signs must all be given; without it, none of them.
+struct ChainFlags {
+  std::string chain, wallet;
+  ChainTarget target;
+  long confirm_timeout_s = 60;
+};
+Status UseChain(PayBackend& b, const ChainFlags& f);
+
+// "--ledger" missing is a usage error with a hint; a ledger that does not
+// exist is created only when `create` (a command that writes).
+Result<std::unique_ptr<Ledger>> OpenPayLedger(const std::string& path, bool create);
+
+// An address (any case, "stake:" allowed) or one of the ledger's accounts.
+Result<std::string> ParseAccount(const std::string& text);
+
+// deposit (from the world), transfer, stake (the node's money locked as its
+// stake): kind is "deposit", "transfer" or "stake". `from` may be empty for a
+// transfer paid on a chain (the payer's address).
+struct MoveRequest {
+  std::string kind, from, to, amount, ref;
+};
+Result<Posted> MoveMoney(const PayBackend& b, const MoveRequest& r);
+
+// Pays the nodes each signed receipt names for the bytes they delivered.
+Result<Posted> SettleReceipts(const PayBackend& b, const std::vector<std::string>& receipt_paths,
+                              const std::string& price_per_mb);
+
+// Records a purchase: `buyer_wallet` pays `artist` the price for `root`.
+Result<Posted> Purchase(const PayBackend& b, const std::string& root,
+                        const std::string& buyer_wallet, const std::string& artist,
+                        const std::string& price);
+
+// The digm.wrapped-key/1 of the key at `key_path` for the buyer whose
+// digm.identity/1 is at `identity_path`, once that buyer has purchased `root`.
+Result<Json> Grant(const std::string& ledger, const std::string& root, const std::string& key_path,
+                   const std::string& identity_path);
+
+// Listening rewards: from a signed receipt (its listener, and the seconds
+// its delivery earns against the track's manifest), or given seconds for a
+// listener. Paid in PARA.
+struct RewardRequest {
+  std::string receipt, manifest;  // with a receipt
+  int64_t seconds = -1;           // or seconds and a listener
+  std::string listener, artist, ref;
+};
+Result<Posted> Reward(const PayBackend& b, const RewardRequest& r);
+
+// Burns `share` percent of the stake named by each digm.slash/1 line read
+// from `in` (NDJSON), signed by one of `auditors`; other documents pass by.
+Result<Posted> Slash(const PayBackend& b, std::istream& in, const std::vector<std::string>& auditors,
+                     int share);
+
+// Shares `pool` among the healthy nodes of the digm.fresh-index/1 at `index_path`.
+Result<Posted> NodeRewards(const PayBackend& b, const std::string& index_path,
+                           const std::string& pool);
+
+// digm.balance/1 documents, and the transfers touching `account` (all when
+// empty), oldest first, the chain backend's mined ones after.
+Result<std::vector<Json>> BalanceLines(const std::string& ledger, const std::string& account);
+Result<std::vector<Json>> HistoryLines(const std::string& ledger, const std::string& account);
+
+}  // namespace digm
