@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "digm/chunk_store.h"
+#include "digm/node_client.h"
 #include "digm/manifest.h"
 #include "digm/track_key.h"
 #include "digm/wallet.h"
@@ -49,11 +50,6 @@ struct FetchResult {
   uint64_t from_cache = 0;            // bytes the cache had
   int64_t started = 0, finished = 0;  // unix seconds
 };
-
-// Asks each peer's /peers for more peers (one round of gossip) and returns
-// every distinct URL, the given ones first, none of `never` (struck out).
-std::vector<std::string> DiscoverPeers(const std::vector<std::string>& peers,
-                                       const std::vector<std::string>& never = {});
 
 // The manifest of `root` from the first peer that has it. Integrity error when
 // what a peer sends does not hash to `root`; Network when no peer has it or

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "digm/chunk_store.h"
 #include "digm/document.h"
@@ -53,5 +54,10 @@ struct UploadResult {
 // another refusal of the track; Network error for the rest.
 Result<UploadResult> UploadTrack(const std::string& url, const Manifest& sealed, const Json& pin,
                                  const ChunkStore& from);
+
+// Asks each peer's /peers for more peers (one round of gossip) and returns
+// every distinct URL, the given ones first, none of `never` (struck out).
+std::vector<std::string> DiscoverPeers(const std::vector<std::string>& peers,
+                                       const std::vector<std::string>& never = {});
 
 }  // namespace digm

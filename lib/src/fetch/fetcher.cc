@@ -17,39 +17,10 @@
 #include "digm/file.h"
 #include "digm/http_client.h"
 #include "digm/node_client.h"
+#include "base/background.h"
 
 namespace digm {
 namespace {
-
-// A call run on a thread of its own whose result can be waited for with a
-// deadline, and abandoned: unlike std::async's future, dropping it never
-// blocks (the call ends by its own timeout, and its result is dropped).
-template <class T>
-class Background {
- public:
-  explicit Background(std::function<T()> call) : state_(std::make_shared<State>()) {
-    std::thread([state = state_, call = std::move(call)] {
-      T value = call();
-      std::lock_guard<std::mutex> lock(state->mu);
-      state->value = std::move(value);
-      state->cv.notify_all();
-    }).detach();
-  }
-  // The result, if it came within `wait`.
-  std::optional<T> Get(std::chrono::milliseconds wait) {
-    std::unique_lock<std::mutex> lock(state_->mu);
-    state_->cv.wait_for(lock, wait, [&] { return state_->value.has_value(); });
-    return state_->value;
-  }
-
- private:
-  struct State {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<T> value;
-  };
-  std::shared_ptr<State> state_;
-};
 
 double Now() {
   using namespace std::chrono;
@@ -486,58 +457,6 @@ class Fetch {
 };
 
 }  // namespace
-
-std::vector<std::string> DiscoverPeers(const std::vector<std::string>& given,
-                                       const std::vector<std::string>& never) {
-  std::vector<std::string> out;
-  std::set<std::string> seen;
-  for (const auto& url : never) seen.insert(BaseUrl(url));
-  auto add = [&](std::string url) {
-    url = BaseUrl(std::move(url));
-    if (seen.insert(url).second) out.push_back(url);
-  };
-  for (const auto& p : given) add(p);
-  // All asked at once; a peer slow to answer is not waited for past the
-  // deadline (it delays nobody's first byte).
-  std::vector<Background<Result<HttpResult>>> asked;
-  for (const auto& p : given) {
-    asked.emplace_back([url = BaseUrl(p) + "/peers"] {
-      return HttpCall("GET", url, "",
-                      {.timeout_ms = 1000, .connect_timeout_ms = 1000, .max_body = kMaxGossipReply});
-    });
-  }
-  // The others get a few times what the first answer took (50 ms at least),
-  // and never more than a second in all.
-  using Clock = std::chrono::steady_clock;
-  auto start = Clock::now(), deadline = start + std::chrono::seconds(1);
-  std::vector<std::optional<Result<HttpResult>>> got(given.size());
-  for (size_t answered = 0; answered < given.size() && Clock::now() < deadline;) {
-    for (size_t i = 0; i < given.size(); ++i) {
-      if (got[i] || !(got[i] = asked[i].Get(std::chrono::milliseconds(0)))) continue;
-      if (answered++ == 0) {
-        deadline = std::min(deadline, Clock::now() + std::max<Clock::duration>(
-                                                        4 * (Clock::now() - start),
-                                                        std::chrono::milliseconds(50)));
-      }
-    }
-    if (answered < given.size()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  for (size_t i = 0; i < given.size(); ++i) {
-    const auto& r = got[i];
-    if (!r || !r->ok() || (*r)->status != 200) continue;
-    const std::string& body = (*r)->body;
-    auto j = ParseJson(body);
-    if (!j.ok() || !j->is_array()) continue;
-    for (const auto& rec : *j) {
-      // Only records that verify name real nodes.
-      Json record = rec;
-      if (record.is_object()) record.erase("available_tracks");
-      std::string url = StringOr(record, "url");
-      if (VerifyDocument(record).ok() && PeerUrlAllowed(url, BaseUrl(given[i]))) add(url);
-    }
-  }
-  return out;
-}
 
 namespace {
 

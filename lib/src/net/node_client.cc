@@ -1,15 +1,17 @@
 #include "digm/node_client.h"
 
-#include <set>
-
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <set>
+#include <thread>
 
 #include "digm/clock.h"
 #include "digm/crypto.h"
 #include "digm/hex.h"
 #include "digm/http_client.h"
+#include "digm/peer_record.h"
+#include "base/background.h"
 
 namespace digm {
 
@@ -177,6 +179,56 @@ Result<UploadResult> UploadTrack(const std::string& url_in, const Manifest& seal
     ++result.uploaded;
   }
   return result;
+}
+
+std::vector<std::string> DiscoverPeers(const std::vector<std::string>& given,
+                                       const std::vector<std::string>& never) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const auto& url : never) seen.insert(BaseUrl(url));
+  auto add = [&](std::string url) {
+    url = BaseUrl(std::move(url));
+    if (seen.insert(url).second) out.push_back(url);
+  };
+  for (const auto& p : given) add(p);
+  // All asked at once; a peer slow to answer is not waited for past the
+  // deadline (it delays nobody's first byte).
+  std::vector<Background<Result<HttpResult>>> asked;
+  for (const auto& p : given) {
+    asked.emplace_back([url = BaseUrl(p) + "/peers"] {
+      return HttpCall("GET", url, "",
+                      {.timeout_ms = 1000, .connect_timeout_ms = 1000, .max_body = kMaxGossipReply});
+    });
+  }
+  // The others get a few times what the first answer took (50 ms at least),
+  // and never more than a second in all.
+  using Steady = std::chrono::steady_clock;
+  auto start = Steady::now(), deadline = start + std::chrono::seconds(1);
+  std::vector<std::optional<Result<HttpResult>>> got(given.size());
+  for (size_t answered = 0; answered < given.size() && Steady::now() < deadline;) {
+    for (size_t i = 0; i < given.size(); ++i) {
+      if (got[i] || !(got[i] = asked[i].Get(std::chrono::milliseconds(0)))) continue;
+      if (answered++ == 0) {
+        deadline = std::min(deadline, Steady::now() + std::max<Steady::duration>(
+                                                        4 * (Steady::now() - start),
+                                                        std::chrono::milliseconds(50)));
+      }
+    }
+    if (answered < given.size()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  for (size_t i = 0; i < given.size(); ++i) {
+    const auto& r = got[i];
+    if (!r || !r->ok() || (*r)->status != 200) continue;
+    const std::string& body = (*r)->body;
+    auto j = ParseJson(body);
+    if (!j.ok() || !j->is_array()) continue;
+    for (const auto& rec : *j) {
+      // Only records that verify name real nodes.
+      auto peer = ReadPeerRecord(rec);
+      if (peer.ok() && PeerUrlAllowed(peer->url, BaseUrl(given[i]))) add(peer->url);
+    }
+  }
+  return out;
 }
 
 }  // namespace digm
