@@ -1,0 +1,53 @@
+// What digm-fetch does (SPEC §6) as library calls: find the nodes that may
+// hold a track (given, a fresh index's healthy ones, the DHT's, and the peers
+// they know; never a struck-out one), then fetch it into a file or stdout and
+// sign a receipt. The tool parses flags into a FetchRequest and prints.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "digm/dht.h"
+#include "digm/fetcher.h"
+
+namespace digm {
+
+// What a DHT lookup found, for the tool to report.
+struct DhtLookup {
+  size_t nodes = 0;
+  double seconds = 0;        // the whole lookup, joining included
+  double first_after = 0;    // when the first node was found (0: none)
+};
+
+struct FetchRequest {
+  std::string track;               // a root (64 hex digits, not a file) or a manifest file
+  std::vector<std::string> peers;  // base URLs
+  std::string index;               // a digm.fresh-index/1
+  std::optional<DhtOptions> dht;   // look the root up on the DHT
+  long dht_timeout_s = 30;
+  std::string key, wrapped, wallet;  // the track key, or a wrapped one for the wallet
+  std::string output = "-";          // a file (written atomically) or "-"
+  std::string receipt;               // where the signed receipt goes (needs wallet)
+  std::string cache;                 // a chunk cache folder; empty: none
+  bool preview = false;
+  long timeout_ms = 10000;
+  std::function<void(const FetchProgress&)> progress;
+  std::function<void(const DhtLookup&)> on_dht;
+};
+
+// True when `track` names a root rather than a manifest file.
+bool IsRootArgument(const std::string& track);
+
+// The nodes to fetch from, after one round of gossip with the ones found.
+// Usage error (with a hint) when no node is given in any way; Network when
+// the DHT was asked, nothing else was given, and no node announces the track.
+Result<std::vector<std::string>> FindTrackNodes(const FetchRequest& r);
+
+// Finds the nodes, fetches and verifies the track into r.output, and writes
+// the receipt. Nothing is left at r.output or r.receipt on failure.
+Status FetchCommand(const FetchRequest& r);
+
+}  // namespace digm

@@ -1,0 +1,131 @@
+#include "digm/fetch_command.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+
+#include "digm/file.h"
+#include "digm/fresh_index.h"
+#include "digm/key_wrap.h"
+
+namespace digm {
+namespace {
+
+struct Nodes {
+  std::vector<std::string> peers, struck_out;
+};
+
+// The root the DHT knows the track by: given, or its manifest's.
+Result<Hash256> RootOf(const FetchRequest& r) {
+  if (IsRootArgument(r.track)) return *HexDecodeArray<32>(r.track);
+  DIGM_ASSIGN_OR_RETURN(Manifest m, ReadManifest(r.track, false));
+  return m.ComputeRoot();
+}
+
+Status AddDhtNodes(const FetchRequest& r, std::vector<std::string>& peers) {
+  DIGM_ASSIGN_OR_RETURN(Hash256 root, RootOf(r));
+  using Steady = std::chrono::steady_clock;
+  auto seconds_since = [](Steady::time_point t) {
+    return std::chrono::duration<double>(Steady::now() - t).count();
+  };
+  auto start = Steady::now();
+  DIGM_ASSIGN_OR_RETURN(auto dht, Dht::Start(*r.dht));
+  double joined = seconds_since(start);
+  std::chrono::milliseconds first{0};
+  auto found = dht->FindPeers(root, std::chrono::seconds(r.dht_timeout_s),
+                              std::chrono::milliseconds(1000), &first);
+  if (r.on_dht) {
+    r.on_dht({found.size(), seconds_since(start), found.empty() ? 0 : joined + first.count() / 1000.0});
+  }
+  if (found.empty() && peers.empty()) {
+    return Status::Network("no node on the DHT announces " + HexEncode(root) + " (looked for " +
+                           std::to_string(r.dht_timeout_s) + " s)");
+  }
+  peers.insert(peers.end(), found.begin(), found.end());
+  return Status::Ok();
+}
+
+Result<Nodes> GivenNodes(const FetchRequest& r) {
+  Nodes n{r.peers, {}};
+  if (!r.index.empty()) {
+    DIGM_ASSIGN_OR_RETURN(auto nodes, ReadFreshIndex(r.index));
+    auto healthy = HealthyUrls(nodes);
+    n.peers.insert(n.peers.begin(), healthy.begin(), healthy.end());
+    n.struck_out = StruckOutUrls(nodes);  // never used, however they are found
+  }
+  if (r.dht) DIGM_RETURN_IF_ERROR(AddDhtNodes(r, n.peers));
+  if (n.peers.empty()) {
+    return Status::Usage("no node to fetch from").WithHint("add --peer URL, --index FILE or --dht");
+  }
+  return n;
+}
+
+Result<std::optional<TrackKey>> KeyOf(const FetchRequest& r, const std::optional<Wallet>& wallet) {
+  if (!r.key.empty()) {
+    DIGM_ASSIGN_OR_RETURN(TrackKey k, ReadKeyFile(r.key));
+    return std::optional<TrackKey>(k);
+  }
+  if (r.wrapped.empty()) return std::optional<TrackKey>();
+  DIGM_ASSIGN_OR_RETURN(Json doc, ReadDocument(r.wrapped, "wrapped-key", 1));
+  DIGM_ASSIGN_OR_RETURN(TrackKey k, UnwrapKey(doc, *wallet));
+  return std::optional<TrackKey>(k);
+}
+
+}  // namespace
+
+bool IsRootArgument(const std::string& s) {
+  struct stat st;
+  return IsHash(s) && stat(s.c_str(), &st) != 0;
+}
+
+Result<std::vector<std::string>> FindTrackNodes(const FetchRequest& r) {
+  DIGM_ASSIGN_OR_RETURN(Nodes n, GivenNodes(r));
+  return DiscoverPeers(n.peers, n.struck_out);
+}
+
+Status FetchCommand(const FetchRequest& r) {
+  if (!r.receipt.empty() && r.wallet.empty()) return Status::Usage("--receipt needs --wallet to sign it");
+  if (!r.wrapped.empty() && r.wallet.empty()) return Status::Usage("--wrapped needs --wallet to open it");
+  if (!r.key.empty() && !r.wrapped.empty()) return Status::Usage("give --key or --wrapped, not both");
+  DIGM_ASSIGN_OR_RETURN(Nodes nodes, GivenNodes(r));
+  std::optional<Wallet> wallet;
+  if (!r.wallet.empty()) {
+    DIGM_ASSIGN_OR_RETURN(Wallet w, ReadWalletFile(r.wallet));
+    wallet = std::move(w);
+  }
+  DIGM_ASSIGN_OR_RETURN(std::optional<TrackKey> key, KeyOf(r, wallet));
+  FetchOptions o;
+  o.peers = DiscoverPeers(nodes.peers, nodes.struck_out);
+  DIGM_ASSIGN_OR_RETURN(Manifest manifest, IsRootArgument(r.track)
+                                               ? ResolveManifest(r.track, o.peers)
+                                               : ReadManifest(r.track, false));
+  if (manifest.encryption && !key && !r.preview &&
+      manifest.encryption->preview_chunks < manifest.chunks.size()) {
+    return Status::Usage("the track is encrypted: give --key FILE, or --wrapped FILE --wallet FILE")
+        .WithHint("or fetch only the free preview with --preview");
+  }
+  std::optional<ChunkStore> cache;
+  if (!r.cache.empty()) {
+    auto c = ChunkStore::Open(r.cache, {});
+    if (c.ok()) cache = std::move(*c);  // a cache that cannot be opened is only slower
+  }
+  o.key = key ? &*key : nullptr;
+  o.preview_only = r.preview;
+  o.cache = cache ? &*cache : nullptr;
+  o.timeout_ms = r.timeout_ms;
+  o.progress = r.progress;
+  std::optional<FetchResult> result;
+  if (r.output == "-") {
+    DIGM_ASSIGN_OR_RETURN(FetchResult got, FetchTrack(manifest, o, 1));
+    result = std::move(got);
+  } else {
+    DIGM_ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::Create(r.output));
+    DIGM_ASSIGN_OR_RETURN(FetchResult got, FetchTrack(manifest, o, out.fd()));
+    DIGM_RETURN_IF_ERROR(out.Commit());
+    result = std::move(got);
+  }
+  if (r.receipt.empty()) return Status::Ok();
+  return WriteOutput(r.receipt, DumpDocument(MakeReceipt(manifest, *result, *wallet)) + "\n");
+}
+
+}  // namespace digm
