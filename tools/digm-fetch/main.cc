@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "digm/fetch_command.h"
+#include "flags.h"
 
 namespace {
 
@@ -56,11 +57,7 @@ int main(int argc, char** argv) {
   app.add_option("--index", r.index, "a digm.fresh-index/1 whose healthy nodes to prefer")
       ->type_name("FILE");
   app.add_flag("--dht", use_dht, "find nodes holding the track on the BitTorrent mainline DHT");
-  app.add_option("--dht-bootstrap", dht.bootstrap,
-                 "a DHT node to join through, replacing the public routers (repeatable)")
-      ->type_name("HOST:PORT");
-  app.add_option("--dht-listen", dht.listen, "the DHT's UDP address and port (default: any free port)")
-      ->type_name("ADDR:PORT");
+  cli::AddDhtFlags(&app, dht, "any free port", false);
   app.add_option("--dht-timeout", r.dht_timeout_s, "seconds to look for nodes on the DHT")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600))

@@ -55,4 +55,18 @@ Result<PublishResult> Publish(const Manifest& manifest, const std::string& from_
                               const std::string& node, const Wallet& wallet, uint64_t replicas,
                               uint64_t duration_days);
 
+// digm-seed's offline commands over a data folder, each with its one document:
+// add imports a track and its chunks (digm.added/1); publish signs a pin
+// with the wallet at `wallet_path` and sends the track to `node`
+// (digm.published/1); gc removes tracks whose pins all expired (digm.gc/1);
+// peers lists the peers seen in the last 5 minutes, each record with the
+// roots it holds.
+Result<Json> AddTrackOffline(const std::string& data_dir, const std::string& manifest_path,
+                             const std::string& from_dir);
+Result<Json> PublishTrack(const std::string& manifest_path, const std::string& from_dir,
+                          const std::string& node, const std::string& wallet_path,
+                          uint64_t replicas, uint64_t duration_days);
+Result<Json> CollectGarbage(const std::string& data_dir, int64_t now);
+Result<Json> PeerList(const std::string& data_dir, int64_t now);
+
 }  // namespace digm

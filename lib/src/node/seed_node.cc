@@ -404,4 +404,42 @@ Result<PublishResult> Publish(const Manifest& manifest, const std::string& from_
   return result;
 }
 
+Result<Json> AddTrackOffline(const std::string& data_dir, const std::string& manifest_path,
+                             const std::string& from_dir) {
+  DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(data_dir, false));
+  DIGM_ASSIGN_OR_RETURN(Manifest m, ReadManifest(manifest_path, false));
+  DIGM_ASSIGN_OR_RETURN(ChunkStore chunks, ChunkStore::Open(from_dir, {.create = false}));
+  DIGM_RETURN_IF_ERROR(store->ImportTrack(m, chunks));
+  return Json{{"schema", "digm.added/1"},
+              {"root", HexEncode(m.ComputeRoot())},
+              {"chunks", m.chunks.size()}};
+}
+
+Result<Json> PublishTrack(const std::string& manifest_path, const std::string& from_dir,
+                          const std::string& node, const std::string& wallet_path,
+                          uint64_t replicas, uint64_t duration_days) {
+  DIGM_ASSIGN_OR_RETURN(Manifest m, ReadManifest(manifest_path, false));
+  DIGM_ASSIGN_OR_RETURN(Wallet w, ReadWalletFile(wallet_path));
+  DIGM_ASSIGN_OR_RETURN(PublishResult p, Publish(m, from_dir, node, w, replicas, duration_days));
+  return Json{{"schema", "digm.published/1"}, {"root", p.root},         {"node", node},
+              {"replicas", replicas},         {"uploaded", p.uploaded}, {"already", p.already}};
+}
+
+Result<Json> CollectGarbage(const std::string& data_dir, int64_t now) {
+  DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(data_dir, false));
+  DIGM_ASSIGN_OR_RETURN(auto removed, store->CollectGarbage(now));
+  return Json{{"schema", "digm.gc/1"}, {"removed", removed}};
+}
+
+Result<Json> PeerList(const std::string& data_dir, int64_t now) {
+  DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(data_dir, false));
+  Json out = Json::array();
+  for (const auto& p : store->ListPeers(now - 300)) {
+    Json record = p.record;
+    record["available_tracks"] = p.roots;
+    out.push_back(record);
+  }
+  return out;
+}
+
 }  // namespace digm
