@@ -91,6 +91,36 @@ TEST_F(AuditTest, ChallengesAreTakenOnceAndAnswerFromTheChunk) {
   EXPECT_EQ(low[0].exhausted_chunks, 3u);
 }
 
+// A counter as the random source: the same seed draws the same challenges.
+RandomSource Counter(uint8_t start) {
+  auto next = std::make_shared<uint8_t>(start);
+  return [next](std::span<uint8_t> out) {
+    for (auto& b : out) b = (*next)++;
+  };
+}
+
+TEST_F(AuditTest, AFixedClockAndRandomSourceMakeTheRunRepeatable) {
+  auto challenges = [&](const std::string& name, uint8_t seed) {
+    auto db = std::move(AuditDb::Open(dir_ / name, true, [] { return int64_t{1767225600}; },
+                                      Counter(seed)))
+                  .value();
+    EXPECT_TRUE(db->Prepare(manifest_, *chunks_, 2).ok());
+    std::vector<std::string> drawn;
+    for (int epoch = 0; epoch < 6; ++epoch) {
+      for (const auto& c : *db->Take({root_}, 1, epoch, "0xnode")) {
+        drawn.push_back(std::to_string(c.chunk) + ":" + HexEncode(c.nonce));
+      }
+    }
+    auto index = db->FreshIndex(0, 0.9);
+    EXPECT_EQ(StringOr(*index, "generated"), "2026-01-01T00:00:00Z");
+    return drawn;
+  };
+  auto a = challenges("a.db", 1), b = challenges("b.db", 1), c = challenges("c.db", 2);
+  EXPECT_EQ(a.size(), 6u);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+}
+
 TEST_F(AuditTest, PrepareRefusesAChunkThatDoesNotMatchItsHash) {
   std::string path = chunks_->PathFor(manifest_.chunks[1].hash);
   ASSERT_TRUE(WriteOutput(path, "not the chunk").ok());

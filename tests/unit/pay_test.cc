@@ -91,6 +91,18 @@ TEST(Ledger, AReferenceIsPostedOnce) {
   EXPECT_EQ(ledger->History()->size(), 1u);
 }
 
+TEST(Ledger, AFixedClockDatesWhatIsPosted) {
+  testing::TempDir dir;
+  auto ledger = std::move(Ledger::Open(dir / "l.db", true, [] { return int64_t{1767225600}; })).value();
+  auto txn = std::move(ledger->Begin()).value();
+  std::vector<Transfer> posted;
+  ASSERT_TRUE(txn->Post("deposit", "d:1", {{"XFG", kWorldAccount, "0x1", 5, "", ""}}, &posted).ok());
+  ASSERT_TRUE(txn->Commit().ok());
+  ASSERT_EQ(posted.size(), 1u);
+  EXPECT_EQ(posted[0].created, "2026-01-01T00:00:00Z");
+  EXPECT_EQ(ledger->History()->at(0).created, "2026-01-01T00:00:00Z");
+}
+
 TEST(Settle, PaysPerByteRoundingDownAndStatesTheRest) {
   testing::TempDir dir;
   auto ledger = std::move(Ledger::Open(dir / "l.db")).value();

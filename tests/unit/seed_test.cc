@@ -10,6 +10,7 @@
 #include "digm/chunker.h"
 #include "digm/file.h"
 #include "digm/node_client.h"
+#include "digm/peer_record.h"
 #include "digm/rendezvous.h"
 #include "digm/seed_api.h"
 #include "digm/seed_node.h"
@@ -77,6 +78,28 @@ TEST(ReplicaSet, OriginAndRendezvous) {
   auto rank = RendezvousRank("r", live);
   EXPECT_EQ(no_origin, std::vector<std::string>(rank.begin(), rank.begin() + 3));
   EXPECT_EQ(ReplicaSet("r", "0x1", {"0x1"}, 3), std::vector<std::string>{"0x1"});
+}
+
+TEST(SeedApiClock, AFixedClockDatesTheNodesRecordAndJudgesOthers) {
+  testing::TempDir dir;
+  const int64_t now = 1767225600;  // 2026-01-01T00:00:00Z
+  Clock clock = [&] { return now; };
+  auto store = std::move(NodeStore::Open(dir / "node", true, clock)).value();
+  Wallet node = Wallet::Generate(), peer = Wallet::Generate();
+  SeedApi api(*store, node, SeedApi::Options{.url = "http://127.0.0.1:1", .clock = clock});
+  EXPECT_EQ(StringOr(api.SelfRecord(), "seen"), "2026-01-01T00:00:00Z");
+  auto rejected = [&] {
+    std::string text = api.Handle(HttpRequest{"GET", "/metrics", {}, "", "127.0.0.1"}).body;
+    const std::string key = "\ndigm_rejected_records_total ";
+    size_t at = text.find(key);
+    return at == std::string::npos ? -1 : std::atoi(text.c_str() + at + key.size());
+  };
+  // Ten minutes old by this node's clock: stale news, dropped without blame.
+  EXPECT_FALSE(api.LearnPeer(MakePeerRecord(peer, "http://127.0.0.1:2", now - 600)));
+  EXPECT_EQ(rejected(), 0);
+  // An hour ahead of it: refused as a record that would never go stale.
+  EXPECT_FALSE(api.LearnPeer(MakePeerRecord(peer, "http://127.0.0.1:2", now + 3600)));
+  EXPECT_EQ(rejected(), 1);
 }
 
 class SeedApiTest : public ::testing::Test {

@@ -45,7 +45,7 @@ struct AuditEpochRequest {
   int retries = 3;
   double lock_wait_s = 60;
   std::string wallet;  // signs slash records when given
-  RandomSource random = RandomBytes;  // draws the sample
+  RandomSource random = RandomBytes;  // draws the sample, the challenges and their order
 };
 
 struct AuditEpochOutcome {

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "digm/chunk_store.h"
+#include "digm/clock.h"
+#include "digm/crypto.h"
 #include "digm/document.h"
 #include "digm/manifest.h"
 #include "digm/wallet.h"
@@ -69,7 +71,11 @@ struct ChallengeStock {
 
 class AuditDb {
  public:
-  static Result<std::unique_ptr<AuditDb>> Open(const std::string& path, bool create);
+  // `clock` dates results, slash records and the index; `random` draws the
+  // challenges and which of them are taken.
+  static Result<std::unique_ptr<AuditDb>> Open(const std::string& path, bool create,
+                                               Clock clock = UnixNow,
+                                               RandomSource random = RandomBytes);
   ~AuditDb();
 
   // Takes an exclusive lock on the database file for this object's lifetime,
@@ -117,10 +123,13 @@ class AuditDb {
   Status SetSetting(const std::string& key, const std::string& value);
 
  private:
-  AuditDb(std::string path, std::unique_ptr<SQLite::Database> db);
+  AuditDb(std::string path, std::unique_ptr<SQLite::Database> db, Clock clock,
+          RandomSource random);
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
   int lock_fd_ = -1;
+  Clock clock_;
+  RandomSource random_;
 };
 
 // The reputation of SPEC §7, fed a node's audited epochs in order: each epoch

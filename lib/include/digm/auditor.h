@@ -27,6 +27,7 @@ struct AuditRunOptions {
   int retries = 3;                  // re-asks after a timeout, each with a new challenge
   size_t parallel = 16;             // nodes audited at once
   const Wallet* auditor = nullptr;  // signs slash records when given
+  RandomSource random = RandomBytes;  // the order challenges are sent in
 };
 
 struct NodeAudit {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "digm/clock.h"
 #include "digm/document.h"
 #include "digm/money.h"
 
@@ -64,7 +65,9 @@ class Ledger {
  public:
   // Opens the ledger at `path`; without `create`, a file that does not exist
   // is BadInput ("no such ledger") and nothing is created.
-  static Result<std::unique_ptr<Ledger>> Open(const std::string& path, bool create = true);
+  // `clock` dates what is posted and sent.
+  static Result<std::unique_ptr<Ledger>> Open(const std::string& path, bool create = true,
+                                              Clock clock = UnixNow);
   ~Ledger();
 
   class Txn {
@@ -115,8 +118,9 @@ class Ledger {
   Status Check();
 
  private:
-  explicit Ledger(std::unique_ptr<SQLite::Database> db);
+  Ledger(std::unique_ptr<SQLite::Database> db, Clock clock);
   std::unique_ptr<SQLite::Database> db_;
+  Clock clock_;
 };
 
 }  // namespace digm

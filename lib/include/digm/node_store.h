@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "digm/chunk_store.h"
+#include "digm/clock.h"
 #include "digm/document.h"
 #include "digm/manifest.h"
 
@@ -56,7 +57,9 @@ struct FsckReport {
 class NodeStore {
  public:
   // Opens DATA (creating it, its chunk folder and index when `create`).
-  static Result<std::unique_ptr<NodeStore>> Open(const std::string& data_dir, bool create);
+  // `clock` says when tracks were added and which pins are live.
+  static Result<std::unique_ptr<NodeStore>> Open(const std::string& data_dir, bool create,
+                                                 Clock clock = UnixNow);
   ~NodeStore();
 
   const std::string& data_dir() const { return data_dir_; }
@@ -114,9 +117,11 @@ class NodeStore {
   Result<FsckReport> Fsck(bool repair);
 
  private:
-  NodeStore(std::string data_dir, ChunkStore chunks, std::unique_ptr<SQLite::Database> db);
+  NodeStore(std::string data_dir, ChunkStore chunks, std::unique_ptr<SQLite::Database> db,
+            Clock clock);
   std::string data_dir_;
   ChunkStore chunks_;
+  Clock clock_;
   std::mutex mu_;
   std::unique_ptr<SQLite::Database> db_;
 };

@@ -27,6 +27,7 @@ struct PayBackend {
   std::optional<ChainTarget> chain;
   std::optional<Wallet> payer;  // with chain: the key that signs
   RandomSource random = RandomBytes;  // for references the caller did not give
+  Clock clock = UnixNow;              // dates what is posted
 };
 
 // What a command posted (or mined), and what the user should be told.
@@ -46,7 +47,8 @@ Status UseChain(PayBackend& b, const ChainFlags& f);
 
 // "--ledger" missing is a usage error with a hint; a ledger that does not
 // exist is created only when `create` (a command that writes).
-Result<std::unique_ptr<Ledger>> OpenPayLedger(const std::string& path, bool create);
+Result<std::unique_ptr<Ledger>> OpenPayLedger(const std::string& path, bool create,
+                                              Clock clock = UnixNow);
 
 // An address (any case, "stake:" allowed) or one of the ledger's accounts.
 Result<std::string> ParseAccount(const std::string& text);

@@ -41,6 +41,7 @@ class SeedApi {
     // How a peer proves its key at a URL; empty: ProveIdentity (a signed
     // nonce over HTTP). Tests give their own.
     std::function<Result<Address>(const std::string& url)> prove;
+    Clock clock = UnixNow;  // what "now" is for records, pins and peers
   };
 
   SeedApi(NodeStore& store, const Wallet& identity, Options options);

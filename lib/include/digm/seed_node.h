@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "digm/clock.h"
+#include "digm/crypto.h"
 #include "digm/dht.h"
 #include "digm/http_server.h"
 #include "digm/manifest.h"
@@ -29,6 +31,8 @@ struct SeedOptions {
   bool dht = false;
   DhtOptions dht_options;
   int dht_announce_interval_s = 15 * 60;
+  Clock clock = UnixNow;              // the node's "now"
+  RandomSource random = RandomBytes;  // seeds the choice of gossip partners
 };
 
 // Creates DATA, its wallet (kept if present) and index; returns the identity.

@@ -66,7 +66,7 @@ Result<PrepareReport> PrepareAudit(const std::string& db_path, const std::string
 }
 
 Result<Json> AuditIndex(const std::string& db_path, const EpochChoice& when, double decay) {
-  DIGM_ASSIGN_OR_RETURN(auto db, AuditDb::Open(db_path, false));
+  DIGM_ASSIGN_OR_RETURN(auto db, AuditDb::Open(db_path, false, when.clock));
   int64_t seconds = 0;
   return db->FreshIndex(EpochOf(*db, when, &seconds), decay);
 }
@@ -75,7 +75,7 @@ Result<AuditEpochOutcome> AuditEpoch(const AuditEpochRequest& r,
                                      const std::function<void(const NodeAudit&)>& done) {
   if (r.retrieve && r.manifests.empty()) return Status::Usage("--mode retrieve needs --manifest FILE");
   DIGM_ASSIGN_OR_RETURN(auto targets, Targets(r));
-  DIGM_ASSIGN_OR_RETURN(auto db, AuditDb::Open(r.db, r.retrieve));
+  DIGM_ASSIGN_OR_RETURN(auto db, AuditDb::Open(r.db, r.retrieve, r.when.clock, r.random));
   int64_t seconds = 0;
   AuditRunOptions o;
   o.epoch = EpochOf(*db, r.when, &seconds);
@@ -83,6 +83,7 @@ Result<AuditEpochOutcome> AuditEpoch(const AuditEpochRequest& r,
   o.challenges = r.challenges;
   o.timeout_ms = r.timeout_ms;
   o.retries = r.retries;
+  o.random = r.random;
   if (Status s = db->Lock(r.lock_wait_s); !s.ok()) return s.WithHint(kLockHint);
   for (const auto& path : r.manifests) {
     DIGM_ASSIGN_OR_RETURN(Manifest m, ReadManifest(path, true));

@@ -129,19 +129,22 @@ double DecayingScore(const std::vector<bool>& epochs, double decay) {
   return r.score();
 }
 
-AuditDb::AuditDb(std::string path, std::unique_ptr<SQLite::Database> db)
-    : path_(std::move(path)), db_(std::move(db)) {}
+AuditDb::AuditDb(std::string path, std::unique_ptr<SQLite::Database> db, Clock clock,
+                 RandomSource random)
+    : path_(std::move(path)), db_(std::move(db)), clock_(std::move(clock)), random_(std::move(random)) {}
 
 AuditDb::~AuditDb() {
   if (lock_fd_ >= 0) close(lock_fd_);
 }
 
-Result<std::unique_ptr<AuditDb>> AuditDb::Open(const std::string& path, bool create) {
+Result<std::unique_ptr<AuditDb>> AuditDb::Open(const std::string& path, bool create, Clock clock,
+                                               RandomSource random) {
   if (!create && access(path.c_str(), F_OK) != 0) {
     return Status::BadInput("'" + path + "' does not exist (run digm-audit prepare first)");
   }
   try {
-    return std::unique_ptr<AuditDb>(new AuditDb(path, sql::Open(path, create, 10000, kSchema)));
+    return std::unique_ptr<AuditDb>(new AuditDb(path, sql::Open(path, create, 10000, kSchema),
+                                                 std::move(clock), std::move(random)));
   } catch (const std::exception& e) {
     return Status::BadInput("'" + path + "': " + e.what());
   }
@@ -186,8 +189,8 @@ Result<PrepareReport> AuditDb::Prepare(const Manifest& manifest, const ChunkStor
       for (uint32_t k = 0; k < count && !bytes.empty(); ++k) {
         Challenge c;
         std::array<uint8_t, 16> random{};
-        RandomBytes(random);
-        RandomBytes(c.nonce);
+        random_(random);
+        random_(c.nonce);
         uint64_t r = 0, draw = 0;
         std::memcpy(&r, random.data(), 8);
         std::memcpy(&draw, random.data() + 8, 8);
@@ -235,7 +238,7 @@ Result<std::vector<Challenge>> AuditDb::Take(const std::vector<std::string>& roo
   std::vector<Challenge> taken;
   std::vector<std::string> left = roots;
   uint64_t seed = 0;
-  RandomBytes(std::span(reinterpret_cast<uint8_t*>(&seed), sizeof seed));
+  random_(std::span(reinterpret_cast<uint8_t*>(&seed), sizeof seed));
   std::mt19937_64 rng(seed);
   try {
     SQLite::Transaction tx(*db_);
@@ -363,7 +366,7 @@ Result<std::optional<Json>> AuditDb::RecordEpoch(const std::string& node_id,
     } else {
       ins.bind(4);
     }
-    ins.bind(5, UnixNow());
+    ins.bind(5, clock_());
     if (ins.exec() == 0) return SlashRecord(node_id, epoch);  // recorded before: keep that
     SQLite::Statement res(*db_, "INSERT INTO results VALUES(?,?,?,?,?)");
     for (size_t i = 0; i < results.size(); ++i) {
@@ -410,7 +413,7 @@ Result<std::optional<Json>> AuditDb::RecordEpoch(const std::string& node_id,
                   {"url", url},
                   {"epoch", epoch},
                   {"consecutive_failures", kStrikeEpochs},
-                  {"created", Rfc3339(UnixNow())},
+                  {"created", Rfc3339(clock_())},
                   {"evidence", std::move(evidence)}};
       if (auditor) SignDocument(record, *auditor);
       sql::Run(*db_, "INSERT INTO slashes VALUES(?,?,?)", node_id, epoch, DumpDocument(record));
@@ -482,7 +485,7 @@ Result<Json> AuditDb::FreshIndex(int64_t epoch, double decay) {
     return sql::Error(kDb, e);
   }
   return Json{{"schema", "digm.fresh-index/1"},
-              {"generated", Rfc3339(UnixNow())},
+              {"generated", Rfc3339(clock_())},
               {"epoch", epoch},
               {"decay", decay},
               {"nodes", std::move(nodes)}};

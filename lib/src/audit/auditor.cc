@@ -55,7 +55,7 @@ class Auditor {
       manifests_.emplace(HexEncode(m.root ? *m.root : m.ComputeRoot()), &m);
     }
     uint64_t seed = 0;
-    RandomBytes(std::span(reinterpret_cast<uint8_t*>(&seed), sizeof seed));
+    o_.random(std::span(reinterpret_cast<uint8_t*>(&seed), sizeof seed));
     rng_.seed(seed);
   }
 

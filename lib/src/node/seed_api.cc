@@ -101,7 +101,7 @@ SeedApi::SeedApi(NodeStore& store, const Wallet& identity, Options options)
       options_(std::move(options)),
       node_id_(AddressToString(identity.address)) {}
 
-Json SeedApi::SelfRecord() const { return MakePeerRecord(identity_, options_.url, UnixNow()); }
+Json SeedApi::SelfRecord() const { return MakePeerRecord(identity_, options_.url, options_.clock()); }
 
 std::vector<std::string> SeedApi::CompleteRoots() {
   std::vector<std::string> roots;
@@ -127,7 +127,7 @@ bool SeedApi::LearnPeer(const Json& record_in) {
   if (!read.ok()) return reject();
   PeerRecord& peer = *read;
   if (peer.node_id == node_id_) return false;
-  int64_t now = UnixNow();
+  int64_t now = options_.clock();
   if (peer.seen < now - options_.peer_ttl) return false;  // stale news
   if (peer.seen > now + options_.max_clock_skew) return reject();  // would never go stale
   if (!PeerUrlAllowed(peer.url, options_.url)) return reject();
@@ -175,7 +175,7 @@ size_t SeedApi::ProvePending(size_t max) {
       ++metrics_.rejected_records;
       continue;
     }
-    if (!HasRoomFor(c.row.node_id, c.row.url, UnixNow())) continue;
+    if (!HasRoomFor(c.row.node_id, c.row.url, options_.clock())) continue;
     Keep(c);
     ++learned;
   }
@@ -205,7 +205,7 @@ bool SeedApi::HasRoomFor(const std::string& node_id, const std::string& url, int
 Json SeedApi::PeersJson() {
   // The most recently seen first, and no more than a reply should carry.
   Json peers = Json::array();
-  for (const auto& p : store_.ListPeers(UnixNow() - options_.peer_ttl, options_.max_peers_listed)) {
+  for (const auto& p : store_.ListPeers(options_.clock() - options_.peer_ttl, options_.max_peers_listed)) {
     peers.push_back(p.record);
   }
   return peers;
@@ -248,7 +248,7 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
       }
       return HttpResponse::Json(200, DumpDocument(Json{{"schema", "digm.pong/1"},
                                                        {"node_id", node_id_},
-                                                       {"time", Rfc3339(UnixNow())}}));
+                                                       {"time", Rfc3339(options_.clock())}}));
     }
     if (s.size() == 1 && s[0] == "peers") {
       if (!get) return MethodNotAllowed("GET, HEAD");
@@ -423,7 +423,7 @@ HttpResponse SeedApi::PutTrack(const HttpRequest& req, const std::string& root) 
     return HttpResponse::Error(422, "the manifest's root is not " + root);
   }
   const Json& pin = (*body)["pin"];
-  if (Status s = CheckPin(pin, root, options_.allowed_publishers, options_.max_replicas, UnixNow());
+  if (Status s = CheckPin(pin, root, options_.allowed_publishers, options_.max_replicas, options_.clock());
       !s.ok()) {
     return HttpResponse::Error(s.code() == Code::kIntegrity ? 403 : 400, s.message());
   }
@@ -549,7 +549,7 @@ HttpResponse SeedApi::Metrics() {
   auto tracks = store_.ListTracks();
   uint64_t chunks = 0;
   for (const auto& t : tracks) chunks += t.complete ? t.chunks : 0;
-  auto peers = store_.ListPeers(UnixNow() - options_.peer_ttl);
+  auto peers = store_.ListPeers(options_.clock() - options_.peer_ttl);
   std::string out;
   auto metric = [&](const char* name, const char* type, const char* help, uint64_t value) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +

@@ -67,6 +67,12 @@ class Periodic {
   std::thread thread_;
 };
 
+uint32_t Seed(const RandomSource& random) {
+  uint32_t seed = 0;
+  random(std::span(reinterpret_cast<uint8_t*>(&seed), sizeof seed));
+  return seed;
+}
+
 // Gossip and replication, every --gossip-interval.
 class Maintainer {
  public:
@@ -82,7 +88,7 @@ class Maintainer {
 
   void Gossip() {
     NodeStore& store = api_.store();
-    int64_t now = UnixNow();
+    int64_t now = o_.clock();
     store.ForgetPeersBefore(now - o_.peer_ttl_s);
     std::vector<std::string> targets;
     for (const auto& b : o_.bootstrap) targets.push_back(BaseUrl(b));
@@ -110,10 +116,10 @@ class Maintainer {
 
   void Replicate() {
     NodeStore& store = api_.store();
-    auto peers = store.ListPeers(UnixNow() - o_.peer_ttl_s);
+    auto peers = store.ListPeers(o_.clock() - o_.peer_ttl_s);
     std::vector<std::string> live = {api_.node_id()};
     for (const auto& p : peers) live.push_back(p.node_id);
-    for (const auto& pin : store.ListPins(UnixNow())) {  // expired pins are left to gc
+    for (const auto& pin : store.ListPins(o_.clock())) {  // expired pins are left to gc
       if (!store.TrackComplete(pin.root)) continue;
       uint64_t replicas = pin.pin.value("desired_replicas", 1);
       for (const auto& node : ReplicaSet(pin.root, pin.origin, live, replicas)) {
@@ -146,7 +152,7 @@ class Maintainer {
   SeedApi& api_;
   const SeedOptions& o_;
   const std::function<void(const std::string&)>& log_;
-  std::mt19937 rng_{std::random_device{}()};
+  std::mt19937 rng_{Seed(o_.random)};
   Periodic thread_{[this] { return Round(); }};
 };
 
@@ -310,7 +316,7 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
     return Status::Usage("listening on " + o.listen + ", the node cannot tell other nodes " +
                          "where to reach it: give --url http://ADDRESS:PORT");
   }
-  DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(o.data_dir, false));
+  DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(o.data_dir, false, o.clock));
   // One process per data folder (SPEC §5): held until this process ends.
   DIGM_ASSIGN_OR_RETURN(DataLock lock, DataLock::Take(o.data_dir));
   DIGM_ASSIGN_OR_RETURN(Wallet identity, ReadWalletFile(o.data_dir + "/node.wallet"));
@@ -338,7 +344,10 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
   api = std::make_unique<SeedApi>(
       *store, identity,
       SeedApi::Options{
-          .url = o.url, .allowed_publishers = o.allowed_publishers, .peer_ttl = o.peer_ttl_s});
+          .url = o.url,
+          .allowed_publishers = o.allowed_publishers,
+          .peer_ttl = o.peer_ttl_s,
+          .clock = o.clock});
   log("serving " + o.data_dir + " at " + o.url + " as " + api->node_id());
   std::unique_ptr<Dht> dht;
   if (o.dht) {

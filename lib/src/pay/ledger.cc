@@ -88,15 +88,16 @@ Transfer ChainSend::AsTransfer() const {
   return t;
 }
 
-Ledger::Ledger(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
+Ledger::Ledger(std::unique_ptr<SQLite::Database> db, Clock clock)
+    : db_(std::move(db)), clock_(std::move(clock)) {}
 Ledger::~Ledger() = default;
 
-Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, bool create) {
+Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, bool create, Clock clock) {
   if (!create && access(path.c_str(), F_OK) != 0) {
     return Status::BadInput("'" + path + "': no such ledger (only a command that writes starts one)");
   }
   try {
-    return std::unique_ptr<Ledger>(new Ledger(sql::Open(path, create, 30000, kSchema)));
+    return std::unique_ptr<Ledger>(new Ledger(sql::Open(path, create, 30000, kSchema), std::move(clock)));
   } catch (const std::exception& e) {
     return Status::BadInput("'" + path + "': " + e.what());
   }
@@ -121,7 +122,7 @@ Result<bool> Ledger::Txn::Post(const std::string& kind, const std::string& ref,
   try {
     SQLite::Database& db = *ledger_.db_;
     SQLite::Statement p(db, "INSERT OR IGNORE INTO postings(kind, ref, created) VALUES(?,?,?)");
-    std::string created = Rfc3339(UnixNow());
+    std::string created = Rfc3339(ledger_.clock_());
     p.bind(1, kind);
     p.bind(2, ref);
     p.bind(3, created);
@@ -287,7 +288,7 @@ Status Ledger::AddChainSends(std::vector<ChainSend>& sends) {
                         "to_account, amount, memo, rounding, created, nonce, raw, tx_hash, state) "
                         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     for (auto& c : sends) {
-      c.created = Rfc3339(UnixNow());
+      c.created = Rfc3339(clock_());
       int i = 1;
       q.bind(i++, static_cast<int64_t>(c.chain_id));
       q.bind(i++, c.kind);

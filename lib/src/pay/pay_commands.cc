@@ -38,7 +38,7 @@ Bytes Sha256Of(const std::string& text) {
 // Runs `body` in one ledger transaction, committed only when all of it holds.
 Result<Posted> InTxn(const PayBackend& b,
                      const std::function<Status(Ledger::Txn&, Posted&)>& body) {
-  DIGM_ASSIGN_OR_RETURN(auto ledger, OpenPayLedger(b.ledger, true));
+  DIGM_ASSIGN_OR_RETURN(auto ledger, OpenPayLedger(b.ledger, true, b.clock));
   DIGM_ASSIGN_OR_RETURN(auto txn, ledger->Begin());
   Posted posted;
   DIGM_RETURN_IF_ERROR(body(*txn, posted));
@@ -49,7 +49,7 @@ Result<Posted> InTxn(const PayBackend& b,
 // Pays on the chain, the ledger remembering what was sent; `after` runs once mined.
 Result<Posted> OnChain(const PayBackend& b, const std::vector<ChainPayment>& payments,
                        const std::function<Status(Ledger&)>& after = {}) {
-  DIGM_ASSIGN_OR_RETURN(auto ledger, OpenPayLedger(b.ledger, true));
+  DIGM_ASSIGN_OR_RETURN(auto ledger, OpenPayLedger(b.ledger, true, b.clock));
   DIGM_ASSIGN_OR_RETURN(auto mined, PayOnChain(*ledger, *b.chain, *b.payer, payments));
   if (after) DIGM_RETURN_IF_ERROR(after(*ledger));
   return Posted{std::move(mined), {}};
@@ -57,11 +57,12 @@ Result<Posted> OnChain(const PayBackend& b, const std::vector<ChainPayment>& pay
 
 }  // namespace
 
-Result<std::unique_ptr<Ledger>> OpenPayLedger(const std::string& path, bool create) {
+Result<std::unique_ptr<Ledger>> OpenPayLedger(const std::string& path, bool create,
+                                              Clock clock) {
   if (path.empty()) {
     return Status::Usage("no ledger given").WithHint("add --ledger FILE or set DIGM_LEDGER");
   }
-  return Ledger::Open(path, create);
+  return Ledger::Open(path, create, std::move(clock));
 }
 
 Status UseChain(PayBackend& b, const ChainFlags& f) {

@@ -96,11 +96,13 @@ Status NodeStore::ImportTrack(const Manifest& manifest, const ChunkStore& from) 
   return AddTrack(manifest);
 }
 
-NodeStore::NodeStore(std::string data_dir, ChunkStore chunks, std::unique_ptr<SQLite::Database> db)
-    : data_dir_(std::move(data_dir)), chunks_(std::move(chunks)), db_(std::move(db)) {}
+NodeStore::NodeStore(std::string data_dir, ChunkStore chunks, std::unique_ptr<SQLite::Database> db,
+                     Clock clock)
+    : clock_(std::move(clock)), data_dir_(std::move(data_dir)), chunks_(std::move(chunks)), db_(std::move(db)) {}
 NodeStore::~NodeStore() = default;
 
-Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& data_dir, bool create) {
+Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& data_dir, bool create,
+                                                   Clock clock) {
   struct stat st;
   if (stat(data_dir.c_str(), &st) != 0) {
     if (!create) {
@@ -123,7 +125,7 @@ Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& data_dir, 
     MigratePeers(*db);
     db->exec("CREATE INDEX IF NOT EXISTS peers_by_seen ON peers(seen)");
     db->exec("CREATE INDEX IF NOT EXISTS peers_by_host ON peers(host, seen)");
-    return std::unique_ptr<NodeStore>(new NodeStore(data_dir, std::move(chunks), std::move(db)));
+    return std::unique_ptr<NodeStore>(new NodeStore(data_dir, std::move(chunks), std::move(db), std::move(clock)));
   } catch (const std::exception& e) {
     return sql::Error(kDb, e);
   }
@@ -138,7 +140,7 @@ Status NodeStore::AddTrack(const Manifest& m) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
     SQLite::Transaction tx(*db_);
-    sql::Run(*db_, "INSERT OR IGNORE INTO tracks VALUES(?,?,?,?,?,?,?,?,?)", root, text, m.media.title.value_or(""), m.media.artist.value_or(""), m.media.album.value_or(""), m.media.duration.value_or(0.0), static_cast<int64_t>(m.size), static_cast<int64_t>(m.chunks.size()), Rfc3339(UnixNow()));
+    sql::Run(*db_, "INSERT OR IGNORE INTO tracks VALUES(?,?,?,?,?,?,?,?,?)", root, text, m.media.title.value_or(""), m.media.artist.value_or(""), m.media.album.value_or(""), m.media.duration.value_or(0.0), static_cast<int64_t>(m.size), static_cast<int64_t>(m.chunks.size()), Rfc3339(clock_()));
     SQLite::Statement tc(*db_, "INSERT OR IGNORE INTO track_chunks VALUES(?,?,?)");
     for (size_t i = 0; i < m.chunks.size(); ++i) {
       tc.bind(1, root);
@@ -177,7 +179,7 @@ std::vector<TrackRow> NodeStore::ListTracks() {
       (SELECT COUNT(*) FROM track_chunks tc LEFT JOIN chunks c ON c.hash = tc.hash
         WHERE tc.root = t.root AND c.hash IS NULL) = 0,
       EXISTS(SELECT 1 FROM pins p WHERE p.root = t.root AND p.expires > ?1)
-    FROM tracks t ORDER BY t.created_at, t.root)sql", UnixNow());
+    FROM tracks t ORDER BY t.created_at, t.root)sql", clock_());
   while (q.executeStep()) {
     TrackRow r;
     r.root = q.getColumn(0).getString();
@@ -256,7 +258,7 @@ bool NodeStore::ChunkIsPinned(const std::string& hash) {
   std::lock_guard<std::mutex> lock(mu_);
   SQLite::Statement q = sql::Query(*db_,
                       "SELECT 1 FROM track_chunks tc JOIN pins p ON p.root = tc.root "
-                      "WHERE tc.hash=? AND p.expires > ? LIMIT 1", hash, UnixNow());
+                      "WHERE tc.hash=? AND p.expires > ? LIMIT 1", hash, clock_());
   return q.executeStep();
 }
 
