@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)digm::CheckPin(*doc, std::string(64, 'a'), {}, 16, 1800000000);
   digm::Challenge c;
   digm::Json response;
-  (void)digm::JudgeResponse(c, "0x0000000000000000000000000000000000000001", 200,
-                            std::string(text), &response);
+  (void)digm::JudgeResponse(c, "0x0000000000000000000000000000000000000001", 200, std::string(text),
+                            &response);
   return 0;
 }

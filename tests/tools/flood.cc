@@ -37,10 +37,12 @@ int main(int argc, char** argv) {
           // /k/I/ping?nonce=N
           unsigned i = 0;
           char nonce[200] = {0};
-          if (std::sscanf(r.target.c_str(), "/k/%u/ping?nonce=%199s", &i, nonce) != 2 || i >= keys.size())
+          if (std::sscanf(r.target.c_str(), "/k/%u/ping?nonce=%199s", &i, nonce) != 2 ||
+              i >= keys.size())
             return digm::HttpResponse::Error(404, "no");
           return digm::HttpResponse::Json(
-              200, digm::DumpDocument(digm::SignedPong(keys[i], *base + "/k/" + std::to_string(i), nonce)));
+              200, digm::DumpDocument(
+                       digm::SignedPong(keys[i], *base + "/k/" + std::to_string(i), nonce)));
         },
         digm::ServerLimits{.threads = 1});
     if (!server.ok()) {

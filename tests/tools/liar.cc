@@ -31,7 +31,9 @@ int main(int argc, char** argv) {
   int stall_s = 30;
   unsigned seed = 7;
   app.add_option("--upstream", upstream)->required();
-  app.add_option("--mode", mode)->check(CLI::IsMember({"flip", "truncate", "stall", "reset", "mixed", "random", "resign", "delay"}));
+  app.add_option("--mode", mode)
+      ->check(CLI::IsMember(
+          {"flip", "truncate", "stall", "reset", "mixed", "random", "resign", "delay"}));
   app.add_option("--share", share);
   app.add_option("--listen", listen);
   app.add_option("--stall", stall_s)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -111,7 +113,8 @@ int main(int argc, char** argv) {
       std::lock_guard<std::mutex> lock(mu);
       lie = req.target.rfind("/" + on, 0) == 0 && req.method != "HEAD" && res.status == 200 &&
             std::uniform_real_distribution<double>(0, 1)(rng) < share;
-      if (mode == "mixed") how = std::vector<std::string>{"flip", "truncate", "stall", "reset"}[rng() % 4];
+      if (mode == "mixed")
+        how = std::vector<std::string>{"flip", "truncate", "stall", "reset"}[rng() % 4];
     }
     if (!lie) return res;
     if (how == "flip" && !res.body.empty()) res.body[res.body.size() / 2] ^= 0x01;

@@ -25,12 +25,14 @@ int main(int argc, char** argv) {
   for (long i = 0; i < count; ++i) {
     std::string seed = "receipt " + std::to_string(i);
     digm::Json r = *doc;
-    r["root"] = digm::HexEncode(digm::Sha256(std::span(reinterpret_cast<const uint8_t*>(seed.data()), seed.size())));
+    r["root"] = digm::HexEncode(
+        digm::Sha256(std::span(reinterpret_cast<const uint8_t*>(seed.data()), seed.size())));
     r["listener"] = digm::AddressToString(wallet->address);
     digm::SignDocument(r, *wallet);
     char name[32];
     snprintf(name, sizeof name, "/r-%06ld.json", i);
-    if (auto s = digm::WriteOutput(std::string(argv[4]) + name, digm::DumpDocument(r) + "\n"); !s.ok()) {
+    if (auto s = digm::WriteOutput(std::string(argv[4]) + name, digm::DumpDocument(r) + "\n");
+        !s.ok()) {
       fprintf(stderr, "%s\n", s.message().c_str());
       return 3;
     }

@@ -43,7 +43,8 @@ class AuditTest : public ::testing::Test {
   }
 
   std::optional<Json> Epoch(int64_t epoch, bool ok) {
-    return std::move(db_->RecordEpoch("0xnode", "http://n", epoch, {MakeResult(epoch, ok)}, nullptr))
+    return std::move(
+               db_->RecordEpoch("0xnode", "http://n", epoch, {MakeResult(epoch, ok)}, nullptr))
         .value();
   }
 
@@ -101,13 +102,14 @@ RandomSource Counter(uint8_t start) {
 
 TEST_F(AuditTest, AFixedClockAndRandomSourceMakeTheRunRepeatable) {
   auto challenges = [&](const std::string& name, uint8_t seed) {
-    auto db = std::move(AuditDb::Open(dir_ / name, true, [] { return int64_t{1767225600}; },
-                                      Counter(seed)))
+    auto db = std::move(AuditDb::Open(
+                            dir_ / name, true, [] { return int64_t{1767225600}; }, Counter(seed)))
                   .value();
     EXPECT_TRUE(db->Prepare(manifest_, *chunks_, 2).ok());
     std::vector<std::string> drawn;
     for (int epoch = 0; epoch < 6; ++epoch) {
-      for (const auto& c : *db->Take({root_}, 1, epoch, "0xnode")) {
+      auto taken = db->Take({root_}, 1, epoch, "0xnode");
+      for (const auto& c : *taken) {
         drawn.push_back(std::to_string(c.chunk) + ":" + HexEncode(c.nonce));
       }
     }

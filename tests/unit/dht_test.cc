@@ -1,11 +1,12 @@
 // The DHT component on real libtorrent sessions, all on 127.0.0.1: a private
 // DHT of two nodes, a read-only lookup, the announcement lifetime, and the
 // saved state.
+#include "digm/dht.h"
+
 #include <sys/stat.h>
 
 #include <thread>
 
-#include "digm/dht.h"
 #include "digm/http.h"
 #include "test_util.h"
 
@@ -45,7 +46,8 @@ TEST(HostPort, Parses) {
   EXPECT_EQ(v6->host, "::1");
   EXPECT_EQ(v6->port, 0);
   EXPECT_EQ(ParseHostPort("router.example.org:25401")->host, "router.example.org");
-  for (const char* bad : {"nohost", ":6881", "host:", "host:0", "host:65536", "host:12x", "host:-1"}) {
+  for (const char* bad :
+       {"nohost", ":6881", "host:", "host:0", "host:65536", "host:12x", "host:-1"}) {
     auto r = ParseHostPort(bad);
     EXPECT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), Code::kBadInput) << bad;
@@ -93,7 +95,8 @@ TEST(Dht, AnnouncedRootIsFoundByAReadOnlyLookupAndExpires) {
   ASSERT_TRUE(boot);
   auto holder = StartOrDie(Loopback({boot->endpoint()}, 2));
   ASSERT_TRUE(holder);
-  for (int i = 0; i < 100 && holder->RoutingTableSize() == 0; ++i) std::this_thread::sleep_for(milliseconds(50));
+  for (int i = 0; i < 100 && holder->RoutingTableSize() == 0; ++i)
+    std::this_thread::sleep_for(milliseconds(50));
   ASSERT_GT(holder->RoutingTableSize(), 0u);
   holder->Announce(Root(0xab), 4242);
 
@@ -124,17 +127,19 @@ TEST(Dht, StateIsSavedPrivatelyAndKeepsTheRoutingTable) {
   {
     auto node = StartOrDie(o);
     ASSERT_TRUE(node);
-    for (int i = 0; i < 100 && node->RoutingTableSize() == 0; ++i) std::this_thread::sleep_for(milliseconds(50));
+    for (int i = 0; i < 100 && node->RoutingTableSize() == 0; ++i)
+      std::this_thread::sleep_for(milliseconds(50));
     ASSERT_GT(node->RoutingTableSize(), 0u);
   }  // saved on destruction
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(stat(o.state_file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   // Restarted with no bootstrap node, it starts from the saved table.
   o.bootstrap = {"none"};
   auto again = StartOrDie(o);
   ASSERT_TRUE(again);
-  for (int i = 0; i < 100 && again->RoutingTableSize() == 0; ++i) std::this_thread::sleep_for(milliseconds(50));
+  for (int i = 0; i < 100 && again->RoutingTableSize() == 0; ++i)
+    std::this_thread::sleep_for(milliseconds(50));
   EXPECT_GT(again->RoutingTableSize(), 0u);
 }
 

@@ -88,11 +88,10 @@ TEST(SecretDocument, ParseErrorsNeverQuoteTheSecret) {
   testing::TempDir dir;
   const std::string secret = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
   int n = 0;
-  for (const std::string& text :
-       {R"({"schema":"digm.wallet/1","secret":")" + secret + R"("x})",
-        R"({"schema":"digm.wallet/1","secret":")" + secret + "x",
-        R"({"schema":"digm.wallet/1","secret":)" + secret + "}",
-        R"({"schema":"digm.key/1","key":")" + secret + R"(",,})"}) {
+  for (const std::string& text : {R"({"schema":"digm.wallet/1","secret":")" + secret + R"("x})",
+                                  R"({"schema":"digm.wallet/1","secret":")" + secret + "x",
+                                  R"({"schema":"digm.wallet/1","secret":)" + secret + "}",
+                                  R"({"schema":"digm.key/1","key":")" + secret + R"(",,})"}) {
     std::string path = dir / ("w" + std::to_string(n++));
     ASSERT_TRUE(WriteOutput(path, text, 0600).ok());
     auto r = ReadSecretDocument(path, "wallet", 1);

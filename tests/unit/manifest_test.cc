@@ -67,10 +67,12 @@ TEST(Manifest, HostileTextIsBadInputOnBothReaders) {
     std::string huge = text;
     size_t at = huge.find(member);
     ASSERT_NE(at, std::string::npos) << member;
-    huge.replace(at, std::string(member).size(), std::string(member).substr(0, std::string(member).find(':') + 1) + "1e400");
+    huge.replace(at, std::string(member).size(),
+                 std::string(member).substr(0, std::string(member).find(':') + 1) + "1e400");
     auto r = ParseManifest(huge);
     EXPECT_EQ(r.status().code(), Code::kBadInput) << member;
-    EXPECT_NE(r.status().message().find("number overflow"), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("number overflow"), std::string::npos)
+        << r.status().message();
   }
 }
 

@@ -52,7 +52,8 @@ TEST(Ledger, InvariantHoldsUnderRandomOperations) {
     std::string to = accounts[rng() % accounts.size()];
     int64_t amount = 1 + static_cast<int64_t>(rng() % 1000000);
     auto txn = std::move(ledger->Begin()).value();
-    bool fresh = *txn->Post("op", "op:" + std::to_string(op), {{asset, from, to, amount, "", ""}}, nullptr);
+    bool fresh =
+        *txn->Post("op", "op:" + std::to_string(op), {{asset, from, to, amount, "", ""}}, nullptr);
     ASSERT_TRUE(fresh);
     Status s = txn->Commit();
     if (!s.ok()) {
@@ -85,7 +86,8 @@ TEST(Ledger, AReferenceIsPostedOnce) {
   auto ledger = std::move(Ledger::Open(dir / "l.db")).value();
   for (int i = 0; i < 2; ++i) {
     auto txn = std::move(ledger->Begin()).value();
-    EXPECT_EQ(*txn->Post("deposit", "d:1", {{"XFG", kWorldAccount, "0x1", 5, "", ""}}, nullptr), i == 0);
+    EXPECT_EQ(*txn->Post("deposit", "d:1", {{"XFG", kWorldAccount, "0x1", 5, "", ""}}, nullptr),
+              i == 0);
     ASSERT_TRUE(txn->Commit().ok());
   }
   EXPECT_EQ(ledger->History()->size(), 1u);
@@ -93,10 +95,12 @@ TEST(Ledger, AReferenceIsPostedOnce) {
 
 TEST(Ledger, AFixedClockDatesWhatIsPosted) {
   testing::TempDir dir;
-  auto ledger = std::move(Ledger::Open(dir / "l.db", true, [] { return int64_t{1767225600}; })).value();
+  auto ledger =
+      std::move(Ledger::Open(dir / "l.db", true, [] { return int64_t{1767225600}; })).value();
   auto txn = std::move(ledger->Begin()).value();
   std::vector<Transfer> posted;
-  ASSERT_TRUE(txn->Post("deposit", "d:1", {{"XFG", kWorldAccount, "0x1", 5, "", ""}}, &posted).ok());
+  ASSERT_TRUE(
+      txn->Post("deposit", "d:1", {{"XFG", kWorldAccount, "0x1", 5, "", ""}}, &posted).ok());
   ASSERT_TRUE(txn->Commit().ok());
   ASSERT_EQ(posted.size(), 1u);
   EXPECT_EQ(posted[0].created, "2026-01-01T00:00:00Z");
@@ -108,20 +112,25 @@ TEST(Settle, PaysPerByteRoundingDownAndStatesTheRest) {
   auto ledger = std::move(Ledger::Open(dir / "l.db")).value();
   Wallet listener = Wallet::Generate();
   std::string who = AddressToString(listener.address);
-  Json receipt{{"schema", "digm.receipt/1"},
-               {"root", std::string(64, 'a')},
-               {"listener", who},
-               {"started", "2026-11-22T10:00:00Z"},
-               {"finished", "2026-11-22T10:01:00Z"},
-               {"deliveries",
-                Json::array({Json{{"node_id", "0x00000000000000000000000000000000000000b1"},
-                                  {"url", "http://n1"}, {"chunks", {0}}, {"bytes", 1234567}},
-                             Json{{"node_id", "0x00000000000000000000000000000000000000b2"},
-                                  {"url", "http://n2"}, {"chunks", {1}}, {"bytes", 999}}})}};
+  Json receipt{
+      {"schema", "digm.receipt/1"},
+      {"root", std::string(64, 'a')},
+      {"listener", who},
+      {"started", "2026-11-22T10:00:00Z"},
+      {"finished", "2026-11-22T10:01:00Z"},
+      {"deliveries", Json::array({Json{{"node_id", "0x00000000000000000000000000000000000000b1"},
+                                       {"url", "http://n1"},
+                                       {"chunks", {0}},
+                                       {"bytes", 1234567}},
+                                  Json{{"node_id", "0x00000000000000000000000000000000000000b2"},
+                                       {"url", "http://n2"},
+                                       {"chunks", {1}},
+                                       {"bytes", 999}}})}};
   SignDocument(receipt, listener);
   Asset xfg = *ParseAsset("XFG");
   auto txn = std::move(ledger->Begin()).value();
-  ASSERT_TRUE(txn->Post("deposit", "d", {{"XFG", kWorldAccount, who, 100000000, "", ""}}, nullptr).ok());
+  ASSERT_TRUE(
+      txn->Post("deposit", "d", {{"XFG", kWorldAccount, who, 100000000, "", ""}}, nullptr).ok());
   auto paid = SettleReceipt(*txn, receipt, xfg, 10000);  // 0.001 XFG per MB
   ASSERT_TRUE(paid.ok()) << paid.status().message();
   ASSERT_EQ(paid->size(), 2u);
@@ -141,31 +150,33 @@ TEST(Settle, PaysPerByteRoundingDownAndStatesTheRest) {
 TEST(Settle, RefusesAmountsThatWouldWrapAndPaysNoUnprovenNode) {
   Wallet listener = Wallet::Generate();
   auto receipt_of = [&](Json deliveries) {
-    Json r{{"schema", "digm.receipt/1"},          {"root", std::string(64, 'a')},
+    Json r{{"schema", "digm.receipt/1"},
+           {"root", std::string(64, 'a')},
            {"listener", AddressToString(listener.address)},
-           {"started", "2026-11-22T10:00:00Z"}, {"finished", "2026-11-22T10:01:00Z"},
+           {"started", "2026-11-22T10:00:00Z"},
+           {"finished", "2026-11-22T10:01:00Z"},
            {"deliveries", std::move(deliveries)}};
     SignDocument(r, listener);
     return r;
   };
   Asset xfg = *ParseAsset("XFG");
   // 2^63 - 1 bytes at 1000 XFG per MB once wrapped around to 0.192 XFG.
-  Json huge = receipt_of(Json::array({Json{{"node_id", "0x00000000000000000000000000000000000000b1"},
-                                           {"url", "http://n1"},
-                                           {"chunks", {0}},
-                                           {"bytes", INT64_MAX}}}));
+  Json huge =
+      receipt_of(Json::array({Json{{"node_id", "0x00000000000000000000000000000000000000b1"},
+                                   {"url", "http://n1"},
+                                   {"chunks", {0}},
+                                   {"bytes", INT64_MAX}}}));
   auto specs = ReceiptPayments(huge, xfg, *ParseAmount("1000", xfg.decimals));
   EXPECT_EQ(specs.status().code(), Code::kBadInput);
-  EXPECT_NE(specs.status().message().find("overflow"), std::string::npos) << specs.status().message();
+  EXPECT_NE(specs.status().message().find("overflow"), std::string::npos)
+      << specs.status().message();
   // A delivery from a node that proved no identity (node_id null) is not paid.
-  Json anonymous = receipt_of(Json::array({Json{{"node_id", nullptr},
-                                                {"url", "http://relay"},
-                                                {"chunks", {0}},
-                                                {"bytes", 1000000}},
-                                           Json{{"node_id", "0x00000000000000000000000000000000000000b2"},
-                                                {"url", "http://n2"},
-                                                {"chunks", {1}},
-                                                {"bytes", 1000000}}}));
+  Json anonymous = receipt_of(Json::array(
+      {Json{{"node_id", nullptr}, {"url", "http://relay"}, {"chunks", {0}}, {"bytes", 1000000}},
+       Json{{"node_id", "0x00000000000000000000000000000000000000b2"},
+            {"url", "http://n2"},
+            {"chunks", {1}},
+            {"bytes", 1000000}}}));
   auto paid = ReceiptPayments(anonymous, xfg, 10000);
   ASSERT_TRUE(paid.ok()) << paid.status().message();
   ASSERT_EQ(paid->size(), 1u);
@@ -204,7 +215,7 @@ TEST(Evm, QuantitiesAndWei) {
   for (const char* bad : {"", "0x", "400", "0xg1", "0x1000000000000000000000000000000000"}) {
     EXPECT_FALSE(evm::ParseQuantity(bad).ok()) << bad;
   }
-  EXPECT_EQ(evm::Quantity(WeiOf(1, 7)), "0x174876e800");  // 10^11 wei: the smallest XFG
+  EXPECT_EQ(evm::Quantity(WeiOf(1, 7)), "0x174876e800");            // 10^11 wei: the smallest XFG
   EXPECT_EQ(WeiOf(10000000, 7), evm::Wei{1000000000000000000ull});  // 1 XFG is 10^18 wei
   EXPECT_EQ(WeiOf(100000000, 8), evm::Wei{1000000000000000000ull});
   EXPECT_EQ(evm::IntrinsicGas({}), 21000u);
@@ -220,8 +231,9 @@ TEST(Evm, SignsTheEip155Example) {
   tx.gas = 21000;
   tx.to.fill(0x35);
   tx.value = 1000000000000000000ull;
-  EXPECT_EQ(Hex(evm::SigningPayload(tx, 1)),
-            "ec098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764000080018080");
+  EXPECT_EQ(
+      Hex(evm::SigningPayload(tx, 1)),
+      "ec098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764000080018080");
   EXPECT_EQ(HexEncode(Keccak256(evm::SigningPayload(tx, 1))),
             "daf5a779ae972f972197303d7b574746c7ef83eadac0f2791ad23db92e4c8e53");
   std::array<uint8_t, 32> secret;

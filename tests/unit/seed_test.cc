@@ -106,8 +106,8 @@ class SeedApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = std::move(NodeStore::Open(dir_ / "node", true)).value();
-    api_ = std::make_unique<SeedApi>(*store_, node_,
-                                     SeedApi::Options{.url = "http://127.0.0.1:1", .prove = Prover()});
+    api_ = std::make_unique<SeedApi>(
+        *store_, node_, SeedApi::Options{.url = "http://127.0.0.1:1", .prove = Prover()});
     // A clear 3-chunk track in a local chunk folder.
     data_ = testing::SomeBytes(40000, 9);
     ASSERT_TRUE(WriteOutput(dir_ / "in", std::string(data_.begin(), data_.end())).ok());
@@ -238,7 +238,9 @@ TEST_F(SeedApiTest, OnlyAValidCurrentPinAuthorisesAndPinsAccumulatePerOwner) {
     return pin;
   };
   int64_t now = UnixNow();
-  auto put = [&](const Json& pin) { return Call("PUT", "/tracks/" + root_, PutTrackBody(pin)).status; };
+  auto put = [&](const Json& pin) {
+    return Call("PUT", "/tracks/" + root_, PutTrackBody(pin)).status;
+  };
   EXPECT_EQ(put(pin_with(artist_, 3, now - 40 * 86400, 30)), 400);  // expired
   EXPECT_EQ(put(pin_with(artist_, 3, now, 0)), 400);                // zero days
   EXPECT_EQ(put(pin_with(artist_, 3, now + 86400, 30)), 400);       // dated tomorrow
@@ -260,7 +262,8 @@ TEST_F(SeedApiTest, OnlyAValidCurrentPinAuthorisesAndPinsAccumulatePerOwner) {
   Json body = Json::parse(PutTrackBody(pin_with(artist_, 3, now, 30)));
   body["origin"] = AddressToString(stranger.address);
   EXPECT_EQ(Call("PUT", "/tracks/" + root_, DumpDocument(body)).status, 201);
-  for (const auto& p : store_->ListPins(now)) EXPECT_NE(p.origin, AddressToString(stranger.address));
+  for (const auto& p : store_->ListPins(now))
+    EXPECT_NE(p.origin, AddressToString(stranger.address));
   // The chunks are covered while a pin lives, and not once every pin expired.
   std::string h = HexEncode(manifest_.chunks[0].hash);
   EXPECT_TRUE(store_->ChunkIsPinned(h));
@@ -427,7 +430,8 @@ TEST_F(SeedApiTest, ConditionalRequestsFollowRfc9110) {
 TEST_F(SeedApiTest, HostileJsonBodiesAreRefusedNotFatal) {
   std::string deep = "{\"peer\":" + std::string(200000, '[') + "}";
   EXPECT_EQ(Call("POST", "/discover", deep).status, 400);
-  EXPECT_EQ(Call("PUT", "/tracks/" + root_, "{\"manifest\":" + std::string(200000, '{')).status, 400);
+  EXPECT_EQ(Call("PUT", "/tracks/" + root_, "{\"manifest\":" + std::string(200000, '{')).status,
+            400);
   EXPECT_EQ(Call("POST", "/discover", R"({"peer":{"seen":1e400}})").status, 400);
   EXPECT_EQ(Call("POST", "/audit", R"({"schema":"digm.challenge/1","offset":1e400})").status, 400);
 }
@@ -469,7 +473,8 @@ TEST_F(SeedApiTest, APeerIsLearnedOnlyWhereItProvesItsKey) {
   EXPECT_EQ(api_->PendingPeers(), 0u);
   EXPECT_FALSE(api_->LearnPeer(PeerRecord(honest, "http://127.0.0.1:7", UnixNow())));
   EXPECT_EQ(api_->ProvePending(10), 1u);
-  EXPECT_TRUE(api_->LearnPeer(PeerRecord(honest, "http://127.0.0.1:7", UnixNow())));  // known: at once
+  EXPECT_TRUE(
+      api_->LearnPeer(PeerRecord(honest, "http://127.0.0.1:7", UnixNow())));  // known: at once
 }
 
 TEST(PeerPolicy, ScopesOfAddresses) {

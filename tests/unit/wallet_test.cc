@@ -136,7 +136,8 @@ TEST(KeyWrap, OnlyTheBuyerUnwraps) {
   // Addressed to the other wallet but sealed for the buyer: the tag refuses it.
   Json redirected = *wrapped;
   redirected["recipient"] = AddressToString(other.address);
-  EXPECT_EQ(UnwrapKey(redirected, other).status().message(), "the wrapped key does not open with this wallet");
+  EXPECT_EQ(UnwrapKey(redirected, other).status().message(),
+            "the wrapped key does not open with this wallet");
   Json tampered = *wrapped;
   std::string sealed = tampered["sealed"];
   sealed[0] = sealed[0] == '0' ? '1' : '0';
@@ -174,7 +175,8 @@ TEST(Receipt, SignedByTheListenerAndNamesTheDropped) {
   EXPECT_EQ(receipt["started"], "2026-11-18T11:06:40Z");
   EXPECT_EQ(receipt["deliveries"].size(), 2u);
   EXPECT_EQ(receipt["dropped"][0]["url"], "http://c");
-  EXPECT_EQ(AddressToString(*VerifyDocument(receipt)), "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf");
+  EXPECT_EQ(AddressToString(*VerifyDocument(receipt)),
+            "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf");
   receipt["deliveries"][0]["bytes"] = 999999;  // a listener cannot be made to pay more
   EXPECT_FALSE(VerifyDocument(receipt).ok());
 }

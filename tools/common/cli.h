@@ -5,8 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -68,8 +68,9 @@ inline int Parse(CLI::App& app, int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // A mistyped command: say so, and name the nearest one.
     auto subs = app.get_subcommands({});
-    bool known = std::any_of(subs.begin(), subs.end(),
-                             [&](const CLI::App* s) { return argc > 1 && s->get_name() == argv[1]; });
+    bool known = std::any_of(subs.begin(), subs.end(), [&](const CLI::App* s) {
+      return argc > 1 && s->get_name() == argv[1];
+    });
     if (argc > 1 && argv[1][0] != '-' && !subs.empty() && !known) {
       diag::Error("'" + std::string(argv[1]) + "' is not a " + std::string(diag::ProgramName()) +
                   " command");
@@ -116,13 +117,15 @@ inline int CheckListen(const std::string& flag, const std::string& text) {
 
 // With DIGM_DHT_DEBUG in the environment, libtorrent's DHT log goes to stderr.
 inline void DhtDebugLog(DhtOptions& o) {
-  if (std::getenv("DIGM_DHT_DEBUG")) o.log = [](std::string_view line) { diag::Log("dht: " + std::string(line)); };
+  if (std::getenv("DIGM_DHT_DEBUG"))
+    o.log = [](std::string_view line) { diag::Log("dht: " + std::string(line)); };
 }
 
 // -1 when the DHT flags hold HOST:PORT values, or the usage error naming the flag.
 inline int CheckDhtFlags(const DhtOptions& o) {
   if (!o.listen.empty()) {
-    if (auto hp = ParseHostPort(o.listen, true); !hp.ok()) return UsageError("--dht-listen " + hp.status().message());
+    if (auto hp = ParseHostPort(o.listen, true); !hp.ok())
+      return UsageError("--dht-listen " + hp.status().message());
   }
   for (const auto& b : o.bootstrap) {
     auto hp = ParseHostPort(b);

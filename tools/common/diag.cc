@@ -75,10 +75,10 @@ void Progress::Update(uint64_t done, uint64_t total, std::string_view note) {
   if (total > 0) {
     char tail[160];
     double eta_s = rate > 0 && total > done ? (total - done) / rate : 0;
-    int tail_len = std::snprintf(tail, sizeof tail, " %3d%% %s/s %.*s ETA %ds",
-                                 static_cast<int>(100.0 * done / total), HumanBytes(rate).c_str(),
-                                 static_cast<int>(note.size()), note.data(),
-                                 static_cast<int>(eta_s + 0.5));
+    int tail_len =
+        std::snprintf(tail, sizeof tail, " %3d%% %s/s %.*s ETA %ds",
+                      static_cast<int>(100.0 * done / total), HumanBytes(rate).c_str(),
+                      static_cast<int>(note.size()), note.data(), static_cast<int>(eta_s + 0.5));
     int width = std::clamp(columns - 1 - static_cast<int>(g_program.size()) - 5 - tail_len, 0, 30);
     int filled = static_cast<int>(width * std::min<double>(1.0, double(done) / total));
     std::string bar(filled, '#');

@@ -36,8 +36,9 @@ int Run(const AuditEpochRequest& r, bool quiet) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app("Audit storage nodes: prepare secret challenges, run an epoch, print the fresh index.",
-               "digm-audit");
+  CLI::App app(
+      "Audit storage nodes: prepare secret challenges, run an epoch, print the fresh index.",
+      "digm-audit");
   cli::Init(app, "digm-audit");
   app.require_subcommand(1, 1);
   AuditEpochRequest r;
@@ -59,35 +60,61 @@ int main(int argc, char** argv) {
   };
   auto range = [](auto lo, auto hi) { return CLI::Range(lo, hi); };
 
-  auto* prepare = app.add_subcommand("prepare", "store secret challenges for every chunk of a track");
+  auto* prepare =
+      app.add_subcommand("prepare", "store secret challenges for every chunk of a track");
   prepare->add_option("MANIFEST", manifest, "the sealed manifest")->required()->type_name("");
-  prepare->add_option("--from", from, "folder holding the track's chunks")->required()->type_name("DIR");
+  prepare->add_option("--from", from, "folder holding the track's chunks")
+      ->required()
+      ->type_name("DIR");
   db_opt(prepare);
-  prepare->add_option("-n,--count", count, "challenges per chunk")->capture_default_str()->check(range(1, 1000));
+  prepare->add_option("-n,--count", count, "challenges per chunk")
+      ->capture_default_str()
+      ->check(range(1, 1000));
 
   auto* run = app.add_subcommand("run", "audit nodes for one epoch; print results as NDJSON");
   db_opt(run);
   run->add_option("-p,--peer", r.peers, "a node to audit (repeatable)")->type_name("URL");
-  run->add_option("--index", r.index, "audit every node of this digm.fresh-index/1")->type_name("FILE");
-  run->add_flag("--discover", r.discover, "also audit the nodes the given ones know (signed records)");
+  run->add_option("--index", r.index, "audit every node of this digm.fresh-index/1")
+      ->type_name("FILE");
+  run->add_flag("--discover", r.discover,
+                "also audit the nodes the given ones know (signed records)");
   run->add_option("--sample", r.sample, "audit this random share of the nodes (at least one)")
-      ->capture_default_str()->check(range(0.0, 1.0))->type_name("FRACTION");
+      ->capture_default_str()
+      ->check(range(0.0, 1.0))
+      ->type_name("FRACTION");
   epoch_opts(run);
   run->add_option("--mode", mode, "challenge: prepared challenges; retrieve: download and check")
-      ->capture_default_str()->check(CLI::IsMember({"challenge", "retrieve"}));
-  run->add_option("-m,--manifest", r.manifests, "retrieve mode: a track that may be checked (repeatable)")->type_name("FILE");
-  run->add_option("-c,--challenges", r.challenges, "challenges per node and epoch")->capture_default_str()->check(range(1, 100000));
-  run->add_option("--timeout", timeout_s, "seconds one request may take")->capture_default_str()->check(range(0.001, 86400.0))->type_name("S");
-  run->add_option("--retries", r.retries, "times a timed-out node is asked again")->capture_default_str()->check(range(0, 10));
-  run->add_option("--lock-timeout", r.lock_wait_s, "seconds to wait for another run to finish")->capture_default_str()->check(range(0.0, 86400.0))->type_name("S");
+      ->capture_default_str()
+      ->check(CLI::IsMember({"challenge", "retrieve"}));
+  run->add_option("-m,--manifest", r.manifests,
+                  "retrieve mode: a track that may be checked (repeatable)")
+      ->type_name("FILE");
+  run->add_option("-c,--challenges", r.challenges, "challenges per node and epoch")
+      ->capture_default_str()
+      ->check(range(1, 100000));
+  run->add_option("--timeout", timeout_s, "seconds one request may take")
+      ->capture_default_str()
+      ->check(range(0.001, 86400.0))
+      ->type_name("S");
+  run->add_option("--retries", r.retries, "times a timed-out node is asked again")
+      ->capture_default_str()
+      ->check(range(0, 10));
+  run->add_option("--lock-timeout", r.lock_wait_s, "seconds to wait for another run to finish")
+      ->capture_default_str()
+      ->check(range(0.0, 86400.0))
+      ->type_name("S");
   run->add_option("--wallet", r.wallet, "sign slash records with this wallet")->type_name("FILE");
   run->add_flag("-q,--quiet", quiet, "print nothing on stderr but errors");
 
   auto* index = app.add_subcommand("index", "print the fresh index of healthy nodes");
   db_opt(index);
   epoch_opts(index);
-  index->add_option("--decay", decay, "weight of the past per epoch (λ)")->capture_default_str()->check(range(0.0, 1.0));
-  index->add_option("-o,--output", output, "write the index here")->capture_default_str()->type_name("FILE");
+  index->add_option("--decay", decay, "weight of the past per epoch (λ)")
+      ->capture_default_str()
+      ->check(range(0.0, 1.0));
+  index->add_option("-o,--output", output, "write the index here")
+      ->capture_default_str()
+      ->type_name("FILE");
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
 
   if (prepare->parsed()) {

@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
       ->type_name("NAME");
   app.add_option("--join", a.join, "reassemble the track of this manifest from --store instead")
       ->type_name("MANIFEST");
-  app.add_flag("--progress", a.progress_bar, "draw a progress bar on stderr even when not a terminal");
+  app.add_flag("--progress", a.progress_bar,
+               "draw a progress bar on stderr even when not a terminal");
   app.add_flag("-q,--quiet", a.quiet, "print nothing but errors");
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
   if (!a.join.empty()) {

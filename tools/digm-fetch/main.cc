@@ -62,11 +62,14 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 3600))
       ->type_name("S");
-  app.add_flag("--list-peers", list_peers, "print the nodes found (one URL a line) and fetch nothing");
+  app.add_flag("--list-peers", list_peers,
+               "print the nodes found (one URL a line) and fetch nothing");
   app.add_option("-k,--key", r.key, "the track key file")->type_name("FILE");
   app.add_option("--wrapped", r.wrapped, "a digm.wrapped-key/1 for --wallet")->type_name("FILE");
-  app.add_option("--wallet", r.wallet, "your wallet: opens --wrapped, signs --receipt")->type_name("FILE");
-  app.add_option("-o,--output", r.output, "write the track here, or - for stdout")->type_name("FILE");
+  app.add_option("--wallet", r.wallet, "your wallet: opens --wrapped, signs --receipt")
+      ->type_name("FILE");
+  app.add_option("-o,--output", r.output, "write the track here, or - for stdout")
+      ->type_name("FILE");
   app.add_option("--receipt", r.receipt, "write a signed digm.receipt/1 here (needs --wallet)")
       ->type_name("FILE");
   app.add_option("--cache", r.cache, "content-addressed cache of fetched chunks")->type_name("DIR");
@@ -87,7 +90,8 @@ int main(int argc, char** argv) {
   }
   if (r.output.empty() && !list_peers) {
     if (diag::IsTerminal(1)) {
-      return cli::UsageError("refusing to write audio to a terminal", "add -o FILE, or -o - to stream");
+      return cli::UsageError("refusing to write audio to a terminal",
+                             "add -o FILE, or -o - to stream");
     }
     r.output = "-";
   }

@@ -30,7 +30,8 @@ int PrintLines(const Result<std::vector<Json>>& r) {
 }
 
 int WriteDoc(const std::string& out, const Result<Json>& doc) {
-  Status s = doc.ok() ? WriteOutput(out.empty() ? "-" : out, DumpDocument(*doc) + "\n") : doc.status();
+  Status s =
+      doc.ok() ? WriteOutput(out.empty() ? "-" : out, DumpDocument(*doc) + "\n") : doc.status();
   return s.ok() ? 0 : diag::Fail(s);
 }
 
@@ -44,14 +45,16 @@ int Wallets(CLI::App* wnew, CLI::App* wshow, const std::string& file, const std:
   auto w = ReadWalletFile(file);
   if (!w.ok()) return diag::Fail(w.status());
   if (!wshow->parsed()) return WriteDoc(out, IdentityToJson(*w));
-  std::printf("address %s\npublic  %s\n", AddressToString(w->address).c_str(), HexEncode(w->public_key).c_str());
+  std::printf("address %s\npublic  %s\n", AddressToString(w->address).c_str(),
+              HexEncode(w->public_key).c_str());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app("Wallets and the ledger: settle receipts, sell tracks, reward, stake and slash.", "digm-pay");
+  CLI::App app("Wallets and the ledger: settle receipts, sell tracks, reward, stake and slash.",
+               "digm-pay");
   cli::Init(app, "digm-pay");
   app.require_subcommand(1, 1);
   app.fallthrough();  // --ledger and --asset may follow the subcommand
@@ -60,7 +63,8 @@ int main(int argc, char** argv) {
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
 
   if (f.wallet->parsed()) return Wallets(f.wnew, f.wshow, f.file, f.out);
-  if (f.purchase->parsed() && !f.chain.chain.empty()) f.chain.wallet = f.file;  // the buyer's key signs
+  if (f.purchase->parsed() && !f.chain.chain.empty())
+    f.chain.wallet = f.file;  // the buyer's key signs
   if (Status s = UseChain(f.b, f.chain); !s.ok()) return diag::Fail(s);
   // Rewards are PARA; node rewards too unless --asset says otherwise.
   bool para = f.reward->parsed() || (f.noder->parsed() && !app.get_option("--asset")->count());
@@ -71,9 +75,11 @@ int main(int argc, char** argv) {
     return s.ok() ? 0 : diag::Fail(s);
   }
   if (f.balance->parsed() || f.history->parsed()) {
-    auto account = f.move.from.empty() ? Result<std::string>(std::string()) : ParseAccount(f.move.from);
+    auto account =
+        f.move.from.empty() ? Result<std::string>(std::string()) : ParseAccount(f.move.from);
     if (!account.ok()) return diag::Fail(account.status());
-    return PrintLines(f.history->parsed() ? HistoryLines(f.b.ledger, *account) : BalanceLines(f.b.ledger, *account));
+    return PrintLines(f.history->parsed() ? HistoryLines(f.b.ledger, *account)
+                                          : BalanceLines(f.b.ledger, *account));
   }
   if (f.grant->parsed()) return WriteDoc(f.out, Grant(f.b.ledger, f.root, f.key, f.file));
   if (f.deposit->parsed() || f.transfer->parsed() || f.stake->parsed()) {
@@ -84,7 +90,8 @@ int main(int argc, char** argv) {
   if (f.purchase->parsed()) return Print(Purchase(f.b, f.root, f.file, f.reward_r.artist, f.price));
   if (f.reward->parsed()) return Print(Reward(f.b, f.reward_r));
   if (f.slash->parsed()) {
-    if (fcntl(0, F_GETFD) == -1) return diag::Fail(Status::BadInput("stdin is closed: give the slash records on stdin"));
+    if (fcntl(0, F_GETFD) == -1)
+      return diag::Fail(Status::BadInput("stdin is closed: give the slash records on stdin"));
     return Print(Slash(f.b, std::cin, f.auditors, f.share));
   }
   return Print(NodeRewards(f.b, f.index, f.pool));

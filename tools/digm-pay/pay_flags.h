@@ -20,21 +20,34 @@ struct PayFlags {
   ChainFlags chain;
   std::vector<std::string> receipts, auditors;
   int share = 50;
-  CLI::App *wallet = nullptr, *wnew = nullptr, *wshow = nullptr, *wid = nullptr, *deposit = nullptr, *transfer = nullptr, *balance = nullptr, *history = nullptr, *check = nullptr, *settle = nullptr, *purchase = nullptr, *grant = nullptr, *reward = nullptr, *stake = nullptr, *slash = nullptr, *noder = nullptr;
+  CLI::App *wallet = nullptr, *wnew = nullptr, *wshow = nullptr, *wid = nullptr, *deposit = nullptr,
+           *transfer = nullptr, *balance = nullptr, *history = nullptr, *check = nullptr,
+           *settle = nullptr, *purchase = nullptr, *grant = nullptr, *reward = nullptr,
+           *stake = nullptr, *slash = nullptr, *noder = nullptr;
 };
 
 inline void AddPayFlags(CLI::App& app, PayFlags& f) {
   auto [b, asset_name, out, file, price, root, key, index, pool, move, reward_r, chain, receipts,
-         auditors, share] = std::tie(f.b, f.asset_name, f.out, f.file, f.price, f.root, f.key,
-                                     f.index, f.pool, f.move, f.reward_r, f.chain, f.receipts,
-                                     f.auditors, f.share);
-  app.add_option("--ledger", b.ledger, "the ledger database (default $DIGM_LEDGER)")->type_name("FILE");
-  app.add_option("--asset", asset_name, "XFG (7 decimals) or PARA (8)")->capture_default_str()->check(CLI::IsMember({"XFG", "PARA"}));
+        auditors, share] =
+      std::tie(f.b, f.asset_name, f.out, f.file, f.price, f.root, f.key, f.index, f.pool, f.move,
+               f.reward_r, f.chain, f.receipts, f.auditors, f.share);
+  app.add_option("--ledger", b.ledger, "the ledger database (default $DIGM_LEDGER)")
+      ->type_name("FILE");
+  app.add_option("--asset", asset_name, "XFG (7 decimals) or PARA (8)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"XFG", "PARA"}));
   auto chain_opts = [&](CLI::App* c, const char* wallet_help) {
-    c->add_option("--chain", chain.chain, "pay on a chain instead of in the ledger")->check(CLI::IsMember({"evm"}))->type_name("evm");
+    c->add_option("--chain", chain.chain, "pay on a chain instead of in the ledger")
+        ->check(CLI::IsMember({"evm"}))
+        ->type_name("evm");
     c->add_option("--rpc", chain.target.rpc, "the chain's JSON-RPC URL")->type_name("URL");
-    c->add_option("--chain-id", chain.target.chain_id, "the chain id the RPC must serve (EIP-155)")->type_name("ID");
-    c->add_option("--confirm-timeout", chain.confirm_timeout_s, "seconds to wait for the transactions to be mined")->capture_default_str()->check(CLI::Range(1L, 86400L))->type_name("S");
+    c->add_option("--chain-id", chain.target.chain_id, "the chain id the RPC must serve (EIP-155)")
+        ->type_name("ID");
+    c->add_option("--confirm-timeout", chain.confirm_timeout_s,
+                  "seconds to wait for the transactions to be mined")
+        ->capture_default_str()
+        ->check(CLI::Range(1L, 86400L))
+        ->type_name("S");
     if (wallet_help) c->add_option("--wallet", chain.wallet, wallet_help)->type_name("FILE");
   };
   auto* wallet = app.add_subcommand("wallet", "make or read a wallet")->require_subcommand(1, 1);
@@ -46,8 +59,11 @@ inline void AddPayFlags(CLI::App& app, PayFlags& f) {
   wid->add_option("WALLET", file)->required()->type_name("");
   wid->add_option("-o,--output", out, "write it here instead")->type_name("FILE");
   auto amount_opts = [&](CLI::App* c) {
-    c->add_option("--amount", move.amount, "a decimal amount, e.g. 12.5")->required()->type_name("A");
-    c->add_option("--ref", move.ref, "a unique reference: applying it twice does nothing")->type_name("REF");
+    c->add_option("--amount", move.amount, "a decimal amount, e.g. 12.5")
+        ->required()
+        ->type_name("A");
+    c->add_option("--ref", move.ref, "a unique reference: applying it twice does nothing")
+        ->type_name("REF");
   };
   auto* deposit = app.add_subcommand("deposit", "bring money into an account from outside");
   deposit->add_option("--to", move.to, "the account")->required()->type_name("ACCOUNT");
@@ -61,10 +77,16 @@ inline void AddPayFlags(CLI::App& app, PayFlags& f) {
   balance->add_option("ACCOUNT", move.from, "only this account")->type_name("");
   auto* history = app.add_subcommand("history", "print transfers, oldest first (NDJSON)");
   history->add_option("ACCOUNT", move.from, "only those touching this account")->type_name("");
-  auto* check = app.add_subcommand("check", "verify the ledger: transfers balance, balances equal the journal");
-  auto* settle = app.add_subcommand("settle", "pay nodes for the bytes each receipt says they delivered");
-  settle->add_option("RECEIPT", receipts, "signed digm.receipt/1 files (- for stdin)")->required()->type_name("");
-  settle->add_option("--price-per-mb", price, "price of 1,000,000 delivered bytes")->required()->type_name("P");
+  auto* check = app.add_subcommand(
+      "check", "verify the ledger: transfers balance, balances equal the journal");
+  auto* settle =
+      app.add_subcommand("settle", "pay nodes for the bytes each receipt says they delivered");
+  settle->add_option("RECEIPT", receipts, "signed digm.receipt/1 files (- for stdin)")
+      ->required()
+      ->type_name("");
+  settle->add_option("--price-per-mb", price, "price of 1,000,000 delivered bytes")
+      ->required()
+      ->type_name("P");
   chain_opts(settle, "with --chain: the listener's wallet, which pays");
   auto* purchase = app.add_subcommand("purchase", "record a purchase: the buyer pays the artist");
   purchase->add_option("ROOT", root)->required()->type_name("");
@@ -77,9 +99,15 @@ inline void AddPayFlags(CLI::App& app, PayFlags& f) {
   grant->add_option("--key", key, "the track key")->required()->type_name("FILE");
   grant->add_option("--to", file, "the buyer's digm.identity/1")->required()->type_name("IDENTITY");
   grant->add_option("-o,--output", out, "write the digm.wrapped-key/1 here")->type_name("FILE");
-  auto* reward = app.add_subcommand("reward", "pay 0.1 PARA per streamed second: 60% listener, 40% artist");
-  reward->add_option("--receipt", reward_r.receipt, "a signed receipt: its listener and its seconds")->type_name("FILE");
-  reward->add_option("--manifest", reward_r.manifest, "with --receipt: the track's manifest, whose duration caps the reward")->type_name("FILE");
+  auto* reward =
+      app.add_subcommand("reward", "pay 0.1 PARA per streamed second: 60% listener, 40% artist");
+  reward
+      ->add_option("--receipt", reward_r.receipt, "a signed receipt: its listener and its seconds")
+      ->type_name("FILE");
+  reward
+      ->add_option("--manifest", reward_r.manifest,
+                   "with --receipt: the track's manifest, whose duration caps the reward")
+      ->type_name("FILE");
   reward->add_option("--seconds", reward_r.seconds, "seconds streamed")->type_name("S");
   reward->add_option("--listener", reward_r.listener)->type_name("ADDRESS");
   reward->add_option("--artist", reward_r.artist)->required()->type_name("ADDRESS");
@@ -88,8 +116,14 @@ inline void AddPayFlags(CLI::App& app, PayFlags& f) {
   stake->add_option("--node", move.to)->required()->type_name("ADDRESS");
   amount_opts(stake);
   auto* slash = app.add_subcommand("slash", "burn stake for each digm.slash/1 read on stdin");
-  slash->add_option("--share", share, "percent of the stake burnt")->capture_default_str()->check(CLI::Range(0, 100));
-  slash->add_option("--auditor", auditors, "burn only for records signed by this auditor (repeatable)")->required()->type_name("ADDRESS");
+  slash->add_option("--share", share, "percent of the stake burnt")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100));
+  slash
+      ->add_option("--auditor", auditors,
+                   "burn only for records signed by this auditor (repeatable)")
+      ->required()
+      ->type_name("ADDRESS");
   auto* noder = app.add_subcommand("node-rewards", "share a pool among the healthy nodes by score");
   noder->add_option("--index", index, "a digm.fresh-index/1")->required()->type_name("FILE");
   noder->add_option("--pool", pool, "the amount to share")->required()->type_name("A");

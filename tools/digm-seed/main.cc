@@ -24,7 +24,8 @@ int Serve(SeedOptions& so, CLI::App* serve, const std::vector<std::string>& allo
   } else {
     for (const char* o : {"--dht-listen", "--dht-bootstrap", "--dht-announce-interval",
                           "--dht-peer-ttl", "--dht-port-mapping"}) {
-      if (serve->get_option(o)->count()) return cli::UsageError(std::string(o) + " goes with --dht");
+      if (serve->get_option(o)->count())
+        return cli::UsageError(std::string(o) + " goes with --dht");
     }
   }
   for (const auto& a : allow) {
@@ -72,7 +73,9 @@ int main(int argc, char** argv) {
   bool repair = false, quiet = false;
   auto with_data = [&](const char* name, const char* help) {
     auto* c = app.add_subcommand(name, help);
-    c->add_option("-d,--data", data, "the node's data folder")->capture_default_str()->type_name("DIR");
+    c->add_option("-d,--data", data, "the node's data folder")
+        ->capture_default_str()
+        ->type_name("DIR");
     return c;
   };
   auto track_opts = [&](CLI::App* c) {

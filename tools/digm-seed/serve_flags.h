@@ -11,7 +11,8 @@ namespace digm {
 
 inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::string>& allow) {
   auto seconds = CLI::Range(1, 86400);
-  serve->add_option("-l,--listen", so.listen, "address and port to listen on (port 0: any free one)")
+  serve
+      ->add_option("-l,--listen", so.listen, "address and port to listen on (port 0: any free one)")
       ->capture_default_str()
       ->type_name("HOST:PORT");
   serve->add_option("--url", so.url, "URL others reach this node at (default: http://LISTEN)")
@@ -20,7 +21,9 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
       ->type_name("URL");
   serve->add_option("--allow-publisher", allow, "accept pins only from this address (repeatable)")
       ->type_name("ADDRESS");
-  serve->add_option("--gossip-interval", so.gossip_interval_s, "seconds between gossip and repair rounds")
+  serve
+      ->add_option("--gossip-interval", so.gossip_interval_s,
+                   "seconds between gossip and repair rounds")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600))
       ->type_name("S");
@@ -31,15 +34,20 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
   cli::AddServerFlags(serve, so.limits);
   serve->add_flag("--dht", so.dht, "announce the tracks held here on the BitTorrent mainline DHT");
   cli::AddDhtFlags(serve, so.dht_options, "0.0.0.0:6881", true);
-  serve->add_option("--dht-announce-interval", so.dht_announce_interval_s, "seconds between announcements")
+  serve
+      ->add_option("--dht-announce-interval", so.dht_announce_interval_s,
+                   "seconds between announcements")
       ->capture_default_str()
       ->check(seconds)
       ->type_name("S");
-  serve->add_option("--dht-peer-ttl", so.dht_options.peer_ttl_s, "seconds this node keeps others' announcements")
+  serve
+      ->add_option("--dht-peer-ttl", so.dht_options.peer_ttl_s,
+                   "seconds this node keeps others' announcements")
       ->capture_default_str()
       ->check(seconds)
       ->type_name("S");
-  serve->add_flag("--dht-port-mapping", so.dht_options.port_mapping, "map the DHT port with UPnP and NAT-PMP");
+  serve->add_flag("--dht-port-mapping", so.dht_options.port_mapping,
+                  "map the DHT port with UPnP and NAT-PMP");
 }
 
 }  // namespace digm

@@ -44,14 +44,14 @@ struct AuditEpochRequest {
   long timeout_ms = 10000;
   int retries = 3;
   double lock_wait_s = 60;
-  std::string wallet;  // signs slash records when given
+  std::string wallet;                 // signs slash records when given
   RandomSource random = RandomBytes;  // draws the sample, the challenges and their order
 };
 
 struct AuditEpochOutcome {
   size_t audited = 0, failed = 0;
-  std::vector<Json> slashes;           // digm.slash/1 records this epoch issued
-  std::vector<ChallengeStock> low;     // challenge mode: tracks running low
+  std::vector<Json> slashes;        // digm.slash/1 records this epoch issued
+  std::vector<ChallengeStock> low;  // challenge mode: tracks running low
 };
 
 // run: audits the nodes for one epoch; `done` sees each node's audit as it ends.

@@ -123,8 +123,7 @@ class AuditDb {
   Status SetSetting(const std::string& key, const std::string& value);
 
  private:
-  AuditDb(std::string path, std::unique_ptr<SQLite::Database> db, Clock clock,
-          RandomSource random);
+  AuditDb(std::string path, std::unique_ptr<SQLite::Database> db, Clock clock, RandomSource random);
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
   int lock_fd_ = -1;

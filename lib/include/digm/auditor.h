@@ -20,13 +20,13 @@ struct AuditTarget {
 
 struct AuditRunOptions {
   int64_t epoch = 0;
-  bool retrieve = false;            // download and check chunks instead of challenges
-  std::vector<Manifest> manifests;  // retrieve mode: the tracks that may be checked
-  size_t challenges = 1;            // per node and epoch
-  long timeout_ms = 10000;          // per request
-  int retries = 3;                  // re-asks after a timeout, each with a new challenge
-  size_t parallel = 16;             // nodes audited at once
-  const Wallet* auditor = nullptr;  // signs slash records when given
+  bool retrieve = false;              // download and check chunks instead of challenges
+  std::vector<Manifest> manifests;    // retrieve mode: the tracks that may be checked
+  size_t challenges = 1;              // per node and epoch
+  long timeout_ms = 10000;            // per request
+  int retries = 3;                    // re-asks after a timeout, each with a new challenge
+  size_t parallel = 16;               // nodes audited at once
+  const Wallet* auditor = nullptr;    // signs slash records when given
   RandomSource random = RandomBytes;  // the order challenges are sent in
 };
 

@@ -16,7 +16,7 @@ namespace digm {
 
 struct ChainPayment {
   std::string kind, ref;
-  int seq = 0;  // numbers the transfers of one reference
+  int seq = 0;        // numbers the transfers of one reference
   TransferSpec spec;  // spec.from is the payer's address
   Bytes data;
 };

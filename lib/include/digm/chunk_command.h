@@ -12,12 +12,12 @@
 namespace digm {
 
 struct ChunkRequest {
-  std::string input;          // a file, or "-" for stdin
-  std::string store;          // where chunks go; empty: only the manifest
-  std::string key_out;        // a new track key is written here
-  std::string key_in;         // or the key in this file is reused
-  std::string output = "-";   // the manifest
-  std::string name;           // the source name recorded (default: the file's)
+  std::string input;         // a file, or "-" for stdin
+  std::string store;         // where chunks go; empty: only the manifest
+  std::string key_out;       // a new track key is written here
+  std::string key_in;        // or the key in this file is reused
+  std::string output = "-";  // the manifest
+  std::string name;          // the source name recorded (default: the file's)
   std::string chunk_size = "256K";
   bool encrypt = false, compress = false;
   double preview_seconds = 0;

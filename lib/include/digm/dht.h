@@ -27,9 +27,9 @@ struct DhtOptions {
   // private DHT can be made of our own nodes. {"none"}: no bootstrap at all
   // (a node rejoining from its saved state).
   std::vector<std::string> bootstrap;
-  std::string state_file;       // the DHT's state (its routing table), kept across runs
-  int peer_ttl_s = 45 * 60;     // how long this node keeps others' announcements
-  bool port_mapping = false;    // UPnP and NAT-PMP
+  std::string state_file;     // the DHT's state (its routing table), kept across runs
+  int peer_ttl_s = 45 * 60;   // how long this node keeps others' announcements
+  bool port_mapping = false;  // UPnP and NAT-PMP
   // A short-lived client that only looks things up (BEP 43): others answer it
   // but keep it out of their routing tables, where it would only leave a dead
   // entry behind that slows their lookups and announcements.
@@ -63,9 +63,10 @@ class Dht {
   // `timeout`; after the first answers it collects others for as long again
   // as the first took, at least 0.1 s and at most `settle`.
   // `first_after` (when given and something was found): how long the first took.
-  std::vector<std::string> FindPeers(const Hash256& root, std::chrono::milliseconds timeout,
-                                     std::chrono::milliseconds settle = std::chrono::milliseconds(1000),
-                                     std::chrono::milliseconds* first_after = nullptr);
+  std::vector<std::string> FindPeers(
+      const Hash256& root, std::chrono::milliseconds timeout,
+      std::chrono::milliseconds settle = std::chrono::milliseconds(1000),
+      std::chrono::milliseconds* first_after = nullptr);
   Status SaveState();
 
   struct Impl;

@@ -18,8 +18,8 @@ namespace digm {
 // What a DHT lookup found, for the tool to report.
 struct DhtLookup {
   size_t nodes = 0;
-  double seconds = 0;        // the whole lookup, joining included
-  double first_after = 0;    // when the first node was found (0: none)
+  double seconds = 0;      // the whole lookup, joining included
+  double first_after = 0;  // when the first node was found (0: none)
 };
 
 struct FetchRequest {

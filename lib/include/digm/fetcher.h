@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "digm/chunk_store.h"
-#include "digm/node_client.h"
 #include "digm/manifest.h"
+#include "digm/node_client.h"
 #include "digm/track_key.h"
 #include "digm/wallet.h"
 
@@ -37,7 +37,7 @@ struct FetchOptions {
 
 struct Delivery {
   std::string url;
-  std::string node_id;  // proven by a signed nonce (ProveIdentity); empty: unknown
+  std::string node_id;           // proven by a signed nonce (ProveIdentity); empty: unknown
   std::vector<uint64_t> chunks;  // indices it delivered (verified)
   uint64_t bytes = 0;
   bool dropped = false;

@@ -15,11 +15,12 @@ struct IndexNode {
   std::string url;      // as given, without trailing slashes; may be empty
   bool healthy = false;
   bool struck_out = false;  // three failed epochs in a row (SPEC §7)
-  double score = 0;     // 0..1
+  double score = 0;         // 0..1
 };
 
 // The nodes of an index document, in its order. Entries that are not objects
-// are skipped; members are read leniently (a wrong type is as if absent). BadInput for a wrong schema or no "nodes" array.
+// are skipped; members are read leniently (a wrong type is as if absent). BadInput for a wrong
+// schema or no "nodes" array.
 Result<std::vector<IndexNode>> FreshIndexNodes(const Json& index);
 
 // Reads and checks the index at `path` ("-": stdin).

@@ -19,16 +19,16 @@
 namespace digm {
 
 struct ServerLimits {
-  size_t header_limit = 8 * 1024;     // bytes of request line and headers
-  uint64_t body_limit = 32ull << 20;  // bytes of request body
-  int idle_timeout_s = 15;            // waiting for (the rest of) a request
-  int header_timeout_s = 10;          // from the first byte to the end of the headers
-  int write_timeout_s = 60;           // a client that stops reading
-  size_t max_connections = 2048;      // more are closed at once
+  size_t header_limit = 8 * 1024;       // bytes of request line and headers
+  uint64_t body_limit = 32ull << 20;    // bytes of request body
+  int idle_timeout_s = 15;              // waiting for (the rest of) a request
+  int header_timeout_s = 10;            // from the first byte to the end of the headers
+  int write_timeout_s = 60;             // a client that stops reading
+  size_t max_connections = 2048;        // more are closed at once
   size_t max_connections_per_ip = 256;  // from one client address
-  double rate_per_ip = 0;             // requests/s per address, 0: no limit
-  int threads = 0;                    // 0: one per core
-  int drain_timeout_s = 10;           // SIGTERM waits this long for requests in flight
+  double rate_per_ip = 0;               // requests/s per address, 0: no limit
+  int threads = 0;                      // 0: one per core
+  int drain_timeout_s = 10;             // SIGTERM waits this long for requests in flight
 };
 
 class HttpServer {

@@ -30,9 +30,9 @@ std::string StakeAccount(const std::string& address);
 
 struct TransferSpec {
   std::string asset, from, to;
-  int64_t amount = 0;      // atomic units, > 0
-  std::string memo;        // e.g. the receipt's node URL
-  std::string rounding;    // settle: the fraction of an atomic unit dropped, as a decimal
+  int64_t amount = 0;    // atomic units, > 0
+  std::string memo;      // e.g. the receipt's node URL
+  std::string rounding;  // settle: the fraction of an atomic unit dropped, as a decimal
 };
 
 struct Transfer {
@@ -78,7 +78,8 @@ class Ledger {
     Result<bool> Post(const std::string& kind, const std::string& ref,
                       const std::vector<TransferSpec>& transfers, std::vector<Transfer>* posted);
     Result<int64_t> Balance(const std::string& account, const std::string& asset);
-    Status RecordPurchase(const std::string& root, const std::string& buyer, const std::string& ref);
+    Status RecordPurchase(const std::string& root, const std::string& buyer,
+                          const std::string& ref);
     bool HasPurchase(const std::string& root, const std::string& buyer);
     // No (exit 1) naming the account when one but the world would go below
     // zero; else commits.
@@ -103,7 +104,8 @@ class Ledger {
   // Transfers touching `account` (all when empty), oldest first.
   Result<std::vector<Transfer>> History(const std::string& account = "");
   // Chain backend: the send of (chain, ref, seq), if any.
-  Result<std::optional<ChainSend>> FindChainSend(uint64_t chain_id, const std::string& ref, int seq);
+  Result<std::optional<ChainSend>> FindChainSend(uint64_t chain_id, const std::string& ref,
+                                                 int seq);
   // Stores new sends in one transaction and sets their ids.
   Status AddChainSends(std::vector<ChainSend>& sends);
   // Stores a send's nonce, raw, tx_hash, state and block.

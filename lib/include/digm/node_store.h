@@ -121,9 +121,9 @@ class NodeStore {
             Clock clock);
   std::string data_dir_;
   ChunkStore chunks_;
-  Clock clock_;
   std::mutex mu_;
   std::unique_ptr<SQLite::Database> db_;
+  Clock clock_;
 };
 
 }  // namespace digm

@@ -25,7 +25,7 @@ struct PayBackend {
   std::string ledger;  // the path; empty is a usage error naming --ledger
   Asset asset;
   std::optional<ChainTarget> chain;
-  std::optional<Wallet> payer;  // with chain: the key that signs
+  std::optional<Wallet> payer;        // with chain: the key that signs
   RandomSource random = RandomBytes;  // for references the caller did not give
   Clock clock = UnixNow;              // dates what is posted
 };
@@ -87,8 +87,8 @@ Result<Posted> Reward(const PayBackend& b, const RewardRequest& r);
 
 // Burns `share` percent of the stake named by each digm.slash/1 line read
 // from `in` (NDJSON), signed by one of `auditors`; other documents pass by.
-Result<Posted> Slash(const PayBackend& b, std::istream& in, const std::vector<std::string>& auditors,
-                     int share);
+Result<Posted> Slash(const PayBackend& b, std::istream& in,
+                     const std::vector<std::string>& auditors, int share);
 
 // Shares `pool` among the healthy nodes of the digm.fresh-index/1 at `index_path`.
 Result<Posted> NodeRewards(const PayBackend& b, const std::string& index_path,

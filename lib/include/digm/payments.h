@@ -30,9 +30,9 @@ Result<std::vector<TransferSpec>> ReceiptPayments(const Json& receipt, const Ass
 std::string ReceiptRef(const Json& receipt);
 std::string PurchaseRef(const std::string& root, const Address& buyer);
 
-// ReceiptPayments, posted: pays each node floor(bytes × price / 1e6) from the listener; each transfer
-// states the fraction of an atomic unit dropped in `rounding`. Posts nothing
-// and returns no transfers when the receipt was settled before.
+// ReceiptPayments, posted: pays each node floor(bytes × price / 1e6) from the listener; each
+// transfer states the fraction of an atomic unit dropped in `rounding`. Posts nothing and returns
+// no transfers when the receipt was settled before.
 Result<std::vector<Transfer>> SettleReceipt(Ledger::Txn& txn, const Json& receipt,
                                             const Asset& asset, int64_t price_per_mb);
 

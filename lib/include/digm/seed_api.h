@@ -34,10 +34,10 @@ class SeedApi {
     std::vector<Address> allowed_publishers;  // empty: anyone may pin
     int64_t peer_ttl = 300;                   // seconds a peer stays alive unseen
     uint64_t max_replicas = 16;
-    size_t max_peers = 1024;          // peers kept in all
-    size_t max_peers_per_host = 64;   // peers kept whose URLs name one host
-    size_t max_peers_listed = 64;     // peers in a /peers or /discover reply
-    int64_t max_clock_skew = 300;     // seconds a record's "seen" may be ahead
+    size_t max_peers = 1024;         // peers kept in all
+    size_t max_peers_per_host = 64;  // peers kept whose URLs name one host
+    size_t max_peers_listed = 64;    // peers in a /peers or /discover reply
+    int64_t max_clock_skew = 300;    // seconds a record's "seen" may be ahead
     // How a peer proves its key at a URL; empty: ProveIdentity (a signed
     // nonce over HTTP). Tests give their own.
     std::function<Result<Address>(const std::string& url)> prove;
@@ -114,6 +114,5 @@ class SeedApi {
   std::string node_id_;
   SeedMetrics metrics_;
 };
-
 
 }  // namespace digm

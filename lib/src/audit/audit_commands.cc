@@ -11,12 +11,14 @@
 namespace digm {
 namespace {
 
-constexpr const char* kLockHint = "runs of one database take turns; raise --lock-timeout to wait longer";
+constexpr const char* kLockHint =
+    "runs of one database take turns; raise --lock-timeout to wait longer";
 
 int64_t EpochOf(AuditDb& db, const EpochChoice& when, int64_t* seconds) {
   *seconds = when.epoch_seconds;
   if (*seconds == 0) {
-    *seconds = std::max<int64_t>(1, std::atoll(db.Setting("epoch_seconds").value_or("3600").c_str()));
+    *seconds =
+        std::max<int64_t>(1, std::atoll(db.Setting("epoch_seconds").value_or("3600").c_str()));
   }
   return when.epoch.value_or(when.clock() / *seconds);
 }
@@ -73,7 +75,8 @@ Result<Json> AuditIndex(const std::string& db_path, const EpochChoice& when, dou
 
 Result<AuditEpochOutcome> AuditEpoch(const AuditEpochRequest& r,
                                      const std::function<void(const NodeAudit&)>& done) {
-  if (r.retrieve && r.manifests.empty()) return Status::Usage("--mode retrieve needs --manifest FILE");
+  if (r.retrieve && r.manifests.empty())
+    return Status::Usage("--mode retrieve needs --manifest FILE");
   DIGM_ASSIGN_OR_RETURN(auto targets, Targets(r));
   DIGM_ASSIGN_OR_RETURN(auto db, AuditDb::Open(r.db, r.retrieve, r.when.clock, r.random));
   int64_t seconds = 0;

@@ -112,8 +112,11 @@ Json AuditResult::ToJson() const {
 }
 
 Json PrepareReport::ToJson() const {
-  return Json{{"schema", "digm.prepared/1"}, {"root", root},     {"chunks", chunks},
-              {"added", added},              {"unused", unused}};
+  return Json{{"schema", "digm.prepared/1"},
+              {"root", root},
+              {"chunks", chunks},
+              {"added", added},
+              {"unused", unused}};
 }
 
 void Reputation::Add(bool passed, double decay) {
@@ -131,7 +134,10 @@ double DecayingScore(const std::vector<bool>& epochs, double decay) {
 
 AuditDb::AuditDb(std::string path, std::unique_ptr<SQLite::Database> db, Clock clock,
                  RandomSource random)
-    : path_(std::move(path)), db_(std::move(db)), clock_(std::move(clock)), random_(std::move(random)) {}
+    : path_(std::move(path)),
+      db_(std::move(db)),
+      clock_(std::move(clock)),
+      random_(std::move(random)) {}
 
 AuditDb::~AuditDb() {
   if (lock_fd_ >= 0) close(lock_fd_);
@@ -144,7 +150,7 @@ Result<std::unique_ptr<AuditDb>> AuditDb::Open(const std::string& path, bool cre
   }
   try {
     return std::unique_ptr<AuditDb>(new AuditDb(path, sql::Open(path, create, 10000, kSchema),
-                                                 std::move(clock), std::move(random)));
+                                                std::move(clock), std::move(random)));
   } catch (const std::exception& e) {
     return Status::BadInput("'" + path + "': " + e.what());
   }
@@ -211,8 +217,9 @@ Result<PrepareReport> AuditDb::Prepare(const Manifest& manifest, const ChunkStor
       }
     }
     sql::Run(*db_,
-                         "INSERT INTO tracks VALUES(?1, ?2, ?3, ?3, 0) ON CONFLICT(root) DO UPDATE "
-                         "SET prepared = prepared + ?3, unused = unused + ?3, exhausted = 0", report.root, static_cast<int64_t>(report.chunks), static_cast<int64_t>(report.added));
+             "INSERT INTO tracks VALUES(?1, ?2, ?3, ?3, 0) ON CONFLICT(root) DO UPDATE "
+             "SET prepared = prepared + ?3, unused = unused + ?3, exhausted = 0",
+             report.root, static_cast<int64_t>(report.chunks), static_cast<int64_t>(report.added));
     SQLite::Statement q = sql::Query(*db_, "SELECT unused FROM tracks WHERE root = ?", report.root);
     if (q.executeStep()) report.unused = static_cast<uint64_t>(q.getColumn(0).getInt64());
     tx.commit();
@@ -242,12 +249,15 @@ Result<std::vector<Challenge>> AuditDb::Take(const std::vector<std::string>& roo
   std::mt19937_64 rng(seed);
   try {
     SQLite::Transaction tx(*db_);
-    SQLite::Statement pick(*db_,
-                           "SELECT id, root, chunk, nonce, offset, length, expected FROM challenges "
-                           "WHERE root = ? AND used_epoch IS NULL ORDER BY draw LIMIT 1");
-    SQLite::Statement mark(*db_, "UPDATE challenges SET used_epoch = ?, used_node = ? WHERE id = ?");
+    SQLite::Statement pick(
+        *db_,
+        "SELECT id, root, chunk, nonce, offset, length, expected FROM challenges "
+        "WHERE root = ? AND used_epoch IS NULL ORDER BY draw LIMIT 1");
+    SQLite::Statement mark(*db_,
+                           "UPDATE challenges SET used_epoch = ?, used_node = ? WHERE id = ?");
     SQLite::Statement left_of_chunk(
-        *db_, "SELECT count(*) FROM challenges WHERE root = ? AND chunk = ? AND used_epoch IS NULL");
+        *db_,
+        "SELECT count(*) FROM challenges WHERE root = ? AND chunk = ? AND used_epoch IS NULL");
     SQLite::Statement count(*db_,
                             "UPDATE tracks SET unused = unused - 1, exhausted = exhausted + ? "
                             "WHERE root = ?");
@@ -305,9 +315,11 @@ Result<std::vector<ChallengeStock>> AuditDb::LowStock() {
 std::string AuditDb::NodeAt(const std::string& url) {
   try {
     // A key proven at the URL before, rather than the URL's own record.
-    SQLite::Statement q = sql::Query(*db_,
-                        "SELECT node_id FROM nodes WHERE url = ? ORDER BY node_id LIKE 'url:%' "
-                        "LIMIT 1", url);
+    SQLite::Statement q =
+        sql::Query(*db_,
+                   "SELECT node_id FROM nodes WHERE url = ? ORDER BY node_id LIKE 'url:%' "
+                   "LIMIT 1",
+                   url);
     if (q.executeStep()) return q.getColumn(0).getString();
   } catch (const std::exception&) {
   }
@@ -315,26 +327,23 @@ std::string AuditDb::NodeAt(const std::string& url) {
 }
 
 Result<std::vector<AuditResult>> AuditDb::EpochResults(const std::string& node_id, int64_t epoch) {
-  std::vector<AuditResult> out;
-  try {
-    SQLite::Statement q = sql::Query(*db_,
-                        "SELECT record, evidence FROM results WHERE node_id = ? AND epoch = ? "
-                        "ORDER BY seq", node_id, epoch);
-    while (q.executeStep()) {
-      auto record = ParseJson(q.getColumn(0).getString());
-      auto evidence = ParseJson(q.getColumn(1).getString());
-      if (!record.ok() || !evidence.ok()) return Status::BadInput("audit database: bad result row");
-      out.push_back(ResultFrom(*record, *evidence));
-    }
-  } catch (const std::exception& e) {
-    return sql::Error(kDb, e);
-  }
-  return out;
+  return sql::Try(kDb, [&] {
+    return sql::Rows(
+        *db_, "SELECT record, evidence FROM results WHERE node_id = ? AND epoch = ? ORDER BY seq",
+        [](SQLite::Statement& q) {
+          auto record = ParseJson(q.getColumn(0).getString());
+          auto evidence = ParseJson(q.getColumn(1).getString());
+          if (!record.ok() || !evidence.ok()) throw std::runtime_error("bad result row");
+          return ResultFrom(*record, *evidence);
+        },
+        node_id, epoch);
+  });
 }
 
 Result<std::optional<Json>> AuditDb::SlashRecord(const std::string& node_id, int64_t epoch) {
   try {
-    SQLite::Statement q = sql::Query(*db_, "SELECT record FROM slashes WHERE node_id = ? AND epoch = ?", node_id, epoch);
+    SQLite::Statement q = sql::Query(
+        *db_, "SELECT record FROM slashes WHERE node_id = ? AND epoch = ?", node_id, epoch);
     if (!q.executeStep()) return std::optional<Json>();
     DIGM_ASSIGN_OR_RETURN(Json record, ParseJson(q.getColumn(0).getString()));
     return std::optional<Json>(std::move(record));
@@ -343,8 +352,8 @@ Result<std::optional<Json>> AuditDb::SlashRecord(const std::string& node_id, int
   }
 }
 
-Result<std::optional<Json>> AuditDb::RecordEpoch(const std::string& node_id,
-                                                 const std::string& url, int64_t epoch,
+Result<std::optional<Json>> AuditDb::RecordEpoch(const std::string& node_id, const std::string& url,
+                                                 int64_t epoch,
                                                  const std::vector<AuditResult>& results,
                                                  const Wallet* auditor) {
   bool ok = !results.empty();
@@ -358,9 +367,11 @@ Result<std::optional<Json>> AuditDb::RecordEpoch(const std::string& node_id,
   try {
     SQLite::Transaction tx(*db_);
     sql::Run(*db_,
-                           "INSERT INTO nodes VALUES(?1, ?2) ON CONFLICT(node_id) DO UPDATE SET "
-                           "url = ?2", node_id, url);
-    SQLite::Statement ins = sql::Query(*db_, "INSERT OR IGNORE INTO epochs VALUES(?,?,?,?,?)", node_id, epoch, ok ? 1 : 0);
+             "INSERT INTO nodes VALUES(?1, ?2) ON CONFLICT(node_id) DO UPDATE SET "
+             "url = ?2",
+             node_id, url);
+    SQLite::Statement ins = sql::Query(*db_, "INSERT OR IGNORE INTO epochs VALUES(?,?,?,?,?)",
+                                       node_id, epoch, ok ? 1 : 0);
     if (answered) {
       ins.bind(4, Round2(latency / answered));
     } else {
@@ -379,9 +390,11 @@ Result<std::optional<Json>> AuditDb::RecordEpoch(const std::string& node_id,
       res.reset();
     }
     // Struck out when this epoch is exactly the kStrikeEpochs-th failure in a row.
-    SQLite::Statement last = sql::Query(*db_,
-                           "SELECT epoch, ok FROM epochs WHERE node_id = ? AND epoch <= ? "
-                           "ORDER BY epoch DESC LIMIT ?", node_id, epoch, kStrikeEpochs + 1);
+    SQLite::Statement last =
+        sql::Query(*db_,
+                   "SELECT epoch, ok FROM epochs WHERE node_id = ? AND epoch <= ? "
+                   "ORDER BY epoch DESC LIMIT ?",
+                   node_id, epoch, kStrikeEpochs + 1);
     std::vector<std::pair<int64_t, bool>> recent;
     while (last.executeStep()) {
       recent.emplace_back(last.getColumn(0).getInt64(), last.getColumn(1).getInt() != 0);
@@ -429,10 +442,12 @@ Result<std::optional<Json>> AuditDb::RecordEpoch(const std::string& node_id,
 Result<Json> AuditDb::FreshIndex(int64_t epoch, double decay) {
   Json nodes = Json::array();
   try {
-    SQLite::Statement q = sql::Query(*db_,
-                        "SELECT e.node_id, n.url, e.epoch, e.ok, e.latency_ms, e.at FROM epochs e "
-                        "JOIN nodes n ON n.node_id = e.node_id WHERE e.epoch <= ? "
-                        "ORDER BY e.node_id, e.epoch", epoch);
+    SQLite::Statement q =
+        sql::Query(*db_,
+                   "SELECT e.node_id, n.url, e.epoch, e.ok, e.latency_ms, e.at FROM epochs e "
+                   "JOIN nodes n ON n.node_id = e.node_id WHERE e.epoch <= ? "
+                   "ORDER BY e.node_id, e.epoch",
+                   epoch);
     struct Node {
       std::string id, url;
       Reputation reputation;

@@ -50,7 +50,8 @@ AuditResult Unreachable(const AuditTarget& t, const AuditRunOptions& o, const St
 
 class Auditor {
  public:
-  Auditor(AuditDb& db, std::mutex& db_mu, const AuditRunOptions& o) : db_(db), db_mu_(db_mu), o_(o) {
+  Auditor(AuditDb& db, std::mutex& db_mu, const AuditRunOptions& o)
+      : db_(db), db_mu_(db_mu), o_(o) {
     for (const auto& m : o_.manifests) {
       manifests_.emplace(HexEncode(m.root ? *m.root : m.ComputeRoot()), &m);
     }
@@ -95,7 +96,8 @@ class Auditor {
 
     std::vector<std::string> roots;
     for (const auto& root : claim->roots) {
-      if (o_.retrieve ? manifests_.count(root) > 0 : prepared_.count(root) > 0) roots.push_back(root);
+      if (o_.retrieve ? manifests_.count(root) > 0 : prepared_.count(root) > 0)
+        roots.push_back(root);
     }
     if (roots.empty()) {
       out.skipped = o_.retrieve ? "holds none of the given manifests' tracks"
@@ -137,8 +139,8 @@ class Auditor {
   NodeAudit Record(NodeAudit out) {
     if (out.target.node_id.empty()) return out;  // nobody to hold to account
     std::lock_guard<std::mutex> lock(db_mu_);
-    auto slash = db_.RecordEpoch(out.target.node_id, out.target.url, o_.epoch, out.results,
-                                 o_.auditor);
+    auto slash =
+        db_.RecordEpoch(out.target.node_id, out.target.url, o_.epoch, out.results, o_.auditor);
     if (slash.ok()) {
       out.slash = *slash;
     } else {
@@ -171,8 +173,8 @@ class Auditor {
       auto answer = HttpCall("POST", t.url + "/audit", DumpDocument(c.ToJson()),
                              {.timeout_ms = o_.timeout_ms, .connect_timeout_ms = o_.timeout_ms});
       r.latency_ms = MillisSince(start);
-      r.evidence = Json{{"challenge", c.ToJson()}, {"expected", HexEncode(c.expected)},
-                        {"attempts", attempt}};
+      r.evidence = Json{
+          {"challenge", c.ToJson()}, {"expected", HexEncode(c.expected)}, {"attempts", attempt}};
       if (answer.ok()) {
         Json response;
         r.reason = JudgeResponse(c, t.node_id, answer->status, answer->body, &response);
@@ -223,14 +225,14 @@ class Auditor {
         } else if (got->status != 200) {
           r.reason = "http-" + std::to_string(got->status);
         } else {
-          Hash256 h = Sha256(std::span(reinterpret_cast<const uint8_t*>(got->body.data()),
-                                       got->body.size()));
+          Hash256 h = Sha256(
+              std::span(reinterpret_cast<const uint8_t*>(got->body.data()), got->body.size()));
           r.evidence["got"] = HexEncode(h);
           auto proof = ProveInclusion(*m, r.chunk);
           if (h != want) {
             r.reason = "wrong-hash";
-          } else if (!proof.ok() || !VerifyInclusion(h, r.chunk, m->chunks.size(), proof->path,
-                                                     *m->root)) {
+          } else if (!proof.ok() ||
+                     !VerifyInclusion(h, r.chunk, m->chunks.size(), proof->path, *m->root)) {
             r.reason = "not-in-root";
           }
         }

@@ -12,11 +12,12 @@ Result<HostPort> ParseHostPort(std::string_view text, bool any_port) {
     return Status::BadInput("'" + std::string(text) + "': expected HOST:PORT");
   }
   HostPort hp{std::string(text.substr(0, colon)), 0};
-  if (hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']') hp.host = hp.host.substr(1, hp.host.size() - 2);
+  if (hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']')
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
   std::string_view digits = text.substr(colon + 1);
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), hp.port);
-  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || hp.port < (any_port ? 0 : 1) ||
-      hp.port > 65535) {
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
+      hp.port < (any_port ? 0 : 1) || hp.port > 65535) {
     return Status::BadInput("'" + std::string(text) + "': bad port");
   }
   return hp;

@@ -4,18 +4,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-
+#include <condition_variable>
+#include <cstring>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/kademlia/dht_storage.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/session_params.hpp>
 #include <libtorrent/session_stats.hpp>
 #include <libtorrent/settings_pack.hpp>
-
-#include <algorithm>
-#include <condition_variable>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -23,8 +21,8 @@
 #include <sstream>
 #include <thread>
 
-#include "digm/file.h"
 #include "digm/address.h"
+#include "digm/file.h"
 
 namespace digm {
 namespace lt = libtorrent;
@@ -33,7 +31,8 @@ namespace {
 // The public DHT's routers. libtorrent's default is the first alone; with the
 // others, one router down does not keep a new node out of the DHT.
 constexpr const char* kPublicRouters =
-    "dht.libtorrent.org:25401,router.bittorrent.com:6881,router.utorrent.com:6881,dht.transmissionbt.com:6881";
+    "dht.libtorrent.org:25401,router.bittorrent.com:6881,router.utorrent.com:6881,dht."
+    "transmissionbt.com:6881";
 
 lt::sha1_hash InfoHash(const Hash256& root) {
   return lt::sha1_hash(reinterpret_cast<const char*>(root.data()));  // the first 20 bytes
@@ -66,10 +65,12 @@ class TtlStorage final : public lt::dht::dht_storage_interface {
   size_t num_torrents() const override { return inner_->num_torrents(); }
   size_t num_peers() const override { return inner_->num_peers(); }
 #endif
-  void update_node_ids(std::vector<lt::dht::node_id> const& ids) override { inner_->update_node_ids(ids); }
+  void update_node_ids(std::vector<lt::dht::node_id> const& ids) override {
+    inner_->update_node_ids(ids);
+  }
 
-  bool get_peers(lt::sha1_hash const& info_hash, bool noseed, bool scrape, lt::address const& requester,
-                 lt::entry& peers) const override {
+  bool get_peers(lt::sha1_hash const& info_hash, bool noseed, bool scrape,
+                 lt::address const& requester, lt::entry& peers) const override {
     bool r = inner_->get_peers(info_hash, noseed, scrape, requester, peers);
     lt::entry* values = peers.find_key("values");
     if (values && values->type() == lt::entry::list_t) {
@@ -85,8 +86,8 @@ class TtlStorage final : public lt::dht::dht_storage_interface {
     return r;
   }
 
-  void announce_peer(lt::sha1_hash const& info_hash, lt::tcp::endpoint const& endp, lt::string_view name,
-                     bool seed) override {
+  void announce_peer(lt::sha1_hash const& info_hash, lt::tcp::endpoint const& endp,
+                     lt::string_view name, bool seed) override {
     seen_[{info_hash, Compact(endp)}] = std::chrono::steady_clock::now();
     if (seen_.size() > kMaxSeen) ForgetOldest();
     inner_->announce_peer(info_hash, endp, name, seed);
@@ -99,19 +100,23 @@ class TtlStorage final : public lt::dht::dht_storage_interface {
                           lt::address const& addr) override {
     inner_->put_immutable_item(target, buf, addr);
   }
-  bool get_mutable_item_seq(lt::sha1_hash const& target, lt::dht::sequence_number& seq) const override {
+  bool get_mutable_item_seq(lt::sha1_hash const& target,
+                            lt::dht::sequence_number& seq) const override {
     return inner_->get_mutable_item_seq(target, seq);
   }
   bool get_mutable_item(lt::sha1_hash const& target, lt::dht::sequence_number seq, bool force_fill,
                         lt::entry& item) const override {
     return inner_->get_mutable_item(target, seq, force_fill, item);
   }
-  void put_mutable_item(lt::sha1_hash const& target, lt::span<char const> buf, lt::dht::signature const& sig,
-                        lt::dht::sequence_number seq, lt::dht::public_key const& pk,
-                        lt::span<char const> salt, lt::address const& addr) override {
+  void put_mutable_item(lt::sha1_hash const& target, lt::span<char const> buf,
+                        lt::dht::signature const& sig, lt::dht::sequence_number seq,
+                        lt::dht::public_key const& pk, lt::span<char const> salt,
+                        lt::address const& addr) override {
     inner_->put_mutable_item(target, buf, sig, seq, pk, salt, addr);
   }
-  int get_infohashes_sample(lt::entry& item) override { return inner_->get_infohashes_sample(item); }
+  int get_infohashes_sample(lt::entry& item) override {
+    return inner_->get_infohashes_sample(item);
+  }
 
   void tick() override {
     Forget(std::chrono::steady_clock::now() - ttl_);
@@ -126,7 +131,8 @@ class TtlStorage final : public lt::dht::dht_storage_interface {
   static constexpr size_t kMaxSeen = 1 << 16;
 
   void Forget(Time before) {
-    for (auto it = seen_.begin(); it != seen_.end();) it = it->second < before ? seen_.erase(it) : std::next(it);
+    for (auto it = seen_.begin(); it != seen_.end();)
+      it = it->second < before ? seen_.erase(it) : std::next(it);
   }
   // Expired ones first; then, if still too many, the older half.
   void ForgetOldest() {
@@ -142,7 +148,8 @@ class TtlStorage final : public lt::dht::dht_storage_interface {
 
   std::unique_ptr<lt::dht::dht_storage_interface> inner_;
   std::chrono::seconds ttl_;
-  mutable std::map<std::pair<lt::sha1_hash, std::string>, std::chrono::steady_clock::time_point> seen_;
+  mutable std::map<std::pair<lt::sha1_hash, std::string>, std::chrono::steady_clock::time_point>
+      seen_;
 };
 
 // libtorrent binds with SO_REUSEADDR, which lets a second UDP socket share a
@@ -161,7 +168,8 @@ Status ProbeUdpPort(const std::string& listen) {
   int err = fd < 0 ? errno : (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno);
   if (fd >= 0) close(fd);
   freeaddrinfo(ai);
-  if (err == EADDRINUSE) return Status::Network("DHT: cannot listen on " + listen + ": address in use");
+  if (err == EADDRINUSE)
+    return Status::Network("DHT: cannot listen on " + listen + ": address in use");
   return Status::Ok();
 }
 
@@ -180,9 +188,11 @@ std::string DefaultDhtListen(const std::vector<std::string>& bootstrap, int port
 }
 
 Status CheckDhtOptions(const DhtOptions& o) {
-  if (!o.listen.empty()) DIGM_RETURN_IF_ERROR(ParseHostPort(o.listen, true).status().Context("DHT listen address"));
+  if (!o.listen.empty())
+    DIGM_RETURN_IF_ERROR(ParseHostPort(o.listen, true).status().Context("DHT listen address"));
   if (o.bootstrap.size() == 1 && o.bootstrap[0] == "none") return Status::Ok();
-  for (const auto& b : o.bootstrap) DIGM_RETURN_IF_ERROR(ParseHostPort(b).status().Context("DHT bootstrap node"));
+  for (const auto& b : o.bootstrap)
+    DIGM_RETURN_IF_ERROR(ParseHostPort(b).status().Context("DHT bootstrap node"));
   return Status::Ok();
 }
 
@@ -198,7 +208,8 @@ struct Dht::Impl {
   std::string listen_error, endpoint;
   std::map<lt::sha1_hash, std::set<lt::tcp::endpoint>> found;
   std::vector<std::pair<std::string, int>> bootstrap_nodes;  // only the loop thread touches these
-  std::chrono::steady_clock::time_point next_rejoin = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  std::chrono::steady_clock::time_point next_rejoin =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
   std::chrono::milliseconds rejoin_gap{500};
   size_t saved_nodes = 0;
   std::thread thread;
@@ -264,7 +275,8 @@ struct Dht::Impl {
           if (l->socket_type == lt::socket_type_t::utp) {  // the UDP socket, which the DHT uses
             listening = true;
             endpoint = l->address.to_string() + ":" + std::to_string(l->port);
-            if (l->address.is_v6()) endpoint = "[" + l->address.to_string() + "]:" + std::to_string(l->port);
+            if (l->address.is_v6())
+              endpoint = "[" + l->address.to_string() + "]:" + std::to_string(l->port);
           }
         } else if (log && (a->category() & lt::alert_category::dht_log)) {
           log(a->message());
@@ -281,7 +293,8 @@ Dht::Dht(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   DIGM_RETURN_IF_ERROR(CheckDhtOptions(o));
-  const std::string listen = o.listen.empty() ? DefaultDhtListen(o.bootstrap, o.default_port) : o.listen;
+  const std::string listen =
+      o.listen.empty() ? DefaultDhtListen(o.bootstrap, o.default_port) : o.listen;
   bool none = o.bootstrap.size() == 1 && o.bootstrap[0] == "none";
   std::vector<std::pair<std::string, int>> nodes;
   if (!none) {
@@ -337,10 +350,10 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     s.set_int(lt::settings_pack::dht_block_ratelimit, 1000000);
     s.set_int(lt::settings_pack::dht_upload_rate_limit, 1000000);
   }
-  s.set_int(lt::settings_pack::alert_mask, lt::alert_category::dht | lt::alert_category::dht_operation |
-                                               lt::alert_category::status | lt::alert_category::error |
-                                               (o.log ? lt::alert_category::dht_log
-                                                                              : lt::alert_category_t{}));
+  s.set_int(lt::settings_pack::alert_mask,
+            lt::alert_category::dht | lt::alert_category::dht_operation |
+                lt::alert_category::status | lt::alert_category::error |
+                (o.log ? lt::alert_category::dht_log : lt::alert_category_t{}));
   s.set_bool(lt::settings_pack::dht_read_only, o.read_only);
   s.set_str(lt::settings_pack::user_agent, "digm");
   auto ttl = std::chrono::seconds(o.peer_ttl_s);
@@ -358,7 +371,8 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   impl->thread = std::thread([raw] { raw->Loop(); });
   std::unique_ptr<Dht> dht(new Dht(std::move(impl)));
   std::unique_lock lock(raw->mu);
-  raw->cv.wait_for(lock, std::chrono::seconds(10), [raw] { return raw->listening || !raw->listen_error.empty(); });
+  raw->cv.wait_for(lock, std::chrono::seconds(10),
+                   [raw] { return raw->listening || !raw->listen_error.empty(); });
   if (!raw->listening) {
     std::string why = raw->listen_error.empty() ? "timed out" : raw->listen_error;
     lock.unlock();
@@ -401,7 +415,8 @@ void Dht::Announce(const Hash256& root, uint16_t http_port) {
 }
 
 std::vector<std::string> Dht::FindPeers(const Hash256& root, std::chrono::milliseconds timeout,
-                                        std::chrono::milliseconds settle, std::chrono::milliseconds* first_after) {
+                                        std::chrono::milliseconds settle,
+                                        std::chrono::milliseconds* first_after) {
   using Clock = std::chrono::steady_clock;
   auto ih = InfoHash(root);
   auto start = Clock::now(), deadline = start + timeout;
@@ -426,11 +441,13 @@ std::vector<std::string> Dht::FindPeers(const Hash256& root, std::chrono::millis
     impl_->cv.wait_until(lock, until, [&] { return !first && have(); });
     if (!first && have()) {
       first = Clock::now();
-      Clock::duration most = settle, least = std::min<Clock::duration>(std::chrono::milliseconds(100), most);
+      Clock::duration most = settle,
+                      least = std::min<Clock::duration>(std::chrono::milliseconds(100), most);
       settled = *first + std::clamp<Clock::duration>(*first - start, least, most);
     }
   }
-  if (first_after && first) *first_after = std::chrono::duration_cast<std::chrono::milliseconds>(*first - start);
+  if (first_after && first)
+    *first_after = std::chrono::duration_cast<std::chrono::milliseconds>(*first - start);
   std::vector<std::string> urls;
   for (const auto& e : impl_->found[ih]) {
     std::string host = e.address().to_string();

@@ -6,10 +6,10 @@
 
 #include <cstring>
 
+#include "crypto/secp.h"
 #include "digm/crypto.h"
 #include "digm/file.h"
 #include "digm/keccak.h"
-#include "crypto/secp.h"
 
 namespace digm {
 const secp256k1_context* SecpContext() {

@@ -35,7 +35,8 @@ Status AddDhtNodes(const FetchRequest& r, std::vector<std::string>& peers) {
   auto found = dht->FindPeers(root, std::chrono::seconds(r.dht_timeout_s),
                               std::chrono::milliseconds(1000), &first);
   if (r.on_dht) {
-    r.on_dht({found.size(), seconds_since(start), found.empty() ? 0 : joined + first.count() / 1000.0});
+    r.on_dht(
+        {found.size(), seconds_since(start), found.empty() ? 0 : joined + first.count() / 1000.0});
   }
   if (found.empty() && peers.empty()) {
     return Status::Network("no node on the DHT announces " + HexEncode(root) + " (looked for " +
@@ -84,9 +85,12 @@ Result<std::vector<std::string>> FindTrackNodes(const FetchRequest& r) {
 }
 
 Status FetchCommand(const FetchRequest& r) {
-  if (!r.receipt.empty() && r.wallet.empty()) return Status::Usage("--receipt needs --wallet to sign it");
-  if (!r.wrapped.empty() && r.wallet.empty()) return Status::Usage("--wrapped needs --wallet to open it");
-  if (!r.key.empty() && !r.wrapped.empty()) return Status::Usage("give --key or --wrapped, not both");
+  if (!r.receipt.empty() && r.wallet.empty())
+    return Status::Usage("--receipt needs --wallet to sign it");
+  if (!r.wrapped.empty() && r.wallet.empty())
+    return Status::Usage("--wrapped needs --wallet to open it");
+  if (!r.key.empty() && !r.wrapped.empty())
+    return Status::Usage("give --key or --wrapped, not both");
   DIGM_ASSIGN_OR_RETURN(Nodes nodes, GivenNodes(r));
   std::optional<Wallet> wallet;
   if (!r.wallet.empty()) {

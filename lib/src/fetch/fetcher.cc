@@ -11,13 +11,13 @@
 #include <set>
 #include <thread>
 
+#include "base/background.h"
 #include "digm/assemble.h"
 #include "digm/clock.h"
 #include "digm/crypto.h"
 #include "digm/file.h"
 #include "digm/http_client.h"
 #include "digm/node_client.h"
-#include "base/background.h"
 
 namespace digm {
 namespace {
@@ -44,10 +44,10 @@ struct ChunkState {
   // kCached: the cache holds it; read when the writer reaches it, so memory
   // stays bounded by the window however much is cached.
   enum { kPending, kInFlight, kDone, kCached } state = kPending;
-  int requests = 0;         // in flight for it
+  int requests = 0;          // in flight for it
   std::vector<bool> tried;   // per peer, failed for this chunk
   std::vector<bool> asking;  // per peer, a request for it in flight
-  int rounds = 0;           // times every peer failed it
+  int rounds = 0;            // times every peer failed it
   double started = 0;
   std::string stored;  // verified stored bytes, until written
 };
@@ -227,7 +227,8 @@ class Fetch {
       Delivery d = peers_[i].delivery;
       // Only a peer that delivered is waited for (at most its timeout); one
       // that did not prove its key is named by URL alone and never paid.
-      auto id = identities[i].Get(std::chrono::milliseconds(d.chunks.empty() ? 0 : kIdentityTimeoutMs));
+      auto id =
+          identities[i].Get(std::chrono::milliseconds(d.chunks.empty() ? 0 : kIdentityTimeoutMs));
       if (id && id->ok()) d.node_id = AddressToString(**id);
       result.deliveries.push_back(std::move(d));
     }
@@ -406,9 +407,10 @@ class Fetch {
     double now = Now();
     peer.oldest = now;  // of what it still has in flight, at most this old
     for (const auto& other : transfers_) {
-      if (other.get() != &t && other->peer == t.peer) peer.oldest = std::min(peer.oldest, other->started);
+      if (other.get() != &t && other->peer == t.peer)
+        peer.oldest = std::min(peer.oldest, other->started);
     }
-    result.downloaded += t.body.size();        // before the body moves on
+    result.downloaded += t.body.size();  // before the body moves on
     if (code == CURLE_OK && status == 200 && t.body.size() == m_.chunks[t.chunk].size) {
       double took = now - t.started;  // measured even when a duplicate won
       peer.per_chunk = peer.per_chunk == 0 ? took : 0.7 * peer.per_chunk + 0.3 * took;
@@ -462,12 +464,13 @@ namespace {
 
 // The manifest of `root` from one peer, checked against the root.
 Result<Manifest> ManifestFrom(const std::string& peer, const std::string& root) {
-  auto r = HttpCall("GET", peer + "/tracks/" + root, "",
-                    {.timeout_ms = 5000, .connect_timeout_ms = 2000, .max_body = kMaxManifestBytes});
+  auto r =
+      HttpCall("GET", peer + "/tracks/" + root, "",
+               {.timeout_ms = 5000, .connect_timeout_ms = 2000, .max_body = kMaxManifestBytes});
   if (!r.ok()) return r.status();
   if (r->status != 200) {
-    return Status::Network(peer + " does not have " + root + " (HTTP " +
-                           std::to_string(r->status) + ")");
+    return Status::Network(peer + " does not have " + root + " (HTTP " + std::to_string(r->status) +
+                           ")");
   }
   auto m = ParseManifest(r->body);
   if (!m.ok()) {  // the peer's fault, not the user's: a network error
@@ -493,7 +496,8 @@ Result<Manifest> ResolveManifest(const std::string& root, const std::vector<std:
     size_t n = std::min(kAtOnce, peers.size() - from);
     std::vector<Background<Result<Manifest>>> asked;
     for (size_t i = 0; i < n; ++i) {
-      asked.emplace_back([peer = BaseUrl(peers[from + i]), root] { return ManifestFrom(peer, root); });
+      asked.emplace_back(
+          [peer = BaseUrl(peers[from + i]), root] { return ManifestFrom(peer, root); });
     }
     std::vector<std::optional<Result<Manifest>>> got(n);
     for (size_t done = 0; done < n;) {
@@ -522,7 +526,9 @@ Result<FetchResult> FetchTrack(const Manifest& manifest, const FetchOptions& opt
 }
 
 // A delivery's proven identity, or null (SPEC §6: never paid).
-static Json NodeId(const Delivery& d) { return d.node_id.empty() ? Json(nullptr) : Json(d.node_id); }
+static Json NodeId(const Delivery& d) {
+  return d.node_id.empty() ? Json(nullptr) : Json(d.node_id);
+}
 
 Json MakeReceipt(const Manifest& manifest, const FetchResult& r, const Wallet& listener) {
   Json deliveries = Json::array();

@@ -7,8 +7,8 @@
 
 #include <cstring>
 
-#include "digm/crypto.h"
 #include "crypto/secp.h"
+#include "digm/crypto.h"
 
 namespace digm {
 namespace {

@@ -6,9 +6,12 @@ namespace digm {
 
 Json MakePeerRecord(const Wallet& identity, const std::string& url, int64_t seen) {
   std::string id = AddressToString(identity.address);
-  Json r = Json{{"schema", "digm.peer/1"}, {"node_id", id},
-                {"url", url},              {"address", id},
-                {"public", HexEncode(identity.public_key)}, {"seen", Rfc3339(seen)}};
+  Json r = Json{{"schema", "digm.peer/1"},
+                {"node_id", id},
+                {"url", url},
+                {"address", id},
+                {"public", HexEncode(identity.public_key)},
+                {"seen", Rfc3339(seen)}};
   SignDocument(r, identity);
   return r;
 }

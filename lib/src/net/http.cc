@@ -90,9 +90,7 @@ bool IfNoneMatchHits(std::string_view header, std::string_view etag) {
   return false;
 }
 
-bool IfRangeHolds(std::string_view header, std::string_view etag) {
-  return Trim(header) == etag;
-}
+bool IfRangeHolds(std::string_view header, std::string_view etag) { return Trim(header) == etag; }
 
 std::vector<FileSlice> SliceRange(const std::vector<FileSlice>& files, ByteRange range) {
   std::vector<FileSlice> out;
@@ -106,6 +104,5 @@ std::vector<FileSlice> SliceRange(const std::vector<FileSlice>& files, ByteRange
   }
   return out;
 }
-
 
 }  // namespace digm

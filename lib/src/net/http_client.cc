@@ -62,7 +62,8 @@ Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    return Status::Network(method + " " + url + kTimedOut + std::to_string(options.timeout_ms) + " ms");
+    return Status::Network(method + " " + url + kTimedOut + std::to_string(options.timeout_ms) +
+                           " ms");
   }
   if (sink.over || rc == CURLE_FILESIZE_EXCEEDED) {
     return Status::Network(method + " " + url + ": the reply is longer than " +

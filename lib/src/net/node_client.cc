@@ -6,12 +6,12 @@
 #include <set>
 #include <thread>
 
+#include "base/background.h"
 #include "digm/clock.h"
 #include "digm/crypto.h"
 #include "digm/hex.h"
 #include "digm/http_client.h"
 #include "digm/peer_record.h"
-#include "base/background.h"
 
 namespace digm {
 
@@ -59,7 +59,8 @@ HostScope ScopeOfUrl(const std::string& url) {
     static const uint8_t kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (std::memcmp(a, kV4Mapped, 12) == 0) return ScopeOfV4(a + 12);
     static const uint8_t kZero[16] = {};
-    if (std::memcmp(a, kZero, 15) == 0) return a[15] == 1 ? HostScope::kLoopback : HostScope::kNever;
+    if (std::memcmp(a, kZero, 15) == 0)
+      return a[15] == 1 ? HostScope::kLoopback : HostScope::kNever;
     if (a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)) return HostScope::kNever;
     if ((a[0] & 0xfe) == 0xfc) return HostScope::kPrivate;
     return HostScope::kPublic;
@@ -89,10 +90,10 @@ Result<Address> ProveIdentity(const std::string& url_in, long timeout_ms) {
   std::array<uint8_t, 16> nonce;
   RandomBytes(nonce);
   std::string nonce_hex = HexEncode(nonce);
-  DIGM_ASSIGN_OR_RETURN(HttpResult r, HttpCall("GET", url + "/ping?nonce=" + nonce_hex, "",
-                                               {.timeout_ms = timeout_ms,
-                                                .connect_timeout_ms = timeout_ms,
-                                                .max_body = 64 << 10}));
+  DIGM_ASSIGN_OR_RETURN(
+      HttpResult r,
+      HttpCall("GET", url + "/ping?nonce=" + nonce_hex, "",
+               {.timeout_ms = timeout_ms, .connect_timeout_ms = timeout_ms, .max_body = 64 << 10}));
   auto bad = [&](const std::string& why) {
     return Status::Integrity(url + " does not prove who it is: " + why);
   };
@@ -132,8 +133,8 @@ Result<std::set<Hash256>> MissingChunks(const std::string& body, const Manifest&
     auto hash = h.is_string() ? HexDecodeArray<32>(h.get<std::string>())
                               : Result<Hash256>(Status::BadInput(""));
     if (!hash.ok() || !wanted.count(*hash)) {
-      return Status::Network("unexpected reply: \"missing\" names " + DumpDocument(h).substr(0, 80) +
-                             ", not a chunk of the track");
+      return Status::Network("unexpected reply: \"missing\" names " +
+                             DumpDocument(h).substr(0, 80) + ", not a chunk of the track");
     }
     out.insert(*hash);
   }
@@ -147,10 +148,9 @@ Result<UploadResult> UploadTrack(const std::string& url_in, const Manifest& seal
   std::string url = BaseUrl(url_in);
   std::string root = HexEncode(sealed.ComputeRoot());
   DIGM_ASSIGN_OR_RETURN(
-      HttpResult r,
-      HttpCall("PUT", url + "/tracks/" + root,
-               DumpDocument(Json{{"manifest", ManifestToJson(sealed)}, {"pin", pin}}),
-               {.max_body = kMaxUploadReply}));
+      HttpResult r, HttpCall("PUT", url + "/tracks/" + root,
+                             DumpDocument(Json{{"manifest", ManifestToJson(sealed)}, {"pin", pin}}),
+                             {.max_body = kMaxUploadReply}));
   if (r.status != 201) {
     auto err = ParseJson(r.body);
     std::string why = err.ok() ? StringOr(*err, "error", r.body) : r.body;
@@ -196,8 +196,9 @@ std::vector<std::string> DiscoverPeers(const std::vector<std::string>& given,
   std::vector<Background<Result<HttpResult>>> asked;
   for (const auto& p : given) {
     asked.emplace_back([url = BaseUrl(p) + "/peers"] {
-      return HttpCall("GET", url, "",
-                      {.timeout_ms = 1000, .connect_timeout_ms = 1000, .max_body = kMaxGossipReply});
+      return HttpCall(
+          "GET", url, "",
+          {.timeout_ms = 1000, .connect_timeout_ms = 1000, .max_body = kMaxGossipReply});
     });
   }
   // The others get a few times what the first answer took (50 ms at least),
@@ -209,9 +210,9 @@ std::vector<std::string> DiscoverPeers(const std::vector<std::string>& given,
     for (size_t i = 0; i < given.size(); ++i) {
       if (got[i] || !(got[i] = asked[i].Get(std::chrono::milliseconds(0)))) continue;
       if (answered++ == 0) {
-        deadline = std::min(deadline, Steady::now() + std::max<Steady::duration>(
-                                                        4 * (Steady::now() - start),
-                                                        std::chrono::milliseconds(50)));
+        deadline = std::min(
+            deadline, Steady::now() + std::max<Steady::duration>(4 * (Steady::now() - start),
+                                                                 std::chrono::milliseconds(50)));
       }
     }
     if (answered < given.size()) std::this_thread::sleep_for(std::chrono::milliseconds(2));

@@ -101,7 +101,9 @@ SeedApi::SeedApi(NodeStore& store, const Wallet& identity, Options options)
       options_(std::move(options)),
       node_id_(AddressToString(identity.address)) {}
 
-Json SeedApi::SelfRecord() const { return MakePeerRecord(identity_, options_.url, options_.clock()); }
+Json SeedApi::SelfRecord() const {
+  return MakePeerRecord(identity_, options_.url, options_.clock());
+}
 
 std::vector<std::string> SeedApi::CompleteRoots() {
   std::vector<std::string> roots;
@@ -128,12 +130,12 @@ bool SeedApi::LearnPeer(const Json& record_in) {
   PeerRecord& peer = *read;
   if (peer.node_id == node_id_) return false;
   int64_t now = options_.clock();
-  if (peer.seen < now - options_.peer_ttl) return false;  // stale news
+  if (peer.seen < now - options_.peer_ttl) return false;           // stale news
   if (peer.seen > now + options_.max_clock_skew) return reject();  // would never go stale
   if (!PeerUrlAllowed(peer.url, options_.url)) return reject();
   std::string host = UrlHost(peer.url);
-  Candidate c{PeerRow{peer.node_id, BaseUrl(peer.url), std::move(peer.record), std::move(peer.roots),
-                      std::min(peer.seen, now), std::move(host)},
+  Candidate c{PeerRow{peer.node_id, BaseUrl(peer.url), std::move(peer.record),
+                      std::move(peer.roots), std::min(peer.seen, now), std::move(host)},
               peer.has_roots};
   // Known at this URL (it proved its key there): an update.
   if (store_.HasPeerAt(c.row.node_id, c.row.url, now - options_.peer_ttl)) {
@@ -199,13 +201,15 @@ bool SeedApi::HasRoomFor(const std::string& node_id, const std::string& url, int
   // Counted in the index, not read: a flood must not cost a scan per record.
   auto counts = store_.CountPeers(UrlHost(url), now - options_.peer_ttl);
   if (counts.all < options_.max_peers && counts.on_host < options_.max_peers_per_host) return true;
-  return store_.HasPeerAt(node_id, BaseUrl(url), now - options_.peer_ttl);  // an update takes no room
+  return store_.HasPeerAt(node_id, BaseUrl(url),
+                          now - options_.peer_ttl);  // an update takes no room
 }
 
 Json SeedApi::PeersJson() {
   // The most recently seen first, and no more than a reply should carry.
   Json peers = Json::array();
-  for (const auto& p : store_.ListPeers(options_.clock() - options_.peer_ttl, options_.max_peers_listed)) {
+  for (const auto& p :
+       store_.ListPeers(options_.clock() - options_.peer_ttl, options_.max_peers_listed)) {
     peers.push_back(p.record);
   }
   return peers;
@@ -243,7 +247,8 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
       if (!get) return MethodNotAllowed("GET, HEAD");
       // With a nonce, the node proves it holds its key at its URL.
       if (std::string nonce = QueryParam(req.target, "nonce"); !nonce.empty()) {
-        if (!IsNonce(nonce)) return HttpResponse::Error(400, "nonce: expected 16 to 128 hex digits");
+        if (!IsNonce(nonce))
+          return HttpResponse::Error(400, "nonce: expected 16 to 128 hex digits");
         return HttpResponse::Json(200, DumpDocument(SignedPong(identity_, options_.url, nonce)));
       }
       return HttpResponse::Json(200, DumpDocument(Json{{"schema", "digm.pong/1"},
@@ -275,7 +280,8 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
       std::string id = s[1], typed;
       if (size_t dot = id.find('.'); dot != std::string::npos && get) {
         typed = SegmentMime(id.substr(dot + 1));
-        if (typed.empty()) return HttpResponse::Error(404, "no such segment type: " + id.substr(dot + 1));
+        if (typed.empty())
+          return HttpResponse::Error(404, "no such segment type: " + id.substr(dot + 1));
         id.resize(dot);
       }
       if (!IsHash(id)) return HttpResponse::Error(400, "expected a 64-hex-digit hash");
@@ -375,8 +381,7 @@ std::shared_ptr<const OpenFile> SeedApi::OpenChunk(const std::string& hash, uint
   auto clock = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(files_mu_);
-    if (auto it = files_.find(hash);
-        it != files_.end() && clock - it->second.checked < kRecheck) {
+    if (auto it = files_.find(hash); it != files_.end() && clock - it->second.checked < kRecheck) {
       *size = it->second.size;
       return it->second.file;
     }
@@ -423,7 +428,8 @@ HttpResponse SeedApi::PutTrack(const HttpRequest& req, const std::string& root) 
     return HttpResponse::Error(422, "the manifest's root is not " + root);
   }
   const Json& pin = (*body)["pin"];
-  if (Status s = CheckPin(pin, root, options_.allowed_publishers, options_.max_replicas, options_.clock());
+  if (Status s =
+          CheckPin(pin, root, options_.allowed_publishers, options_.max_replicas, options_.clock());
       !s.ok()) {
     return HttpResponse::Error(s.code() == Code::kIntegrity ? 403 : 400, s.message());
   }
@@ -450,8 +456,9 @@ HttpResponse SeedApi::PutContent(const HttpRequest& req, const std::string& hash
   if (s.code() == Code::kIntegrity) return HttpResponse::Error(422, s.message());
   if (!s.ok()) return HttpResponse::Error(500, s.message());
   ++metrics_.chunks_received;
-  return HttpResponse::Json(201, DumpDocument(Json{
-                                     {"schema", "digm.stored/1"}, {"hash", hash}, {"size", req.body.size()}}));
+  return HttpResponse::Json(
+      201,
+      DumpDocument(Json{{"schema", "digm.stored/1"}, {"hash", hash}, {"size", req.body.size()}}));
 }
 
 HttpResponse SeedApi::Discover(const HttpRequest& req) {
@@ -519,7 +526,8 @@ HttpResponse SeedApi::Playlist(const std::string& root) {
                           : "HLS cannot carry " + manifest->media.format.value_or("this format");
     std::string alternative =
         "digm-fetch " + root + " --peer " + options_.url + " -o - | ffplay -nodisp -autoexit -";
-    return HttpResponse::Json(409, DumpDocument(Json{{"error", why}, {"alternative", alternative}}));
+    return HttpResponse::Json(409,
+                              DumpDocument(Json{{"error", why}, {"alternative", alternative}}));
   }
   double duration = manifest->media.duration.value_or(0);
   std::vector<double> seconds;

@@ -8,10 +8,10 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <cstring>
 #include <csignal>
-#include <random>
+#include <cstring>
 #include <map>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -101,9 +101,9 @@ class Maintainer {
     std::string body = DumpDocument(Json{{"peer", api_.SelfRecordWithTracks()}});
     for (const auto& url : targets) {
       if (url == BaseUrl(api_.options().url)) continue;
-      auto r = HttpCall("POST", url + "/discover", body,
-                        {.timeout_ms = 5000, .connect_timeout_ms = 2000,
-                         .max_body = kMaxGossipReply});
+      auto r =
+          HttpCall("POST", url + "/discover", body,
+                   {.timeout_ms = 5000, .connect_timeout_ms = 2000, .max_body = kMaxGossipReply});
       if (!r.ok() || r->status != 200) continue;
       auto reply = ParseJson(r->body);
       if (!reply.ok() || !reply->is_object()) continue;
@@ -145,7 +145,8 @@ class Maintainer {
     auto manifest = store.GetManifest(pin.root);
     if (!manifest) return false;
     auto sent = UploadTrack(peer.url, *manifest, pin.pin, store.chunks());
-    if (!sent.ok()) log_("replication of " + pin.root + " to " + peer.url + ": " + sent.status().message());
+    if (!sent.ok())
+      log_("replication of " + pin.root + " to " + peer.url + ": " + sent.status().message());
     return sent.ok();
   }
 
@@ -182,7 +183,11 @@ class DhtAnnouncer {
  public:
   DhtAnnouncer(Dht& dht, NodeStore& store, uint16_t port, int interval_s,
                const std::function<void(const std::string&)>& log)
-      : dht_(dht), store_(store), port_(port), interval_(std::chrono::seconds(interval_s)), log_(log) {}
+      : dht_(dht),
+        store_(store),
+        port_(port),
+        interval_(std::chrono::seconds(interval_s)),
+        log_(log) {}
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -221,14 +226,16 @@ class DhtAnnouncer {
     }
     due_ = std::move(held);
     if (due_.size() != last_) {
-      log_("dht: announcing " + std::to_string(due_.size()) + (due_.size() == 1 ? " track" : " tracks"));
+      log_("dht: announcing " + std::to_string(due_.size()) +
+           (due_.size() == 1 ? " track" : " tracks"));
     }
     last_ = due_.size();
     if (now >= next_save_) {
       next_save_ = now + interval_;
       (void)dht_.SaveState();
     }
-    return std::min<std::chrono::milliseconds>(std::chrono::seconds(2), interval_);  // the index poll
+    return std::min<std::chrono::milliseconds>(std::chrono::seconds(2),
+                                               interval_);  // the index poll
   }
 
   Dht& dht_;
@@ -341,13 +348,11 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
     o.url = "http://" + o.listen.substr(0, o.listen.rfind(':')) + ":" +
             std::to_string((*server)->port());
   }
-  api = std::make_unique<SeedApi>(
-      *store, identity,
-      SeedApi::Options{
-          .url = o.url,
-          .allowed_publishers = o.allowed_publishers,
-          .peer_ttl = o.peer_ttl_s,
-          .clock = o.clock});
+  api = std::make_unique<SeedApi>(*store, identity,
+                                  SeedApi::Options{.url = o.url,
+                                                   .allowed_publishers = o.allowed_publishers,
+                                                   .peer_ttl = o.peer_ttl_s,
+                                                   .clock = o.clock});
   log("serving " + o.data_dir + " at " + o.url + " as " + api->node_id());
   std::unique_ptr<Dht> dht;
   if (o.dht) {
@@ -361,9 +366,11 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
     dht = std::move(*started);
     std::string from = d.bootstrap.empty() ? "the public routers" : "";
     if (dht->saved_nodes()) {
-      from += (from.empty() ? "" : " and ") + std::to_string(dht->saved_nodes()) + " nodes saved in dht.state";
+      from += (from.empty() ? "" : " and ") + std::to_string(dht->saved_nodes()) +
+              " nodes saved in dht.state";
     }
-    log("dht listening on " + dht->endpoint() + (from.empty() ? "" : " (joining through " + from + ")"));
+    log("dht listening on " + dht->endpoint() +
+        (from.empty() ? "" : " (joining through " + from + ")"));
   }
   int sig;
   {

@@ -11,7 +11,9 @@ using evm::Wei;
 Status ParseStoredHash(const ChainSend& c, Hash256* hash) {
   Status s = c.tx_hash.size() == 66 ? HexDecodeInto(std::string_view(c.tx_hash).substr(2), *hash)
                                     : Status::BadInput("bad length");
-  if (!s.ok()) return Status::BadInput("ledger: transaction hash of send " + std::to_string(c.id) + " is damaged");
+  if (!s.ok())
+    return Status::BadInput("ledger: transaction hash of send " + std::to_string(c.id) +
+                            " is damaged");
   return Status::Ok();
 }
 
@@ -71,19 +73,21 @@ Result<std::vector<Transfer>> PayOnChain(Ledger& ledger, const ChainTarget& targ
   evm::Rpc rpc(target.rpc);
   DIGM_ASSIGN_OR_RETURN(uint64_t chain_id, rpc.ChainId());
   if (chain_id != target.chain_id) {
-    return Status::BadInput("the chain at " + target.rpc + " has chain id " + std::to_string(chain_id) +
-                            ", not " + std::to_string(target.chain_id) + "; nothing was sent");
+    return Status::BadInput("the chain at " + target.rpc + " has chain id " +
+                            std::to_string(chain_id) + ", not " + std::to_string(target.chain_id) +
+                            "; nothing was sent");
   }
   const std::string from = AddressToString(payer.address);
 
   // What each payment is at: mined (skip), stored (send again), or new.
-  std::vector<ChainSend> sends;            // every payment not yet mined, in order
-  std::vector<const Bytes*> data_of;       // its data, for (re-)signing
-  std::vector<size_t> to_sign;             // indexes into sends: new, or dropped by the chain
+  std::vector<ChainSend> sends;       // every payment not yet mined, in order
+  std::vector<const Bytes*> data_of;  // its data, for (re-)signing
+  std::vector<size_t> to_sign;        // indexes into sends: new, or dropped by the chain
   for (const auto& p : payments) {
     if (p.spec.amount <= 0) continue;
     if (p.spec.from != from) {
-      return Status::Usage("the transfer " + p.ref + " is paid by " + p.spec.from + ", not by the wallet " + from);
+      return Status::Usage("the transfer " + p.ref + " is paid by " + p.spec.from +
+                           ", not by the wallet " + from);
     }
     DIGM_ASSIGN_OR_RETURN(auto found, ledger.FindChainSend(target.chain_id, p.ref, p.seq));
     if (found && found->state == "mined") continue;
@@ -131,8 +135,10 @@ Result<std::vector<Transfer>> PayOnChain(Ledger& ledger, const ChainTarget& targ
     std::vector<ChainSend> fresh;
     for (size_t i : to_sign) {
       signer.Sign(sends[i], *data_of[i]);
-      if (sends[i].id != 0) DIGM_RETURN_IF_ERROR(ledger.UpdateChainSend(sends[i]));
-      else fresh.push_back(sends[i]);
+      if (sends[i].id != 0)
+        DIGM_RETURN_IF_ERROR(ledger.UpdateChainSend(sends[i]));
+      else
+        fresh.push_back(sends[i]);
     }
     // Stored before any is broadcast: a crash from here on re-sends these same bytes.
     DIGM_RETURN_IF_ERROR(ledger.AddChainSends(fresh));
@@ -155,7 +161,8 @@ Result<std::vector<Transfer>> PayOnChain(Ledger& ledger, const ChainTarget& targ
   std::vector<bool> done(sends.size(), false);
   size_t left = sends.size();
   std::string failed;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(target.confirm_timeout_ms);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(target.confirm_timeout_ms);
   auto pause = std::chrono::milliseconds(20);
   while (left > 0) {
     for (size_t i = 0; i < sends.size(); ++i) {
@@ -169,14 +176,17 @@ Result<std::vector<Transfer>> PayOnChain(Ledger& ledger, const ChainTarget& targ
       sends[i].block = receipt->block;
       sends[i].state = receipt->success ? "mined" : "failed";
       DIGM_RETURN_IF_ERROR(ledger.UpdateChainSend(sends[i]));
-      if (receipt->success) mined.push_back(sends[i].AsTransfer());
-      else failed += (failed.empty() ? "" : ", ") + sends[i].tx_hash;
+      if (receipt->success)
+        mined.push_back(sends[i].AsTransfer());
+      else
+        failed += (failed.empty() ? "" : ", ") + sends[i].tx_hash;
     }
     if (left == 0) break;
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Status::Network(std::to_string(left) + " transaction(s) not mined within " +
-                             std::to_string(target.confirm_timeout_ms / 1000) +
-                             " s; they are stored signed in the ledger: run again to wait for them");
+      return Status::Network(
+          std::to_string(left) + " transaction(s) not mined within " +
+          std::to_string(target.confirm_timeout_ms / 1000) +
+          " s; they are stored signed in the ledger: run again to wait for them");
     }
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::milliseconds(1000));

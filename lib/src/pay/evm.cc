@@ -53,8 +53,10 @@ Result<Wei> ParseQuantity(std::string_view text) {
   }
   Wei v = 0;
   for (char c : text.substr(2)) {
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-          : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
     if (d < 0) return Status::BadInput("'" + std::string(text) + "' is not a JSON-RPC quantity");
     v = v << 4 | static_cast<unsigned>(d);
   }
@@ -103,11 +105,13 @@ uint64_t IntrinsicGas(std::span<const uint8_t> data) {
 }
 
 Result<Json> Rpc::Call(const std::string& method, Json params) {
-  Json request{{"jsonrpc", "2.0"}, {"id", next_id_++}, {"method", method}, {"params", std::move(params)}};
+  Json request{
+      {"jsonrpc", "2.0"}, {"id", next_id_++}, {"method", method}, {"params", std::move(params)}};
   auto r = HttpCall("POST", url_, request.dump(), {.max_body = 16 << 20});
   if (!r.ok()) return r.status().Context("chain RPC " + method);
   if (r->status != 200) {
-    return Status::Network("chain RPC " + method + " at " + url_ + ": HTTP " + std::to_string(r->status));
+    return Status::Network("chain RPC " + method + " at " + url_ + ": HTTP " +
+                           std::to_string(r->status));
   }
   auto answer = ParseJson(r->body);
   if (!answer.ok() || !answer->is_object()) {
@@ -127,9 +131,11 @@ namespace {
 
 Result<Wei> QuantityResult(const Result<Json>& r, const char* method) {
   if (!r.ok()) return r.status();
-  if (!r->is_string()) return Status::Network(std::string("chain RPC ") + method + ": not a quantity");
+  if (!r->is_string())
+    return Status::Network(std::string("chain RPC ") + method + ": not a quantity");
   auto q = ParseQuantity(r->get<std::string>());
-  if (!q.ok()) return Status::Network(std::string("chain RPC ") + method + ": " + q.status().message());
+  if (!q.ok())
+    return Status::Network(std::string("chain RPC ") + method + ": " + q.status().message());
   return q;
 }
 
@@ -140,12 +146,15 @@ Result<uint64_t> Rpc::ChainId() {
   return static_cast<uint64_t>(id);
 }
 
-Result<Wei> Rpc::GasPrice() { return QuantityResult(Call("eth_gasPrice", Json::array()), "eth_gasPrice"); }
+Result<Wei> Rpc::GasPrice() {
+  return QuantityResult(Call("eth_gasPrice", Json::array()), "eth_gasPrice");
+}
 
 Result<uint64_t> Rpc::Nonce(const Address& account, const char* block_tag) {
-  DIGM_ASSIGN_OR_RETURN(Wei n, QuantityResult(Call("eth_getTransactionCount",
-                                                   Json::array({AddressToString(account), block_tag})),
-                                              "eth_getTransactionCount"));
+  DIGM_ASSIGN_OR_RETURN(Wei n,
+                        QuantityResult(Call("eth_getTransactionCount",
+                                            Json::array({AddressToString(account), block_tag})),
+                                       "eth_getTransactionCount"));
   return static_cast<uint64_t>(n);
 }
 
@@ -159,7 +168,8 @@ Result<Hash256> Rpc::SendRaw(const Bytes& raw) {
   Hash256 h{};
   if (!r.is_string() || r.get<std::string>().rfind("0x", 0) != 0 ||
       !HexDecodeInto(r.get<std::string>().substr(2), h).ok()) {
-    return Status::Network("chain RPC eth_sendRawTransaction: the answer is not a transaction hash");
+    return Status::Network(
+        "chain RPC eth_sendRawTransaction: the answer is not a transaction hash");
   }
   return h;
 }

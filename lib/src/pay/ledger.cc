@@ -37,9 +37,9 @@ constexpr std::string_view kDb = "ledger";  // how errors name this file
 
 // asset, from, to, amount, memo, rounding from column `first` on.
 TransferSpec SpecFrom(SQLite::Statement& q, int first) {
-  return {q.getColumn(first).getString(),         q.getColumn(first + 1).getString(),
-          q.getColumn(first + 2).getString(),     q.getColumn(first + 3).getInt64(),
-          q.getColumn(first + 4).getString(),     q.getColumn(first + 5).getString()};
+  return {q.getColumn(first).getString(),     q.getColumn(first + 1).getString(),
+          q.getColumn(first + 2).getString(), q.getColumn(first + 3).getInt64(),
+          q.getColumn(first + 4).getString(), q.getColumn(first + 5).getString()};
 }
 
 Transfer TransferFrom(SQLite::Statement& q) {
@@ -94,10 +94,12 @@ Ledger::~Ledger() = default;
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, bool create, Clock clock) {
   if (!create && access(path.c_str(), F_OK) != 0) {
-    return Status::BadInput("'" + path + "': no such ledger (only a command that writes starts one)");
+    return Status::BadInput("'" + path +
+                            "': no such ledger (only a command that writes starts one)");
   }
   try {
-    return std::unique_ptr<Ledger>(new Ledger(sql::Open(path, create, 30000, kSchema), std::move(clock)));
+    return std::unique_ptr<Ledger>(
+        new Ledger(sql::Open(path, create, 30000, kSchema), std::move(clock)));
   } catch (const std::exception& e) {
     return Status::BadInput("'" + path + "': " + e.what());
   }
@@ -113,7 +115,8 @@ Result<std::unique_ptr<Ledger::Txn>> Ledger::Begin() {
 
 Ledger::Txn::Txn(Ledger& ledger)
     : ledger_(ledger),
-      tx_(std::make_unique<SQLite::Transaction>(*ledger.db_, SQLite::TransactionBehavior::IMMEDIATE)) {}
+      tx_(std::make_unique<SQLite::Transaction>(*ledger.db_,
+                                                SQLite::TransactionBehavior::IMMEDIATE)) {}
 Ledger::Txn::~Txn() = default;
 
 Result<bool> Ledger::Txn::Post(const std::string& kind, const std::string& ref,
@@ -171,7 +174,9 @@ Result<bool> Ledger::Txn::Post(const std::string& kind, const std::string& ref,
 
 Result<int64_t> Ledger::Txn::Balance(const std::string& account, const std::string& asset) {
   try {
-    SQLite::Statement q = sql::Query(*ledger_.db_, "SELECT amount FROM balances WHERE account = ? AND asset = ?", account, asset);
+    SQLite::Statement q =
+        sql::Query(*ledger_.db_, "SELECT amount FROM balances WHERE account = ? AND asset = ?",
+                   account, asset);
     return q.executeStep() ? q.getColumn(0).getInt64() : int64_t{0};
   } catch (const std::exception& e) {
     return sql::Error(kDb, e);
@@ -189,7 +194,8 @@ Status Ledger::Txn::RecordPurchase(const std::string& root, const std::string& b
 }
 
 bool Ledger::Txn::HasPurchase(const std::string& root, const std::string& buyer) {
-  SQLite::Statement q = sql::Query(*ledger_.db_, "SELECT 1 FROM purchases WHERE root = ? AND buyer = ?", root, buyer);
+  SQLite::Statement q =
+      sql::Query(*ledger_.db_, "SELECT 1 FROM purchases WHERE root = ? AND buyer = ?", root, buyer);
   return q.executeStep();
 }
 
@@ -215,32 +221,26 @@ Status Ledger::Txn::Commit() {
 }
 
 Result<std::vector<Ledger::BalanceRow>> Ledger::Balances(const std::string& account) {
-  std::vector<BalanceRow> rows;
-  try {
-    SQLite::Statement q = sql::Query(*db_,
-                        "SELECT account, asset, amount FROM balances WHERE ?1 = '' OR account = ?1 "
-                        "ORDER BY account, asset", account);
-    while (q.executeStep()) {
-      rows.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(),
-                      q.getColumn(2).getInt64()});
-    }
-  } catch (const std::exception& e) {
-    return sql::Error(kDb, e);
-  }
-  return rows;
+  return sql::Try(kDb, [&] {
+    return sql::Rows(
+        *db_,
+        "SELECT account, asset, amount FROM balances WHERE ?1 = '' OR account = ?1 "
+        "ORDER BY account, asset",
+        [](SQLite::Statement& q) {
+          return BalanceRow{q.getColumn(0).getString(), q.getColumn(1).getString(),
+                            q.getColumn(2).getInt64()};
+        },
+        account);
+  });
 }
 
 Result<std::vector<Transfer>> Ledger::History(const std::string& account) {
-  std::vector<Transfer> out;
-  try {
-    SQLite::Statement q = sql::Query(*db_, std::string(kTransferColumns) +
-                                  "WHERE ?1 = '' OR t.from_account = ?1 OR t.to_account = ?1 "
-                                  "ORDER BY t.id", account);
-    while (q.executeStep()) out.push_back(TransferFrom(q));
-  } catch (const std::exception& e) {
-    return sql::Error(kDb, e);
-  }
-  return out;
+  return sql::Try(kDb, [&] {
+    return sql::Rows(*db_,
+                     std::string(kTransferColumns) +
+                         "WHERE ?1 = '' OR t.from_account = ?1 OR t.to_account = ?1 ORDER BY t.id",
+                     TransferFrom, account);
+  });
 }
 
 namespace {
@@ -271,8 +271,9 @@ ChainSend ChainSendFrom(SQLite::Statement& q) {
 Result<std::optional<ChainSend>> Ledger::FindChainSend(uint64_t chain_id, const std::string& ref,
                                                        int seq) {
   try {
-    SQLite::Statement q = sql::Query(*db_, std::string(kChainColumns) +
-                                  "WHERE chain_id = ? AND ref = ? AND seq = ?", static_cast<int64_t>(chain_id), ref, seq);
+    SQLite::Statement q =
+        sql::Query(*db_, std::string(kChainColumns) + "WHERE chain_id = ? AND ref = ? AND seq = ?",
+                   static_cast<int64_t>(chain_id), ref, seq);
     if (q.executeStep()) return std::optional<ChainSend>(ChainSendFrom(q));
     return std::optional<ChainSend>();
   } catch (const std::exception& e) {
@@ -319,8 +320,10 @@ Status Ledger::AddChainSends(std::vector<ChainSend>& sends) {
 Status Ledger::UpdateChainSend(const ChainSend& c) {
   try {
     sql::Run(*db_,
-                        "UPDATE chain_sends SET nonce = ?, raw = ?, tx_hash = ?, state = ?, block = ? "
-                        "WHERE id = ?", static_cast<int64_t>(c.nonce), c.raw, c.tx_hash, c.state, static_cast<int64_t>(c.block), c.id);
+             "UPDATE chain_sends SET nonce = ?, raw = ?, tx_hash = ?, state = ?, block = ? "
+             "WHERE id = ?",
+             static_cast<int64_t>(c.nonce), c.raw, c.tx_hash, c.state,
+             static_cast<int64_t>(c.block), c.id);
   } catch (const std::exception& e) {
     return sql::Error(kDb, e);
   }
@@ -328,15 +331,12 @@ Status Ledger::UpdateChainSend(const ChainSend& c) {
 }
 
 Result<std::vector<ChainSend>> Ledger::ChainSends(const std::string& account) {
-  std::vector<ChainSend> out;
-  try {
-    SQLite::Statement q = sql::Query(*db_, std::string(kChainColumns) +
-                                  "WHERE ?1 = '' OR from_account = ?1 OR to_account = ?1 ORDER BY id", account);
-    while (q.executeStep()) out.push_back(ChainSendFrom(q));
-  } catch (const std::exception& e) {
-    return sql::Error(kDb, e);
-  }
-  return out;
+  return sql::Try(kDb, [&] {
+    return sql::Rows(*db_,
+                     std::string(kChainColumns) +
+                         "WHERE ?1 = '' OR from_account = ?1 OR to_account = ?1 ORDER BY id",
+                     ChainSendFrom, account);
+  });
 }
 
 Status Ledger::RecordPurchase(const std::string& root, const std::string& buyer,
@@ -365,9 +365,11 @@ Status Ledger::Check() {
       return Status::Integrity("the balance of " + sums.getColumn(0).getString() + " in " +
                                sums.getColumn(1).getString() + " differs from its journal");
     }
-    SQLite::Statement negative = sql::Query(*db_,
-                               "SELECT account FROM balances WHERE amount < 0 AND account != ? "
-                               "LIMIT 1", kWorldAccount);
+    SQLite::Statement negative =
+        sql::Query(*db_,
+                   "SELECT account FROM balances WHERE amount < 0 AND account != ? "
+                   "LIMIT 1",
+                   kWorldAccount);
     if (negative.executeStep()) {
       return Status::Integrity("the balance of " + negative.getColumn(0).getString() +
                                " is negative");

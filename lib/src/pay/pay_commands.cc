@@ -57,8 +57,7 @@ Result<Posted> OnChain(const PayBackend& b, const std::vector<ChainPayment>& pay
 
 }  // namespace
 
-Result<std::unique_ptr<Ledger>> OpenPayLedger(const std::string& path, bool create,
-                                              Clock clock) {
+Result<std::unique_ptr<Ledger>> OpenPayLedger(const std::string& path, bool create, Clock clock) {
   if (path.empty()) {
     return Status::Usage("no ledger given").WithHint("add --ledger FILE or set DIGM_LEDGER");
   }
@@ -99,7 +98,8 @@ Result<Posted> MoveMoney(const PayBackend& b, const MoveRequest& r) {
   if (atomic <= 0) return Status::Usage("the amount must be more than zero");
   std::string from = r.from;
   if (r.kind == "transfer" && from.empty()) {
-    if (!b.payer) return Status::Usage("transfer needs --from ACCOUNT (or --chain evm with --wallet)");
+    if (!b.payer)
+      return Status::Usage("transfer needs --from ACCOUNT (or --chain evm with --wallet)");
     from = AddressToString(b.payer->address);
   }
   auto dst = ParseAccount(r.to);
@@ -109,7 +109,8 @@ Result<Posted> MoveMoney(const PayBackend& b, const MoveRequest& r) {
   if (r.kind == "stake") dst = StakeAccount(*src);
   if (b.chain) {
     auto to_address = AddressArg(r.to);
-    if (!to_address.ok()) return Status::Usage("--to: on a chain, " + to_address.status().message());
+    if (!to_address.ok())
+      return Status::Usage("--to: on a chain, " + to_address.status().message());
     std::string payer = AddressToString(b.payer->address);
     if (*src != payer) {
       return Status::Usage("--from " + from + " is not the address of --wallet (" + payer + ")");
@@ -170,8 +171,8 @@ Result<Posted> Purchase(const PayBackend& b, const std::string& root,
                    [&](Ledger& l) { return l.RecordPurchase(root, who, ref); });
   }
   return InTxn(b, [&](Ledger::Txn& txn, Posted& p) -> Status {
-    DIGM_ASSIGN_OR_RETURN(bool fresh,
-                          RecordPurchase(txn, root, buyer.address, to, b.asset, price, &p.transfers));
+    DIGM_ASSIGN_OR_RETURN(
+        bool fresh, RecordPurchase(txn, root, buyer.address, to, b.asset, price, &p.transfers));
     if (!fresh) p.warnings.push_back(who + " bought " + root + " before; nothing changed");
     return Status::Ok();
   });
@@ -182,7 +183,8 @@ Result<Json> Grant(const std::string& ledger_path, const std::string& root,
   DIGM_ASSIGN_OR_RETURN(TrackKey key, ReadKeyFile(key_path));
   auto id = ReadDocument(identity_path, "identity", 1);
   if (!id.ok()) {
-    return id.status().WithHint("the buyer makes one with: digm-pay wallet identity WALLET -o buyer.id");
+    return id.status().WithHint(
+        "the buyer makes one with: digm-pay wallet identity WALLET -o buyer.id");
   }
   auto pub = HexDecode(StringOr(*id, "public"));
   if (!pub.ok()) return Status::BadInput("'" + identity_path + "': \"public\" is not hex");
@@ -224,26 +226,29 @@ Result<Posted> Reward(const PayBackend& b, const RewardRequest& r) {
     seconds = claim->seconds;
     ref = claim->ref;
     if (seconds == 0) {
-      warnings.push_back("'" + r.receipt + "' earns nothing: less than a second of the track was "
+      warnings.push_back("'" + r.receipt +
+                         "' earns nothing: less than a second of the track was "
                          "delivered by identified nodes");
     }
   } else {
     auto listener = AddressArg(r.listener);
     if (!listener.ok()) {
-      return r.listener.empty() ? Status::Usage("--seconds needs --listener ADDRESS") : listener.status();
+      return r.listener.empty() ? Status::Usage("--seconds needs --listener ADDRESS")
+                                : listener.status();
     }
     who = AddressToString(*listener);
     ref = UniqueRef(b, "seconds", r.ref);
   }
-  DIGM_ASSIGN_OR_RETURN(Posted posted, InTxn(b, [&](Ledger::Txn& txn, Posted& p) {
-    return PayReward(txn, ref, seconds, who, AddressToString(artist), &p.transfers).status();
-  }));
+  DIGM_ASSIGN_OR_RETURN(
+      Posted posted, InTxn(b, [&](Ledger::Txn& txn, Posted& p) {
+        return PayReward(txn, ref, seconds, who, AddressToString(artist), &p.transfers).status();
+      }));
   posted.warnings = std::move(warnings);
   return posted;
 }
 
-Result<Posted> Slash(const PayBackend& b, std::istream& in, const std::vector<std::string>& auditors_in,
-                     int share) {
+Result<Posted> Slash(const PayBackend& b, std::istream& in,
+                     const std::vector<std::string>& auditors_in, int share) {
   std::vector<std::string> auditors;
   for (const auto& a : auditors_in) {
     auto parsed = ParseAddress(a);
@@ -291,7 +296,9 @@ Result<std::vector<Json>> BalanceLines(const std::string& ledger_path, const std
   std::vector<Json> lines;
   for (const auto& r : rows) {
     auto asset = ParseAsset(r.asset);
-    lines.push_back(Json{{"schema", "digm.balance/1"}, {"account", r.account}, {"asset", r.asset},
+    lines.push_back(Json{{"schema", "digm.balance/1"},
+                         {"account", r.account},
+                         {"asset", r.asset},
                          {"amount", FormatAmount(r.amount, asset.ok() ? asset->decimals : 0)}});
   }
   return lines;

@@ -14,8 +14,8 @@ std::string Ref(const std::string& kind, const std::string& what) { return kind 
 // SHA-256 of a document's canonical form (signature left out), hex.
 std::string CanonicalHash(const Json& doc) {
   std::string canonical = CanonicalForm(doc);
-  return HexEncode(Sha256(std::span(reinterpret_cast<const uint8_t*>(canonical.data()),
-                                    canonical.size())));
+  return HexEncode(
+      Sha256(std::span(reinterpret_cast<const uint8_t*>(canonical.data()), canonical.size())));
 }
 
 }  // namespace
@@ -83,10 +83,9 @@ Result<bool> RecordPurchase(Ledger::Txn& txn, const std::string& root, const Add
                             std::vector<Transfer>* posted) {
   std::string b = AddressToString(buyer);
   std::string ref = PurchaseRef(root, buyer);
-  DIGM_ASSIGN_OR_RETURN(bool fresh,
-                        txn.Post("purchase", ref,
-                                 {{asset.name, b, AddressToString(artist), price, root, ""}},
-                                 posted));
+  DIGM_ASSIGN_OR_RETURN(
+      bool fresh, txn.Post("purchase", ref,
+                           {{asset.name, b, AddressToString(artist), price, root, ""}}, posted));
   if (fresh) DIGM_RETURN_IF_ERROR(txn.RecordPurchase(root, b, ref));
   return fresh;
 }
@@ -96,7 +95,8 @@ Result<int64_t> ReceiptSeconds(const Json& receipt) {
   DIGM_ASSIGN_OR_RETURN(std::string finished, GetString(receipt, "finished", "finished"));
   auto a = ParseRfc3339(started);
   auto b = ParseRfc3339(finished);
-  if (!a || !b || *b < *a) return Status::BadInput("started and finished are not RFC 3339 times in order");
+  if (!a || !b || *b < *a)
+    return Status::BadInput("started and finished are not RFC 3339 times in order");
   return *b - *a;
 }
 
@@ -121,8 +121,8 @@ Result<RewardClaim> ReceiptReward(const Json& receipt, const Manifest& track) {
   double duration = *track.media.duration;
   double share = total ? std::min(1.0, static_cast<double>(delivered) / total) : 0;
   RewardClaim claim;
-  claim.seconds = std::min<int64_t>({streamed, static_cast<int64_t>(duration),
-                                     static_cast<int64_t>(duration * share)});
+  claim.seconds = std::min<int64_t>(
+      {streamed, static_cast<int64_t>(duration), static_cast<int64_t>(duration * share)});
   claim.seconds = std::max<int64_t>(claim.seconds, 0);
   DIGM_ASSIGN_OR_RETURN(std::string finished, GetString(receipt, "finished", "finished"));
   claim.ref = "reward:" + listener + ":" + root + ":" + finished.substr(0, 10);
@@ -151,10 +151,10 @@ Result<bool> ApplySlash(Ledger::Txn& txn, const Json& slash, const Asset& asset,
   if (!ParseAddress(node).ok()) return Status::BadInput("node_id '" + node + "'");
   DIGM_ASSIGN_OR_RETURN(int64_t stake, txn.Balance(StakeAccount(node), asset.name));
   int64_t burn = static_cast<int64_t>(static_cast<__int128>(stake) * percent / 100);
-  return txn.Post("slash", Ref("slash", node + ":" + std::to_string(epoch)),
-                  {{asset.name, StakeAccount(node), kBurnAccount, burn,
-                    "epoch " + std::to_string(epoch), ""}},
-                  posted);
+  return txn.Post(
+      "slash", Ref("slash", node + ":" + std::to_string(epoch)),
+      {{asset.name, StakeAccount(node), kBurnAccount, burn, "epoch " + std::to_string(epoch), ""}},
+      posted);
 }
 
 Result<bool> PayNodeRewards(Ledger::Txn& txn, const Json& index, const Asset& asset, int64_t pool,
@@ -174,7 +174,8 @@ Result<bool> PayNodeRewards(Ledger::Txn& txn, const Json& index, const Asset& as
   if (weights.empty()) return Status::No("the index has no healthy node to pay");
   std::vector<TransferSpec> specs;
   for (const auto& [id, w] : weights) {
-    specs.push_back({asset.name, kRewardPool, id, static_cast<int64_t>(pool * static_cast<__int128>(w) / sum),
+    specs.push_back({asset.name, kRewardPool, id,
+                     static_cast<int64_t>(pool * static_cast<__int128>(w) / sum),
                      "score " + FormatAmount(w, 6), ""});
   }
   return txn.Post("node-rewards", Ref("node-rewards", CanonicalHash(index)), specs, posted);

@@ -79,7 +79,8 @@ Status ChunkCommand(const ChunkRequest& r) {
   if (!r.name.empty()) manifest.source_name = r.name;
   if (!r.key_out.empty()) DIGM_RETURN_IF_ERROR(WriteKeyFile(r.key_out, *o.key));
   Status s = WriteOutput(r.output, DumpDocument(ManifestToJson(manifest)) + "\n");
-  if (!s.ok() && !r.key_out.empty()) unlink(r.key_out.c_str());  // no key for a manifest that never was
+  if (!s.ok() && !r.key_out.empty())
+    unlink(r.key_out.c_str());  // no key for a manifest that never was
   return s;
 }
 

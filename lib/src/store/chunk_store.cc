@@ -57,9 +57,7 @@ Status ChunkStore::Put(const Hash256& hash, std::span<const uint8_t> data) const
   return s.ok() ? s : s.Context("storing chunk " + HexEncode(hash));
 }
 
-Result<Bytes> ChunkStore::Get(const Hash256& hash) const {
-  return Read(hash, 0, UINT64_MAX);
-}
+Result<Bytes> ChunkStore::Get(const Hash256& hash) const { return Read(hash, 0, UINT64_MAX); }
 
 Result<Bytes> ChunkStore::Read(const Hash256& hash, uint64_t offset, uint64_t length) const {
   std::string path = PathFor(hash);

@@ -83,9 +83,14 @@ Json FsckReport::ToJson() const {
 
 Json TrackRow::ToJson() const {
   return Json{{"schema", "digm.stored-track/1"},
-              {"root", root},     {"title", title},          {"artist", artist},
-              {"size", size},     {"chunks", chunks},        {"complete", complete},
-              {"pinned", pinned}, {"created_at", created_at}};
+              {"root", root},
+              {"title", title},
+              {"artist", artist},
+              {"size", size},
+              {"chunks", chunks},
+              {"complete", complete},
+              {"pinned", pinned},
+              {"created_at", created_at}};
 }
 
 Status NodeStore::ImportTrack(const Manifest& manifest, const ChunkStore& from) {
@@ -98,7 +103,10 @@ Status NodeStore::ImportTrack(const Manifest& manifest, const ChunkStore& from) 
 
 NodeStore::NodeStore(std::string data_dir, ChunkStore chunks, std::unique_ptr<SQLite::Database> db,
                      Clock clock)
-    : clock_(std::move(clock)), data_dir_(std::move(data_dir)), chunks_(std::move(chunks)), db_(std::move(db)) {}
+    : data_dir_(std::move(data_dir)),
+      chunks_(std::move(chunks)),
+      db_(std::move(db)),
+      clock_(std::move(clock)) {}
 NodeStore::~NodeStore() = default;
 
 Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& data_dir, bool create,
@@ -125,7 +133,8 @@ Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& data_dir, 
     MigratePeers(*db);
     db->exec("CREATE INDEX IF NOT EXISTS peers_by_seen ON peers(seen)");
     db->exec("CREATE INDEX IF NOT EXISTS peers_by_host ON peers(host, seen)");
-    return std::unique_ptr<NodeStore>(new NodeStore(data_dir, std::move(chunks), std::move(db), std::move(clock)));
+    return std::unique_ptr<NodeStore>(
+        new NodeStore(data_dir, std::move(chunks), std::move(db), std::move(clock)));
   } catch (const std::exception& e) {
     return sql::Error(kDb, e);
   }
@@ -140,7 +149,10 @@ Status NodeStore::AddTrack(const Manifest& m) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
     SQLite::Transaction tx(*db_);
-    sql::Run(*db_, "INSERT OR IGNORE INTO tracks VALUES(?,?,?,?,?,?,?,?,?)", root, text, m.media.title.value_or(""), m.media.artist.value_or(""), m.media.album.value_or(""), m.media.duration.value_or(0.0), static_cast<int64_t>(m.size), static_cast<int64_t>(m.chunks.size()), Rfc3339(clock_()));
+    sql::Run(*db_, "INSERT OR IGNORE INTO tracks VALUES(?,?,?,?,?,?,?,?,?)", root, text,
+             m.media.title.value_or(""), m.media.artist.value_or(""), m.media.album.value_or(""),
+             m.media.duration.value_or(0.0), static_cast<int64_t>(m.size),
+             static_cast<int64_t>(m.chunks.size()), Rfc3339(clock_()));
     SQLite::Statement tc(*db_, "INSERT OR IGNORE INTO track_chunks VALUES(?,?,?)");
     for (size_t i = 0; i < m.chunks.size(); ++i) {
       tc.bind(1, root);
@@ -179,7 +191,8 @@ std::vector<TrackRow> NodeStore::ListTracks() {
       (SELECT COUNT(*) FROM track_chunks tc LEFT JOIN chunks c ON c.hash = tc.hash
         WHERE tc.root = t.root AND c.hash IS NULL) = 0,
       EXISTS(SELECT 1 FROM pins p WHERE p.root = t.root AND p.expires > ?1)
-    FROM tracks t ORDER BY t.created_at, t.root)sql", clock_());
+    FROM tracks t ORDER BY t.created_at, t.root)sql",
+                                   clock_());
   while (q.executeStep()) {
     TrackRow r;
     r.root = q.getColumn(0).getString();
@@ -207,10 +220,12 @@ Status NodeStore::RemoveTrack(const std::string& root) {
       if (!exists.executeStep()) return Status::BadInput("no track " + root + " on this node");
       SQLite::Statement q = sql::Query(*db_, R"sql(
         SELECT DISTINCT hash FROM track_chunks WHERE root=?1 AND hash NOT IN
-          (SELECT hash FROM track_chunks WHERE root != ?1))sql", root);
+          (SELECT hash FROM track_chunks WHERE root != ?1))sql",
+                                       root);
       while (q.executeStep()) unused.push_back(q.getColumn(0).getString());
-      for (const char* text : {"DELETE FROM track_chunks WHERE root=?",
-                              "DELETE FROM tracks WHERE root=?", "DELETE FROM pins WHERE root=?"}) {
+      for (const char* text :
+           {"DELETE FROM track_chunks WHERE root=?", "DELETE FROM tracks WHERE root=?",
+            "DELETE FROM pins WHERE root=?"}) {
         sql::Run(*db_, text, root);
       }
       SQLite::Statement dc(*db_, "DELETE FROM chunks WHERE hash=?");
@@ -238,7 +253,8 @@ Status NodeStore::PutChunk(const Hash256& hash, std::span<const uint8_t> data) {
   DIGM_RETURN_IF_ERROR(chunks_.Put(hash, data));
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    sql::Run(*db_, "INSERT OR IGNORE INTO chunks VALUES(?,?)", HexEncode(hash), static_cast<int64_t>(data.size()));
+    sql::Run(*db_, "INSERT OR IGNORE INTO chunks VALUES(?,?)", HexEncode(hash),
+             static_cast<int64_t>(data.size()));
   } catch (const std::exception& e) {
     return sql::Error(kDb, e);
   }
@@ -257,8 +273,9 @@ std::optional<uint64_t> NodeStore::ChunkSize(const std::string& hash) {
 bool NodeStore::ChunkIsPinned(const std::string& hash) {
   std::lock_guard<std::mutex> lock(mu_);
   SQLite::Statement q = sql::Query(*db_,
-                      "SELECT 1 FROM track_chunks tc JOIN pins p ON p.root = tc.root "
-                      "WHERE tc.hash=? AND p.expires > ? LIMIT 1", hash, clock_());
+                                   "SELECT 1 FROM track_chunks tc JOIN pins p ON p.root = tc.root "
+                                   "WHERE tc.hash=? AND p.expires > ? LIMIT 1",
+                                   hash, clock_());
   return q.executeStep();
 }
 
@@ -267,7 +284,8 @@ bool NodeStore::TrackComplete(const std::string& root) {
   SQLite::Statement q = sql::Query(*db_, R"sql(
     SELECT EXISTS(SELECT 1 FROM tracks WHERE root=?1) AND
       (SELECT COUNT(*) FROM track_chunks tc LEFT JOIN chunks c ON c.hash = tc.hash
-        WHERE tc.root=?1 AND c.hash IS NULL) = 0)sql", root);
+        WHERE tc.root=?1 AND c.hash IS NULL) = 0)sql",
+                                   root);
   return q.executeStep() && q.getColumn(0).getInt() != 0;
 }
 
@@ -280,7 +298,8 @@ Status NodeStore::PutPin(const std::string& root, const Json& pin, const std::st
     // when it lasts at least as long; another owner's stands beside it.
     sql::Run(*db_, R"sql(
       INSERT INTO pins VALUES(?1,?2,?3,?4,?5) ON CONFLICT(root, owner) DO UPDATE SET
-        pin=?3, origin=?4, expires=?5 WHERE ?5 >= expires)sql", root, StringOr(pin, "owner"), DumpDocument(pin), origin, *expires);
+        pin=?3, origin=?4, expires=?5 WHERE ?5 >= expires)sql",
+             root, StringOr(pin, "owner"), DumpDocument(pin), origin, *expires);
   } catch (const std::exception& e) {
     return sql::Error(kDb, e);
   }
@@ -289,17 +308,16 @@ Status NodeStore::PutPin(const std::string& root, const Json& pin, const std::st
 
 std::vector<NodeStore::PinRow> NodeStore::ListPins(int64_t now) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<PinRow> pins;
-  SQLite::Statement q = sql::Query(*db_,
-                      "SELECT root, owner, pin, origin, expires FROM pins WHERE expires > ? "
-                      "ORDER BY root, owner", now);
-  while (q.executeStep()) {
-    auto pin = ParseJson(q.getColumn(2).getString());
-    if (!pin.ok()) continue;
-    pins.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), std::move(*pin),
-                    q.getColumn(3).getString(), q.getColumn(4).getInt64()});
-  }
-  return pins;
+  return sql::Rows(
+      *db_,
+      "SELECT root, owner, pin, origin, expires FROM pins WHERE expires > ? ORDER BY root, owner",
+      [](SQLite::Statement& q) -> std::optional<PinRow> {
+        auto pin = ParseJson(q.getColumn(2).getString());
+        if (!pin.ok()) return std::nullopt;
+        return PinRow{q.getColumn(0).getString(), q.getColumn(1).getString(), std::move(*pin),
+                      q.getColumn(3).getString(), q.getColumn(4).getInt64()};
+      },
+      now);
 }
 
 Result<std::vector<std::string>> NodeStore::CollectGarbage(int64_t now) {
@@ -310,7 +328,8 @@ Result<std::vector<std::string>> NodeStore::CollectGarbage(int64_t now) {
       SQLite::Statement q = sql::Query(*db_, R"sql(
         SELECT t.root FROM tracks t WHERE EXISTS(SELECT 1 FROM pins p WHERE p.root = t.root)
           AND NOT EXISTS(SELECT 1 FROM pins p WHERE p.root = t.root AND p.expires > ?)
-        ORDER BY t.root)sql", now);
+        ORDER BY t.root)sql",
+                                       now);
       while (q.executeStep()) expired.push_back(q.getColumn(0).getString());
     } catch (const std::exception& e) {
       return sql::Error(kDb, e);
@@ -325,19 +344,23 @@ void NodeStore::UpsertPeer(const PeerRow& p) {
   sql::Run(*db_, R"sql(
     INSERT INTO peers VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(node_id) DO UPDATE SET
       url=?2, record=?3, roots=CASE WHEN ?4 = '[]' THEN roots ELSE ?4 END,
-      seen=MAX(seen, ?5), host=?6)sql", p.node_id, p.url, DumpDocument(p.record), Json(p.roots).dump(), p.seen, p.host);
+      seen=MAX(seen, ?5), host=?6)sql",
+           p.node_id, p.url, DumpDocument(p.record), Json(p.roots).dump(), p.seen, p.host);
 }
 
 bool NodeStore::HasPeerAt(const std::string& node_id, const std::string& url, int64_t seen_since) {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement q = sql::Query(*db_, "SELECT 1 FROM peers WHERE node_id = ? AND url = ? AND seen >= ?", node_id, url, seen_since);
+  SQLite::Statement q =
+      sql::Query(*db_, "SELECT 1 FROM peers WHERE node_id = ? AND url = ? AND seen >= ?", node_id,
+                 url, seen_since);
   return q.executeStep();
 }
 
 NodeStore::PeerCounts NodeStore::CountPeers(const std::string& host, int64_t seen_since) {
   std::lock_guard<std::mutex> lock(mu_);
-  SQLite::Statement q = sql::Query(*db_,
-                      "SELECT count(*), coalesce(sum(host = ?), 0) FROM peers WHERE seen >= ?", host, seen_since);
+  SQLite::Statement q =
+      sql::Query(*db_, "SELECT count(*), coalesce(sum(host = ?), 0) FROM peers WHERE seen >= ?",
+                 host, seen_since);
   PeerCounts c;
   if (q.executeStep()) {
     c.all = static_cast<size_t>(q.getColumn(0).getInt64());
@@ -354,11 +377,13 @@ void NodeStore::SetPeerRoots(const std::string& node_id, const std::vector<std::
 std::vector<PeerRow> NodeStore::ListPeers(int64_t seen_since, size_t limit) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<PeerRow> peers;
-  SQLite::Statement q = sql::Query(*db_,
-                      limit ? "SELECT node_id, url, record, roots, seen, host FROM peers "
-                              "WHERE seen >= ? ORDER BY seen DESC, node_id LIMIT ?"
-                            : "SELECT node_id, url, record, roots, seen, host FROM peers "
-                              "WHERE seen >= ? ORDER BY node_id", seen_since);
+  SQLite::Statement q =
+      sql::Query(*db_,
+                 limit ? "SELECT node_id, url, record, roots, seen, host FROM peers "
+                         "WHERE seen >= ? ORDER BY seen DESC, node_id LIMIT ?"
+                       : "SELECT node_id, url, record, roots, seen, host FROM peers "
+                         "WHERE seen >= ? ORDER BY node_id",
+                 seen_since);
   if (limit) q.bind(2, static_cast<int64_t>(limit));
   while (q.executeStep()) {
     PeerRow p;

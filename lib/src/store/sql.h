@@ -8,8 +8,11 @@
 
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 #include "digm/status.h"
 
@@ -24,6 +27,11 @@ std::unique_ptr<SQLite::Database> Open(const std::string& path, bool create, int
 
 // BadInput "WHAT: what SQLite said" (WHAT: "index", "ledger", …).
 Status Error(std::string_view what, const std::exception& e);
+
+template <class T>
+struct IsOptional : std::false_type {};
+template <class T>
+struct IsOptional<std::optional<T>> : std::true_type {};
 
 // Binds the arguments to ?1, ?2, … in order.
 template <class... A>
@@ -45,6 +53,35 @@ template <class... A>
 int Run(SQLite::Database& db, const std::string& text, const A&... args) {
   SQLite::Statement q = Query(db, text, args...);
   return q.exec();
+}
+
+// Every row of a query, each made by `row(q)`; when `row` returns an
+// optional, the rows it gives nothing for are skipped. Throws.
+template <class F, class... A>
+auto Rows(SQLite::Database& db, const std::string& text, F&& row, const A&... args) {
+  using Made = std::invoke_result_t<F&, SQLite::Statement&>;
+  SQLite::Statement q = Query(db, text, args...);
+  if constexpr (IsOptional<Made>::value) {
+    std::vector<typename Made::value_type> out;
+    while (q.executeStep()) {
+      if (auto v = row(q)) out.push_back(std::move(*v));
+    }
+    return out;
+  } else {
+    std::vector<Made> out;
+    while (q.executeStep()) out.push_back(row(q));
+    return out;
+  }
+}
+
+// The value `body` makes, or Error(what, e) for the exception it throws.
+template <class F>
+auto Try(std::string_view what, F&& body) -> Result<std::invoke_result_t<F&>> {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return Error(what, e);
+  }
 }
 
 }  // namespace digm::sql
