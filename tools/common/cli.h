@@ -12,6 +12,7 @@
 
 #include "diag.h"
 #include "digm/address.h"
+#include "digm/crypto.h"
 #include "digm/dht.h"
 #include "digm/document.h"
 #include "digm/file.h"
@@ -22,6 +23,7 @@ inline constexpr const char* kVersion = "0.1.0";
 
 // Sets up diagnostics and the interrupt handler, and names the program.
 inline void Init(CLI::App& app, const char* name) {
+  InitCrypto();
   diag::SetProgramName(name);
   InstallInterruptHandler();
   app.set_version_flag("-V,--version", std::string(name) + " " + kVersion);
@@ -93,6 +95,13 @@ inline int Parse(CLI::App& app, int argc, char** argv) {
 // Prints one document as one line of stdout and flushes it (NDJSON streams).
 inline void PrintLine(const Json& doc) {
   std::string line = DumpDocument(doc) + "\n";
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fflush(stdout);
+}
+
+// Prints a line of text on stdout and flushes it (a URL, an address).
+inline void PrintText(std::string_view text) {
+  std::string line = std::string(text) + "\n";
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
 }

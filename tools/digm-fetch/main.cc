@@ -31,7 +31,7 @@ void ReportDht(const DhtLookup& d) {
 int ListPeers(const FetchRequest& r) {
   auto nodes = FindTrackNodes(r);
   if (!nodes.ok()) return diag::Fail(nodes.status());
-  for (const auto& p : *nodes) std::printf("%s\n", p.c_str());
+  for (const auto& p : *nodes) cli::PrintText(p);
   return nodes->empty() ? static_cast<int>(Code::kNetwork) : 0;
 }
 

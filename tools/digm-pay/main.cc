@@ -39,14 +39,14 @@ int Wallets(CLI::App* wnew, CLI::App* wshow, const std::string& file, const std:
   if (wnew->parsed()) {
     Wallet w = Wallet::Generate();
     if (Status s = WriteWalletFile(out, w); !s.ok()) return diag::Fail(s);
-    std::printf("%s\n", AddressToString(w.address).c_str());
+    cli::PrintText(AddressToString(w.address));
     return 0;
   }
   auto w = ReadWalletFile(file);
   if (!w.ok()) return diag::Fail(w.status());
   if (!wshow->parsed()) return WriteDoc(out, IdentityToJson(*w));
-  std::printf("address %s\npublic  %s\n", AddressToString(w->address).c_str(),
-              HexEncode(w->public_key).c_str());
+  cli::PrintText("address " + AddressToString(w->address));
+  cli::PrintText("public  " + HexEncode(w->public_key));
   return 0;
 }
 

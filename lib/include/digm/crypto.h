@@ -43,6 +43,12 @@ class Sha256Hasher {
 // Fills `out` from the operating system's CSPRNG.
 void RandomBytes(std::span<uint8_t> out);
 
+// Call first in main. OpenSSL then skips its clean-up at exit, so a thread
+// still finishing a lookup when a tool exits (an identity check whose answer
+// is no longer wanted) never meets a torn-down library; the memory goes with
+// the process.
+void InitCrypto();
+
 // Where a component's random bytes come from: RandomBytes unless a test
 // fixes a seed.
 using RandomSource = std::function<void(std::span<uint8_t>)>;

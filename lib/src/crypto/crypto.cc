@@ -1,5 +1,6 @@
 #include "digm/crypto.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -67,6 +68,11 @@ Hash256 Sha256(std::span<const uint8_t> data) {
     Die("sha256");
   }
   return out;
+}
+
+void InitCrypto() {
+  static const bool once = OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr) == 1;
+  (void)once;
 }
 
 void RandomBytes(std::span<uint8_t> out) {
