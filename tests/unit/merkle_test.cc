@@ -8,19 +8,8 @@
 namespace digm {
 namespace {
 
-// Leaf i of the SPEC §3 vectors: SHA-256(u8(i mod 256) ‖ u32be(i)).
-Hash256 VectorLeaf(uint32_t i) {
-  uint8_t b[5] = {static_cast<uint8_t>(i & 0xff), static_cast<uint8_t>(i >> 24),
-                  static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),
-                  static_cast<uint8_t>(i)};
-  return Sha256(b);
-}
-
-std::vector<Hash256> Leaves(uint32_t n) {
-  std::vector<Hash256> v;
-  for (uint32_t i = 0; i < n; ++i) v.push_back(VectorLeaf(i));
-  return v;
-}
+using testing::VectorLeaf;
+std::vector<Hash256> Leaves(uint32_t n) { return testing::VectorLeaves(n); }
 
 Hash256 Parse(const Json& hex) { return *HexDecodeArray<32>(hex.get<std::string>()); }
 

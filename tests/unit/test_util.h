@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "digm/crypto.h"
 #include "digm/document.h"
 #include "digm/hex.h"
 
@@ -51,6 +52,20 @@ inline Bytes SomeBytes(size_t n, uint32_t seed, bool compressible = false) {
   Bytes b(n);
   for (size_t i = 0; i < n; ++i) b[i] = compressible ? static_cast<uint8_t>("digm "[i % 5]) : rng();
   return b;
+}
+
+// Leaf i of the SPEC §3 vectors: SHA-256(u8(i mod 256) ‖ u32be(i)), and the first n.
+inline Hash256 VectorLeaf(uint32_t i) {
+  uint8_t b[5] = {static_cast<uint8_t>(i & 0xff), static_cast<uint8_t>(i >> 24),
+                  static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),
+                  static_cast<uint8_t>(i)};
+  return Sha256(b);
+}
+
+inline std::vector<Hash256> VectorLeaves(uint32_t n) {
+  std::vector<Hash256> v;
+  for (uint32_t i = 0; i < n; ++i) v.push_back(VectorLeaf(i));
+  return v;
 }
 
 }  // namespace digm::testing

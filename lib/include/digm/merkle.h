@@ -34,4 +34,18 @@ std::vector<Hash256> ConsistencyProof(std::span<const Hash256> leaves, uint64_t 
 bool VerifyConsistency(uint64_t size1, uint64_t size2, const Hash256& root1, const Hash256& root2,
                        std::span<const Hash256> path);
 
+// The right edge of a growing tree (a compact range): the roots of its
+// perfect subtrees, largest first, so a log of n leaves is kept in O(log n)
+// hashes. Root() equals MerkleRoot of every leaf appended so far.
+class MerkleFrontier {
+ public:
+  void Append(const Hash256& leaf);
+  Hash256 Root() const;
+  uint64_t size() const { return size_; }
+
+ private:
+  std::vector<Hash256> peaks_;  // one per set bit of size_, largest subtree first
+  uint64_t size_ = 0;
+};
+
 }  // namespace digm

@@ -155,4 +155,23 @@ bool VerifyConsistency(uint64_t size1, uint64_t size2, const Hash256& root1, con
   return fr == root1 && sr == root2 && sn == 0;
 }
 
+void MerkleFrontier::Append(const Hash256& leaf) {
+  Hash256 h = MerkleLeafHash(leaf);
+  // Each trailing one bit of the old size is a subtree of the new leaf's
+  // size: merge with it, as a carry in binary addition.
+  for (uint64_t s = size_; s & 1; s >>= 1) {
+    h = MerkleNodeHash(peaks_.back(), h);
+    peaks_.pop_back();
+  }
+  peaks_.push_back(h);
+  ++size_;
+}
+
+Hash256 MerkleFrontier::Root() const {
+  if (peaks_.empty()) return MerkleRoot({});
+  Hash256 r = peaks_.back();
+  for (size_t i = peaks_.size() - 1; i-- > 0;) r = MerkleNodeHash(peaks_[i], r);
+  return r;
+}
+
 }  // namespace digm

@@ -1,0 +1,167 @@
+// Live streams' documents and log (SPEC §9): the Merkle frontier against the
+// whole-tree root, digm.stream/1 and digm.tree-head/1 signed by the publisher
+// only, and a log that refuses every way a head can lie.
+#include "digm/stream.h"
+
+#include <gtest/gtest.h>
+
+#include "digm/crypto.h"
+#include "test_util.h"
+
+namespace digm {
+namespace {
+
+std::vector<Hash256> Leaves(uint32_t n) { return testing::VectorLeaves(n); }
+
+TEST(MerkleFrontier, EqualsTheWholeTreeRootAtEverySize) {
+  MerkleFrontier f;
+  EXPECT_EQ(HexEncode(f.Root()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  auto all = Leaves(300);
+  for (uint32_t n = 1; n <= all.size(); ++n) {
+    f.Append(all[n - 1]);
+    ASSERT_EQ(f.size(), n);
+    ASSERT_EQ(f.Root(), MerkleRoot(std::span(all.data(), n))) << "n = " << n;
+  }
+  MerkleFrontier five;
+  for (const auto& l : Leaves(5)) five.Append(l);
+  EXPECT_EQ(HexEncode(five.Root()),
+            "64a659de247108a0f35e701576e2898309b7f2323e807963f3c60f3350ec129f");
+}
+
+class StreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StreamInfo info;
+    info.title = "Friday set";
+    info.artist = "dj";
+    info.bitrate = 192000;
+    info.created = 1767225600;
+    doc_ = MakeStreamDocument(info, dj_);
+    stream_ = *ReadStreamDocument(doc_);
+  }
+
+  TreeHead Head(uint64_t size, int64_t time, bool ended = false, const Wallet* by = nullptr,
+                std::optional<Hash256> root = std::nullopt) {
+    auto leaves = Leaves(static_cast<uint32_t>(size));
+    Json doc = MakeTreeHead(stream_.id, size, root.value_or(MerkleRoot(leaves)), time, ended,
+                            by ? *by : dj_);
+    auto head = ReadTreeHead(doc, stream_);
+    EXPECT_TRUE(head.ok()) << head.status().message();
+    return *head;
+  }
+
+  Wallet dj_ = Wallet::Generate(), other_ = Wallet::Generate();
+  Json doc_;
+  Stream stream_;
+};
+
+TEST_F(StreamTest, TheStreamDocumentIsTheIdOfItsCanonicalFormAndOnlyItsPublisherSignsIt) {
+  EXPECT_EQ(stream_.id, StreamId(doc_));
+  EXPECT_EQ(stream_.info.publisher, dj_.address);
+  EXPECT_EQ(stream_.info.part_ms, kDefaultPartMs);
+  EXPECT_EQ(StringOr(doc_, "created"), "2026-01-01T00:00:00Z");
+  EXPECT_TRUE(doc_["encryption"].is_null());
+
+  Json tampered = doc_;
+  tampered["title"] = "Saturday set";
+  EXPECT_EQ(ReadStreamDocument(tampered).status().code(), Code::kIntegrity);
+  EXPECT_NE(StreamId(tampered), stream_.id);
+
+  Json foreign = doc_;  // another key signs a stream that names dj as its publisher
+  SignDocument(foreign, other_);
+  auto r = ReadStreamDocument(foreign);
+  EXPECT_EQ(r.status().code(), Code::kIntegrity);
+  EXPECT_NE(r.status().message().find("not by the stream's publisher"), std::string::npos);
+
+  for (const char* bad : {R"({"schema":"digm.stream/1"})",
+                          R"({"schema":"digm.stream/1","publisher":"0x1"})", "[]", "1e400"}) {
+    auto j = ParseJson(bad);
+    if (!j.ok()) continue;
+    EXPECT_EQ(ReadStreamDocument(*j).status().code(), Code::kBadInput) << bad;
+  }
+  Json wrong_type = doc_;
+  wrong_type["part_ms"] = "fast";
+  EXPECT_EQ(ReadStreamDocument(wrong_type).status().code(), Code::kBadInput);
+}
+
+TEST_F(StreamTest, AnEncryptedStreamNamesItsKeyAndNoncePrefix) {
+  StreamInfo info;
+  info.created = 1767225600;
+  Encryption e;
+  e.key_id.fill(7);
+  e.nonce_prefix.fill(9);
+  info.encryption = e;
+  auto s = ReadStreamDocument(MakeStreamDocument(info, dj_));
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_TRUE(s->info.encryption);
+  EXPECT_EQ(s->info.encryption->key_id, e.key_id);
+  EXPECT_EQ(s->info.encryption->nonce_prefix, e.nonce_prefix);
+}
+
+TEST_F(StreamTest, AHeadSignedByAnotherWalletOrOfAnotherStreamIsRefused) {
+  Json forged = MakeTreeHead(stream_.id, 1, MerkleRoot(Leaves(1)), 1767225601, false, other_);
+  auto r = ReadTreeHead(forged, stream_);
+  EXPECT_EQ(r.status().code(), Code::kIntegrity);
+  Hash256 elsewhere = stream_.id;
+  elsewhere[0] ^= 1;
+  Json astray = MakeTreeHead(elsewhere, 1, MerkleRoot(Leaves(1)), 1767225601, false, dj_);
+  EXPECT_EQ(ReadTreeHead(astray, stream_).status().code(), Code::kIntegrity);
+  Json tampered = MakeTreeHead(stream_.id, 1, MerkleRoot(Leaves(1)), 1767225601, false, dj_);
+  tampered["size"] = 2;
+  EXPECT_EQ(ReadTreeHead(tampered, stream_).status().code(), Code::kIntegrity);
+}
+
+TEST_F(StreamTest, TheLogGrowsChunkByChunkAndSealsAsTheTrackRoot) {
+  StreamLog log(stream_);
+  ASSERT_TRUE(log.Extend({}, Head(0, 1767225600)).ok());
+  auto leaves = Leaves(40);
+  for (uint32_t i = 0; i < 30; ++i) {
+    Status s = log.Extend(std::span(&leaves[i], 1), Head(i + 1, 1767225600 + i));
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  // Several chunks under one head, as a listener catching up sees them.
+  ASSERT_TRUE(log.Extend(std::span(leaves.data() + 30, 10), Head(40, 1767225700)).ok());
+  EXPECT_TRUE(log.Heartbeat(Head(40, 1767225730)).ok());
+  ASSERT_TRUE(log.Extend({}, Head(40, 1767225731, true)).ok());
+  EXPECT_EQ(log.size(), 40u);
+  EXPECT_EQ(log.root(), MerkleRoot(leaves));
+  EXPECT_TRUE(log.head()->ended);
+  // Nothing follows an ended stream.
+  auto more = Leaves(41);
+  EXPECT_EQ(log.Extend(std::span(&more[40], 1), Head(41, 1767225800)).code(), Code::kIntegrity);
+}
+
+TEST_F(StreamTest, EveryLieOfAHeadIsRefusedAndLeavesTheLogAsItWas) {
+  StreamLog log(stream_);
+  auto leaves = Leaves(6);
+  ASSERT_TRUE(log.Extend(std::span(leaves.data(), 4), Head(4, 1767225610)).ok());
+  auto refused = [&](Status s, const char* says) {
+    EXPECT_EQ(s.code(), Code::kIntegrity) << s.message();
+    EXPECT_NE(s.message().find(says), std::string::npos) << s.message();
+    EXPECT_EQ(log.size(), 4u);
+    EXPECT_EQ(log.head()->size, 4u);
+  };
+  // A size that goes back.
+  refused(log.Extend({}, Head(3, 1767225620)), "size goes back");
+  // A root inconsistent with the last: the next chunk is not the head's leaf.
+  Hash256 wrong = leaves[4];
+  wrong[5] ^= 0x40;
+  refused(log.Extend(std::span(&wrong, 1), Head(5, 1767225620)), "is not that of the chunks");
+  // A time that goes back.
+  refused(log.Extend(std::span(&leaves[4], 1), Head(5, 1767225600)), "time goes back");
+  // Too few chunks for the head's size.
+  refused(log.Extend(std::span(&leaves[4], 1), Head(6, 1767225620)), "needs 2 new chunks");
+  // Equivocation: the same size, another root; both heads are the evidence.
+  TreeHead fork = Head(4, 1767225620, false, nullptr, MerkleRoot(Leaves(5)));
+  refused(log.Heartbeat(fork), "equivocation");
+  ASSERT_EQ(log.Evidence().size(), 2u);
+  EXPECT_EQ(log.Evidence()[0], log.head()->doc);
+  EXPECT_EQ(log.Evidence()[1], fork.doc);
+  refused(log.Extend({}, fork), "equivocation");
+  // And the honest next head still extends it.
+  EXPECT_TRUE(log.Extend(std::span(&leaves[4], 1), Head(5, 1767225620)).ok());
+}
+
+}  // namespace
+}  // namespace digm
