@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "digm/crypto.h"
+#include "digm/stream_store.h"
 #include "test_util.h"
 
 namespace digm {
@@ -161,6 +162,110 @@ TEST_F(StreamTest, EveryLieOfAHeadIsRefusedAndLeavesTheLogAsItWas) {
   refused(log.Extend({}, fork), "equivocation");
   // And the honest next head still extends it.
   EXPECT_TRUE(log.Extend(std::span(&leaves[4], 1), Head(5, 1767225620)).ok());
+}
+
+// A node's streams: a publisher's chunks and heads appended, listed, aged by
+// the node's clock, ended; lies refused with nothing kept; a restart resumes.
+class StreamStoreTest : public StreamTest {
+ protected:
+  void SetUp() override {
+    StreamTest::SetUp();
+    Reopen();
+    ASSERT_TRUE(streams_->Announce(stream_).ok());
+    id_ = HexEncode(stream_.id);
+  }
+
+  void Reopen() {
+    streams_.reset();
+    node_.reset();
+    node_ = std::move(NodeStore::Open(dir_ / "node", true, clock_)).value();
+    streams_ = std::move(StreamStore::Open(*node_, clock_)).value();
+  }
+
+  // Chunk i's stored bytes, and the head after it over every chunk so far.
+  Bytes Part(uint32_t i) { return testing::SomeBytes(3000 + i, i + 1); }
+  Json HeadAfter(uint32_t i, const Wallet& by, bool ended = false) {
+    std::vector<Hash256> hashes;
+    for (uint32_t k = 0; k <= i; ++k) hashes.push_back(Sha256(Part(k)));
+    return MakeTreeHead(stream_.id, i + 1, MerkleRoot(hashes), 1767225600 + i, ended, by);
+  }
+
+  testing::TempDir dir_;
+  int64_t now_ = 1767225600;
+  Clock clock_ = [this] { return now_; };
+  std::unique_ptr<NodeStore> node_;
+  std::unique_ptr<StreamStore> streams_;
+  std::string id_;
+};
+
+TEST_F(StreamStoreTest, ChunksAndHeadsGrowTheLogAndTheDirectoryListsTheStream) {
+  for (uint32_t i = 0; i < 5; ++i) {
+    Status s = streams_->Append(id_, i, Part(i), HeadAfter(i, dj_));
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_TRUE(node_->HasChunk(HexEncode(Sha256(Part(i)))));
+  }
+  EXPECT_EQ(streams_->ChunkHashes(id_).size(), 5u);
+  auto live = streams_->ListLive(now_ - 120);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].id, id_);
+  EXPECT_EQ(live[0].head["size"], 5);
+  EXPECT_EQ(streams_->ListLive(now_ - 120, "FRIDAY").size(), 1u);
+  EXPECT_EQ(streams_->ListLive(now_ - 120, "dj").size(), 1u);
+  EXPECT_TRUE(streams_->ListLive(now_ - 120, "sunday").empty());
+  // Unheard for two minutes: stale, out of the directory; a heartbeat brings it back.
+  now_ += 121;
+  EXPECT_TRUE(streams_->ListLive(now_ - 120).empty());
+  ASSERT_TRUE(streams_->Heartbeat(id_, HeadAfter(4, dj_)).ok());
+  EXPECT_EQ(streams_->ListLive(now_ - 120).size(), 1u);
+  // The end: gone from the directory at once.
+  ASSERT_TRUE(streams_->End(id_, HeadAfter(4, dj_, true)).ok());
+  EXPECT_TRUE(streams_->ListLive(now_ - 120).empty());
+  EXPECT_TRUE(streams_->Row(id_)->ended);
+}
+
+TEST_F(StreamStoreTest, EveryLieIsRefusedAndNothingOfItIsKept) {
+  ASSERT_TRUE(streams_->Append(id_, 0, Part(0), HeadAfter(0, dj_)).ok());
+  auto nothing_kept = [&](Status s, Code code) {
+    EXPECT_EQ(s.code(), code) << s.message();
+    EXPECT_EQ(streams_->ChunkHashes(id_).size(), 1u);
+    EXPECT_FALSE(node_->HasChunk(HexEncode(Sha256(Part(1)))));
+    EXPECT_EQ(streams_->Row(id_)->head["size"], 1);
+  };
+  // A head signed by another wallet.
+  nothing_kept(streams_->Append(id_, 1, Part(1), HeadAfter(1, other_)), Code::kIntegrity);
+  // A chunk whose hash is not the head's new leaf.
+  Bytes altered = Part(1);
+  altered[7] ^= 1;
+  nothing_kept(streams_->Append(id_, 1, altered, HeadAfter(1, dj_)), Code::kIntegrity);
+  EXPECT_FALSE(node_->HasChunk(HexEncode(Sha256(altered))));
+  // A chunk out of order, and a stream nobody announced.
+  nothing_kept(streams_->Append(id_, 2, Part(1), HeadAfter(1, dj_)), Code::kBadInput);
+  nothing_kept(streams_->Append(std::string(64, 'a'), 0, Part(1), HeadAfter(1, dj_)),
+               Code::kBadInput);
+  // A forged heartbeat, and one that forks the log: equivocation, with evidence.
+  nothing_kept(streams_->Heartbeat(id_, HeadAfter(0, other_)), Code::kIntegrity);
+  Json fork = MakeTreeHead(stream_.id, 1, Sha256(Part(9)), 1767225601, false, dj_);
+  nothing_kept(streams_->Heartbeat(id_, fork), Code::kIntegrity);
+  EXPECT_EQ(streams_->Evidence(id_).size(), 2u);
+  // An end that is not the end.
+  nothing_kept(streams_->End(id_, HeadAfter(0, dj_)), Code::kBadInput);
+  // And the honest publisher carries on.
+  EXPECT_TRUE(streams_->Append(id_, 1, Part(1), HeadAfter(1, dj_)).ok());
+}
+
+TEST_F(StreamStoreTest, AfterARestartTheStoredPrefixVerifiesAndTheNextAppendContinuesIt) {
+  for (uint32_t i = 0; i < 3; ++i)
+    ASSERT_TRUE(streams_->Append(id_, i, Part(i), HeadAfter(i, dj_)).ok());
+  Reopen();
+  auto stream = streams_->Get(id_);
+  ASSERT_TRUE(stream);
+  EXPECT_EQ(stream->id, stream_.id);
+  EXPECT_EQ(streams_->Append(id_, 2, Part(2), HeadAfter(2, dj_)).code(), Code::kBadInput);
+  ASSERT_TRUE(streams_->Append(id_, 3, Part(3), HeadAfter(3, dj_)).ok());
+  auto hashes = streams_->ChunkHashes(id_);
+  ASSERT_EQ(hashes.size(), 4u);
+  EXPECT_EQ(MerkleRoot(hashes), MerkleRoot(std::vector<Hash256>{Sha256(Part(0)), Sha256(Part(1)),
+                                                                Sha256(Part(2)), Sha256(Part(3))}));
 }
 
 }  // namespace

@@ -1,0 +1,78 @@
+// A node's live streams (SPEC §9): the stream documents it was given, the
+// chunks of each stream's log (in the node's chunk store, so /content/HASH
+// serves them) and the last head it accepted, kept in the node's index.
+// Every append is checked by the stream's StreamLog before anything of it is
+// kept: a chunk is stored, then its place in the log and the new head are
+// committed in one transaction, so after a crash the log holds a prefix that
+// verifies and the publisher's next append continues it. Thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "digm/clock.h"
+#include "digm/node_store.h"
+#include "digm/stream.h"
+
+namespace digm {
+
+struct LiveStreamRow {
+  std::string id;  // hex
+  Json stream;     // the digm.stream/1
+  Json head;       // the last head accepted (null before the first)
+  int64_t last_heard = 0;
+  bool ended = false;
+  Json ToJson() const;  // {"id","stream","head","last_heard"} (RFC 3339)
+};
+
+class StreamStore {
+ public:
+  // Opens the streams of the node whose store is `node` (its index.db).
+  static Result<std::unique_ptr<StreamStore>> Open(NodeStore& node, Clock clock = UnixNow);
+  ~StreamStore();
+
+  // ANNOUNCE: keeps a checked stream document (ReadStreamDocument).
+  // Idempotent; a stream heard again is fresh again.
+  Status Announce(const Stream& stream);
+  std::optional<Stream> Get(const std::string& id);
+
+  // Appends chunk `index` (its stored bytes) under `head`, the signed head
+  // of size index + 1. BadInput for an unknown stream or a chunk out of
+  // order ("expected chunk N"); Integrity for a head the log refuses
+  // (StreamLog::Extend), with nothing kept.
+  Status Append(const std::string& id, uint64_t index, std::span<const uint8_t> stored,
+                const Json& head);
+  // HEARTBEAT: a fresh head of the current size. DEREGISTER: the final head
+  // (ended) of the current size; the stream leaves the directory.
+  Status Heartbeat(const std::string& id, const Json& head);
+  Status End(const std::string& id, const Json& head);
+
+  // The streams heard from since `heard_since` and not ended, whose title or
+  // artist contains `query` (any case; empty: all), most recently heard first.
+  std::vector<LiveStreamRow> ListLive(int64_t heard_since, const std::string& query = "");
+  std::optional<LiveStreamRow> Row(const std::string& id);
+  // The chunk hashes of a stream's log, in order (for proofs and relays).
+  std::vector<Hash256> ChunkHashes(const std::string& id);
+
+  // Both heads of the last equivocation a stream's publisher was caught in.
+  Json Evidence(const std::string& id);
+
+ private:
+  StreamStore(NodeStore& node, std::unique_ptr<SQLite::Database> db, Clock clock);
+  // The log of `id`, rebuilt from the index on first use. REQUIRES: mu_ held.
+  Result<StreamLog*> LogOf(const std::string& id);
+  Status Accept(const std::string& id, const Json& head, bool ending);
+
+  NodeStore& node_;
+  std::mutex mu_;
+  std::unique_ptr<SQLite::Database> db_;
+  Clock clock_;
+  std::map<std::string, StreamLog> logs_;
+};
+
+}  // namespace digm
