@@ -5,7 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "digm/crypto.h"
+#include "digm/http_client.h"
+#include "digm/http_server.h"
+#include "digm/proof.h"
+#include "digm/stream_api.h"
 #include "digm/stream_store.h"
 #include "test_util.h"
 
@@ -266,6 +272,126 @@ TEST_F(StreamStoreTest, AfterARestartTheStoredPrefixVerifiesAndTheNextAppendCont
   ASSERT_EQ(hashes.size(), 4u);
   EXPECT_EQ(MerkleRoot(hashes), MerkleRoot(std::vector<Hash256>{Sha256(Part(0)), Sha256(Part(1)),
                                                                 Sha256(Part(2)), Sha256(Part(3))}));
+}
+
+// The routes of SPEC §9 over a node's stream store: what each refusal answers,
+// and a long poll answered when the log grows, over a real socket.
+class StreamApiTest : public StreamStoreTest {
+ protected:
+  void SetUp() override {
+    StreamStoreTest::SetUp();
+    api_ = std::make_unique<StreamApi>(
+        *streams_, node_->chunks(),
+        StreamApi::Options{.url = "http://127.0.0.1:1", .stale_after = 120, .clock = clock_});
+  }
+  void TearDown() override { api_.reset(); }
+
+  HttpResponse Call(const std::string& method, const std::string& target, std::string body = "",
+                    std::map<std::string, std::string> headers = {}) {
+    HttpRequest r{method, target, std::move(headers), std::move(body), "127.0.0.1"};
+    auto segs = Segments(PathOf(target));
+    return api_->Handle(r, *segs);
+  }
+  HttpResponse PutPart(uint32_t i, const Wallet& by, std::optional<Bytes> bytes = std::nullopt) {
+    Bytes b = bytes.value_or(Part(i));
+    std::string head = DumpDocument(HeadAfter(i, by));  // sorted keys, no spaces
+    return Call(
+        "PUT", "/streams/" + id_ + "/" + std::to_string(i), std::string(b.begin(), b.end()),
+        {{"digm-tree-head",
+          Base64UrlEncode(std::span(reinterpret_cast<const uint8_t*>(head.data()), head.size()))}});
+  }
+
+  std::unique_ptr<StreamApi> api_;
+};
+
+TEST_F(StreamApiTest, TheRoutesKeepWhatVerifiesAndAnswerEachLieWithItsStatus) {
+  EXPECT_EQ(Call("PUT", "/streams/" + id_, DumpDocument(doc_)).status, 201);
+  EXPECT_EQ(Call("PUT", "/streams/" + std::string(64, 'b'), DumpDocument(doc_)).status, 400);
+  Json forged = doc_;
+  forged["title"] = "not what was signed";
+  EXPECT_EQ(Call("PUT", "/streams/" + id_, DumpDocument(forged)).status, 403);
+  for (uint32_t i = 0; i < 3; ++i) ASSERT_EQ(PutPart(i, dj_).status, 201) << PutPart(i, dj_).body;
+  EXPECT_EQ(PutPart(3, other_).status, 403);  // another wallet's head
+  Bytes altered = Part(3);
+  altered[0] ^= 1;
+  EXPECT_EQ(PutPart(3, dj_, altered).status, 409);                    // not the head's leaf
+  EXPECT_EQ(PutPart(5, dj_).status, 409);                             // out of order
+  EXPECT_EQ(Call("PUT", "/streams/" + id_ + "/3", "x").status, 400);  // no head header
+  EXPECT_EQ(
+      Call("POST", "/streams/" + id_ + "/heartbeat", DumpDocument(HeadAfter(2, other_))).status,
+      403);
+  EXPECT_EQ(Call("POST", "/streams/" + id_ + "/heartbeat", DumpDocument(HeadAfter(2, dj_))).status,
+            200);
+  EXPECT_EQ(streams_->ChunkHashes(id_).size(), 3u);
+
+  auto listed = ParseJson(Call("GET", "/streams").body);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0]["id"], id_);
+  EXPECT_EQ((*listed)[0]["head"]["size"], 3);
+  EXPECT_EQ((*listed)[0]["holders"][0], "http://127.0.0.1:1");
+  EXPECT_EQ(ParseJson(Call("GET", "/streams?q=friday").body)->size(), 1u);
+  EXPECT_EQ(ParseJson(Call("GET", "/streams?q=sunday").body)->size(), 0u);
+
+  HttpResponse chunk = Call("GET", "/streams/" + id_ + "/1");
+  ASSERT_EQ(chunk.status, 200);
+  EXPECT_EQ(Bytes(chunk.body.begin(), chunk.body.end()), Part(1));
+  EXPECT_EQ(Call("GET", "/streams/" + id_ + "/3").status, 404);
+
+  auto proof = ConsistencyProofFromJson(
+      *ParseJson(Call("GET", "/streams/" + id_ + "/consistency?from=1&to=3").body));
+  ASSERT_TRUE(proof.ok()) << proof.status().message();
+  EXPECT_TRUE(
+      VerifyConsistency(proof->size1, proof->size2, proof->root1, proof->root2, proof->path));
+  EXPECT_EQ(proof->root2, MerkleRoot(streams_->ChunkHashes(id_)));
+  EXPECT_EQ(Call("GET", "/streams/" + id_ + "/consistency?from=2&to=9").status, 400);
+
+  EXPECT_EQ(Call("DELETE", "/streams/" + id_, DumpDocument(HeadAfter(2, dj_))).status, 400);
+  EXPECT_EQ(Call("DELETE", "/streams/" + id_, DumpDocument(HeadAfter(2, dj_, true))).status, 200);
+  EXPECT_EQ(ParseJson(Call("GET", "/streams").body)->size(), 0u);
+}
+
+TEST_F(StreamApiTest, ANodeOnlyTakesStreamsFromItsAllowedPublishers) {
+  StreamApi strict(*streams_, node_->chunks(),
+                   StreamApi::Options{.allowed_publishers = {other_.address}, .clock = clock_});
+  HttpRequest r{"PUT", "/streams/" + id_, {}, DumpDocument(doc_), "127.0.0.1"};
+  EXPECT_EQ(strict.Handle(r, *Segments(PathOf(r.target))).status, 403);
+}
+
+TEST_F(StreamApiTest, AHeadLongPollIsAnsweredWhenTheLogGrowsOrItsWaitEnds) {
+  ASSERT_EQ(PutPart(0, dj_).status, 201);
+  auto server = HttpServer::Bind(
+      "127.0.0.1:0",
+      [this](const HttpRequest& r) { return api_->Handle(r, *Segments(PathOf(r.target))); },
+      ServerLimits{.threads = 2});
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  std::thread run([&] { (*server)->Run(); });
+  std::string base = "http://127.0.0.1:" + std::to_string((*server)->port()) + "/streams/" + id_;
+  // Nothing new yet: the poll waits, holding no server thread (two polls
+  // and a request on a 2-thread server), and is answered by the append.
+  Result<HttpResult> grown = Status::Ok(), other = Status::Ok();
+  std::thread poll([&] { grown = HttpCall("GET", base + "/head?after=1&wait=20"); });
+  std::thread poll2([&] { other = HttpCall("GET", base + "/head?after=1&wait=20"); });
+  for (int i = 0; i < 1000 && api_->Waiting() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(api_->Waiting(), 2u);  // (not ASSERT: the polls must still be joined)
+  auto quick = HttpCall("GET", base + "/head");
+  ASSERT_TRUE(quick.ok());
+  EXPECT_EQ(ParseJson(quick->body)->at("size"), 1);
+  ASSERT_EQ(PutPart(1, dj_).status, 201);
+  poll.join();
+  poll2.join();
+  ASSERT_TRUE(grown.ok()) << grown.status().message();
+  EXPECT_EQ(grown->status, 200);
+  EXPECT_EQ(ParseJson(grown->body)->at("size"), 2);
+  EXPECT_EQ(ParseJson(other->body)->at("size"), 2);
+  // A wait that runs out answers with the head as it is.
+  auto waited = HttpCall("GET", base + "/head?after=5&wait=1");
+  ASSERT_TRUE(waited.ok());
+  EXPECT_EQ(ParseJson(waited->body)->at("size"), 2);
+  EXPECT_EQ(api_->Waiting(), 0u);
+  (*server)->Shutdown();
+  run.join();
 }
 
 }  // namespace

@@ -31,6 +31,11 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
       ->capture_default_str()
       ->check(seconds)
       ->type_name("S");
+  serve->add_option("--stale-after", so.stream_stale_after_s,
+                    "seconds a live stream unheard from stays listed")
+      ->capture_default_str()
+      ->check(seconds)
+      ->type_name("S");
   cli::AddServerFlags(serve, so.limits);
   serve->add_flag("--dht", so.dht, "announce the tracks held here on the BitTorrent mainline DHT");
   cli::AddDhtFlags(serve, so.dht_options, "0.0.0.0:6881", true);

@@ -8,6 +8,8 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
+#include <string_view>
 
 #include "digm/hex.h"
 #include "digm/status.h"
@@ -42,6 +44,11 @@ class Sha256Hasher {
 
 // Fills `out` from the operating system's CSPRNG.
 void RandomBytes(std::span<uint8_t> out);
+
+// RFC 4648 §5 base64url without padding, through OpenSSL's base64; the
+// decoder takes it with or without padding, and refuses anything else.
+std::string Base64UrlEncode(std::span<const uint8_t> data);
+Result<Bytes> Base64UrlDecode(std::string_view text);
 
 // Call first in main. OpenSSL then skips its clean-up at exit, so a thread
 // still finishing a lookup when a tool exits (an identity check whose answer

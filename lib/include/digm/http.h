@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +57,10 @@ struct HttpResponse {
   std::vector<FileSlice> files;  // the body, in order, when not empty
   bool head_only = false;        // HEAD: send the headers of the GET
   bool reset = false;            // drop the connection instead of answering
+  // When set, the answer comes later: the server calls `defer` once with a
+  // function to call, from any thread and exactly once, with the real
+  // response (a long poll). Nothing else of this response is used.
+  std::function<void(std::function<void(HttpResponse)> reply)> defer;
 
   uint64_t ContentLength() const;
   void Set(const std::string& name, const std::string& value) { headers.emplace_back(name, value); }
@@ -87,5 +92,18 @@ bool IfRangeHolds(std::string_view header, std::string_view etag);
 
 // The part of `files` (consecutive slices) between bytes first and last.
 std::vector<FileSlice> SliceRange(const std::vector<FileSlice>& files, ByteRange range);
+
+// A request target's path, without its query or fragment.
+std::string_view PathOf(std::string_view target);
+
+// The path's segments ("/a//b/" -> {"a","b"}); none when a segment is "." or
+// "..", or holds a percent escape (no route here needs one).
+std::optional<std::vector<std::string>> Segments(std::string_view path);
+
+// The value of `name` in the target's query ("" when absent), undecoded.
+std::string QueryParam(std::string_view target, std::string_view name);
+
+// 405 with the Allow header.
+HttpResponse MethodNotAllowed(const char* allow);
 
 }  // namespace digm

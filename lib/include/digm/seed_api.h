@@ -18,6 +18,7 @@
 #include "digm/clock.h"
 #include "digm/http.h"
 #include "digm/node_store.h"
+#include "digm/stream_api.h"
 #include "digm/wallet.h"
 
 namespace digm {
@@ -42,6 +43,7 @@ class SeedApi {
     // nonce over HTTP). Tests give their own.
     std::function<Result<Address>(const std::string& url)> prove;
     Clock clock = UnixNow;  // what "now" is for records, pins and peers
+    StreamApi* streams = nullptr;  // the live-stream routes, when the node keeps streams
   };
 
   SeedApi(NodeStore& store, const Wallet& identity, Options options);

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -67,6 +68,39 @@ Hash256 Sha256(std::span<const uint8_t> data) {
   if (!EVP_Digest(data.data(), data.size(), out.data(), &len, Sha256Md(), nullptr)) {
     Die("sha256");
   }
+  return out;
+}
+
+std::string Base64UrlEncode(std::span<const uint8_t> data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
+                          static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n));
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  return out;
+}
+
+Result<Bytes> Base64UrlDecode(std::string_view text) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  if (text.size() % 4 == 1) return Status::BadInput("not base64url: a length no encoding has");
+  std::string b64(text);
+  for (char& c : b64) {
+    if (c == '-') {
+      c = '+';
+    } else if (c == '_') {
+      c = '/';
+    } else if (!std::isalnum(static_cast<unsigned char>(c))) {
+      return Status::BadInput("not base64url: an unexpected character");
+    }
+  }
+  size_t pad = (4 - b64.size() % 4) % 4;
+  b64.append(pad, '=');
+  Bytes out(b64.size() / 4 * 3);
+  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(b64.data()),
+                          static_cast<int>(b64.size()));
+  if (n < 0) return Status::BadInput("not base64url");
+  out.resize(static_cast<size_t>(n) - pad);  // EVP_DecodeBlock counts padding as zero bytes
   return out;
 }
 

@@ -105,4 +105,47 @@ std::vector<FileSlice> SliceRange(const std::vector<FileSlice>& files, ByteRange
   return out;
 }
 
+std::string_view PathOf(std::string_view target) {
+  size_t q = target.find_first_of("?#");
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+std::optional<std::vector<std::string>> Segments(std::string_view path) {
+  if (path.empty() || path[0] != '/') return std::nullopt;
+  std::vector<std::string> out;
+  size_t at = 1;
+  while (at <= path.size()) {
+    size_t slash = path.find('/', at);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string seg(path.substr(at, slash - at));
+    if (seg == "." || seg == ".." || seg.find('%') != std::string::npos) return std::nullopt;
+    if (!seg.empty()) out.push_back(std::move(seg));
+    at = slash + 1;
+  }
+  return out;
+}
+
+std::string QueryParam(std::string_view target, std::string_view name) {
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  std::string_view query = target.substr(q + 1);
+  query = query.substr(0, query.find('#'));
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    if (pair.substr(0, name.size()) == name && pair.size() > name.size() &&
+        pair[name.size()] == '=') {
+      return std::string(pair.substr(name.size() + 1));
+    }
+    if (pair.size() == query.size()) break;
+    query.remove_prefix(pair.size() + 1);
+  }
+  return "";
+}
+
+HttpResponse MethodNotAllowed(const char* allow) {
+  HttpResponse r = HttpResponse::Error(405, "method not allowed");
+  r.Set("Allow", allow);
+  return r;
+}
+
 }  // namespace digm

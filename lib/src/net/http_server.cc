@@ -207,6 +207,21 @@ class Session : public std::enable_shared_from_this<Session> {
         res = HttpResponse::Error(500, e.what());
       }
     }
+    if (res.defer) {
+      // The session waits, reading nothing, until the answer is posted back
+      // onto its io_context (one thread); the drain deadline bounds how long
+      // shutdown waits for it.
+      unsigned version = req.version();
+      auto defer = std::move(res.defer);
+      defer([self = shared_from_this(), version](HttpResponse later) {
+        later.defer = nullptr;
+        net::post(self->stream_.get_executor(),
+                  [self, version, later = std::move(later)]() mutable {
+                    self->Send(std::move(later), version);
+                  });
+      });
+      return;
+    }
     Send(std::move(res), req.version());
   }
 

@@ -19,45 +19,8 @@ namespace {
 
 constexpr size_t kOpenFiles = 1024;
 
-std::string_view PathOf(std::string_view target) {
-  size_t q = target.find_first_of("?#");
-  return q == std::string_view::npos ? target : target.substr(0, q);
-}
 
-// Splits "/a/b/c" into {"a","b","c"}; an empty segment or "." or ".." makes the
-// whole path invalid.
-std::optional<std::vector<std::string>> Segments(std::string_view path) {
-  if (path.empty() || path[0] != '/') return std::nullopt;
-  std::vector<std::string> out;
-  size_t at = 1;
-  while (at <= path.size()) {
-    size_t slash = path.find('/', at);
-    if (slash == std::string_view::npos) slash = path.size();
-    std::string seg(path.substr(at, slash - at));
-    if (seg == "." || seg == ".." || seg.find('%') != std::string::npos) return std::nullopt;
-    if (!seg.empty()) out.push_back(std::move(seg));
-    at = slash + 1;
-  }
-  return out;
-}
 
-// The value of `name` in the target's query ("" when absent), undecoded.
-std::string QueryParam(std::string_view target, std::string_view name) {
-  size_t q = target.find('?');
-  if (q == std::string_view::npos) return "";
-  std::string_view query = target.substr(q + 1);
-  query = query.substr(0, query.find('#'));
-  while (!query.empty()) {
-    std::string_view pair = query.substr(0, query.find('&'));
-    if (pair.substr(0, name.size()) == name && pair.size() > name.size() &&
-        pair[name.size()] == '=') {
-      return std::string(pair.substr(name.size() + 1));
-    }
-    if (pair.size() == query.size()) break;
-    query.remove_prefix(pair.size() + 1);
-  }
-  return "";
-}
 
 // The Content-Type of a segment extension, "" for one HLS does not carry.
 std::string SegmentMime(const std::string& ext) {
@@ -81,11 +44,6 @@ bool IsNonce(std::string_view s) {
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-HttpResponse MethodNotAllowed(const char* allow) {
-  HttpResponse r = HttpResponse::Error(405, "method not allowed");
-  r.Set("Allow", allow);
-  return r;
-}
 
 Json TrackJson(const TrackRow& t) {
   return Json{{"title", t.title},           {"artist", t.artist}, {"album", t.album},
@@ -243,6 +201,10 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
       r.Set("Access-Control-Max-Age", "86400");
       return r;
     }
+    if (!s.empty() && s[0] == "streams") {
+      if (!options_.streams) return HttpResponse::Error(404, "this node keeps no live streams");
+      return options_.streams->Handle(req, s);
+    }
     if (s.size() == 1 && s[0] == "ping") {
       if (!get) return MethodNotAllowed("GET, HEAD");
       // With a nonce, the node proves it holds its key at its URL.
@@ -312,11 +274,25 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
     }
     return HttpResponse::Error(404, "not found");
   }();
-  if (req.method == "HEAD") res.head_only = true;
+  bool head = req.method == "HEAD";
+  auto finish = [head](HttpResponse& r) {
+    if (head) r.head_only = true;
+    // Browsers may read every answer from any page (nothing here is private).
+    r.Set("Access-Control-Allow-Origin", "*");
+    r.Set("Access-Control-Expose-Headers", "ETag, Content-Range, Content-Length, Accept-Ranges");
+  };
+  if (res.defer) {  // a long poll: the same finish for the answer that comes later
+    auto inner = std::move(res.defer);
+    res.defer = [inner, finish](std::function<void(HttpResponse)> reply) {
+      inner([reply = std::move(reply), finish](HttpResponse later) {
+        finish(later);
+        reply(std::move(later));
+      });
+    };
+    return res;
+  }
   if (res.status >= 400 && res.status < 500) ++metrics_.client_errors;
-  // Browsers may read every answer from any page (nothing here is private).
-  res.Set("Access-Control-Allow-Origin", "*");
-  res.Set("Access-Control-Expose-Headers", "ETag, Content-Range, Content-Length, Accept-Ranges");
+  finish(res);
   return res;
 }
 

@@ -22,6 +22,8 @@
 #include "digm/node_store.h"
 #include "digm/rendezvous.h"
 #include "digm/seed_api.h"
+#include "digm/stream_api.h"
+#include "digm/stream_store.h"
 
 namespace digm {
 namespace {
@@ -326,6 +328,7 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
   DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(o.data_dir, false, o.clock));
   // One process per data folder (SPEC §5): held until this process ends.
   DIGM_ASSIGN_OR_RETURN(DataLock lock, DataLock::Take(o.data_dir));
+  DIGM_ASSIGN_OR_RETURN(auto streams, StreamStore::Open(*store, o.clock));
   DIGM_ASSIGN_OR_RETURN(Wallet identity, ReadWalletFile(o.data_dir + "/node.wallet"));
   // A run that did not stop cleanly may have left a chunk half-written or the
   // index behind the files: check every chunk before serving any.
@@ -348,11 +351,17 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
     o.url = "http://" + o.listen.substr(0, o.listen.rfind(':')) + ":" +
             std::to_string((*server)->port());
   }
+  StreamApi stream_api(*streams, store->chunks(),
+                       StreamApi::Options{.url = o.url,
+                                          .allowed_publishers = o.allowed_publishers,
+                                          .stale_after = o.stream_stale_after_s,
+                                          .clock = o.clock});
   api = std::make_unique<SeedApi>(*store, identity,
                                   SeedApi::Options{.url = o.url,
                                                    .allowed_publishers = o.allowed_publishers,
                                                    .peer_ttl = o.peer_ttl_s,
-                                                   .clock = o.clock});
+                                                   .clock = o.clock,
+                                                   .streams = &stream_api});
   log("serving " + o.data_dir + " at " + o.url + " as " + api->node_id());
   std::unique_ptr<Dht> dht;
   if (o.dht) {
