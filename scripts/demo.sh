@@ -129,6 +129,7 @@ jq -r '.deliveries[] | "  \(.url) delivered \(.chunks | length) chunks, \(.bytes
 echo "receipt signed by $(jq -r .signer receipt.json)"
 
 step "10. audit: three epochs of storage proofs; node3 loses a chunk and is struck out"
+wait "${pids[1]}" 2>/dev/null || true  # node2 drains and lets go of its data folder first
 digm-seed serve --data node2 --listen 127.0.0.1:0 --gossip-interval 1 --peer "${urls[0]}" 2> node2.log &
 pids+=($!)
 urls[1]=$(node_url node2.log "$!") || { cat node2.log; exit 1; }
