@@ -4,12 +4,15 @@
 #include "digm/stream.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <thread>
 
+#include "digm/assemble.h"
 #include "digm/crypto.h"
 #include "digm/http_client.h"
 #include "digm/http_server.h"
+#include "digm/live_publish.h"
 #include "digm/proof.h"
 #include "digm/stream_api.h"
 #include "digm/stream_store.h"
@@ -392,6 +395,112 @@ TEST_F(StreamApiTest, AHeadLongPollIsAnsweredWhenTheLogGrowsOrItsWaitEnds) {
   EXPECT_EQ(api_->Waiting(), 0u);
   (*server)->Shutdown();
   run.join();
+}
+
+// The publisher: input arriving over time is cut into chunks by time, each
+// sent with its head to a real node over 127.0.0.1, and ended; the node's
+// copy is the input, byte for byte, clear or sealed under the track key.
+class LivePublishTest : public StreamStoreTest {
+ protected:
+  void SetUp() override {
+    StreamStoreTest::SetUp();
+    api_ = std::make_unique<StreamApi>(*streams_, node_->chunks(), StreamApi::Options{});
+    auto server = HttpServer::Bind(
+        "127.0.0.1:0",
+        [this](const HttpRequest& r) { return api_->Handle(r, *Segments(PathOf(r.target))); },
+        ServerLimits{.threads = 2});
+    ASSERT_TRUE(server.ok());
+    server_ = std::move(*server);
+    run_ = std::thread([this] { server_->Run(); });
+    url_ = "http://127.0.0.1:" + std::to_string(server_->port());
+  }
+  void TearDown() override {
+    server_->Shutdown();
+    run_.join();
+    api_.reset();
+  }
+
+  // Publishes 12 writes of 1,000 bytes, 60 ms apart, through a pipe.
+  Result<LivePublishResult> Publish(const LivePublishOptions& o, Bytes* input) {
+    *input = testing::SomeBytes(12000, 5);
+    int fds[2];
+    EXPECT_EQ(pipe(fds), 0);
+    std::thread feeder([&, w = fds[1]] {
+      for (size_t at = 0; at < input->size(); at += 1000) {
+        EXPECT_EQ(write(w, input->data() + at, 1000), 1000);
+        std::this_thread::sleep_for(std::chrono::milliseconds(60));
+      }
+      close(w);
+    });
+    auto r = PublishLive(fds[0], dj_, o);
+    feeder.join();
+    close(fds[0]);
+    return r;
+  }
+
+  std::unique_ptr<StreamApi> api_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread run_;
+  std::string url_;
+};
+
+TEST_F(LivePublishTest, AClearStreamReachesTheNodeByteForByteAndEnds) {
+  LivePublishOptions o;
+  o.info.title = "Friday set";
+  o.info.part_ms = 100;
+  o.nodes = {url_, "http://127.0.0.1:1"};  // the second is down: named, dropped
+  std::vector<std::string> errors;
+  o.on_node_error = [&](const std::string& e) { errors.push_back(e); };
+  size_t heads = 0;
+  o.on_head = [&](const TreeHead&) { ++heads; };
+  Bytes input;
+  auto r = Publish(o, &input);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(errors.size(), 1u);
+  EXPECT_GT(r->chunks.size(), 1u);  // cut by time, not at the end
+  EXPECT_EQ(heads, r->chunks.size() + 1);
+  EXPECT_EQ(r->size, input.size());
+  EXPECT_EQ(r->source_sha256, Sha256(input));
+  std::string id = HexEncode(r->id);
+  auto hashes = streams_->ChunkHashes(id);
+  ASSERT_EQ(hashes.size(), r->chunks.size());
+  EXPECT_EQ(MerkleRoot(hashes), r->root);
+  Bytes stored;
+  for (const auto& h : hashes) {
+    Bytes b = *node_->chunks().Get(h);
+    stored.insert(stored.end(), b.begin(), b.end());
+  }
+  EXPECT_EQ(stored, input);
+  EXPECT_TRUE(streams_->Row(id)->ended);
+}
+
+TEST_F(LivePublishTest, AnEncryptedStreamOpensWithTheTrackKeyOnly) {
+  LivePublishOptions o;
+  o.info.part_ms = 100;
+  o.nodes = {url_};
+  o.key = TrackKey::Generate();
+  Bytes input;
+  auto r = Publish(o, &input);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto stream = ReadStreamDocument(r->stream);
+  ASSERT_TRUE(stream.ok() && stream->info.encryption);
+  Manifest m;
+  m.chunks = r->chunks;
+  m.size = r->size;
+  m.encryption = stream->info.encryption;
+  auto opener = ChunkOpener::Create(m, &*o.key);
+  ASSERT_TRUE(opener.ok()) << opener.status().message();
+  Bytes plain;
+  for (size_t i = 0; i < m.chunks.size(); ++i) {
+    Bytes stored = *node_->chunks().Get(m.chunks[i].hash);
+    EXPECT_NE(stored, Bytes(input.begin(), input.begin() + std::min(stored.size(), input.size())));
+    auto opened = opener->Open(i, stored, false);
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
+    plain.insert(plain.end(), opened->begin(), opened->end());
+  }
+  EXPECT_EQ(plain, input);
+  TrackKey other = TrackKey::Generate();
+  EXPECT_EQ(ChunkOpener::Create(m, &other).status().code(), Code::kIntegrity);
 }
 
 }  // namespace

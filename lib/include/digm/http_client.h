@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "digm/address.h"
 #include "digm/status.h"
@@ -22,6 +23,7 @@ struct HttpCallOptions {
   // The reply body read at most; a longer one (declared or sent, chunked or
   // not) ends the call with a Network error. Bounded by what is expected.
   size_t max_body = 1 << 20;
+  std::vector<std::string> headers;  // more request headers, "Name: value" each
 };
 
 // What a node's replies to gossip (/discover, /peers) may weigh at most, and

@@ -41,6 +41,7 @@ Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, ("Content-Type: " + options.content_type).c_str());
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+  for (const auto& h : options.headers) headers = curl_slist_append(headers, h.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -53,7 +54,7 @@ Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   if (method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  if (method == "PUT" || method == "POST") {
+  if (method == "PUT" || method == "POST" || (method == "DELETE" && !body.empty())) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   }
