@@ -57,6 +57,14 @@ check_documented() {
   done
 }
 
+@test "every digm-live subcommand and option is in digm-live(1)" {
+  check_documented "$DIGM_SRC/man/digm-live.1" digm-live
+  for sub in publish ls; do
+    check_documented "$DIGM_SRC/man/digm-live.1" digm-live "$sub"
+    grep -q "digm-live $sub\b" <<<"$(rendered "$DIGM_SRC/man/digm-live.1")"
+  done
+}
+
 @test "every digm-pay command and option is in digm-pay(1)" {
   check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay
   for sub in deposit transfer balance history check settle purchase grant reward stake slash node-rewards; do

@@ -28,6 +28,8 @@ struct LivePublishOptions {
   uint64_t max_chunk = 256 << 10;  // bytes at most in one chunk
   int heartbeat_s = 30;            // a head at least this often, chunks or not
   Clock clock = UnixNow;
+  // Once the nodes took the announcement: the stream document and its id.
+  std::function<void(const Json& stream, const Hash256& id)> on_announce;
   std::function<void(const TreeHead&)> on_head;           // after each head is sent
   std::function<void(const std::string&)> on_node_error;  // a node refused or was unreachable
 };

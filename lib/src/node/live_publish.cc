@@ -74,6 +74,7 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
   std::string base = "/streams/" + HexEncode(out.id);
   Sender sender(o.nodes, o.on_node_error);
   DIGM_RETURN_IF_ERROR(sender.Send("PUT", base, DumpDocument(out.stream)));
+  if (o.on_announce) o.on_announce(out.stream, out.id);
 
   MerkleFrontier frontier;
   Sha256Hasher source, chunk_hash;

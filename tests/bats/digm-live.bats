@@ -1,0 +1,101 @@
+#!/usr/bin/env bats
+# digm-live against a real node on 127.0.0.1: an MP3 published at real time
+# (ffmpeg -re) reaches the node chunk by chunk, byte for byte; the directory
+# lists it while it runs and not after; SIGTERM ends it cleanly, kill -9
+# leaves it to go stale; a publisher the node does not allow is refused.
+
+load helpers
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  file_fixture
+  make_wallet "$FIX/dj.wallet" "$ARTIST_SECRET"
+  sox -n -r 44100 -c 2 "$FIX/set.wav" synth 4 sine 440 2>/dev/null
+  ffmpeg -v error -i "$FIX/set.wav" -c:a libmp3lame -b:a 128k "$FIX/set.mp3"
+}
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+}
+
+teardown() {
+  [ -f live.pid ] && kill -KILL "$(cat live.pid)" 2>/dev/null || true
+  stop_nodes
+}
+
+# Publishes set.mp3 at real time to node $1's URL in the background;
+# its stdout in live.out, stderr in live.err, its pid in live.pid.
+publish_live() {
+  { ffmpeg -v error -re -i "$FIX/set.mp3" -c copy -f mp3 - \
+      | digm-live publish - --wallet "$FIX/dj.wallet" --node "$1" --title "Friday set" \
+          --artist "DJ Test" > live.out 2> live.err & } 2>/dev/null
+  echo $! > live.pid
+}
+
+# Waits (at most 10 s) until the stream's id is known; prints it.
+stream_id() {
+  for _ in $(seq 200); do
+    [ -s live.out ] && { head -1 live.out | jq -r .id; return 0; }
+    sleep 0.05
+  done
+  return 1
+}
+
+@test "a stream published at real time is listed while it runs, stored byte for byte, and ended" {
+  start_node n1
+  publish_live "$URL_n1"
+  id=$(stream_id)
+  run -0 digm-live ls --peer "$URL_n1"
+  [ "$(jq -r .id <<<"$output")" = "$id" ]
+  [ "$(jq -r .stream.title <<<"$output")" = "Friday set" ]
+  [ "$(digm-live ls --peer "$URL_n1" --query dj | jq -r .id)" = "$id" ]
+  [ -z "$(digm-live ls --peer "$URL_n1" --query sunday)" ]
+  wait "$(cat live.pid)"
+  ended=$(tail -1 live.out)
+  [ "$(jq -r .schema <<<"$ended")" = "digm.live-ended/1" ]
+  chunks=$(jq -r .chunks <<<"$ended")
+  [ "$chunks" -gt 4 ]   # cut every 250 ms of input, not at the end
+  [ -z "$(digm-live ls --peer "$URL_n1")" ]
+  [ "$(curl -sf "$URL_n1/streams/$id/head" | jq -r .ended)" = true ]
+  for i in $(seq 0 $((chunks - 1))); do curl -sf "$URL_n1/streams/$id/$i"; done > got.mp3
+  [ "$(sha256sum < got.mp3 | cut -d' ' -f1)" = "$(jq -r .source_sha256 <<<"$ended")" ]
+  ffmpeg -v error -i "$FIX/set.mp3" -c copy -f mp3 - > sent.mp3
+  cmp got.mp3 sent.mp3
+  ffmpeg -v error -i got.mp3 -f null -
+  # The log's proofs hold between any two sizes.
+  curl -sf "$URL_n1/streams/$id/consistency?from=2&to=$chunks" > c.json
+  run -0 digm-merkle verify-consistency c.json
+}
+
+@test "SIGTERM ends a stream cleanly; kill -9 leaves it to go stale" {
+  start_node n1 --stale-after 2
+  publish_live "$URL_n1"
+  id=$(stream_id)
+  sleep 0.5
+  kill -TERM "$(cat live.pid)"
+  rc=0
+  wait "$(cat live.pid)" || rc=$?
+  [ "$rc" -eq 0 ]   # the final head went out; not the 143 of a killed tool
+  [ "$(curl -sf "$URL_n1/streams/$id/head" | jq -r .ended)" = true ]
+  [ -z "$(digm-live ls --peer "$URL_n1")" ]
+  : > live.out
+  publish_live "$URL_n1"
+  id2=$(stream_id)
+  sleep 0.5
+  kill -KILL "$(cat live.pid)"
+  [ "$(digm-live ls --peer "$URL_n1" | jq -r .id)" = "$id2" ]
+  sleep 2.5
+  [ -z "$(digm-live ls --peer "$URL_n1")" ]
+}
+
+@test "a node that does not allow the publisher refuses the stream; usage errors exit 2" {
+  digm-pay wallet new -o other.wallet > /dev/null
+  start_node n1 --allow-publisher "$(digm-pay wallet show other.wallet | awk '/^address/ {print $2}')"
+  run --separate-stderr -5 digm-live publish "$FIX/set.mp3" --wallet "$FIX/dj.wallet" --node "$URL_n1"
+  [[ "$stderr" == *"may not publish on this node"* ]]
+  run --separate-stderr -2 digm-live publish "$FIX/set.mp3" --wallet "$FIX/dj.wallet"
+  run --separate-stderr -2 digm-live publish "$FIX/set.mp3" --wallet "$FIX/dj.wallet" --node "$URL_n1" --encrypt
+  [[ "$stderr" == *"--key-out"* ]]
+  run --separate-stderr -5 digm-live ls --peer "http://127.0.0.1:$(free_port)"
+}

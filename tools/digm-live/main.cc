@@ -1,0 +1,147 @@
+// digm-live: live streams (SPEC §9). publish: encoded audio read as it
+// arrives -> chunks and signed heads on every --node; ls: the live streams
+// the given nodes list. What publish does is digm/live_publish.h.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <map>
+
+#include "cli.h"
+#include "digm/http_client.h"
+#include "digm/live_publish.h"
+
+namespace {
+
+using namespace digm;
+
+std::atomic<bool> g_stop{false};
+
+// SIGINT and SIGTERM end the stream cleanly: the final head goes out.
+void StopOnSignal() {
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_stop = true; };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+struct PublishArgs {
+  std::string input = "-", wallet, key_out, key_in;
+  bool encrypt = false, quiet = false;
+};
+
+int Publish(PublishArgs& a, LivePublishOptions& o) {
+  if (a.encrypt && a.key_out.empty() && a.key_in.empty()) {
+    return cli::UsageError("--encrypt needs somewhere to keep the key",
+                           "add --key-out FILE for a new key, or --key FILE to reuse one");
+  }
+  auto wallet = ReadWalletFile(a.wallet);
+  if (!wallet.ok()) return diag::Fail(wallet.status());
+  if (!a.key_in.empty()) {
+    auto k = ReadKeyFile(a.key_in);
+    if (!k.ok()) return diag::Fail(k.status());
+    o.key = *k;
+  } else if (a.encrypt || !a.key_out.empty()) {
+    o.key = TrackKey::Generate();
+    if (Status s = WriteKeyFile(a.key_out, *o.key); !s.ok()) return diag::Fail(s);
+  }
+  int fd = a.input == "-" ? 0 : open(a.input.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return diag::Fail(Status::BadInput("cannot open '" + a.input + "'"));
+  o.on_announce = [](const Json& stream, const Hash256& id) {
+    cli::PrintLine(Json{{"schema", "digm.live/1"}, {"id", HexEncode(id)}, {"stream", stream}});
+  };
+  o.on_node_error = [](const std::string& e) { diag::Warning(e); };
+  bool quiet = a.quiet;
+  o.on_head = [quiet](const TreeHead& h) {
+    if (!quiet && h.ended) diag::Log("ended after " + std::to_string(h.size) + " chunks");
+  };
+  StopOnSignal();
+  auto r = PublishLive(fd, *wallet, o, &g_stop);
+  if (!r.ok()) return diag::Fail(r.status());
+  cli::PrintLine(Json{{"schema", "digm.live-ended/1"},
+                      {"id", HexEncode(r->id)},
+                      {"chunks", r->chunks.size()},
+                      {"size", r->size},
+                      {"root", HexEncode(r->root)},
+                      {"source_sha256", HexEncode(r->source_sha256)}});
+  return 0;
+}
+
+// The live streams of every peer, merged by id: the holders of each together.
+int List(const std::vector<std::string>& peers, const std::string& query) {
+  std::map<std::string, Json> streams;
+  std::vector<std::string> order;
+  size_t answered = 0;
+  for (const auto& peer : peers) {
+    std::string url = BaseUrl(peer) + "/streams" + (query.empty() ? "" : "?q=" + query);
+    auto r = HttpCall("GET", url, "", {.max_body = kMaxGossipReply});
+    auto list = r.ok() && r->status == 200 ? ParseJson(r->body) : Result<Json>(Status::Network(""));
+    if (!list.ok() || !list->is_array()) {
+      diag::Warning(BaseUrl(peer) + ": no stream directory");
+      continue;
+    }
+    ++answered;
+    for (const auto& s : *list) {
+      auto stream =
+          s.is_object() ? ReadStreamDocument(s.value("stream", Json())) : Status::BadInput("");
+      if (!stream.ok() || StringOr(s, "id") != HexEncode(stream->id)) continue;  // only verified
+      std::string id = StringOr(s, "id");
+      auto [it, fresh] = streams.emplace(id, s);
+      if (fresh) order.push_back(id);
+      Json& holders = it->second["holders"];
+      if (!holders.is_array()) holders = Json::array();
+      if (!fresh && s.contains("holders") && s["holders"].is_array()) {
+        for (const auto& h : s["holders"]) holders.push_back(h);
+      }
+    }
+  }
+  if (answered == 0)
+    return diag::Fail(Status::Network("no node answered with its stream directory"));
+  for (const auto& id : order) cli::PrintLine(streams[id]);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("Publish a live stream to nodes, or list the live streams.", "digm-live");
+  cli::Init(app, "digm-live");
+  app.require_subcommand(1, 1);
+  PublishArgs a;
+  LivePublishOptions o;
+  std::vector<std::string> peers;
+  std::string query;
+  auto* publish = app.add_subcommand("publish", "stream audio read as it arrives to nodes");
+  publish->add_option("INPUT", a.input, "encoded audio (e.g. ffmpeg -re ... -f mp3 -), - for stdin")
+      ->type_name("");
+  publish->add_option("--wallet", a.wallet, "the publisher's wallet")
+      ->required()
+      ->type_name("FILE");
+  publish->add_option("--node", o.nodes, "a node to publish to (repeatable)")
+      ->required()
+      ->type_name("URL");
+  publish->add_option("--title", o.info.title, "the stream's title")->type_name("T");
+  publish->add_option("--artist", o.info.artist, "the stream's artist")->type_name("A");
+  publish->add_option("--mime", o.info.mime, "the audio's type")
+      ->capture_default_str()
+      ->type_name("M");
+  publish->add_option("--bitrate", o.info.bitrate, "bits per second, as declared")->type_name("B");
+  publish->add_option("--part-ms", o.info.part_ms, "milliseconds of input per chunk")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{10}, uint64_t{60000}))
+      ->type_name("MS");
+  publish->add_flag("-e,--encrypt", a.encrypt, "seal every chunk under a new track key");
+  publish->add_option("--key-out", a.key_out, "write the new track key here (mode 0600)")
+      ->type_name("FILE");
+  publish->add_option("-k,--key", a.key_in, "seal under the key in this file")->type_name("FILE");
+  publish->add_flag("-q,--quiet", a.quiet, "print nothing on stderr but errors");
+  auto* ls = app.add_subcommand("ls", "print the live streams the nodes list (NDJSON)");
+  ls->add_option("-p,--peer", peers, "a node to ask (repeatable)")->required()->type_name("URL");
+  ls->add_option("-q,--query", query, "only streams whose title or artist holds this")
+      ->type_name("Q");
+  if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
+  if (ls->parsed()) return List(peers, query);
+  return Publish(a, o);
+}
