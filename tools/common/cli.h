@@ -106,6 +106,16 @@ inline void PrintText(std::string_view text) {
   std::fflush(stdout);
 }
 
+// Ends the process with `rc` once stdout and stderr are flushed, running no
+// exit handlers or library destructors: a lookup thread a tool abandoned (an
+// identity check, a peer list, whose answers are no longer wanted) may still
+// be inside OpenSSL or libcurl, whose teardown at exit would pull the ground
+// from under it. Everything a tool writes is committed before this.
+[[noreturn]] inline void ExitNow(int rc) {
+  std::fflush(nullptr);
+  std::_Exit(rc);
+}
+
 // Reports a usage error found after parsing.
 inline int UsageError(const std::string& message, const std::string& hint = "") {
   diag::Error(message);

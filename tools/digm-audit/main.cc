@@ -35,7 +35,7 @@ int Run(const AuditEpochRequest& r, bool quiet) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Run(int argc, char** argv) {
   CLI::App app(
       "Audit storage nodes: prepare secret challenges, run an epoch, print the fresh index.",
       "digm-audit");
@@ -132,3 +132,5 @@ int main(int argc, char** argv) {
   r.timeout_ms = static_cast<long>(timeout_s * 1000);
   return Run(r, quiet);
 }
+
+int main(int argc, char** argv) { cli::ExitNow(Run(argc, argv)); }

@@ -37,7 +37,7 @@ int ListPeers(const FetchRequest& r) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Run(int argc, char** argv) {
   CLI::App app("Fetch a track from many nodes at once, verified, and print its plaintext.",
                "digm-fetch");
   cli::Init(app, "digm-fetch");
@@ -112,3 +112,5 @@ int main(int argc, char** argv) {
   bar.Finish();
   return s.ok() ? 0 : diag::Fail(s);
 }
+
+int main(int argc, char** argv) { cli::ExitNow(Run(argc, argv)); }
