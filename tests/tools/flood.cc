@@ -15,6 +15,7 @@
 #include "digm/http_client.h"
 #include "digm/http_server.h"
 #include "digm/node_client.h"
+#include "digm/peer_record.h"
 #include "digm/wallet.h"
 
 int main(int argc, char** argv) {
@@ -57,14 +58,7 @@ int main(int argc, char** argv) {
   for (auto& s : servers) running.emplace_back([&s] { s->Run(); });
   auto record = [&](int i, int64_t seen) {
     std::string url = bases[i % hosts] + "/k/" + std::to_string(i);
-    digm::Json r{{"schema", "digm.peer/1"},
-                 {"node_id", digm::AddressToString(keys[i].address)},
-                 {"url", url},
-                 {"address", digm::AddressToString(keys[i].address)},
-                 {"public", digm::HexEncode(keys[i].public_key)},
-                 {"seen", digm::Rfc3339(seen)}};
-    digm::SignDocument(r, keys[i]);
-    return digm::DumpDocument(digm::Json{{"peer", r}});
+    return digm::DumpDocument(digm::Json{{"peer", digm::MakePeerRecord(keys[i], url, seen)}});
   };
   int sent = 0;
   for (int i = 0; i < count; ++i) {

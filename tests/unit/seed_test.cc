@@ -446,35 +446,24 @@ TEST_F(SeedApiTest, AChunkMovedBehindTheNodeIsNotServed) {
   EXPECT_EQ(Call("GET", "/content/" + h).status, 404);
 }
 
-Json PeerRecord(const Wallet& w, const std::string& url, int64_t seen) {
-  Json r{{"schema", "digm.peer/1"},
-         {"node_id", AddressToString(w.address)},
-         {"url", url},
-         {"address", AddressToString(w.address)},
-         {"public", HexEncode(w.public_key)},
-         {"seen", Rfc3339(seen)}};
-  SignDocument(r, w);
-  return r;
-}
-
 TEST_F(SeedApiTest, APeerIsLearnedOnlyWhereItProvesItsKey) {
   Wallet honest = Wallet::Generate(), mallory = Wallet::Generate();
   proven_["http://127.0.0.1:7"] = honest.address;
   // Mallory signs a record claiming the honest node's URL: the node there
   // proves another key, so nothing is learned.
-  EXPECT_FALSE(api_->LearnPeer(PeerRecord(mallory, "http://127.0.0.1:7", UnixNow())));
+  EXPECT_FALSE(api_->LearnPeer(MakePeerRecord(mallory, "http://127.0.0.1:7", UnixNow())));
   EXPECT_EQ(api_->ProvePending(10), 0u);
   EXPECT_TRUE(store_->ListPeers(0).empty());
   // Addresses no node lives at are refused outright, queued for nothing.
   for (const char* url : {"http://169.254.169.254/latest", "http://0.0.0.0:7070", "http://[::]:1",
                           "http://[fe80::1]:80", "http://224.0.0.1:1", "ftp://127.0.0.1:7"}) {
-    EXPECT_FALSE(api_->LearnPeer(PeerRecord(mallory, url, UnixNow()))) << url;
+    EXPECT_FALSE(api_->LearnPeer(MakePeerRecord(mallory, url, UnixNow()))) << url;
   }
   EXPECT_EQ(api_->PendingPeers(), 0u);
-  EXPECT_FALSE(api_->LearnPeer(PeerRecord(honest, "http://127.0.0.1:7", UnixNow())));
+  EXPECT_FALSE(api_->LearnPeer(MakePeerRecord(honest, "http://127.0.0.1:7", UnixNow())));
   EXPECT_EQ(api_->ProvePending(10), 1u);
   EXPECT_TRUE(
-      api_->LearnPeer(PeerRecord(honest, "http://127.0.0.1:7", UnixNow())));  // known: at once
+      api_->LearnPeer(MakePeerRecord(honest, "http://127.0.0.1:7", UnixNow())));  // known: at once
 }
 
 TEST(PeerPolicy, ScopesOfAddresses) {
@@ -513,7 +502,7 @@ TEST_F(SeedApiTest, ThePeerTableIsBoundedAndRefusesTheFuture) {
                                }});
   auto learn = [&](const Wallet& w, const std::string& url, int64_t seen) {
     keys[url] = w.address;
-    api.LearnPeer(PeerRecord(w, url, seen));
+    api.LearnPeer(MakePeerRecord(w, url, seen));
     api.ProvePending(100);
     for (const auto& p : store_->ListPeers(0)) {
       if (p.node_id == AddressToString(w.address) && p.url == url) return true;

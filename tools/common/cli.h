@@ -12,7 +12,6 @@
 
 #include "diag.h"
 #include "digm/address.h"
-#include "digm/crypto.h"
 #include "digm/dht.h"
 #include "digm/document.h"
 #include "digm/file.h"
@@ -23,7 +22,6 @@ inline constexpr const char* kVersion = "0.1.0";
 
 // Sets up diagnostics and the interrupt handler, and names the program.
 inline void Init(CLI::App& app, const char* name) {
-  InitCrypto();
   diag::SetProgramName(name);
   InstallInterruptHandler();
   app.set_version_flag("-V,--version", std::string(name) + " " + kVersion);

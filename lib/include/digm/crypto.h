@@ -50,12 +50,6 @@ void RandomBytes(std::span<uint8_t> out);
 std::string Base64UrlEncode(std::span<const uint8_t> data);
 Result<Bytes> Base64UrlDecode(std::string_view text);
 
-// Call first in main. OpenSSL then skips its clean-up at exit, so a thread
-// still finishing a lookup when a tool exits (an identity check whose answer
-// is no longer wanted) never meets a torn-down library; the memory goes with
-// the process.
-void InitCrypto();
-
 // Where a component's random bytes come from: RandomBytes unless a test
 // fixes a seed.
 using RandomSource = std::function<void(std::span<uint8_t>)>;

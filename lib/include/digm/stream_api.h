@@ -57,8 +57,8 @@ class StreamApi {
   HttpResponse List(const HttpRequest& req);
   // The body's head for a heartbeat or the end.
   HttpResponse Accept(const HttpRequest& req, const std::string& id, bool ending);
-  // 403 when `head` is not the publisher's; an error response, or none.
-  std::optional<HttpResponse> CheckSigner(const std::string& id, const Json& head);
+  // The verified head of stream `id` in `doc`, or the refusal in `*refusal`.
+  Result<TreeHead> ReadHead(const std::string& id, const Json& doc, HttpResponse* refusal);
   // Answers the waiters of `id` whose size the log has passed.
   void Wake(const std::string& id, bool all);
   void Sweep();

@@ -40,6 +40,9 @@ class StreamStore {
   // Idempotent; a stream heard again is fresh again.
   Status Announce(const Stream& stream);
   std::optional<Stream> Get(const std::string& id);
+  // The head of stream `id` in `doc`, read and verified against the stream
+  // (BadInput for an unknown stream; ReadTreeHead's errors otherwise).
+  Result<TreeHead> ReadHead(const std::string& id, const Json& doc);
 
   // Appends chunk `index` (its stored bytes) under `head`, the signed head
   // of size index + 1. BadInput for an unknown stream or a chunk out of
@@ -47,10 +50,16 @@ class StreamStore {
   // (StreamLog::Extend), with nothing kept.
   Status Append(const std::string& id, uint64_t index, std::span<const uint8_t> stored,
                 const Json& head);
+  // The same with a head already read and verified (ReadTreeHead against
+  // Get(id)), as the node's routes have it: no signature is checked twice.
+  Status Append(const std::string& id, uint64_t index, std::span<const uint8_t> stored,
+                const TreeHead& head);
   // HEARTBEAT: a fresh head of the current size. DEREGISTER: the final head
   // (ended) of the current size; the stream leaves the directory.
   Status Heartbeat(const std::string& id, const Json& head);
   Status End(const std::string& id, const Json& head);
+  Status Heartbeat(const std::string& id, const TreeHead& head);
+  Status End(const std::string& id, const TreeHead& head);
 
   // The streams heard from since `heard_since` and not ended, whose title or
   // artist contains `query` (any case; empty: all), most recently heard first.
@@ -66,7 +75,7 @@ class StreamStore {
   StreamStore(NodeStore& node, std::unique_ptr<SQLite::Database> db, Clock clock);
   // The log of `id`, rebuilt from the index on first use. REQUIRES: mu_ held.
   Result<StreamLog*> LogOf(const std::string& id);
-  Status Accept(const std::string& id, const Json& head, bool ending);
+  Status Accept(const std::string& id, const TreeHead& head, bool ending);
 
   NodeStore& node_;
   std::mutex mu_;

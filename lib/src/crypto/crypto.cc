@@ -1,6 +1,5 @@
 #include "digm/crypto.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -102,11 +101,6 @@ Result<Bytes> Base64UrlDecode(std::string_view text) {
   if (n < 0) return Status::BadInput("not base64url");
   out.resize(static_cast<size_t>(n) - pad);  // EVP_DecodeBlock counts padding as zero bytes
   return out;
-}
-
-void InitCrypto() {
-  static const bool once = OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr) == 1;
-  (void)once;
 }
 
 void RandomBytes(std::span<uint8_t> out) {

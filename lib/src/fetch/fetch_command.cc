@@ -15,15 +15,31 @@ struct Nodes {
   std::vector<std::string> peers, struck_out;
 };
 
-// The root the DHT knows the track by: given, or its manifest's.
-Result<Hash256> RootOf(const FetchRequest& r) {
-  if (IsRootArgument(r.track)) return *HexDecodeArray<32>(r.track);
-  DIGM_ASSIGN_OR_RETURN(Manifest m, ReadManifest(r.track, false));
-  return m.ComputeRoot();
-}
+// The TRACK argument: a root, or a manifest file read once, when first needed.
+class TrackArg {
+ public:
+  explicit TrackArg(const std::string& track) : track_(track), is_root_(IsRootArgument(track)) {}
+  bool is_root() const { return is_root_; }
+  const std::string& text() const { return track_; }
+  const Result<Manifest>& manifest() {
+    if (!manifest_) manifest_ = ReadManifest(track_, false);
+    return *manifest_;
+  }
+  // The root the DHT knows the track by: given, or its manifest's.
+  Result<Hash256> Root() {
+    if (is_root_) return *HexDecodeArray<32>(track_);
+    if (!manifest().ok()) return manifest().status();
+    return manifest()->ComputeRoot();
+  }
 
-Status AddDhtNodes(const FetchRequest& r, std::vector<std::string>& peers) {
-  DIGM_ASSIGN_OR_RETURN(Hash256 root, RootOf(r));
+ private:
+  std::string track_;
+  bool is_root_;
+  std::optional<Result<Manifest>> manifest_;
+};
+
+Status AddDhtNodes(const FetchRequest& r, TrackArg& track, std::vector<std::string>& peers) {
+  DIGM_ASSIGN_OR_RETURN(Hash256 root, track.Root());
   using Steady = std::chrono::steady_clock;
   auto seconds_since = [](Steady::time_point t) {
     return std::chrono::duration<double>(Steady::now() - t).count();
@@ -46,7 +62,7 @@ Status AddDhtNodes(const FetchRequest& r, std::vector<std::string>& peers) {
   return Status::Ok();
 }
 
-Result<Nodes> GivenNodes(const FetchRequest& r) {
+Result<Nodes> GivenNodes(const FetchRequest& r, TrackArg& track) {
   Nodes n{r.peers, {}};
   if (!r.index.empty()) {
     DIGM_ASSIGN_OR_RETURN(auto nodes, ReadFreshIndex(r.index));
@@ -54,7 +70,7 @@ Result<Nodes> GivenNodes(const FetchRequest& r) {
     n.peers.insert(n.peers.begin(), healthy.begin(), healthy.end());
     n.struck_out = StruckOutUrls(nodes);  // never used, however they are found
   }
-  if (r.dht) DIGM_RETURN_IF_ERROR(AddDhtNodes(r, n.peers));
+  if (r.dht) DIGM_RETURN_IF_ERROR(AddDhtNodes(r, track, n.peers));
   if (n.peers.empty()) {
     return Status::Usage("no node to fetch from").WithHint("add --peer URL, --index FILE or --dht");
   }
@@ -80,7 +96,8 @@ bool IsRootArgument(const std::string& s) {
 }
 
 Result<std::vector<std::string>> FindTrackNodes(const FetchRequest& r) {
-  DIGM_ASSIGN_OR_RETURN(Nodes n, GivenNodes(r));
+  TrackArg track(r.track);
+  DIGM_ASSIGN_OR_RETURN(Nodes n, GivenNodes(r, track));
   return DiscoverPeers(n.peers, n.struck_out);
 }
 
@@ -91,7 +108,8 @@ Status FetchCommand(const FetchRequest& r) {
     return Status::Usage("--wrapped needs --wallet to open it");
   if (!r.key.empty() && !r.wrapped.empty())
     return Status::Usage("give --key or --wrapped, not both");
-  DIGM_ASSIGN_OR_RETURN(Nodes nodes, GivenNodes(r));
+  TrackArg track(r.track);
+  DIGM_ASSIGN_OR_RETURN(Nodes nodes, GivenNodes(r, track));
   std::optional<Wallet> wallet;
   if (!r.wallet.empty()) {
     DIGM_ASSIGN_OR_RETURN(Wallet w, ReadWalletFile(r.wallet));
@@ -100,9 +118,8 @@ Status FetchCommand(const FetchRequest& r) {
   DIGM_ASSIGN_OR_RETURN(std::optional<TrackKey> key, KeyOf(r, wallet));
   FetchOptions o;
   o.peers = DiscoverPeers(nodes.peers, nodes.struck_out);
-  DIGM_ASSIGN_OR_RETURN(Manifest manifest, IsRootArgument(r.track)
-                                               ? ResolveManifest(r.track, o.peers)
-                                               : ReadManifest(r.track, false));
+  DIGM_ASSIGN_OR_RETURN(Manifest manifest, track.is_root() ? ResolveManifest(track.text(), o.peers)
+                                                           : track.manifest());
   if (manifest.encryption && !key && !r.preview &&
       manifest.encryption->preview_chunks < manifest.chunks.size()) {
     return Status::Usage("the track is encrypted: give --key FILE, or --wrapped FILE --wallet FILE")

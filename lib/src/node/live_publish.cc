@@ -79,15 +79,16 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
   MerkleFrontier frontier;
   Sha256Hasher source, chunk_hash;
   int64_t last_time = 0;
+  // The next head, as signed and as a value (what this publisher says needs
+  // no verifying).
   auto head = [&](bool ended) {
     last_time = std::max(last_time, o.clock());
-    Json h = MakeTreeHead(out.id, frontier.size(), frontier.Root(), last_time, ended, publisher);
-    return h;
+    Hash256 root = frontier.Root();
+    Json doc = MakeTreeHead(out.id, frontier.size(), root, last_time, ended, publisher);
+    return TreeHead{out.id, frontier.size(), root, last_time, ended, std::move(doc)};
   };
-  auto report = [&](const Json& h) {
-    if (!o.on_head) return;
-    Stream s{out.id, info, out.stream};
-    if (auto read = ReadTreeHead(h, s); read.ok()) o.on_head(*read);
+  auto report = [&](const TreeHead& h) {
+    if (o.on_head) o.on_head(h);
   };
   Bytes buf;
   buf.reserve(o.max_chunk + kGcmTagSize);
@@ -103,8 +104,8 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
     Hash256 hash = chunk_hash.Digest(buf);
     frontier.Append(hash);
     out.chunks.push_back({hash, buf.size(), plain, false});
-    Json h = head(false);
-    std::string text = DumpDocument(h);
+    TreeHead h = head(false);
+    std::string text = DumpDocument(h.doc);
     DIGM_RETURN_IF_ERROR(sender.Send(
         "PUT", base + "/" + std::to_string(index), std::string(buf.begin(), buf.end()),
         Base64UrlEncode(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()))));
@@ -149,14 +150,13 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
       DIGM_RETURN_IF_ERROR(close_chunk());
       last_sent = Steady::now();
     } else if (Steady::now() - last_sent >= std::chrono::seconds(o.heartbeat_s)) {
-      Json h = head(false);
-      DIGM_RETURN_IF_ERROR(sender.Send("POST", base + "/heartbeat", DumpDocument(h)));
+      DIGM_RETURN_IF_ERROR(sender.Send("POST", base + "/heartbeat", DumpDocument(head(false).doc)));
       last_sent = Steady::now();
     }
   }
   if (!buf.empty()) DIGM_RETURN_IF_ERROR(close_chunk());
-  Json final_head = head(true);
-  DIGM_RETURN_IF_ERROR(sender.Send("DELETE", base, DumpDocument(final_head)));
+  TreeHead final_head = head(true);
+  DIGM_RETURN_IF_ERROR(sender.Send("DELETE", base, DumpDocument(final_head.doc)));
   report(final_head);
   out.source_sha256 = source.Final();
   out.root = frontier.Root();

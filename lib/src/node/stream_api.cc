@@ -126,42 +126,45 @@ HttpResponse StreamApi::Announce(const HttpRequest& req, const std::string& id) 
   return HttpResponse::Json(201, DumpDocument(Json{{"id", id}}));
 }
 
-std::optional<HttpResponse> StreamApi::CheckSigner(const std::string& id, const Json& head) {
-  auto stream = store_.Get(id);
-  if (!stream) return HttpResponse::Error(404, "no stream " + id);
-  auto read = ReadTreeHead(head, *stream);
-  if (read.ok()) return std::nullopt;
-  if (read.status().message().find("signed") != std::string::npos ||
-      read.status().message().find("signature") != std::string::npos) {
-    return HttpResponse::Error(403, read.status().message());
+Result<TreeHead> StreamApi::ReadHead(const std::string& id, const Json& doc,
+                                     HttpResponse* refusal) {
+  auto head = store_.ReadHead(id, doc);
+  if (!head.ok()) {
+    // An unknown stream is 404; a head this stream's publisher did not sign
+    // for this stream (Integrity) is 403; a malformed one 400.
+    bool unknown = !store_.Get(id);
+    int status = unknown ? 404 : head.status().code() == Code::kIntegrity ? 403 : 400;
+    *refusal = HttpResponse::Error(status, head.status().message());
   }
-  return Refused(read.status());
+  return head;
 }
 
 HttpResponse StreamApi::Append(const HttpRequest& req, const std::string& id,
                                const std::string& index_text) {
   auto index = Number(index_text);
   if (!index) return HttpResponse::Error(404, "not found");
-  auto head = HeadOfHeader(req);
-  if (!head.ok()) return HttpResponse::Error(400, head.status().message());
-  if (auto refused = CheckSigner(id, *head)) return *refused;
+  auto doc = HeadOfHeader(req);
+  if (!doc.ok()) return HttpResponse::Error(400, doc.status().message());
+  HttpResponse refusal;
+  auto head = ReadHead(id, *doc, &refusal);
+  if (!head.ok()) return refusal;
   Status s = store_.Append(
       id, *index, std::span(reinterpret_cast<const uint8_t*>(req.body.data()), req.body.size()),
       *head);
-  if (!s.ok()) {
-    HttpResponse r = s.message().find("expected chunk") != std::string::npos
-                         ? HttpResponse::Error(409, s.message())
-                         : Refused(s);
-    return r;
-  }
+  // The stream exists and its publisher signed the head: what the store
+  // still refuses (a chunk out of order, a root the chunk does not make, a
+  // fork) is at odds with the log.
+  if (!s.ok()) return HttpResponse::Error(409, s.message());
   Wake(id, false);
   return HttpResponse::Json(201, DumpDocument(Json{{"size", *index + 1}}));
 }
 
 HttpResponse StreamApi::Accept(const HttpRequest& req, const std::string& id, bool ending) {
-  auto head = ParseJson(req.body);
-  if (!head.ok()) return HttpResponse::Error(400, head.status().message());
-  if (auto refused = CheckSigner(id, *head)) return *refused;
+  auto doc = ParseJson(req.body);
+  if (!doc.ok()) return HttpResponse::Error(400, doc.status().message());
+  HttpResponse refusal;
+  auto head = ReadHead(id, *doc, &refusal);
+  if (!head.ok()) return refusal;
   Status s = ending ? store_.End(id, *head) : store_.Heartbeat(id, *head);
   if (!s.ok()) return Refused(s);
   Wake(id, ending);
@@ -173,13 +176,12 @@ HttpResponse StreamApi::Head(const HttpRequest& req, const std::string& id) {
   if (!row) return HttpResponse::Error(404, "no stream " + id);
   std::string after_text = QueryParam(req.target, "after"),
               wait_text = QueryParam(req.target, "wait");
-  auto after = after_text.empty() ? std::optional<uint64_t>() : Number(after_text);
-  auto wait = wait_text.empty() ? std::optional<uint64_t>(0) : Number(wait_text);
-  if ((!after_text.empty() && !after) || !wait) {
-    return HttpResponse::Error(400, "after and wait are whole numbers");
-  }
+  // No "after": the head now. "after" with no "wait": the head now too.
+  auto after = Number(after_text.empty() ? "0" : after_text);
+  auto wait = Number(wait_text.empty() ? "0" : wait_text);
+  if (!after || !wait) return HttpResponse::Error(400, "after and wait are whole numbers");
   uint64_t size = row->head.is_null() ? 0 : static_cast<uint64_t>(NumberOr(row->head, "size", 0));
-  bool ready = !after || size > *after || row->ended;
+  bool ready = after_text.empty() || size > *after || row->ended;
   if (ready || *wait == 0) {
     if (row->head.is_null()) return HttpResponse::Error(404, "no head yet");
     return HttpResponse::Json(200, DumpDocument(row->head));
@@ -199,6 +201,10 @@ HttpResponse StreamApi::Head(const HttpRequest& req, const std::string& id) {
 }
 
 void StreamApi::Wake(const std::string& id, bool all) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!waiters_.count(id)) return;  // most appends: nobody waits, nothing to read
+  }
   auto row = store_.Row(id);
   uint64_t size =
       !row || row->head.is_null() ? 0 : static_cast<uint64_t>(NumberOr(row->head, "size", 0));

@@ -107,15 +107,27 @@ Result<StreamLog*> StreamStore::LogOf(const std::string& id) {
   return &logs_.emplace(id, std::move(log)).first->second;
 }
 
+Result<TreeHead> StreamStore::ReadHead(const std::string& id, const Json& doc) {
+  auto stream = Get(id);
+  if (!stream) return NoStream(id);
+  return ReadTreeHead(doc, *stream);
+}
+
 Status StreamStore::Append(const std::string& id, uint64_t index, std::span<const uint8_t> stored,
                            const Json& head_doc) {
+  DIGM_ASSIGN_OR_RETURN(TreeHead head, ReadHead(id, head_doc));
+  return Append(id, index, stored, head);
+}
+
+Status StreamStore::Append(const std::string& id, uint64_t index, std::span<const uint8_t> stored,
+                           const TreeHead& head) {
   std::lock_guard<std::mutex> lock(mu_);
   DIGM_ASSIGN_OR_RETURN(StreamLog * log, LogOf(id));
+  if (HexEncode(head.stream) != id) return Status::Integrity("the tree head is of another stream");
   if (index != log->size()) {
     return Status::BadInput("expected chunk " + std::to_string(log->size()) + " of stream " + id +
                             ", not " + std::to_string(index));
   }
-  DIGM_ASSIGN_OR_RETURN(TreeHead head, ReadTreeHead(head_doc, log->stream()));
   Hash256 hash = Sha256(stored);
   StreamLog before = *log;
   DIGM_RETURN_IF_ERROR(log->Extend(std::span(&hash, 1), head));
@@ -135,10 +147,10 @@ Status StreamStore::Append(const std::string& id, uint64_t index, std::span<cons
   return kept;
 }
 
-Status StreamStore::Accept(const std::string& id, const Json& head_doc, bool ending) {
+Status StreamStore::Accept(const std::string& id, const TreeHead& head, bool ending) {
   std::lock_guard<std::mutex> lock(mu_);
   DIGM_ASSIGN_OR_RETURN(StreamLog * log, LogOf(id));
-  DIGM_ASSIGN_OR_RETURN(TreeHead head, ReadTreeHead(head_doc, log->stream()));
+  if (HexEncode(head.stream) != id) return Status::Integrity("the tree head is of another stream");
   if (ending && !head.ended) return Status::BadInput("the final head must say \"ended\": true");
   StreamLog before = *log;
   DIGM_RETURN_IF_ERROR(log->head() ? log->Heartbeat(head) : log->Extend({}, head));
@@ -150,11 +162,23 @@ Status StreamStore::Accept(const std::string& id, const Json& head_doc, bool end
   return kept.status();
 }
 
-Status StreamStore::Heartbeat(const std::string& id, const Json& head) {
+Status StreamStore::Heartbeat(const std::string& id, const TreeHead& head) {
   return Accept(id, head, false);
 }
 
-Status StreamStore::End(const std::string& id, const Json& head) { return Accept(id, head, true); }
+Status StreamStore::End(const std::string& id, const TreeHead& head) {
+  return Accept(id, head, true);
+}
+
+Status StreamStore::Heartbeat(const std::string& id, const Json& doc) {
+  DIGM_ASSIGN_OR_RETURN(TreeHead head, ReadHead(id, doc));
+  return Accept(id, head, false);
+}
+
+Status StreamStore::End(const std::string& id, const Json& doc) {
+  DIGM_ASSIGN_OR_RETURN(TreeHead head, ReadHead(id, doc));
+  return Accept(id, head, true);
+}
 
 std::vector<LiveStreamRow> StreamStore::ListLive(int64_t heard_since, const std::string& query) {
   std::lock_guard<std::mutex> lock(mu_);
