@@ -82,10 +82,11 @@ stream_id() {
   : > live.out
   publish_live "$URL_n1"
   id2=$(stream_id)
+  [ "$id2" != "$id" ]   # a stream begun again within the second is a new stream
   sleep 0.5
   kill -KILL "$(cat live.pid)"
   [ "$(digm-live ls --peer "$URL_n1" | jq -r .id)" = "$id2" ]
-  sleep 2.5
+  sleep 3.5   # stale after 2 s; last_heard counts whole seconds
   [ -z "$(digm-live ls --peer "$URL_n1")" ]
 }
 

@@ -46,7 +46,7 @@ class StreamTest : public ::testing::Test {
     info.title = "Friday set";
     info.artist = "dj";
     info.bitrate = 192000;
-    info.created = 1767225600;
+    info.created_ms = 1767225600250;
     doc_ = MakeStreamDocument(info, dj_);
     stream_ = *ReadStreamDocument(doc_);
   }
@@ -70,7 +70,7 @@ TEST_F(StreamTest, TheStreamDocumentIsTheIdOfItsCanonicalFormAndOnlyItsPublisher
   EXPECT_EQ(stream_.id, StreamId(doc_));
   EXPECT_EQ(stream_.info.publisher, dj_.address);
   EXPECT_EQ(stream_.info.part_ms, kDefaultPartMs);
-  EXPECT_EQ(StringOr(doc_, "created"), "2026-01-01T00:00:00Z");
+  EXPECT_EQ(StringOr(doc_, "created"), "2026-01-01T00:00:00.250Z");
   EXPECT_TRUE(doc_["encryption"].is_null());
 
   Json tampered = doc_;
@@ -97,7 +97,7 @@ TEST_F(StreamTest, TheStreamDocumentIsTheIdOfItsCanonicalFormAndOnlyItsPublisher
 
 TEST_F(StreamTest, AnEncryptedStreamNamesItsKeyAndNoncePrefix) {
   StreamInfo info;
-  info.created = 1767225600;
+  info.created_ms = 1767225600250;
   Encryption e;
   e.key_id.fill(7);
   e.nonce_prefix.fill(9);
@@ -350,6 +350,9 @@ TEST_F(StreamApiTest, TheRoutesKeepWhatVerifiesAndAnswerEachLieWithItsStatus) {
 
   EXPECT_EQ(Call("DELETE", "/streams/" + id_, DumpDocument(HeadAfter(2, dj_))).status, 400);
   EXPECT_EQ(Call("DELETE", "/streams/" + id_, DumpDocument(HeadAfter(2, dj_, true))).status, 200);
+  EXPECT_EQ(ParseJson(Call("GET", "/streams").body)->size(), 0u);
+  // An ended stream is not begun again under its old document.
+  EXPECT_EQ(Call("PUT", "/streams/" + id_, DumpDocument(doc_)).status, 409);
   EXPECT_EQ(ParseJson(Call("GET", "/streams").body)->size(), 0u);
 }
 

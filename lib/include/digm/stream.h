@@ -26,7 +26,8 @@ struct StreamInfo {
   std::string title, artist, mime = "audio/mpeg";
   uint64_t bitrate = 0;  // bits per second, as the publisher declares it; 0: unknown
   uint64_t part_ms = kDefaultPartMs;
-  int64_t created = 0;                   // unix seconds
+  int64_t created_ms = 0;                // unix milliseconds: two streams of one
+                                         // title begun within a second differ
   std::optional<Encryption> encryption;  // key_id and nonce_prefix (no preview)
 };
 

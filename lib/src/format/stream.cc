@@ -52,7 +52,10 @@ Result<Stream> ReadStreamChecked(const Json& doc) {
   if (i.part_ms == 0 || i.part_ms > 60000) {
     return Status::BadInput("\"part_ms\" must be 1 to 60000");
   }
-  DIGM_ASSIGN_OR_RETURN(i.created, TimeMember(doc, "created"));
+  DIGM_ASSIGN_OR_RETURN(std::string created, GetString(doc, "created", "created"));
+  auto created_ms = ParseRfc3339Ms(created);
+  if (!created_ms) return Status::BadInput("\"created\" is not an RFC 3339 UTC time");
+  i.created_ms = *created_ms;
   auto enc = doc.find("encryption");
   if (enc == doc.end()) return Status::BadInput("expected \"encryption\" (null or an object)");
   if (!enc->is_null()) {
@@ -81,7 +84,7 @@ Json MakeStreamDocument(StreamInfo info, const Wallet& wallet) {
   Json doc{{"schema", "digm.stream/1"}, {"publisher", AddressToString(wallet.address)},
            {"title", info.title},       {"artist", info.artist},
            {"mime", info.mime},         {"bitrate", info.bitrate},
-           {"part_ms", info.part_ms},   {"created", Rfc3339(info.created)},
+           {"part_ms", info.part_ms},   {"created", Rfc3339Ms(info.created_ms)},
            {"encryption", enc}};
   SignDocument(doc, wallet);
   return doc;

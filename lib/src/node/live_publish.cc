@@ -59,7 +59,7 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
   if (o.info.part_ms == 0 || o.max_chunk == 0) return Status::Usage("part_ms and max_chunk > 0");
   StreamInfo info = o.info;
   info.publisher = publisher.address;
-  if (info.created == 0) info.created = o.clock();
+  if (info.created_ms == 0) info.created_ms = UnixNowMs();
   std::optional<Aes256Gcm> gcm;
   if (o.key) {
     Encryption e;

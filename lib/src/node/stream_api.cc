@@ -122,6 +122,11 @@ HttpResponse StreamApi::Announce(const HttpRequest& req, const std::string& id) 
     return HttpResponse::Error(
         403, AddressToString(stream->info.publisher) + " may not publish on this node");
   }
+  if (auto row = store_.Row(id); row && row->ended) {
+    return HttpResponse::Error(409, "stream " + id +
+                                        " has ended; a new stream needs a new document (a new "
+                                        "\"created\")");
+  }
   if (Status s = store_.Announce(*stream); !s.ok()) return HttpResponse::Error(500, s.message());
   return HttpResponse::Json(201, DumpDocument(Json{{"id", id}}));
 }
