@@ -3,6 +3,7 @@
 // once CurlGlobalInit() has run (first use does it).
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ struct HttpCallOptions {
   // not) ends the call with a Network error. Bounded by what is expected.
   size_t max_body = 1 << 20;
   std::vector<std::string> headers;  // more request headers, "Name: value" each
+  // Set by another thread, ends the call at once (a Network error).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // What a node's replies to gossip (/discover, /peers) may weigh at most, and
@@ -38,5 +41,21 @@ bool IsTimeout(const Status& status);
 // URL. Any HTTP status is a result, not an error.
 Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
                             const std::string& body = "", const HttpCallOptions& options = {});
+
+// The same calls, one after another on one handle, so a connection to a
+// node is kept open between them (a listener's polls and fetches). Not
+// thread-safe: one session per thread.
+class HttpSession {
+ public:
+  HttpSession();
+  ~HttpSession();
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+  Result<HttpResult> Call(const std::string& method, const std::string& url,
+                          const std::string& body = "", const HttpCallOptions& options = {});
+
+ private:
+  void* curl_;
+};
 
 }  // namespace digm

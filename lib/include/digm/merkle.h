@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -39,6 +40,13 @@ bool VerifyConsistency(uint64_t size1, uint64_t size2, const Hash256& root1, con
 // hashes. Root() equals MerkleRoot of every leaf appended so far.
 class MerkleFrontier {
  public:
+  // The frontier of a tree of `size` leaves whose last leaf is `leaf` with
+  // audit path `path` (InclusionProof of index size - 1): a log joined at
+  // its edge without its earlier leaves. None unless the path verifies
+  // against `root`.
+  static std::optional<MerkleFrontier> FromLastLeaf(const Hash256& leaf, uint64_t size,
+                                                    std::span<const Hash256> path,
+                                                    const Hash256& root);
   void Append(const Hash256& leaf);
   Hash256 Root() const;
   uint64_t size() const { return size_; }

@@ -42,7 +42,7 @@ class SeedApi {
     // How a peer proves its key at a URL; empty: ProveIdentity (a signed
     // nonce over HTTP). Tests give their own.
     std::function<Result<Address>(const std::string& url)> prove;
-    Clock clock = UnixNow;  // what "now" is for records, pins and peers
+    Clock clock = UnixNow;         // what "now" is for records, pins and peers
     StreamApi* streams = nullptr;  // the live-stream routes, when the node keeps streams
   };
 

@@ -31,7 +31,7 @@ struct SeedOptions {
   bool dht = false;
   DhtOptions dht_options;
   int dht_announce_interval_s = 15 * 60;
-  int stream_stale_after_s = 120;  // a live stream unheard this long leaves GET /streams
+  int stream_stale_after_s = 120;     // a live stream unheard this long leaves GET /streams
   Clock clock = UnixNow;              // the node's "now"
   RandomSource random = RandomBytes;  // seeds the choice of gossip partners
 };

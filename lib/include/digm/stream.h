@@ -80,6 +80,11 @@ class StreamLog {
   // tree (a heartbeat), equivocation otherwise.
   Status Heartbeat(const TreeHead& head);
 
+  // Starts an empty log at `head` without its earlier chunks: `last_leaf`
+  // is chunk size - 1's hash and `path` its audit path in the head's tree.
+  // Integrity error unless the path verifies against the head's root.
+  Status Join(const TreeHead& head, const Hash256& last_leaf, std::span<const Hash256> path);
+
   uint64_t size() const { return frontier_.size(); }
   Hash256 root() const { return frontier_.Root(); }
   const std::optional<TreeHead>& head() const { return head_; }

@@ -7,6 +7,7 @@
 // verifies and the publisher's next append continues it. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,13 @@ class StreamStore {
   // Get(id)), as the node's routes have it: no signature is checked twice.
   Status Append(const std::string& id, uint64_t index, std::span<const uint8_t> stored,
                 const TreeHead& head);
+  // A relay catching up from a holder: the chunks it fetched go to the
+  // chunk store one by one (KeepChunk, their hash), then join the log at
+  // once under the one head of size first + hashes.size(); all or nothing
+  // (BadInput when a chunk is not in the store).
+  Result<Hash256> KeepChunk(std::span<const uint8_t> stored);
+  Status Append(const std::string& id, uint64_t first, std::span<const Hash256> hashes,
+                const TreeHead& head);
   // HEARTBEAT: a fresh head of the current size. DEREGISTER: the final head
   // (ended) of the current size; the stream leaves the directory.
   Status Heartbeat(const std::string& id, const Json& head);
@@ -67,6 +75,8 @@ class StreamStore {
   std::optional<LiveStreamRow> Row(const std::string& id);
   // The chunk hashes of a stream's log, in order (for proofs and relays).
   std::vector<Hash256> ChunkHashes(const std::string& id);
+  // Chunk `index`'s hash; none past the log's end.
+  std::optional<Hash256> ChunkHash(const std::string& id, uint64_t index);
 
   // Both heads of the last equivocation a stream's publisher was caught in.
   Json Evidence(const std::string& id);
@@ -75,6 +85,8 @@ class StreamStore {
   StreamStore(NodeStore& node, std::unique_ptr<SQLite::Database> db, Clock clock);
   // The log of `id`, rebuilt from the index on first use. REQUIRES: mu_ held.
   Result<StreamLog*> LogOf(const std::string& id);
+  Status Commit(const std::string& id, uint64_t first, std::span<const Hash256> hashes,
+                const TreeHead& head, const std::function<Status()>& keep_chunks);
   Status Accept(const std::string& id, const TreeHead& head, bool ending);
 
   NodeStore& node_;

@@ -155,6 +155,20 @@ bool VerifyConsistency(uint64_t size1, uint64_t size2, const Hash256& root1, con
   return fr == root1 && sr == root2 && sn == 0;
 }
 
+std::optional<MerkleFrontier> MerkleFrontier::FromLastLeaf(const Hash256& leaf, uint64_t size,
+                                                           std::span<const Hash256> path,
+                                                           const Hash256& root) {
+  if (size == 0 || !VerifyInclusion(leaf, size - 1, size, path, root)) return std::nullopt;
+  // The last leaf's siblings are all on its left: the perfect subtrees of
+  // the first size - 1 leaves, smallest first, one per set bit.
+  if (path.size() != static_cast<size_t>(__builtin_popcountll(size - 1))) return std::nullopt;
+  MerkleFrontier f;
+  f.peaks_.assign(path.rbegin(), path.rend());
+  f.size_ = size - 1;
+  f.Append(leaf);
+  return f;
+}
+
 void MerkleFrontier::Append(const Hash256& leaf) {
   Hash256 h = MerkleLeafHash(leaf);
   // Each trailing one bit of the old size is a subtree of the new leaf's

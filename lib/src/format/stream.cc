@@ -147,6 +147,20 @@ Status StreamLog::Heartbeat(const TreeHead& head) {
   return Status::Ok();
 }
 
+Status StreamLog::Join(const TreeHead& head, const Hash256& last_leaf,
+                       std::span<const Hash256> path) {
+  if (head_ || size() != 0) return Status::Integrity("the log has begun; it is not joined again");
+  auto f = MerkleFrontier::FromLastLeaf(last_leaf, head.size, path, head.root);
+  if (!f) {
+    return Status::Integrity("chunk " + std::to_string(head.size - 1) +
+                             " and its audit path do not make the root of the head of size " +
+                             std::to_string(head.size));
+  }
+  frontier_ = std::move(*f);
+  head_ = head;
+  return Status::Ok();
+}
+
 Status StreamLog::Extend(std::span<const Hash256> added, const TreeHead& head) {
   if (head_ && head.size == head_->size && added.empty()) return Heartbeat(head);
   if (head_ && head.size == head_->size && head.root != head_->root) return Equivocation(head);

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <atomic>
 #include <mutex>
 
 namespace digm {
@@ -25,17 +26,20 @@ size_t Append(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-}  // namespace
-
-bool IsTimeout(const Status& status) {
-  return status.code() == Code::kNetwork && status.message().find(kTimedOut) != std::string::npos;
+// Ends a transfer once its caller's cancel flag is set.
+int Progress(void* cancel, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return cancel && static_cast<const std::atomic<bool>*>(cancel)->load() ? 1 : 0;
 }
 
-Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
-                            const std::string& body, const HttpCallOptions& options) {
+CURL* NewHandle() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  CURL* curl = curl_easy_init();
+  return curl_easy_init();
+}
+
+// One call on `curl`, a fresh handle or one kept to reuse its connection.
+Result<HttpResult> Perform(CURL* curl, const std::string& method, const std::string& url,
+                           const std::string& body, const HttpCallOptions& options) {
   if (!curl) return Status::Network("cannot start an HTTP client");
   HttpResult result;
   curl_slist* headers = nullptr;
@@ -53,15 +57,23 @@ Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
   curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_body));
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  if (method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   if (method == "PUT" || method == "POST" || (method == "DELETE" && !body.empty())) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  } else {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, nullptr);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(-1));
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);  // a reused handle forgets a past body
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   }
+  curl_easy_setopt(curl, CURLOPT_NOBODY, method == "HEAD" ? 1L : 0L);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, options.cancel ? 0L : 1L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, Progress);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(options.cancel));
   CURLcode rc = curl_easy_perform(curl);
   if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
   curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     return Status::Network(method + " " + url + kTimedOut + std::to_string(options.timeout_ms) +
                            " ms");
@@ -70,8 +82,33 @@ Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
     return Status::Network(method + " " + url + ": the reply is longer than " +
                            std::to_string(options.max_body) + " bytes");
   }
+  if (rc == CURLE_ABORTED_BY_CALLBACK) return Status::Network(method + " " + url + ": cancelled");
   if (rc != CURLE_OK) return Status::Network(method + " " + url + ": " + curl_easy_strerror(rc));
   return result;
+}
+
+}  // namespace
+
+HttpSession::HttpSession() : curl_(NewHandle()) {}
+HttpSession::~HttpSession() {
+  if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+Result<HttpResult> HttpSession::Call(const std::string& method, const std::string& url,
+                                     const std::string& body, const HttpCallOptions& options) {
+  return Perform(static_cast<CURL*>(curl_), method, url, body, options);
+}
+
+bool IsTimeout(const Status& status) {
+  return status.code() == Code::kNetwork && status.message().find(kTimedOut) != std::string::npos;
+}
+
+Result<HttpResult> HttpCall(const std::string& method, const std::string& url,
+                            const std::string& body, const HttpCallOptions& options) {
+  CURL* curl = NewHandle();
+  auto r = Perform(curl, method, url, body, options);
+  if (curl) curl_easy_cleanup(curl);
+  return r;
 }
 
 }  // namespace digm

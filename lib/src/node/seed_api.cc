@@ -19,9 +19,6 @@ namespace {
 
 constexpr size_t kOpenFiles = 1024;
 
-
-
-
 // The Content-Type of a segment extension, "" for one HLS does not carry.
 std::string SegmentMime(const std::string& ext) {
   if (ext == "mp3") return "audio/mpeg";
@@ -43,7 +40,6 @@ bool IsNonce(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
-
 
 Json TrackJson(const TrackRow& t) {
   return Json{{"title", t.title},           {"artist", t.artist}, {"album", t.album},
@@ -442,9 +438,13 @@ HttpResponse SeedApi::Discover(const HttpRequest& req) {
   if (!body.ok() || !body->is_object()) return HttpResponse::Error(400, "expected {\"peer\": ...}");
   // A signed record is learned; any other peer object is answered all the same.
   if (auto it = body->find("peer"); it != body->end()) LearnPeer(*it);
-  return HttpResponse::Json(200, DumpDocument(Json{{"peer", SelfRecordWithTracks()},
-                                                   {"tracks", TracksJson()},
-                                                   {"peers", PeersJson()}}));
+  Json reply{{"peer", SelfRecordWithTracks()}, {"tracks", TracksJson()}, {"peers", PeersJson()}};
+  // Live streams travel both ways: the asker's and this node's directory.
+  if (options_.streams) {
+    if (auto it = body->find("streams"); it != body->end()) options_.streams->Learn(*it);
+    reply["streams"] = options_.streams->Directory();
+  }
+  return HttpResponse::Json(200, DumpDocument(reply));
 }
 
 HttpResponse SeedApi::Audit(const HttpRequest& req) {

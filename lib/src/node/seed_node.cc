@@ -100,7 +100,10 @@ class Maintainer {
       targets.push_back(BaseUrl(peers[i].url));
     std::sort(targets.begin(), targets.end());
     targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
-    std::string body = DumpDocument(Json{{"peer", api_.SelfRecordWithTracks()}});
+    StreamApi* streams = api_.options().streams;
+    Json ask{{"peer", api_.SelfRecordWithTracks()}};
+    if (streams) ask["streams"] = streams->Directory();
+    std::string body = DumpDocument(ask);
     for (const auto& url : targets) {
       if (url == BaseUrl(api_.options().url)) continue;
       auto r =
@@ -113,6 +116,7 @@ class Maintainer {
       if (auto it = reply->find("peers"); it != reply->end() && it->is_array()) {
         for (const auto& p : *it) api_.LearnPeer(p);
       }
+      if (auto it = reply->find("streams"); streams && it != reply->end()) streams->Learn(*it);
     }
   }
 
@@ -355,7 +359,8 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
                        StreamApi::Options{.url = o.url,
                                           .allowed_publishers = o.allowed_publishers,
                                           .stale_after = o.stream_stale_after_s,
-                                          .clock = o.clock});
+                                          .clock = o.clock,
+                                          .log = log});
   api = std::make_unique<SeedApi>(*store, identity,
                                   SeedApi::Options{.url = o.url,
                                                    .allowed_publishers = o.allowed_publishers,

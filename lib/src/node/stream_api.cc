@@ -1,8 +1,12 @@
 #include "digm/stream_api.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <set>
 
 #include "digm/crypto.h"
+#include "digm/http_client.h"
 #include "digm/proof.h"
 
 namespace digm {
@@ -30,19 +34,35 @@ Result<Json> HeadOfHeader(const HttpRequest& req) {
   return ParseJson(std::string(raw.begin(), raw.end()));
 }
 
+uint64_t SizeOf(const LiveStreamRow& row) {
+  return row.head.is_null() ? 0 : static_cast<uint64_t>(NumberOr(row.head, "size", 0));
+}
+
+// A stream chunk is at most 256 KiB (and its tag) as SPEC §9 has it; a relay
+// reads no more from a holder.
+constexpr size_t kMaxStreamChunk = (256 << 10) + 1024;
+
 }  // namespace
 
 StreamApi::StreamApi(StreamStore& store, const ChunkStore& chunks, Options options)
-    : store_(store), chunks_(chunks), options_(std::move(options)) {
+    : store_(store),
+      chunks_(chunks),
+      options_(std::move(options)),
+      directory_(StreamDirectory::Options{
+          .self_url = options_.url, .stale_after = options_.stale_after, .clock = options_.clock}) {
   sweeper_ = std::thread([this] { Sweep(); });
 }
 
 StreamApi::~StreamApi() {
+  stopping_ = true;  // ends the relays' calls at once
+  std::map<std::string, Relayer> relays;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
+    relays.swap(relays_);
   }
   cv_.notify_all();
+  for (auto& [_, r] : relays) r.thread.join();
   sweeper_.join();
   std::vector<std::string> ids;
   {
@@ -51,6 +71,49 @@ StreamApi::~StreamApi() {
   }
   for (const auto& id : ids) Wake(id, true);
 }
+
+void StreamApi::Log(const std::string& line) const {
+  if (options_.log) options_.log(line);
+}
+
+size_t StreamApi::Relaying() {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [_, r] : relays_) n += r.done ? 0 : 1;
+  return n;
+}
+
+std::vector<std::string> StreamApi::HeldLive() {
+  std::vector<std::string> ids;
+  for (const auto& row : store_.ListLive(options_.clock() - options_.stale_after))
+    ids.push_back(row.id);
+  return ids;
+}
+
+Json StreamApi::Directory(const std::string& query) {
+  Json out = Json::array();
+  std::set<std::string> held;
+  for (const auto& row : store_.ListLive(options_.clock() - options_.stale_after, query)) {
+    if (row.head.is_null()) continue;  // nothing to follow yet
+    Json j = row.ToJson();
+    Json holders = Json::array({options_.url});
+    if (auto heard = directory_.Find(row.id)) {
+      for (const auto& h : heard->holders) holders.push_back(h);
+    }
+    j["holders"] = std::move(holders);
+    held.insert(row.id);
+    out.push_back(std::move(j));
+  }
+  for (const auto& e : directory_.Live(query)) {
+    std::string id = HexEncode(e.stream.id);
+    if (held.count(id)) continue;
+    if (auto row = store_.Row(id); row && row->ended) continue;  // ended here first
+    out.push_back(e.ToJson());
+  }
+  return out;
+}
+
+void StreamApi::Learn(const Json& directory) { directory_.Learn(directory); }
 
 size_t StreamApi::Waiting() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -73,8 +136,16 @@ HttpResponse StreamApi::Handle(const HttpRequest& req, const std::vector<std::st
     if (m == "DELETE") return Accept(req, id, true);
     if (!get) return MethodNotAllowed("GET, HEAD, PUT, DELETE");
     auto row = store_.Row(id);
-    if (!row) return HttpResponse::Error(404, "no stream " + id);
-    return HttpResponse::Json(200, DumpDocument(row->ToJson()));
+    if (!row) {
+      // Heard of: what gossip said, and this node starts relaying it.
+      auto heard = directory_.Find(id);
+      if (!heard) return HttpResponse::Error(404, "no stream " + id);
+      Follow(id);
+      return HttpResponse::Json(200, DumpDocument(heard->ToJson()));
+    }
+    Json j = row->ToJson();
+    j["holders"] = Json::array({options_.url});
+    return HttpResponse::Json(200, DumpDocument(j));
   }
   if (s.size() != 3) return HttpResponse::Error(404, "not found");
   if (s[2] == "heartbeat") {
@@ -89,20 +160,21 @@ HttpResponse StreamApi::Handle(const HttpRequest& req, const std::vector<std::st
     if (!get) return MethodNotAllowed("GET, HEAD");
     return Consistency(req, id);
   }
+  if (s[2] == "proof") {
+    if (!get) return MethodNotAllowed("GET, HEAD");
+    return Inclusion(req, id);
+  }
+  if (s[2] == "live.m3u8") {
+    if (!get) return MethodNotAllowed("GET, HEAD");
+    return Playlist(id);
+  }
   if (m == "PUT") return Append(req, id, s[2]);
   if (!get) return MethodNotAllowed("GET, HEAD, PUT");
   return Chunk(id, s[2]);
 }
 
 HttpResponse StreamApi::List(const HttpRequest& req) {
-  Json out = Json::array();
-  for (const auto& row :
-       store_.ListLive(options_.clock() - options_.stale_after, QueryParam(req.target, "q"))) {
-    Json j = row.ToJson();
-    j["holders"] = Json::array({options_.url});
-    out.push_back(std::move(j));
-  }
-  return HttpResponse::Json(200, DumpDocument(out));
+  return HttpResponse::Json(200, DumpDocument(Directory(QueryParam(req.target, "q"))));
 }
 
 HttpResponse StreamApi::Announce(const HttpRequest& req, const std::string& id) {
@@ -177,23 +249,34 @@ HttpResponse StreamApi::Accept(const HttpRequest& req, const std::string& id, bo
 }
 
 HttpResponse StreamApi::Head(const HttpRequest& req, const std::string& id) {
-  auto row = store_.Row(id);
-  if (!row) return HttpResponse::Error(404, "no stream " + id);
   std::string after_text = QueryParam(req.target, "after"),
               wait_text = QueryParam(req.target, "wait");
   // No "after": the head now. "after" with no "wait": the head now too.
   auto after = Number(after_text.empty() ? "0" : after_text);
   auto wait = Number(wait_text.empty() ? "0" : wait_text);
   if (!after || !wait) return HttpResponse::Error(400, "after and wait are whole numbers");
-  uint64_t size = row->head.is_null() ? 0 : static_cast<uint64_t>(NumberOr(row->head, "size", 0));
+  auto seconds = std::min<uint64_t>(*wait, static_cast<uint64_t>(options_.max_wait_s));
+  auto row = store_.Row(id);
+  if (!row) {
+    // Only heard of: relayed from a holder, and answered once the relay has
+    // caught up (at least a few seconds, so a first ask need not poll).
+    if (!Follow(id)) return HttpResponse::Error(404, "no stream " + id);
+    return Await(id, after_text.empty() ? std::nullopt : std::optional(*after),
+                 std::max<uint64_t>(seconds, 5));
+  }
+  uint64_t size = SizeOf(*row);
   bool ready = after_text.empty() || size > *after || row->ended;
   if (ready || *wait == 0) {
     if (row->head.is_null()) return HttpResponse::Error(404, "no head yet");
     return HttpResponse::Json(200, DumpDocument(row->head));
   }
-  auto seconds = std::min<uint64_t>(*wait, static_cast<uint64_t>(options_.max_wait_s));
+  return Await(id, *after, seconds);
+}
+
+HttpResponse StreamApi::Await(const std::string& id, std::optional<uint64_t> after,
+                              uint64_t seconds) {
   HttpResponse r;
-  r.defer = [this, id, after = *after, seconds](std::function<void(HttpResponse)> reply) {
+  r.defer = [this, id, after, seconds](std::function<void(HttpResponse)> reply) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       waiters_[id].push_back(
@@ -211,8 +294,8 @@ void StreamApi::Wake(const std::string& id, bool all) {
     if (!waiters_.count(id)) return;  // most appends: nobody waits, nothing to read
   }
   auto row = store_.Row(id);
-  uint64_t size =
-      !row || row->head.is_null() ? 0 : static_cast<uint64_t>(NumberOr(row->head, "size", 0));
+  bool has_head = row && !row->head.is_null();
+  uint64_t size = has_head ? SizeOf(*row) : 0;
   bool ended = row && row->ended;
   auto now = Steady::now();
   std::vector<std::function<void(HttpResponse)>> due;
@@ -222,7 +305,8 @@ void StreamApi::Wake(const std::string& id, bool all) {
     if (it == waiters_.end()) return;
     auto& list = it->second;
     for (size_t i = 0; i < list.size();) {
-      if (all || ended || size > list[i].after || now >= list[i].deadline) {
+      bool grown = has_head && (!list[i].after || size > *list[i].after);
+      if (all || ended || grown || now >= list[i].deadline) {
         due.push_back(std::move(list[i].reply));
         list[i] = std::move(list.back());
         list.pop_back();
@@ -261,17 +345,17 @@ void StreamApi::Sweep() {
 HttpResponse StreamApi::Chunk(const std::string& id, const std::string& index_text) {
   auto index = Number(index_text);
   if (!index) return HttpResponse::Error(404, "not found");
-  auto hashes = store_.ChunkHashes(id);
-  if (*index >= hashes.size()) {
-    return HttpResponse::Error(
-        404, "stream " + id + " has " + std::to_string(hashes.size()) + " chunks");
+  auto hash = store_.ChunkHash(id, *index);
+  if (!hash) {
+    if (!store_.Get(id)) Follow(id);
+    return HttpResponse::Error(404, "stream " + id + " has no chunk " + index_text + " here");
   }
-  auto bytes = chunks_.Get(hashes[*index]);
+  auto bytes = chunks_.Get(*hash);
   if (!bytes.ok()) return HttpResponse::Error(404, bytes.status().message());
   HttpResponse r;
   r.body.assign(bytes->begin(), bytes->end());
   r.Set("Content-Type", "application/octet-stream");
-  r.Set("ETag", "\"" + HexEncode(hashes[*index]) + "\"");
+  r.Set("ETag", "\"" + HexEncode(*hash) + "\"");
   r.Set("Cache-Control", "public, max-age=31536000, immutable");
   return r;
 }
@@ -288,6 +372,174 @@ HttpResponse StreamApi::Consistency(const HttpRequest& req, const std::string& i
   ConsistencyProofDoc p{*from, *to, MerkleRoot(newer.first(*from)), MerkleRoot(newer),
                         ConsistencyProof(newer, *from)};
   return HttpResponse::Json(200, DumpDocument(ProofToJson(p)));
+}
+
+HttpResponse StreamApi::Inclusion(const HttpRequest& req, const std::string& id) {
+  auto hashes = store_.ChunkHashes(id);
+  std::string size_text = QueryParam(req.target, "size");
+  auto index = Number(QueryParam(req.target, "index"));
+  auto size = size_text.empty() ? std::optional<uint64_t>(hashes.size()) : Number(size_text);
+  if (!index || !size || *index >= *size || *size > hashes.size()) {
+    return HttpResponse::Error(
+        400, "index and size must hold index < size <= " + std::to_string(hashes.size()));
+  }
+  std::span<const Hash256> tree(hashes.data(), *size);
+  InclusionProofDoc p{MerkleRoot(tree), *size, *index, hashes[*index],
+                      InclusionProof(tree, *index)};
+  return HttpResponse::Json(200, DumpDocument(ProofToJson(p)));
+}
+
+HttpResponse StreamApi::Playlist(const std::string& id) {
+  auto stream = store_.Get(id);
+  if (!stream) {
+    Follow(id);
+    return HttpResponse::Error(404, "no stream " + id + " here yet");
+  }
+  const StreamInfo& info = stream->info;
+  std::string ext = info.mime == "audio/mpeg" ? "mp3" : info.mime == "audio/aac" ? "aac" : "";
+  if (info.encryption || ext.empty()) {
+    std::string why = info.encryption ? "the stream is encrypted: HLS players cannot decrypt it"
+                                      : "HLS cannot carry " + info.mime;
+    return HttpResponse::Json(
+        409, DumpDocument(Json{{"error", why},
+                               {"alternative", "digm-fetch " + id + " --live --peer " +
+                                                   options_.url + " -o - | ffplay -nodisp -"}}));
+  }
+  auto hashes = store_.ChunkHashes(id);
+  auto row = store_.Row(id);
+  bool ended = row && row->ended;
+  // A sliding window of the newest parts, about 8 s of them.
+  size_t window = std::max<size_t>(3, 8000 / std::max<uint64_t>(info.part_ms, 1));
+  size_t first = hashes.size() > window && !ended ? hashes.size() - window : 0;
+  char line[64];
+  double part = static_cast<double>(info.part_ms) / 1000;
+  std::string m3u = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:" +
+                    std::to_string(static_cast<int>(std::ceil(part))) +
+                    "\n#EXT-X-MEDIA-SEQUENCE:" + std::to_string(first) + "\n";
+  for (size_t i = first; i < hashes.size(); ++i) {
+    std::snprintf(line, sizeof line, "#EXTINF:%.3f,\n", part);
+    m3u += line;
+    m3u += "/content/" + HexEncode(hashes[i]) + "." + ext + "\n";
+  }
+  if (ended) m3u += "#EXT-X-ENDLIST\n";
+  HttpResponse res;
+  res.body = std::move(m3u);
+  res.Set("Content-Type", "application/vnd.apple.mpegurl");
+  res.Set("Cache-Control", "no-cache");
+  return res;
+}
+
+bool StreamApi::Follow(const std::string& id) {
+  auto heard = directory_.Find(id);
+  if (!heard) return false;
+  const auto& allowed = options_.allowed_publishers;
+  if (!allowed.empty() &&
+      std::find(allowed.begin(), allowed.end(), heard->stream.info.publisher) == allowed.end()) {
+    return false;  // a node that takes only some publishers relays only them
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stop_) return false;
+  auto it = relays_.find(id);
+  if (it != relays_.end()) {
+    if (!it->second.done) return true;
+    it->second.thread.join();  // ended or given up: may start again
+    relays_.erase(it);
+  }
+  Relayer& r = relays_[id];
+  r.thread = std::thread([this, id] { Relay(id); });
+  return true;
+}
+
+void StreamApi::Relay(std::string id) {
+  Log("relaying stream " + id);
+  bool ended = false;
+  for (int round = 0; !stopping_ && !ended; ++round) {
+    auto heard = directory_.Find(id);
+    if (!heard) break;  // stale, or gossip no longer names a holder
+    for (const auto& holder : heard->holders) {
+      if (stopping_) break;
+      Status s = FollowFrom(id, heard->stream, holder);
+      if (s.ok()) {
+        ended = true;
+        break;
+      }
+      if (!stopping_) Log("relay of stream " + id + " from " + holder + ": " + s.message());
+    }
+    if (auto row = store_.Row(id);
+        ended || (row && row->last_heard < options_.clock() - options_.stale_after)) {
+      break;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; });
+  }
+  Log("relay of stream " + id + (ended ? " ended" : " stopped"));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = relays_.find(id); it != relays_.end()) it->second.done = true;
+}
+
+Status StreamApi::FollowFrom(const std::string& id, const Stream& stream,
+                             const std::string& holder) {
+  HttpSession http;
+  std::string base = holder + "/streams/" + id;
+  HttpCallOptions poll{.timeout_ms = (options_.relay_wait_s + 5) * 1000L,
+                       .connect_timeout_ms = 2000,
+                       .max_body = 64 << 10,
+                       .cancel = &stopping_};
+  HttpCallOptions fetch{.timeout_ms = 10000,
+                        .connect_timeout_ms = 2000,
+                        .max_body = kMaxStreamChunk,
+                        .cancel = &stopping_};
+  int64_t last_time = 0;
+  while (!stopping_) {
+    auto row = store_.Row(id);
+    uint64_t size = row ? SizeOf(*row) : 0;
+    bool has_head = row && !row->head.is_null();
+    if (row && row->ended) return Status::Ok();
+    if (has_head && row->last_heard < options_.clock() - options_.stale_after) {
+      return Status::Network("the stream went stale");
+    }
+    std::string target = base + "/head";
+    if (has_head) {
+      target += "?after=" + std::to_string(size) + "&wait=" + std::to_string(options_.relay_wait_s);
+    }
+    DIGM_ASSIGN_OR_RETURN(HttpResult r, http.Call("GET", target, "", poll));
+    if (r.status != 200)
+      return Status::Network("HTTP " + std::to_string(r.status) + " for its head");
+    DIGM_ASSIGN_OR_RETURN(Json doc, ParseJson(r.body));
+    DIGM_ASSIGN_OR_RETURN(TreeHead head, ReadTreeHead(doc, stream));
+    if (!row) DIGM_RETURN_IF_ERROR(store_.Announce(stream));
+    if (head.size < size)
+      return Status::Network("its head (" + std::to_string(head.size) +
+                             " chunks) is behind this node's");
+    if (head.size > size) {
+      std::vector<Hash256> hashes;
+      for (uint64_t i = size; i < head.size && !stopping_; ++i) {
+        DIGM_ASSIGN_OR_RETURN(HttpResult c,
+                              http.Call("GET", base + "/" + std::to_string(i), "", fetch));
+        if (c.status != 200)
+          return Status::Network("HTTP " + std::to_string(c.status) + " for chunk " +
+                                 std::to_string(i));
+        DIGM_ASSIGN_OR_RETURN(
+            Hash256 h, store_.KeepChunk(std::span(reinterpret_cast<const uint8_t*>(c.body.data()),
+                                                  c.body.size())));
+        hashes.push_back(h);
+      }
+      if (stopping_) break;
+      DIGM_RETURN_IF_ERROR(store_.Append(id, size, hashes, head));
+    } else if (has_head && head.time <= last_time && !head.ended) {
+      continue;  // the same head again: no news, and not a sign of life
+    } else if (has_head && !head.ended) {
+      DIGM_RETURN_IF_ERROR(store_.Heartbeat(id, head));
+    }
+    last_time = std::max(last_time, head.time);
+    if (head.ended) {
+      DIGM_RETURN_IF_ERROR(store_.End(id, head));
+      Wake(id, true);
+      return Status::Ok();
+    }
+    Wake(id, false);
+  }
+  return Status::Network("the node is stopping");
 }
 
 }  // namespace digm

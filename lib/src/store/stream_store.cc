@@ -121,22 +121,45 @@ Status StreamStore::Append(const std::string& id, uint64_t index, std::span<cons
 
 Status StreamStore::Append(const std::string& id, uint64_t index, std::span<const uint8_t> stored,
                            const TreeHead& head) {
+  Hash256 hash = Sha256(stored);
+  return Commit(id, index, std::span(&hash, 1), head, [&] { return node_.PutChunk(hash, stored); });
+}
+
+Result<Hash256> StreamStore::KeepChunk(std::span<const uint8_t> stored) {
+  Hash256 hash = Sha256(stored);
+  DIGM_RETURN_IF_ERROR(node_.PutChunk(hash, stored));
+  return hash;
+}
+
+Status StreamStore::Append(const std::string& id, uint64_t first, std::span<const Hash256> hashes,
+                           const TreeHead& head) {
+  for (const auto& h : hashes) {
+    if (!node_.HasChunk(HexEncode(h)))
+      return Status::BadInput("chunk " + HexEncode(h) + " is not in the store");
+  }
+  return Commit(id, first, hashes, head, [] { return Status::Ok(); });
+}
+
+Status StreamStore::Commit(const std::string& id, uint64_t first, std::span<const Hash256> hashes,
+                           const TreeHead& head, const std::function<Status()>& keep_chunks) {
   std::lock_guard<std::mutex> lock(mu_);
   DIGM_ASSIGN_OR_RETURN(StreamLog * log, LogOf(id));
   if (HexEncode(head.stream) != id) return Status::Integrity("the tree head is of another stream");
-  if (index != log->size()) {
+  if (first != log->size()) {
     return Status::BadInput("expected chunk " + std::to_string(log->size()) + " of stream " + id +
-                            ", not " + std::to_string(index));
+                            ", not " + std::to_string(first));
   }
-  Hash256 hash = Sha256(stored);
   StreamLog before = *log;
-  DIGM_RETURN_IF_ERROR(log->Extend(std::span(&hash, 1), head));
-  Status kept = node_.PutChunk(hash, stored);
+  DIGM_RETURN_IF_ERROR(log->Extend(hashes, head));
+  // The chunks are on disk before the index names them (as a track's are).
+  Status kept = keep_chunks();
   if (kept.ok()) {
     kept = sql::Try(kDb, [&] {
              SQLite::Transaction tx(*db_);
-             sql::Run(*db_, "INSERT INTO stream_chunks VALUES(?,?,?)", id,
-                      static_cast<int64_t>(index), HexEncode(hash));
+             for (size_t i = 0; i < hashes.size(); ++i) {
+               sql::Run(*db_, "INSERT INTO stream_chunks VALUES(?,?,?)", id,
+                        static_cast<int64_t>(first + i), HexEncode(hashes[i]));
+             }
              sql::Run(*db_, "UPDATE streams SET head = ?, size = ?, last_heard = ? WHERE id = ?",
                       DumpDocument(head.doc), static_cast<int64_t>(head.size), clock_(), id);
              tx.commit();
@@ -207,6 +230,21 @@ std::vector<Hash256> StreamStore::ChunkHashes(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto rows = sql::Try(kDb, [&] { return HashesOf(*db_, id); });
   return rows.ok() ? std::move(*rows) : std::vector<Hash256>{};
+}
+
+std::optional<Hash256> StreamStore::ChunkHash(const std::string& id, uint64_t index) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto row = sql::Try(kDb, [&] {
+    SQLite::Statement q =
+        sql::Query(*db_, "SELECT hash FROM stream_chunks WHERE id = ? AND idx = ?", id,
+                   static_cast<int64_t>(index));
+    std::optional<Hash256> h;
+    if (q.executeStep()) {
+      if (auto v = HexDecodeArray<32>(q.getColumn(0).getString()); v.ok()) h = *v;
+    }
+    return h;
+  });
+  return row.ok() ? *row : std::nullopt;
 }
 
 Json StreamStore::Evidence(const std::string& id) {
