@@ -47,6 +47,11 @@ void Log(std::string_view message) {
   fwrite(line.data(), 1, line.size(), stderr);
 }
 
+void Detail(std::string_view text) {
+  std::string line = std::string(text) + "\n";
+  fwrite(line.data(), 1, line.size(), stderr);
+}
+
 int Fail(const Status& status) {
   Error(status.message());
   if (!status.hint().empty()) Hint(status.hint());

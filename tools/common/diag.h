@@ -17,6 +17,8 @@ void Warning(std::string_view message);
 void Hint(std::string_view message);
 // A line of a running program's log: "digm-X: message".
 void Log(std::string_view message);
+// A line of data on stderr as it is (evidence a script may parse).
+void Detail(std::string_view line);
 
 // Prints the status as an error and returns its exit code.
 int Fail(const Status& status);

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "digm/fetch_command.h"
 #include "flags.h"
+#include "live.h"
 
 namespace {
 
@@ -44,12 +45,13 @@ static int Run(int argc, char** argv) {
   FetchRequest r;
   r.cache = DefaultCache();
   r.output.clear();
-  bool no_cache = false, progress = false, quiet = false, use_dht = false, list_peers = false;
+  bool no_cache = false, progress = false, quiet = false, use_dht = false, list_peers = false,
+       live = false, from_start = false;
   DhtOptions dht;
   dht.default_port = 0;  // any free port
   dht.read_only = true;  // a lookup, gone in seconds: no routing table should keep it
   long timeout_s = 10;
-  app.add_option("TRACK", r.track, "a track root (64 hex digits) or a manifest file")
+  app.add_option("TRACK", r.track, "a track root (64 hex digits), a manifest, or a stream id")
       ->required()
       ->type_name("");
   app.add_option("-p,--peer", r.peers, "a node to fetch from; its peers are asked too (repeatable)")
@@ -81,6 +83,8 @@ static int Run(int argc, char** argv) {
       ->type_name("S");
   app.add_flag("--progress", progress, "draw a progress bar on stderr even when not a terminal");
   app.add_flag("-q,--quiet", quiet, "print nothing but errors");
+  app.add_flag("--live", live, "TRACK is a live stream's id: play it as it grows");
+  app.add_flag("--from-start", from_start, "with --live: from the stream's first chunk");
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
 
   if (!use_dht) {
@@ -103,6 +107,8 @@ static int Run(int argc, char** argv) {
   }
   if (no_cache) r.cache.clear();
   r.timeout_ms = timeout_s * 1000;
+  if (live) return ListenLive(app, r, from_start, quiet);
+  if (from_start) return cli::UsageError("--from-start goes with --live");
   if (list_peers) return ListPeers(r);
   diag::Progress bar(!quiet && (progress || diag::IsTerminal(2)));
   r.progress = [&](const FetchProgress& p) {

@@ -179,7 +179,8 @@ class PeerProver {
   Periodic thread_{[this] { return Round(); }};
 };
 
-// Announces the tracks the node holds complete on the DHT. A track is
+// Announces the tracks the node holds complete, and the live streams it
+// holds (under the first 20 bytes of the stream id), on the DHT. A track is
 // announced as soon as it is complete (published, replicated, imported), seen
 // within a poll of the index; again after 4 s, 16 s, 64 s and so on, in case
 // an early announcement found few nodes to take it; then every interval. A
@@ -187,10 +188,11 @@ class PeerProver {
 // forgets the node for it when the announcement's lifetime runs out.
 class DhtAnnouncer {
  public:
-  DhtAnnouncer(Dht& dht, NodeStore& store, uint16_t port, int interval_s,
+  DhtAnnouncer(Dht& dht, NodeStore& store, StreamApi& streams, uint16_t port, int interval_s,
                const std::function<void(const std::string&)>& log)
       : dht_(dht),
         store_(store),
+        streams_(streams),
         port_(port),
         interval_(std::chrono::seconds(interval_s)),
         log_(log) {}
@@ -218,24 +220,36 @@ class DhtAnnouncer {
     retry_ = std::chrono::seconds(1);
     auto now = Clock::now();
     std::map<std::string, Due> held;
-    for (const auto& t : store_.ListTracks()) {
-      auto root = HexDecodeArray<32>(t.root);
-      if (!t.complete || !root.ok()) continue;  // what it holds whole, it can serve
-      auto it = due_.find(t.root);
+    auto announce = [&](const std::string& hex) {
+      auto key = HexDecodeArray<32>(hex);
+      if (!key.ok()) return;
+      auto it = due_.find(hex);
       Due d = it != due_.end() ? it->second : Due{now, std::chrono::seconds(1)};
       if (now >= d.at) {
-        dht_.Announce(*root, port_);
+        dht_.Announce(*key, port_);
         d.gap = std::min<Clock::duration>(d.gap * 4, interval_);
         d.at = now + d.gap;
       }
-      held.emplace(t.root, d);
+      held.emplace(hex, d);
+    };
+    size_t tracks = 0, live = 0;
+    for (const auto& t : store_.ListTracks()) {
+      if (!t.complete) continue;  // what it holds whole, it can serve
+      announce(t.root);
+      ++tracks;
+    }
+    for (const auto& id : streams_.HeldLive()) {
+      announce(id);
+      ++live;
     }
     due_ = std::move(held);
-    if (due_.size() != last_) {
-      log_("dht: announcing " + std::to_string(due_.size()) +
-           (due_.size() == 1 ? " track" : " tracks"));
+    if (tracks != last_ || live != last_live_) {
+      log_("dht: announcing " + std::to_string(tracks) + (tracks == 1 ? " track" : " tracks") +
+           (live ? " and " + std::to_string(live) + (live == 1 ? " live stream" : " live streams")
+                 : ""));
     }
-    last_ = due_.size();
+    last_ = tracks;
+    last_live_ = live;
     if (now >= next_save_) {
       next_save_ = now + interval_;
       (void)dht_.SaveState();
@@ -246,11 +260,12 @@ class DhtAnnouncer {
 
   Dht& dht_;
   NodeStore& store_;
+  StreamApi& streams_;
   uint16_t port_;
   std::chrono::milliseconds interval_;
   const std::function<void(const std::string&)>& log_;
   std::map<std::string, Due> due_;  // root -> its next announcement
-  size_t last_ = SIZE_MAX;
+  size_t last_ = SIZE_MAX, last_live_ = 0;
   bool said_alone_ = false;
   std::chrono::milliseconds retry_{1000};
   Clock::time_point next_save_{};  // saved once a node is known, then every interval
@@ -392,7 +407,8 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
     PeerProver prover(*api);
     std::unique_ptr<DhtAnnouncer> announcer;
     if (dht) {
-      announcer = std::make_unique<DhtAnnouncer>(*dht, *store, UrlPort(o.url, (*server)->port()),
+      announcer = std::make_unique<DhtAnnouncer>(*dht, *store, stream_api,
+                                                 UrlPort(o.url, (*server)->port()),
                                                  o.dht_announce_interval_s, log);
     }
     sig = (*server)->Run();

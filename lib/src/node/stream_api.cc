@@ -266,6 +266,9 @@ HttpResponse StreamApi::Head(const HttpRequest& req, const std::string& id) {
   }
   uint64_t size = SizeOf(*row);
   bool ready = after_text.empty() || size > *after || row->ended;
+  if (row->head.is_null() && *wait > 0 && after_text.empty()) {
+    return Await(id, std::nullopt, seconds);  // announced, no chunk yet: the first head
+  }
   if (ready || *wait == 0) {
     if (row->head.is_null()) return HttpResponse::Error(404, "no head yet");
     return HttpResponse::Json(200, DumpDocument(row->head));
