@@ -27,6 +27,7 @@ struct LivePublishOptions {
   std::optional<TrackKey> key;     // encrypt under this key
   uint64_t max_chunk = 256 << 10;  // bytes at most in one chunk
   int heartbeat_s = 30;            // a head at least this often, chunks or not
+  size_t resend_buffer = 16 << 20;  // the newest chunks kept for a node catching up
   Clock clock = UnixNow;
   // Once the nodes took the announcement: the stream document and its id.
   std::function<void(const Json& stream, const Hash256& id)> on_announce;
@@ -45,7 +46,9 @@ struct LivePublishResult {
 
 // Publishes what `fd` yields until end of input or until `stop` is set.
 // Network error when no node takes the announcement, or every node has
-// failed; a node that fails is named through on_node_error and dropped.
+// been dropped. A node that refuses the stream is named through
+// on_node_error and dropped; one that cannot be reached is named, tried
+// again with pauses, and caught up from the resend buffer when it answers.
 Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher,
                                       const LivePublishOptions& options,
                                       const std::atomic<bool>* stop = nullptr);
