@@ -70,7 +70,7 @@ inline int ListenLive(CLI::App& app, FetchRequest& r, bool from_start, bool quie
   if (!got.ok()) {
     int rc = diag::Fail(got.status());
     if (!evidence.is_null()) {
-      diag::Error("the evidence (accepted head, offered head, and the proof):");
+      diag::Error("the evidence (the accepted head, the offered one, and a node's proof when their sizes differ):");
       diag::Detail(DumpDocument(evidence));
     }
     return rc;

@@ -53,9 +53,12 @@ class StreamApi {
   // Long polls waiting now (for metrics and tests).
   size_t Waiting();
 
-  // What gossip carries: the live streams held here (this node a holder)
-  // and those heard of, [{"id","stream","head","last_heard","holders"}].
-  Json Directory(const std::string& query = "");
+  // GET /streams: the live streams held here (this node a holder) and those
+  // heard of, [{"id","stream","head","last_heard","holders"}].
+  Json Directory(const std::string& query = "", bool with_ended = false);
+  // What gossip carries: the Directory() and the streams held here that
+  // ended lately (their final head), so every node drops them at once.
+  Json Gossip();
   // Learns another node's gossiped Directory() (verified; see StreamDirectory).
   void Learn(const Json& directory);
   // The live streams this node holds (for the DHT), hex ids.

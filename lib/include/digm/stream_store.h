@@ -69,9 +69,11 @@ class StreamStore {
   Status Heartbeat(const std::string& id, const TreeHead& head);
   Status End(const std::string& id, const TreeHead& head);
 
-  // The streams heard from since `heard_since` and not ended, whose title or
-  // artist contains `query` (any case; empty: all), most recently heard first.
-  std::vector<LiveStreamRow> ListLive(int64_t heard_since, const std::string& query = "");
+  // The streams heard from since `heard_since` and not ended (or also the
+  // ended ones), whose title or artist contains `query` (any case; empty:
+  // all), most recently heard first.
+  std::vector<LiveStreamRow> ListLive(int64_t heard_since, const std::string& query = "",
+                                      bool with_ended = false);
   std::optional<LiveStreamRow> Row(const std::string& id);
   // The chunk hashes of a stream's log, in order (for proofs and relays).
   std::vector<Hash256> ChunkHashes(const std::string& id);

@@ -442,7 +442,7 @@ HttpResponse SeedApi::Discover(const HttpRequest& req) {
   // Live streams travel both ways: the asker's and this node's directory.
   if (options_.streams) {
     if (auto it = body->find("streams"); it != body->end()) options_.streams->Learn(*it);
-    reply["streams"] = options_.streams->Directory();
+    reply["streams"] = options_.streams->Gossip();
   }
   return HttpResponse::Json(200, DumpDocument(reply));
 }

@@ -102,7 +102,7 @@ class Maintainer {
     targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
     StreamApi* streams = api_.options().streams;
     Json ask{{"peer", api_.SelfRecordWithTracks()}};
-    if (streams) ask["streams"] = streams->Directory();
+    if (streams) ask["streams"] = streams->Gossip();
     std::string body = DumpDocument(ask);
     for (const auto& url : targets) {
       if (url == BaseUrl(api_.options().url)) continue;

@@ -90,10 +90,11 @@ std::vector<std::string> StreamApi::HeldLive() {
   return ids;
 }
 
-Json StreamApi::Directory(const std::string& query) {
+Json StreamApi::Directory(const std::string& query, bool with_ended) {
   Json out = Json::array();
   std::set<std::string> held;
-  for (const auto& row : store_.ListLive(options_.clock() - options_.stale_after, query)) {
+  for (const auto& row :
+       store_.ListLive(options_.clock() - options_.stale_after, query, with_ended)) {
     if (row.head.is_null()) continue;  // nothing to follow yet
     Json j = row.ToJson();
     Json holders = Json::array({options_.url});
@@ -112,6 +113,8 @@ Json StreamApi::Directory(const std::string& query) {
   }
   return out;
 }
+
+Json StreamApi::Gossip() { return Directory("", true); }
 
 void StreamApi::Learn(const Json& directory) { directory_.Learn(directory); }
 

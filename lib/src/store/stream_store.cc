@@ -203,16 +203,17 @@ Status StreamStore::End(const std::string& id, const Json& doc) {
   return Accept(id, head, true);
 }
 
-std::vector<LiveStreamRow> StreamStore::ListLive(int64_t heard_since, const std::string& query) {
+std::vector<LiveStreamRow> StreamStore::ListLive(int64_t heard_since, const std::string& query,
+                                                 bool with_ended) {
   std::lock_guard<std::mutex> lock(mu_);
   auto rows = sql::Try(kDb, [&] {
     return sql::Rows(
         *db_,
         std::string(kRowColumns) +
-            "WHERE ended = 0 AND last_heard >= ?1 AND (?2 = '' OR "
+            "WHERE (ended = 0 OR ?3) AND last_heard >= ?1 AND (?2 = '' OR "
             "instr(lower(title), lower(?2)) > 0 OR instr(lower(artist), lower(?2)) > 0) "
             "ORDER BY last_heard DESC, id",
-        RowFrom, heard_since, query);
+        RowFrom, heard_since, query, with_ended ? 1 : 0);
   });
   return rows.ok() ? std::move(*rows) : std::vector<LiveStreamRow>{};
 }
