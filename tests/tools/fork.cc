@@ -45,15 +45,16 @@ int main(int argc, char** argv) {
     for (int side = 0; side < 2; ++side) {
       std::string bytes = std::string(1, static_cast<char>('A' + side)) + " chunk " +
                           std::to_string(i) + std::string(200, '.');
-      Hash256 hash = Sha256(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+      Hash256 hash =
+          Sha256(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
       logs[side].Append(hash);
-      std::string head = DumpDocument(MakeTreeHead(id, logs[side].size(), logs[side].Root(),
-                                                   UnixNow(), false, *wallet));
+      std::string head = DumpDocument(
+          MakeTreeHead(id, logs[side].size(), logs[side].Root(), UnixNow(), false, *wallet));
       HttpCallOptions o;
       o.content_type = "application/octet-stream";
-      o.headers = {"Digm-Tree-Head: " + Base64UrlEncode(std::span(
-                                            reinterpret_cast<const uint8_t*>(head.data()),
-                                            head.size()))};
+      o.headers = {
+          "Digm-Tree-Head: " +
+          Base64UrlEncode(std::span(reinterpret_cast<const uint8_t*>(head.data()), head.size()))};
       (void)HttpCall("PUT", nodes[side] + base + "/" + std::to_string(i), bytes, o);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(part_ms));

@@ -15,6 +15,7 @@
 #include "digm/live_publish.h"
 #include "digm/proof.h"
 #include "digm/stream_api.h"
+#include "digm/stream_directory.h"
 #include "digm/stream_store.h"
 #include "test_util.h"
 
@@ -37,6 +38,27 @@ TEST(MerkleFrontier, EqualsTheWholeTreeRootAtEverySize) {
   for (const auto& l : Leaves(5)) five.Append(l);
   EXPECT_EQ(HexEncode(five.Root()),
             "64a659de247108a0f35e701576e2898309b7f2323e807963f3c60f3350ec129f");
+}
+
+TEST(MerkleFrontier, ALogJoinedAtItsLastLeafGrowsAsTheWholeTree) {
+  auto all = Leaves(100);
+  for (uint32_t n : {1u, 2u, 5u, 6u, 7u, 8u, 33u, 64u, 65u}) {
+    std::span<const Hash256> tree(all.data(), n);
+    Hash256 root = MerkleRoot(tree);
+    auto path = InclusionProof(tree, n - 1);
+    auto f = MerkleFrontier::FromLastLeaf(all[n - 1], n, path, root);
+    ASSERT_TRUE(f) << "n = " << n;
+    EXPECT_EQ(f->Root(), root);
+    for (uint32_t m = n; m < all.size(); ++m) f->Append(all[m]);
+    EXPECT_EQ(f->Root(), MerkleRoot(all)) << "n = " << n;
+    // Another leaf, another index's path, or another root: no frontier.
+    EXPECT_FALSE(MerkleFrontier::FromLastLeaf(all[n], n, path, root));
+    EXPECT_FALSE(MerkleFrontier::FromLastLeaf(all[n - 1], n, path, MerkleRoot(all)));
+    if (n > 2) {
+      EXPECT_FALSE(MerkleFrontier::FromLastLeaf(all[n - 2], n, InclusionProof(tree, n - 2), root));
+    }
+  }
+  EXPECT_FALSE(MerkleFrontier::FromLastLeaf(all[0], 0, {}, MerkleRoot({})));
 }
 
 class StreamTest : public ::testing::Test {
@@ -175,6 +197,59 @@ TEST_F(StreamTest, EveryLieOfAHeadIsRefusedAndLeavesTheLogAsItWas) {
 
 // A node's streams: a publisher's chunks and heads appended, listed, aged by
 // the node's clock, ended; lies refused with nothing kept; a restart resumes.
+TEST_F(StreamTest, TheDirectoryLearnsOnlyWhatVerifiesAndIsFreshAndForgetsAnEndedStream) {
+  int64_t now = 1767225600;
+  StreamDirectory dir(
+      {.self_url = "http://127.0.0.1:7", .stale_after = 120, .clock = [&] { return now; }});
+  std::string id = HexEncode(stream_.id);
+  auto entry = [&](const Json& head, Json holders, Json doc = nullptr) {
+    return Json{
+        {"id", id}, {"stream", doc.is_null() ? doc_ : doc}, {"head", head}, {"holders", holders}};
+  };
+  Json forged = doc_;
+  forged["title"] = "not what was signed";
+  Wallet mallory = Wallet::Generate();
+  EXPECT_EQ(dir.Learn(Json::array({entry(Head(3, now).doc, {"http://127.0.0.1:9"}, forged)})), 0u);
+  EXPECT_EQ(dir.Learn(Json::array(
+                {entry(MakeTreeHead(stream_.id, 3, MerkleRoot(Leaves(3)), now, false, mallory),
+                       {"http://127.0.0.1:9"})})),
+            0u);
+  EXPECT_EQ(dir.Learn(Json::array({entry(Head(3, now - 121).doc, {"http://127.0.0.1:9"})})), 0u);
+  // Nobody it may reach holds it: itself, a link-local address, not a URL.
+  EXPECT_EQ(dir.Learn(Json::array(
+                {entry(Head(3, now).doc, {"http://127.0.0.1:7", "http://169.254.169.254", 5})})),
+            0u);
+  EXPECT_FALSE(dir.Find(id));
+  EXPECT_EQ(dir.Learn("not a list"), 0u);
+
+  EXPECT_EQ(dir.Learn(Json::array(
+                {entry(Head(3, now - 10).doc, {"http://127.0.0.1:9", "http://127.0.0.1:7"})})),
+            1u);
+  auto found = dir.Find(id);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->head.size, 3u);
+  EXPECT_EQ(found->last_heard, now - 10);  // the head's own time, not the gossip's
+  EXPECT_EQ(found->holders, std::vector<std::string>{"http://127.0.0.1:9"});
+  EXPECT_EQ(dir.Live("FRIDAY").size(), 1u);
+  EXPECT_EQ(dir.Live("sunday").size(), 0u);
+  // A newer head moves it on and names its holder first; an older one
+  // changes nothing but holders.
+  dir.Learn(Json::array({entry(Head(5, now + 50).doc, {"http://127.0.0.1:8"})}));
+  found = dir.Find(id);
+  EXPECT_EQ(found->head.size, 5u);
+  EXPECT_EQ(found->last_heard, now);  // never later than now
+  EXPECT_EQ(found->holders[0], "http://127.0.0.1:8");
+  dir.Learn(Json::array({entry(Head(4, now).doc, {"http://127.0.0.1:9"})}));
+  EXPECT_EQ(dir.Find(id)->head.size, 5u);
+  // Unheard for the stale time: gone.
+  now += 121;
+  EXPECT_FALSE(dir.Find(id));
+  dir.Learn(Json::array({entry(Head(6, now).doc, {"http://127.0.0.1:9"})}));
+  ASSERT_TRUE(dir.Find(id));
+  dir.Learn(Json::array({entry(Head(6, now, true).doc, {"http://127.0.0.1:9"})}));
+  EXPECT_FALSE(dir.Find(id));
+}
+
 class StreamStoreTest : public StreamTest {
  protected:
   void SetUp() override {
@@ -451,7 +526,7 @@ TEST_F(LivePublishTest, AClearStreamReachesTheNodeByteForByteAndEnds) {
   LivePublishOptions o;
   o.info.title = "Friday set";
   o.info.part_ms = 100;
-  o.nodes = {url_, "http://127.0.0.1:1"};  // the second is down: named, dropped
+  o.nodes = {url_, "http://127.0.0.1:1"};  // the second is down: named, tried again
   std::vector<std::string> errors;
   o.on_node_error = [&](const std::string& e) { errors.push_back(e); };
   size_t heads = 0;
@@ -459,7 +534,10 @@ TEST_F(LivePublishTest, AClearStreamReachesTheNodeByteForByteAndEnds) {
   Bytes input;
   auto r = Publish(o, &input);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(errors.size(), 1u);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_NE(errors[0].find("http://127.0.0.1:1: "), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("trying again"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("missed the stream's end"), std::string::npos) << errors[1];
   EXPECT_GT(r->chunks.size(), 1u);  // cut by time, not at the end
   EXPECT_EQ(heads, r->chunks.size() + 1);
   EXPECT_EQ(r->size, input.size());

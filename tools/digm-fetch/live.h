@@ -28,7 +28,8 @@ inline void StopLiveOnSignal() {
 inline int ListenLive(CLI::App& app, FetchRequest& r, bool from_start, bool quiet) {
   for (const char* o : {"--receipt", "--wrapped", "--preview", "--cache", "--no-cache",
                         "--list-peers", "--progress"}) {
-    if (app.get_option(o)->count()) return cli::UsageError(std::string(o) + " does not go with --live");
+    if (app.get_option(o)->count())
+      return cli::UsageError(std::string(o) + " does not go with --live");
   }
   auto id = HexDecodeArray<32>(r.track);
   if (!IsHash(r.track) || !id.ok()) {
@@ -70,7 +71,9 @@ inline int ListenLive(CLI::App& app, FetchRequest& r, bool from_start, bool quie
   if (!got.ok()) {
     int rc = diag::Fail(got.status());
     if (!evidence.is_null()) {
-      diag::Error("the evidence (the accepted head, the offered one, and a node's proof when their sizes differ):");
+      diag::Error(
+          "the evidence (the accepted head, the offered one, and a node's proof when their sizes "
+          "differ):");
       diag::Detail(DumpDocument(evidence));
     }
     return rc;

@@ -29,16 +29,16 @@ struct LiveFetchOptions {
   int wait_s = 10;                 // each head long poll
   long timeout_ms = 10000;         // each chunk request
   int give_up_s = 60;              // no node answers at all for this long: Network error
-  std::function<void(const Stream&)> on_stream;          // the verified stream document
-  std::function<void(const TreeHead&)> on_head;          // each head accepted
+  std::function<void(const Stream&)> on_stream;           // the verified stream document
+  std::function<void(const TreeHead&)> on_head;           // each head accepted
   std::function<void(const std::string&)> on_peer_error;  // a node left out, and why
 };
 
 struct LiveFetchResult {
   Stream stream;
-  uint64_t first = 0;   // the first chunk written
-  uint64_t chunks = 0;  // chunks written
-  uint64_t bytes = 0;   // plaintext bytes written
+  uint64_t first = 0;            // the first chunk written
+  uint64_t chunks = 0;           // chunks written
+  uint64_t bytes = 0;            // plaintext bytes written
   std::optional<TreeHead> head;  // the last accepted
   bool ended = false;            // the stream ended (else: stopped by `stop` or the reader)
 };

@@ -22,11 +22,11 @@
 namespace digm {
 
 struct LivePublishOptions {
-  StreamInfo info;                 // title, artist, mime, bitrate, part_ms (publisher: the wallet)
-  std::vector<std::string> nodes;  // base URLs; each gets every chunk and head
-  std::optional<TrackKey> key;     // encrypt under this key
-  uint64_t max_chunk = 256 << 10;  // bytes at most in one chunk
-  int heartbeat_s = 30;            // a head at least this often, chunks or not
+  StreamInfo info;                  // title, artist, mime, bitrate, part_ms (publisher: the wallet)
+  std::vector<std::string> nodes;   // base URLs; each gets every chunk and head
+  std::optional<TrackKey> key;      // encrypt under this key
+  uint64_t max_chunk = 256 << 10;   // bytes at most in one chunk
+  int heartbeat_s = 30;             // a head at least this often, chunks or not
   size_t resend_buffer = 16 << 20;  // the newest chunks kept for a node catching up
   Clock clock = UnixNow;
   // Once the nodes took the announcement: the stream document and its id.

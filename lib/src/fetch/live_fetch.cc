@@ -251,9 +251,9 @@ class Listener {
 
   Result<Bytes> Chunk(size_t peer, uint64_t i) {
     std::string path = "/streams/" + HexEncode(result_.stream.id) + "/" + std::to_string(i);
-    DIGM_ASSIGN_OR_RETURN(
-        HttpResult r, Session(peer).Call("GET", o_.peers[peer] + path, "",
-                                         {.timeout_ms = o_.timeout_ms, .max_body = kMaxStreamChunk}));
+    DIGM_ASSIGN_OR_RETURN(HttpResult r, Session(peer).Call("GET", o_.peers[peer] + path, "",
+                                                           {.timeout_ms = o_.timeout_ms,
+                                                            .max_body = kMaxStreamChunk}));
     if (r.status != 200) return Status::Network(path + ": HTTP " + std::to_string(r.status));
     return Bytes(r.body.begin(), r.body.end());
   }
@@ -263,8 +263,8 @@ class Listener {
                                                       "/proof?index=" + std::to_string(i) +
                                                       "&size=" + std::to_string(size)));
     auto p = ProofFromJson(doc);
-    if (!p.ok()) return Status::Integrity("an inclusion proof that does not read: " +
-                                          p.status().message());
+    if (!p.ok())
+      return Status::Integrity("an inclusion proof that does not read: " + p.status().message());
     return p;
   }
 
@@ -289,12 +289,11 @@ class Listener {
   Status GrowOneByOne(size_t peer, const TreeHead& head) {
     std::string base = "/streams/" + HexEncode(result_.stream.id);
     if (log_.size() > 0) {
-      DIGM_ASSIGN_OR_RETURN(Json doc, GetJson(peer, base + "/consistency?from=" +
-                                                        std::to_string(log_.size()) +
-                                                        "&to=" + std::to_string(head.size)));
+      DIGM_ASSIGN_OR_RETURN(
+          Json doc, GetJson(peer, base + "/consistency?from=" + std::to_string(log_.size()) +
+                                      "&to=" + std::to_string(head.size)));
       auto p = ConsistencyProofFromJson(doc);
-      if (!p.ok() ||
-          !VerifyConsistency(log_.size(), head.size, log_.root(), head.root, p->path)) {
+      if (!p.ok() || !VerifyConsistency(log_.size(), head.size, log_.root(), head.root, p->path)) {
         return Status::Integrity("no proof that the head of size " + std::to_string(head.size) +
                                  " extends the log of " + std::to_string(log_.size()));
       }
@@ -327,8 +326,8 @@ class Listener {
       Status s = gcm_->Open(ChunkNonce(enc->nonce_prefix, index), aad, stored, stored);
       if (!s.ok()) {
         // The chunk is the one the publisher signed: it was sealed otherwise.
-        fatal_ = Status::Integrity("chunk " + std::to_string(index) +
-                                   " does not open with the key");
+        fatal_ =
+            Status::Integrity("chunk " + std::to_string(index) + " does not open with the key");
         return fatal_;
       }
       out = std::span<const uint8_t>(stored.data(), plain);
@@ -355,8 +354,9 @@ class Listener {
 Result<Stream> FindStream(const std::string& id, const LiveFetchOptions& o) {
   std::string why;
   for (const auto& peer : o.peers) {
-    auto r = HttpCall("GET", peer + "/streams/" + id, "",
-                      {.timeout_ms = o.timeout_ms, .connect_timeout_ms = 3000, .max_body = 1 << 20});
+    auto r =
+        HttpCall("GET", peer + "/streams/" + id, "",
+                 {.timeout_ms = o.timeout_ms, .connect_timeout_ms = 3000, .max_body = 1 << 20});
     std::string fail;
     if (!r.ok()) {
       fail = r.status().message();
@@ -395,9 +395,8 @@ Result<LiveFetchResult> FetchLive(const Hash256& id, int fd, const LiveFetchOpti
   }
   if (o.on_stream) o.on_stream(stream);
   Listener listener(stream, fd, o);
-  HeadPollers pollers(hex, o.peers, o.wait_s, [&](size_t peer, const std::string& why) {
-    listener.Report(peer, why);
-  });
+  HeadPollers pollers(hex, o.peers, o.wait_s,
+                      [&](size_t peer, const std::string& why) { listener.Report(peer, why); });
   StreamLog& log = listener.log();
   auto stopped = [&] { return stop && stop->load(); };
   while (!stopped()) {

@@ -27,8 +27,8 @@ using Steady = std::chrono::steady_clock;
 class Sender {
  public:
   struct Stream {
-    std::string base;                                  // "/streams/ID"
-    std::string doc;                                   // the digm.stream/1
+    std::string base;                                    // "/streams/ID"
+    std::string doc;                                     // the digm.stream/1
     std::function<std::string(uint64_t size)> head_for;  // base64url of a head of that size
   };
 
@@ -89,8 +89,8 @@ class Sender {
     if (on_error_) on_error_(e);
   }
 
-  Answer Call(Node& n, const std::string& method, const std::string& path,
-              const std::string& body, const std::string& head) {
+  Answer Call(Node& n, const std::string& method, const std::string& path, const std::string& body,
+              const std::string& head) {
     HttpCallOptions o;
     o.timeout_ms = 5000;
     o.connect_timeout_ms = 2000;
@@ -137,7 +137,8 @@ class Sender {
     if (!n.lagging) Error(n.url + ": " + a.why + "; trying again");
     n.lagging = true;
     ++n.failures;
-    n.retry_at = Steady::now() + std::chrono::milliseconds(std::min(4000, 250 << std::min(n.failures, 4)));
+    n.retry_at =
+        Steady::now() + std::chrono::milliseconds(std::min(4000, 250 << std::min(n.failures, 4)));
   }
 
   // Brings a lagging node to `size` chunks: it says how many it holds (or
@@ -161,17 +162,19 @@ class Sender {
     for (uint64_t i = held; i < size; ++i) {
       const std::string* bytes = Kept(i);
       if (!bytes) {
-        return {Outcome::kDrop, "it holds " + std::to_string(held) +
-                                    " chunks, and the resend buffer starts later"};
+        return {Outcome::kDrop,
+                "it holds " + std::to_string(held) + " chunks, and the resend buffer starts later"};
       }
-      Answer a = Call(n, "PUT", stream_.base + "/" + std::to_string(i), *bytes,
-                      stream_.head_for(i + 1));
+      Answer a =
+          Call(n, "PUT", stream_.base + "/" + std::to_string(i), *bytes, stream_.head_for(i + 1));
       if (a.outcome != Outcome::kOk) return a;
     }
     n.lagging = false;
     n.failures = 0;
-    if (held < size) Error(n.url + ": caught up from chunk " + std::to_string(held));
-    else Error(n.url + ": back");
+    if (held < size)
+      Error(n.url + ": caught up from chunk " + std::to_string(held));
+    else
+      Error(n.url + ": back");
     return {Outcome::kOk, ""};
   }
 
@@ -315,8 +318,8 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
   }
   if (!buf.empty()) DIGM_RETURN_IF_ERROR(close_chunk());
   TreeHead final_head = head(true);
-  DIGM_RETURN_IF_ERROR(sender.SendHead("DELETE", base, DumpDocument(final_head.doc),
-                                       frontier.size()));
+  DIGM_RETURN_IF_ERROR(
+      sender.SendHead("DELETE", base, DumpDocument(final_head.doc), frontier.size()));
   sender.ReportLagging();
   report(final_head);
   out.source_sha256 = source.Final();
