@@ -43,6 +43,37 @@ TEST(Manifest, RoundTripsThroughJson) {
   EXPECT_TRUE(CheckRoot(*back).ok());
 }
 
+TEST(Manifest, ASealedStreamHasChunksOfAnySizeUpToChunkSizeAndNeverCompressed) {
+  Manifest m;
+  m.chunk_size = 16384;
+  m.stream = Sha256(testing::SomeBytes(8, 9));
+  m.encryption = Encryption{};
+  for (uint64_t plain : {6000u, 5990u, 16384u, 12u}) {
+    m.chunks.push_back({Sha256(testing::SomeBytes(8, plain)), plain + 16, plain, false});
+    m.size += plain;
+  }
+  Json doc = ManifestToJson(m);
+  auto back = ManifestFromJson(doc);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->stream, m.stream);
+  EXPECT_TRUE(ParseManifest(doc.dump()).ok());
+  Json wrong = doc;
+  wrong["size"] = m.size + 1;
+  EXPECT_NE(ParseError(wrong).find("the chunks hold"), std::string::npos);
+  wrong = doc;
+  wrong["chunks"][1]["z"] = true;
+  EXPECT_NE(ParseError(wrong).find("never compressed"), std::string::npos);
+  wrong = doc;
+  wrong["chunks"][2]["plain"] = 16385;
+  wrong["chunks"][2]["size"] = 16401;
+  wrong["size"] = m.size + 1;
+  EXPECT_NE(ParseError(wrong).find("1 to chunk_size"), std::string::npos);
+  // Without "stream", the same chunks are not a track's.
+  wrong = doc;
+  wrong.erase("stream");
+  EXPECT_FALSE(ManifestFromJson(wrong).ok());
+}
+
 TEST(Manifest, StreamingReaderAgreesWithTheDom) {
   Manifest m = Sample();
   m.root = m.ComputeRoot();

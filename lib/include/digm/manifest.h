@@ -52,6 +52,10 @@ struct Manifest {
   Hash256 source_sha256{};
   Media media;
   std::optional<Encryption> encryption;
+  // A sealed live stream (SPEC §9): its id. Its chunks were cut by time, so
+  // each holds 1 to chunk_size plaintext bytes (never compressed), where a
+  // track's are all chunk_size but the last.
+  std::optional<Hash256> stream;
   std::vector<ChunkRef> chunks;
 
   // The root computed from `chunks` (RFC 9162 over the chunk hashes).

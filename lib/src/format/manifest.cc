@@ -102,8 +102,36 @@ Result<ChunkRef> ChunkFromJson(const Json& j, size_t i) {
 }
 
 // The arithmetic every manifest obeys (SPEC §2).
+Status CheckStreamShape(const Manifest& m) {
+  const uint64_t tag = m.encryption ? kGcmTagSize : 0;
+  uint64_t total = 0;
+  for (size_t i = 0; i < m.chunks.size(); ++i) {
+    const ChunkRef& c = m.chunks[i];
+    std::string at = "\"chunks[" + std::to_string(i) + "]";
+    if (c.plain == 0 || c.plain > m.chunk_size) {
+      return Status::BadInput(at + ".plain\" is " + std::to_string(c.plain) +
+                              "; a stream's chunks hold 1 to chunk_size bytes");
+    }
+    if (c.z) return Status::BadInput(at + ".z\": a stream's chunks are never compressed");
+    if (c.size != c.plain + tag) {
+      return Status::BadInput(at + ".size\" is " + std::to_string(c.size) + ", expected " +
+                              std::to_string(c.plain + tag));
+    }
+    total += c.plain;
+  }
+  if (total != m.size) {
+    return Status::BadInput("the chunks hold " + std::to_string(total) +
+                            " bytes, but \"size\" is " + std::to_string(m.size));
+  }
+  if (m.encryption && m.encryption->preview_chunks != 0) {
+    return Status::BadInput("a stream has no preview");
+  }
+  return Status::Ok();
+}
+
 Status CheckShape(const Manifest& m) {
   DIGM_RETURN_IF_ERROR(CheckChunkSize(m.chunk_size).Context("\"chunk_size\""));
+  if (m.stream) return CheckStreamShape(m);
   uint64_t want = m.size == 0 ? 0 : (m.size - 1) / m.chunk_size + 1;
   if (m.chunks.size() != want) {
     return Status::BadInput("\"chunks\" has " + std::to_string(m.chunks.size()) +
@@ -199,6 +227,11 @@ Result<Manifest> ManifestFromParts(const Json& doc, std::vector<ChunkRef> chunks
     if (!enc->is_object()) return Status::BadInput("\"encryption\" must be an object or null");
     DIGM_ASSIGN_OR_RETURN(m.encryption, EncryptionFromJson(*enc));
   }
+  if (auto stream = doc.find("stream"); stream != doc.end() && !stream->is_null()) {
+    Hash256 id;
+    DIGM_RETURN_IF_ERROR(GetHex(doc, "stream", "stream", &id));
+    m.stream = id;
+  }
   m.chunks = std::move(chunks);
   DIGM_RETURN_IF_ERROR(CheckShape(m));
   return m;
@@ -261,6 +294,7 @@ Json ManifestToJson(const Manifest& m) {
   } else {
     j["encryption"] = nullptr;
   }
+  if (m.stream) j["stream"] = HexEncode(*m.stream);
   Json chunks = Json::array();
   for (const ChunkRef& c : m.chunks) {
     chunks.push_back(

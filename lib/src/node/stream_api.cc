@@ -95,7 +95,7 @@ Json StreamApi::Directory(const std::string& query, bool with_ended) {
   std::set<std::string> held;
   for (const auto& row :
        store_.ListLive(options_.clock() - options_.stale_after, query, with_ended)) {
-    if (row.head.is_null()) continue;  // nothing to follow yet
+    if (row.head.is_null() && with_ended) continue;  // gossip: nothing to follow yet
     Json j = row.ToJson();
     Json holders = Json::array({options_.url});
     if (auto heard = directory_.Find(row.id)) {
