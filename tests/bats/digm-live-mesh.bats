@@ -29,22 +29,6 @@ teardown() {
   stop_nodes
 }
 
-# Publishes set.mp3 at real time to the node at $1 in the background.
-publish_live() {
-  { ffmpeg -v error -re -i "$FIX/set.mp3" -c copy -f mp3 - \
-      | digm-live publish - --wallet "$FIX/dj.wallet" --node "$1" --title "Friday set" \
-          --artist "DJ Test" > live.out 2> live.err & } 2>/dev/null
-  echo $! > live.pid
-}
-
-stream_id() {
-  for _ in $(seq 200); do
-    [ -s live.out ] && { head -1 live.out | jq -r .id; return 0; }
-    sleep 0.05
-  done
-  return 1
-}
-
 # Waits (at most $2 s) until node URL $1 lists stream $3 (or, with $3 "none",
 # lists nothing).
 wait_listed() {  # wait_listed URL SECONDS ID|none

@@ -24,24 +24,6 @@ teardown() {
   stop_nodes
 }
 
-# Publishes set.mp3 at real time to node $1's URL in the background;
-# its stdout in live.out, stderr in live.err, its pid in live.pid.
-publish_live() {
-  { ffmpeg -v error -re -i "$FIX/set.mp3" -c copy -f mp3 - \
-      | digm-live publish - --wallet "$FIX/dj.wallet" --node "$1" --title "Friday set" \
-          --artist "DJ Test" > live.out 2> live.err & } 2>/dev/null
-  echo $! > live.pid
-}
-
-# Waits (at most 10 s) until the stream's id is known; prints it.
-stream_id() {
-  for _ in $(seq 200); do
-    [ -s live.out ] && { head -1 live.out | jq -r .id; return 0; }
-    sleep 0.05
-  done
-  return 1
-}
-
 @test "a stream published at real time is listed while it runs, stored byte for byte, and ended" {
   start_node n1
   publish_live "$URL_n1"

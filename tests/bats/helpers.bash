@@ -222,3 +222,23 @@ wei_of() {
   hex=$(rpc eth_getBalance "\"$1\"" '"latest"')
   node -e "console.log(BigInt(process.argv[1]).toString())" "$hex"
 }
+
+# --- live streams --------------------------------------------------------------
+
+# Publishes $FIX/set.mp3 at real time (ffmpeg -re) to the node at $1 in the
+# background: its stdout in live.out, stderr in live.err, its pid in live.pid.
+publish_live() {
+  { ffmpeg -v error -re -i "$FIX/set.mp3" -c copy -f mp3 - \
+      | digm-live publish - --wallet "$FIX/dj.wallet" --node "$1" --title "Friday set" \
+          --artist "DJ Test" > live.out 2> live.err & } 2>/dev/null
+  echo $! > live.pid
+}
+
+# Waits (at most 10 s) until the stream's id is known; prints it.
+stream_id() {
+  for _ in $(seq 200); do
+    [ -s live.out ] && { head -1 live.out | jq -r .id; return 0; }
+    sleep 0.05
+  done
+  return 1
+}

@@ -4,7 +4,9 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -109,6 +111,18 @@ inline void PrintText(std::string_view text) {
 // identity check, a peer list, whose answers are no longer wanted) may still
 // be inside OpenSSL or libcurl, whose teardown at exit would pull the ground
 // from under it. Everything a tool writes is committed before this.
+// Makes SIGINT and SIGTERM set `*stop` instead of ending the process, for a
+// tool that ends cleanly on them (a live stream's publisher or listener).
+inline std::atomic<bool>* g_stop_flag = nullptr;
+inline void StopOnSignal(std::atomic<bool>* stop) {
+  g_stop_flag = stop;
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { *g_stop_flag = true; };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
 [[noreturn]] inline void ExitNow(int rc) {
   std::fflush(nullptr);
   std::_Exit(rc);

@@ -15,16 +15,6 @@ namespace digm {
 
 inline std::atomic<bool> g_live_stop{false};
 
-// A live listener ends on SIGINT or SIGTERM as on the stream's end: what it
-// wrote is kept (-o FILE is committed) and it exits 0.
-inline void StopLiveOnSignal() {
-  struct sigaction sa {};
-  sa.sa_handler = [](int) { g_live_stop = true; };
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
-
 inline int ListenLive(CLI::App& app, FetchRequest& r, bool from_start, bool quiet) {
   for (const char* o : {"--receipt", "--wrapped", "--preview", "--cache", "--no-cache",
                         "--list-peers", "--progress"}) {
@@ -54,7 +44,9 @@ inline int ListenLive(CLI::App& app, FetchRequest& r, bool from_start, bool quie
                 (s.info.artist.empty() ? "" : " by " + s.info.artist));
     };
   }
-  StopLiveOnSignal();
+  // SIGINT or SIGTERM end the listening as the stream's end does: what was
+  // written is kept (-o FILE is committed) and it exits 0.
+  cli::StopOnSignal(&g_live_stop);
   Json evidence;
   auto run = [&](int fd) { return FetchLive(*id, fd, o, &g_live_stop, &evidence); };
   Result<LiveFetchResult> got = Status::Ok();

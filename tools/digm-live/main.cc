@@ -18,15 +18,6 @@ using namespace digm;
 
 std::atomic<bool> g_stop{false};
 
-// SIGINT and SIGTERM end the stream cleanly: the final head goes out.
-void StopOnSignal() {
-  struct sigaction sa {};
-  sa.sa_handler = [](int) { g_stop = true; };
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
-
 struct PublishArgs {
   std::string input = "-", wallet, key_out, key_in;
   bool encrypt = false, quiet = false;
@@ -57,7 +48,7 @@ int Publish(PublishArgs& a, LivePublishOptions& o) {
   o.on_head = [quiet](const TreeHead& h) {
     if (!quiet && h.ended) diag::Log("ended after " + std::to_string(h.size) + " chunks");
   };
-  StopOnSignal();
+  cli::StopOnSignal(&g_stop);  // the stream ends cleanly: the final head goes out
   auto r = PublishLive(fd, *wallet, o, &g_stop);
   if (!r.ok()) return diag::Fail(r.status());
   cli::PrintLine(Json{{"schema", "digm.live-ended/1"},

@@ -20,6 +20,9 @@
 namespace digm {
 
 inline constexpr uint64_t kDefaultPartMs = 250;
+// The most a stream chunk's stored bytes may weigh: 256 KiB and its tag,
+// with room to spare; relays and listeners read no more.
+inline constexpr size_t kMaxStreamChunk = (256 << 10) + 1024;
 
 struct StreamInfo {
   Address publisher{};

@@ -18,8 +18,6 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-// A stream chunk is at most 256 KiB and its tag (SPEC §9).
-constexpr size_t kMaxStreamChunk = (256 << 10) + 1024;
 // A gap of more chunks than this is caught up chunk by chunk, each checked
 // against an inclusion proof, so no more than one chunk is held at a time.
 constexpr uint64_t kBatch = 64;

@@ -38,10 +38,6 @@ uint64_t SizeOf(const LiveStreamRow& row) {
   return row.head.is_null() ? 0 : static_cast<uint64_t>(NumberOr(row.head, "size", 0));
 }
 
-// A stream chunk is at most 256 KiB (and its tag) as SPEC §9 has it; a relay
-// reads no more from a holder.
-constexpr size_t kMaxStreamChunk = (256 << 10) + 1024;
-
 }  // namespace
 
 StreamApi::StreamApi(StreamStore& store, const ChunkStore& chunks, Options options)
