@@ -11,6 +11,9 @@ setup_file() {
   make_wallet "$FIX/artist.wallet" "$ARTIST_SECRET"
   digm-chunk "$AUDIO/track.mp3" --chunk-size 16K --store "$FIX/chunks" | digm-merkle seal > "$FIX/mp3.json"
   export ROOT=$(jq -r .root "$FIX/mp3.json")
+  make_wallet "$FIX/dj.wallet" "$ARTIST_SECRET"
+  sox -n -r 44100 -c 2 "$FIX/set.wav" synth 6 sine 440 2>/dev/null
+  ffmpeg -v error -i "$FIX/set.wav" -c:a libmp3lame -b:a 128k "$FIX/set.mp3"
 }
 
 setup() {
@@ -18,6 +21,7 @@ setup() {
 }
 
 teardown() {
+  [ -f live.pid ] && kill -KILL "$(cat live.pid)" 2>/dev/null || true
   stop_nodes
 }
 
@@ -100,6 +104,20 @@ lookup_is() {
   jq -e --arg a "$URL_d2" --arg b "$URL_d4" '.deliveries | length > 0 and all(.url == $a or .url == $b)' r.json
   grep -q "dht: announcing 1 track" d2.log
   grep -q "dht: announcing 0 tracks" d1.log
+}
+
+@test "a live stream is announced under its id by the node holding it: --live --dht plays it" {
+  DHT_INTERVAL=3600 DHT_TTL=3600 start_five
+  publish_live "$URL_d2"
+  id=$(stream_id)
+  found() { digm-fetch "$id" --dht --dht-bootstrap "$BOOT" --dht-timeout 3 --list-peers 2> /dev/null; }
+  eventually 10 eval '[ "$(found)" = "$URL_d2" ]'
+  # Nothing but the stream id and the DHT: the listener finds d2 and plays on.
+  run --separate-stderr digm-fetch "$id" --live --dht --dht-bootstrap "$DHT_d0" -o heard.mp3
+  [ "$status" -eq 0 ] || { echo "$stderr"; false; }
+  [[ "$stderr" == *"the stream has ended"* ]]
+  [ -s heard.mp3 ]
+  ffmpeg -v error -i heard.mp3 -f null -
 }
 
 @test "a node that announces the track and serves bad bytes is dropped and named" {

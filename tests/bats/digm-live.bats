@@ -13,6 +13,7 @@ setup_file() {
   make_wallet "$FIX/dj.wallet" "$ARTIST_SECRET"
   sox -n -r 44100 -c 2 "$FIX/set.wav" synth 4 sine 440 2>/dev/null
   ffmpeg -v error -i "$FIX/set.wav" -c:a libmp3lame -b:a 128k "$FIX/set.mp3"
+  digm-chunk "$FIX/set.mp3" -e --key-out "$FIX/other.key" -o /dev/null
 }
 
 setup() {
@@ -81,4 +82,64 @@ teardown() {
   run --separate-stderr -2 digm-live publish "$FIX/set.mp3" --wallet "$FIX/dj.wallet" --node "$URL_n1" --encrypt
   [[ "$stderr" == *"--key-out"* ]]
   run --separate-stderr -5 digm-live ls --peer "http://127.0.0.1:$(free_port)"
+}
+
+@test "the ended stream is an ordinary sealed track: -o writes its manifest, every node stores it" {
+  start_node n1
+  start_node n2
+  publish_live "$URL_n1" --node "$URL_n2" -o set.json
+  id=$(stream_id)
+  [ ! -e set.json ]   # it appears only once the stream is sealed
+  wait "$(cat live.pid)"
+  ended=$(tail -1 live.out)
+  root=$(jq -r .root <<<"$ended")
+  [ "$(jq -r '.stored_on | length' <<<"$ended")" -eq 2 ]
+  jq -e --arg r "$root" --arg id "$id" \
+    '.root == $r and .stream == $id and .media.title == "Friday set" and .media.format == "mp3"' set.json
+  [ "$(digm-merkle root set.json)" = "$root" ]
+  [ "$(jq -r .source.sha256 set.json)" = "$(jq -r .source_sha256 <<<"$ended")" ]
+  ffmpeg -v error -i "$FIX/set.mp3" -c copy -f mp3 - > sent.mp3
+  for n in "$URL_n1" "$URL_n2"; do
+    digm-fetch "$root" --peer "$n" --no-cache -o got.mp3
+    cmp got.mp3 sent.mp3
+    rm got.mp3
+  done
+  # A node audits it as any track: every chunk answers its challenge.
+  curl -sf "$URL_n2/tracks/$root" | jq -e --arg id "$id" '.stream == $id' > /dev/null
+}
+
+@test "an encrypted stream sealed: the key opens the track, and a grant on the stream id opens it for a buyer" {
+  start_node n1
+  publish_live "$URL_n1" --encrypt --key-out set.key -o set.json
+  id=$(stream_id)
+  wait "$(cat live.pid)"
+  root=$(jq -r .root set.json)
+  [ "$(jq -r .encryption.key_id set.json)" = "$(jq -r .key_id set.key)" ]
+  ffmpeg -v error -i "$FIX/set.mp3" -c copy -f mp3 - > sent.mp3
+  digm-fetch "$root" --peer "$URL_n1" --key set.key --no-cache -o got.mp3
+  cmp got.mp3 sent.mp3
+  run --separate-stderr -2 digm-fetch "$root" --peer "$URL_n1" --no-cache -o clear.mp3
+  [ ! -e clear.mp3 ]
+  run --separate-stderr -4 digm-fetch "$root" --peer "$URL_n1" --key "$FIX/other.key" --no-cache -o wrong.mp3
+  [ ! -e wrong.mp3 ]
+  export DIGM_LEDGER="$BATS_TEST_TMPDIR/ledger.db"
+  digm-pay wallet new -o buyer.wallet > /dev/null
+  digm-pay wallet identity buyer.wallet -o buyer.id
+  digm-pay deposit --to "$(jq -r .address buyer.id)" --amount 3 > /dev/null
+  run -1 digm-pay grant "$id" --key set.key --to buyer.id
+  digm-pay purchase "$id" --buyer buyer.wallet --artist "$(jq -r .stream.publisher live.out | head -1)" --price 2 > /dev/null
+  digm-pay grant "$id" --key set.key --to buyer.id -o buyer.wk
+  digm-fetch "$root" --peer "$URL_n1" --wrapped buyer.wk --wallet buyer.wallet --no-cache -o bought.mp3
+  cmp bought.mp3 sent.mp3
+}
+
+@test "publish -o: an unwritable path fails before the stream starts; -o - is a usage error" {
+  start_node n1
+  run --separate-stderr -3 digm-live publish "$FIX/set.mp3" --wallet "$FIX/dj.wallet" --node "$URL_n1" -o no/such/dir/set.json
+  [ -z "$output" ]   # no stream was announced
+  [ -z "$(curl -sf "$URL_n1/streams" | jq -r '.[].id')" ]
+  run --separate-stderr -2 digm-live publish "$FIX/set.mp3" --wallet "$FIX/dj.wallet" --node "$URL_n1" -o -
+  run --separate-stderr -3 digm-live publish /dev/null --wallet "$FIX/dj.wallet" --node "$URL_n1" -o empty.json
+  [[ "$stderr" == *"the input was empty"* ]]
+  [ ! -e empty.json ]
 }

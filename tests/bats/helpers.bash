@@ -227,10 +227,11 @@ wei_of() {
 
 # Publishes $FIX/set.mp3 at real time (ffmpeg -re) to the node at $1 in the
 # background: its stdout in live.out, stderr in live.err, its pid in live.pid.
+# Further arguments go to digm-live publish.
 publish_live() {
   { ffmpeg -v error -re -i "$FIX/set.mp3" -c copy -f mp3 - \
       | digm-live publish - --wallet "$FIX/dj.wallet" --node "$1" --title "Friday set" \
-          --artist "DJ Test" > live.out 2> live.err & } 2>/dev/null
+          --artist "DJ Test" "${@:2}" > live.out 2> live.err & } 2>/dev/null
   echo $! > live.pid
 }
 

@@ -44,6 +44,8 @@ pipeline_blocks() {
   cmp copy2.flac track.flac
   cmp dht.flac track.flac
   cmp bought.flac track.flac
+  cmp set.mp3 sent.mp3
+  jq -e '.stream and .root' set.json
   jq -e '.schema == "digm.receipt/1" and (.deliveries | length) >= 1' r.json
   [ "$(sqlite3 ledger.db 'SELECT count(*) FROM journal GROUP BY transfer HAVING sum(amount) != 0' | wc -l)" -eq 0 ]
 }

@@ -409,6 +409,9 @@ TEST_F(StreamApiTest, TheRoutesKeepWhatVerifiesAndAnswerEachLieWithItsStatus) {
   EXPECT_EQ((*listed)[0]["holders"][0], "http://127.0.0.1:1");
   EXPECT_EQ(ParseJson(Call("GET", "/streams?q=friday").body)->size(), 1u);
   EXPECT_EQ(ParseJson(Call("GET", "/streams?q=sunday").body)->size(), 0u);
+  EXPECT_EQ(ParseJson(Call("GET", "/streams?q=" + PercentEncode("friday s")).body)->size(), 1u);
+  EXPECT_EQ(ParseJson(Call("GET", "/streams?q=FRIDAY+S").body)->size(), 1u);
+  EXPECT_EQ(Call("GET", "/streams?q=%zz").status, 400);
 
   HttpResponse chunk = Call("GET", "/streams/" + id_ + "/1");
   ASSERT_EQ(chunk.status, 200);
@@ -582,6 +585,16 @@ TEST_F(LivePublishTest, AnEncryptedStreamOpensWithTheTrackKeyOnly) {
   EXPECT_EQ(plain, input);
   TrackKey other = TrackKey::Generate();
   EXPECT_EQ(ChunkOpener::Create(m, &other).status().code(), Code::kIntegrity);
+}
+
+TEST(PercentCodingTest, QueryValuesRoundTripAndBadEscapesAreRefused) {
+  for (std::string text : {"", "Friday set", "a&b=c?d#e", "100% \xc3\xa9t\xc3\xa9", "~-._"}) {
+    EXPECT_EQ(PercentDecode(PercentEncode(text)), text);
+  }
+  EXPECT_EQ(PercentEncode("a b&c"), "a%20b%26c");
+  EXPECT_EQ(PercentDecode("a+b%2Bc"), "a b+c");
+  for (const char* bad : {"%", "%4", "%g0", "a%0", "%00"})
+    EXPECT_EQ(PercentDecode(bad), std::nullopt) << bad;
 }
 
 }  // namespace

@@ -7,58 +7,17 @@
 #include <atomic>
 #include <csignal>
 #include <map>
+#include <optional>
 
 #include "cli.h"
+#include "digm/http.h"
 #include "digm/http_client.h"
 #include "digm/live_publish.h"
+#include "publish.h"
 
 namespace {
 
 using namespace digm;
-
-std::atomic<bool> g_stop{false};
-
-struct PublishArgs {
-  std::string input = "-", wallet, key_out, key_in;
-  bool encrypt = false, quiet = false;
-};
-
-int Publish(PublishArgs& a, LivePublishOptions& o) {
-  if (a.encrypt && a.key_out.empty() && a.key_in.empty()) {
-    return cli::UsageError("--encrypt needs somewhere to keep the key",
-                           "add --key-out FILE for a new key, or --key FILE to reuse one");
-  }
-  auto wallet = ReadWalletFile(a.wallet);
-  if (!wallet.ok()) return diag::Fail(wallet.status());
-  if (!a.key_in.empty()) {
-    auto k = ReadKeyFile(a.key_in);
-    if (!k.ok()) return diag::Fail(k.status());
-    o.key = *k;
-  } else if (a.encrypt || !a.key_out.empty()) {
-    o.key = TrackKey::Generate();
-    if (Status s = WriteKeyFile(a.key_out, *o.key); !s.ok()) return diag::Fail(s);
-  }
-  int fd = a.input == "-" ? 0 : open(a.input.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return diag::Fail(Status::BadInput("cannot open '" + a.input + "'"));
-  o.on_announce = [](const Json& stream, const Hash256& id) {
-    cli::PrintLine(Json{{"schema", "digm.live/1"}, {"id", HexEncode(id)}, {"stream", stream}});
-  };
-  o.on_node_error = [](const std::string& e) { diag::Warning(e); };
-  bool quiet = a.quiet;
-  o.on_head = [quiet](const TreeHead& h) {
-    if (!quiet && h.ended) diag::Log("ended after " + std::to_string(h.size) + " chunks");
-  };
-  cli::StopOnSignal(&g_stop);  // the stream ends cleanly: the final head goes out
-  auto r = PublishLive(fd, *wallet, o, &g_stop);
-  if (!r.ok()) return diag::Fail(r.status());
-  cli::PrintLine(Json{{"schema", "digm.live-ended/1"},
-                      {"id", HexEncode(r->id)},
-                      {"chunks", r->chunks.size()},
-                      {"size", r->size},
-                      {"root", HexEncode(r->root)},
-                      {"source_sha256", HexEncode(r->source_sha256)}});
-  return 0;
-}
 
 // The live streams of every peer, merged by id: the holders of each together.
 int List(const std::vector<std::string>& peers, const std::string& query) {
@@ -66,7 +25,8 @@ int List(const std::vector<std::string>& peers, const std::string& query) {
   std::vector<std::string> order;
   size_t answered = 0;
   for (const auto& peer : peers) {
-    std::string url = BaseUrl(peer) + "/streams" + (query.empty() ? "" : "?q=" + query);
+    std::string url =
+        BaseUrl(peer) + "/streams" + (query.empty() ? "" : "?q=" + PercentEncode(query));
     auto r = HttpCall("GET", url, "", {.max_body = kMaxGossipReply});
     auto list = r.ok() && r->status == 200 ? ParseJson(r->body) : Result<Json>(Status::Network(""));
     if (!list.ok() || !list->is_array()) {
@@ -127,6 +87,16 @@ int main(int argc, char** argv) {
   publish->add_option("--key-out", a.key_out, "write the new track key here (mode 0600)")
       ->type_name("FILE");
   publish->add_option("-k,--key", a.key_in, "seal under the key in this file")->type_name("FILE");
+  publish->add_option("-o,--output", a.output, "write the sealed manifest here at the end")
+      ->type_name("MANIFEST");
+  publish->add_option("-r,--replicas", o.replicas, "copies of the sealed track to keep")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{64}))
+      ->type_name("N");
+  publish->add_option("--days", o.pin_days, "how long the sealed track's pin lasts")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{36500}))
+      ->type_name("D");
   publish->add_flag("-q,--quiet", a.quiet, "print nothing on stderr but errors");
   auto* ls = app.add_subcommand("ls", "print the live streams the nodes list (NDJSON)");
   ls->add_option("-p,--peer", peers, "a node to ask (repeatable)")->required()->type_name("URL");

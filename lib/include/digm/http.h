@@ -103,6 +103,12 @@ std::optional<std::vector<std::string>> Segments(std::string_view path);
 // The value of `name` in the target's query ("" when absent), undecoded.
 std::string QueryParam(std::string_view target, std::string_view name);
 
+// A query value's text: %XX escapes and '+' (a space) decoded; nullopt for a
+// malformed escape or a NUL.
+std::optional<std::string> PercentDecode(std::string_view value);
+// `text` fit for a query value: all but A-Z a-z 0-9 - . _ ~ escaped.
+std::string PercentEncode(std::string_view text);
+
 // 405 with the Allow header.
 HttpResponse MethodNotAllowed(const char* allow);
 

@@ -28,6 +28,8 @@ struct LivePublishOptions {
   uint64_t max_chunk = 256 << 10;   // bytes at most in one chunk
   int heartbeat_s = 30;             // a head at least this often, chunks or not
   size_t resend_buffer = 16 << 20;  // the newest chunks kept for a node catching up
+  uint64_t replicas = 3;            // the sealed track's pin: copies to keep,
+  uint64_t pin_days = 365;          // and for how long
   Clock clock = UnixNow;
   // Once the nodes took the announcement: the stream document and its id.
   std::function<void(const Json& stream, const Hash256& id)> on_announce;
@@ -42,9 +44,17 @@ struct LivePublishResult {
   uint64_t size = 0;             // plaintext bytes read
   Hash256 source_sha256{};       // of the plaintext
   Hash256 root{};                // the final head's root
+  // The stream sealed as a track (SPEC §9), absent when no chunk was sent:
+  // an ordinary manifest whose root is the final head's root, naming the
+  // stream; and the nodes that stored it, pinned by the publisher.
+  std::optional<Manifest> sealed;
+  std::vector<std::string> stored_on;
 };
 
-// Publishes what `fd` yields until end of input or until `stop` is set.
+// Publishes what `fd` yields until end of input or until `stop` is set,
+// then seals it: every node that holds the whole stream is sent the sealed
+// manifest with a digm.pin/1 (it has the chunks already), so the stream
+// stays on as a stored track.
 // Network error when no node takes the announcement, or every node has
 // been dropped. A node that refuses the stream is named through
 // on_node_error and dropped; one that cannot be reached is named, tried

@@ -4,6 +4,7 @@
 // together with that URL (SPEC §5, §6). Thread-safe.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,9 @@ struct UploadResult {
 // another refusal of the track; Network error for the rest.
 Result<UploadResult> UploadTrack(const std::string& url, const Manifest& sealed, const Json& pin,
                                  const ChunkStore& from);
+// The same with the chunks from `get` (stored bytes by hash).
+Result<UploadResult> UploadTrack(const std::string& url, const Manifest& sealed, const Json& pin,
+                                 const std::function<Result<Bytes>(const Hash256&)>& get);
 
 // Asks each peer's /peers for more peers (one round of gossip) and returns
 // every distinct URL, the given ones first, none of `never` (struck out).

@@ -13,6 +13,11 @@
 
 namespace digm {
 
+// The signed digm.pin/1 `owner` gives for `root`: keep `replicas` copies for
+// `days` days from `now`, anchored at the node whose key is `origin`.
+Json MakePin(const std::string& root, uint64_t replicas, uint64_t days, const Address& origin,
+             const Wallet& owner, int64_t now);
+
 // Unix seconds at which the pin stops authorising anything: "created" plus
 // "duration_days" days; nullopt when either is missing or malformed.
 std::optional<int64_t> PinExpiry(const Json& pin);

@@ -12,6 +12,19 @@ constexpr int64_t kClockSkew = 300;
 
 }  // namespace
 
+Json MakePin(const std::string& root, uint64_t replicas, uint64_t days, const Address& origin,
+             const Wallet& owner, int64_t now) {
+  Json pin{{"schema", "digm.pin/1"},
+           {"root", root},
+           {"desired_replicas", replicas},
+           {"duration_days", days},
+           {"owner", AddressToString(owner.address)},
+           {"origin", AddressToString(origin)},
+           {"created", Rfc3339(now)}};
+  SignDocument(pin, owner);
+  return pin;
+}
+
 std::optional<int64_t> PinExpiry(const Json& pin) {
   auto created = ParseRfc3339(StringOr(pin, "created"));
   auto days = GetUint(pin, "duration_days", "duration_days");

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <charconv>
 
 namespace digm {
@@ -140,6 +141,45 @@ std::string QueryParam(std::string_view target, std::string_view name) {
     query.remove_prefix(pair.size() + 1);
   }
   return "";
+}
+
+std::optional<std::string> PercentDecode(std::string_view value) {
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(value.size());
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (c == '+') {
+      c = ' ';
+    } else if (c == '%') {
+      int hi = i + 2 < value.size() ? digit(value[i + 1]) : -1;
+      int lo = hi >= 0 ? digit(value[i + 2]) : -1;
+      if (lo < 0) return std::nullopt;
+      c = static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+    if (c == '\0') return std::nullopt;
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string PercentEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out;
 }
 
 HttpResponse MethodNotAllowed(const char* allow) {

@@ -143,8 +143,13 @@ Result<std::set<Hash256>> MissingChunks(const std::string& body, const Manifest&
 
 }  // namespace
 
-Result<UploadResult> UploadTrack(const std::string& url_in, const Manifest& sealed, const Json& pin,
+Result<UploadResult> UploadTrack(const std::string& url, const Manifest& sealed, const Json& pin,
                                  const ChunkStore& from) {
+  return UploadTrack(url, sealed, pin, [&](const Hash256& h) { return from.Get(h); });
+}
+
+Result<UploadResult> UploadTrack(const std::string& url_in, const Manifest& sealed, const Json& pin,
+                                 const std::function<Result<Bytes>(const Hash256&)>& get) {
   std::string url = BaseUrl(url_in);
   std::string root = HexEncode(sealed.ComputeRoot());
   DIGM_ASSIGN_OR_RETURN(
@@ -167,7 +172,7 @@ Result<UploadResult> UploadTrack(const std::string& url_in, const Manifest& seal
     }
     missing->erase(c.hash);  // a chunk used twice goes once
     std::string h = HexEncode(c.hash);
-    DIGM_ASSIGN_OR_RETURN(Bytes bytes, from.Get(c.hash));
+    DIGM_ASSIGN_OR_RETURN(Bytes bytes, get(c.hash));
     DIGM_ASSIGN_OR_RETURN(
         HttpResult put,
         HttpCall("PUT", url + "/content/" + h, std::string(bytes.begin(), bytes.end()),

@@ -12,6 +12,9 @@
 #include "digm/chunk_format.h"
 #include "digm/crypto.h"
 #include "digm/http_client.h"
+#include "digm/media.h"
+#include "digm/node_client.h"
+#include "digm/pin.h"
 
 namespace digm {
 namespace {
@@ -63,6 +66,21 @@ class Sender {
   Status SendHead(const std::string& method, const std::string& path, const std::string& body,
                   uint64_t size) {
     return Each([&](Node& n) { return Call(n, method, path, body, ""); }, size);
+  }
+
+  // The nodes that hold every chunk sent.
+  std::vector<std::string> Holding() const {
+    std::vector<std::string> out;
+    for (const auto& n : nodes_) {
+      if (!n.dropped && !n.lagging) out.push_back(n.url);
+    }
+    return out;
+  }
+
+  // Chunk `index`'s stored bytes while the resend buffer holds them.
+  const std::string* Kept(uint64_t index) const {
+    if (kept_.empty() || index < kept_.front().first || index > kept_.back().first) return nullptr;
+    return &kept_[index - kept_.front().first].second;
   }
 
   // The nodes still lagging at the end, named.
@@ -187,11 +205,6 @@ class Sender {
     }
   }
 
-  const std::string* Kept(uint64_t index) const {
-    if (kept_.empty() || index < kept_.front().first || index > kept_.back().first) return nullptr;
-    return &kept_[index - kept_.front().first].second;
-  }
-
   Stream stream_;
   size_t buffer_bytes_;
   std::function<void(const std::string&)> on_error_;
@@ -200,12 +213,66 @@ class Sender {
   size_t kept_bytes_ = 0;
 };
 
+// The ended stream as a track: what a manifest of its chunks says, with the
+// media the stream document declared (bitrate in kbit/s, as SPEC §2 has
+// it) and the format sniffed from its first bytes.
+Manifest SealedManifest(const StreamInfo& info, const LivePublishResult& out, uint64_t chunk_size,
+                        std::span<const uint8_t> first_bytes) {
+  Manifest m;
+  m.size = out.size;
+  m.chunk_size = chunk_size;
+  m.source_sha256 = out.source_sha256;
+  m.media.format = SniffMedia(first_bytes).format;
+  m.media.mime = info.mime;
+  if (!info.title.empty()) m.media.title = info.title;
+  if (!info.artist.empty()) m.media.artist = info.artist;
+  if (info.bitrate >= 1000) m.media.bitrate = static_cast<int>((info.bitrate + 500) / 1000);
+  m.encryption = info.encryption;
+  m.stream = out.id;
+  m.chunks = out.chunks;
+  m.root = out.root;
+  return m;
+}
+
+// Has each node that holds the whole stream keep it as a track: the sealed
+// manifest under a pin (after the node proves its key, as digm-seed publish
+// does); it asks for no chunk, or for one the resend buffer still holds.
+std::vector<std::string> StoreSealed(const Manifest& sealed, const std::vector<std::string>& nodes,
+                                     const Sender& sender, const Wallet& publisher,
+                                     const LivePublishOptions& o) {
+  std::string root = HexEncode(*sealed.root);
+  auto get = [&](const Hash256& h) -> Result<Bytes> {
+    for (size_t i = sealed.chunks.size(); i-- > 0;) {
+      if (sealed.chunks[i].hash != h) continue;
+      const std::string* kept = sender.Kept(i);
+      if (!kept) break;
+      return Bytes(kept->begin(), kept->end());
+    }
+    return Status::BadInput("chunk " + HexEncode(h) + " is no longer at hand");
+  };
+  std::vector<std::string> stored;
+  for (const auto& node : nodes) {
+    Status s = [&]() -> Status {
+      DIGM_ASSIGN_OR_RETURN(Address origin, ProveIdentity(node, 5000));
+      Json pin = MakePin(root, o.replicas, o.pin_days, origin, publisher, o.clock());
+      return UploadTrack(node, sealed, pin, get).status();
+    }();
+    if (s.ok()) {
+      stored.push_back(node);
+    } else if (o.on_node_error) {
+      o.on_node_error(node + ": did not store the sealed track: " + s.message());
+    }
+  }
+  return stored;
+}
+
 }  // namespace
 
 Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const LivePublishOptions& o,
                                       const std::atomic<bool>* stop) {
   if (o.nodes.empty()) return Status::Usage("no node to publish to");
-  if (o.info.part_ms == 0 || o.max_chunk == 0) return Status::Usage("part_ms and max_chunk > 0");
+  if (o.info.part_ms == 0) return Status::Usage("part_ms must be above 0");
+  DIGM_RETURN_IF_ERROR(CheckChunkSize(o.max_chunk));
   StreamInfo info = o.info;
   info.publisher = publisher.address;
   if (info.created_ms == 0) info.created_ms = UnixNowMs();
@@ -278,6 +345,8 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
   auto part = std::chrono::milliseconds(o.info.part_ms);
   Steady::time_point chunk_start{}, last_sent = Steady::now();
   uint8_t tmp[16384];
+  constexpr size_t kSniffBytes = 64;
+  Bytes first_bytes;  // for the sealed manifest's format
   bool eof = false;
   while (!eof && !(stop && stop->load())) {
     int timeout = 200;
@@ -301,6 +370,10 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
         if (buf.empty()) chunk_start = Steady::now();
         std::span<const uint8_t> got(tmp, static_cast<size_t>(n));
         source.Update(got);
+        if (first_bytes.size() < kSniffBytes) {
+          size_t n = std::min(got.size(), kSniffBytes - first_bytes.size());
+          first_bytes.insert(first_bytes.end(), got.begin(), got.begin() + n);
+        }
         out.size += got.size();
         buf.insert(buf.end(), got.begin(), got.end());
       }
@@ -324,6 +397,9 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
   report(final_head);
   out.source_sha256 = source.Final();
   out.root = frontier.Root();
+  if (out.chunks.empty()) return out;  // nothing to seal
+  out.sealed = SealedManifest(info, out, o.max_chunk, first_bytes);
+  out.stored_on = StoreSealed(*out.sealed, sender.Holding(), sender, publisher, o);
   return out;
 }
 

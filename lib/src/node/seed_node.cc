@@ -20,6 +20,7 @@
 #include "digm/http_client.h"
 #include "digm/node_client.h"
 #include "digm/node_store.h"
+#include "digm/pin.h"
 #include "digm/rendezvous.h"
 #include "digm/seed_api.h"
 #include "digm/stream_api.h"
@@ -434,14 +435,7 @@ Result<PublishResult> Publish(const Manifest& manifest, const std::string& from_
   // The node anchors the replica set; the pin names it under the publisher's
   // signature, once the node has proven its key at its URL.
   DIGM_ASSIGN_OR_RETURN(Address origin, ProveIdentity(node, 10000));
-  Json pin{{"schema", "digm.pin/1"},
-           {"root", result.root},
-           {"desired_replicas", replicas},
-           {"duration_days", duration_days},
-           {"owner", AddressToString(wallet.address)},
-           {"origin", AddressToString(origin)},
-           {"created", Rfc3339(UnixNow())}};
-  SignDocument(pin, wallet);
+  Json pin = MakePin(result.root, replicas, duration_days, origin, wallet, UnixNow());
   Manifest sealed = manifest;
   sealed.root = manifest.ComputeRoot();
   DIGM_ASSIGN_OR_RETURN(UploadResult sent, UploadTrack(node, sealed, pin, from));

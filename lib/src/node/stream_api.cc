@@ -173,7 +173,9 @@ HttpResponse StreamApi::Handle(const HttpRequest& req, const std::vector<std::st
 }
 
 HttpResponse StreamApi::List(const HttpRequest& req) {
-  return HttpResponse::Json(200, DumpDocument(Directory(QueryParam(req.target, "q"))));
+  auto query = PercentDecode(QueryParam(req.target, "q"));
+  if (!query) return HttpResponse::Error(400, "?q= is not a well-formed query value");
+  return HttpResponse::Json(200, DumpDocument(Directory(*query)));
 }
 
 HttpResponse StreamApi::Announce(const HttpRequest& req, const std::string& id) {
