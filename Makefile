@@ -52,6 +52,7 @@ bench:
 	@bench/dht.sh $(BUILD)/bin
 	@bench/audit.sh $(BUILD)/bin
 	@bench/pay.sh $(BUILD)/bin
+	@bench/live.sh $(BUILD)/bin
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX) --strip

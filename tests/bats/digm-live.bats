@@ -2,7 +2,9 @@
 # digm-live against a real node on 127.0.0.1: an MP3 published at real time
 # (ffmpeg -re) reaches the node chunk by chunk, byte for byte; the directory
 # lists it while it runs and not after; SIGTERM ends it cleanly, kill -9
-# leaves it to go stale; a publisher the node does not allow is refused.
+# leaves it to go stale; a publisher the node does not allow is refused; the
+# ended stream is sealed as a track every node stores (and a buyer of the
+# stream id opens); each lie a publisher or impostor tells is refused.
 
 load helpers
 
@@ -142,4 +144,28 @@ teardown() {
   run --separate-stderr -3 digm-live publish /dev/null --wallet "$FIX/dj.wallet" --node "$URL_n1" -o empty.json
   [[ "$stderr" == *"the input was empty"* ]]
   [ ! -e empty.json ]
+}
+
+@test "hostile: each lie to a node is refused with its status and nothing of it is stored" {
+  start_node n1
+  digm-pay wallet new -o other.wallet > /dev/null
+  run -0 digm-test-stream-liar --wallet "$FIX/dj.wallet" --other other.wallet --node "$URL_n1"
+  status_of() { jq -r --arg l "$1" 'select(.lie == $l) | .status' <<<"$output"; }
+  [ "$(status_of forged-announce)" = 403 ]    # a document its signer did not sign
+  [ "$(status_of other-signer)" = 403 ]       # a head another wallet signed
+  [ "$(status_of inconsistent-root)" = 409 ]  # a root that rewrites the stored log
+  [ "$(status_of not-the-leaf)" = 409 ]       # bytes that are not the head's new leaf
+  [ "$(status_of size-back)" = 409 ]          # a head of an earlier size
+  [ "$(status_of time-back)" = 409 ]          # a head of an earlier time
+  [ "$(status_of forged-heartbeat)" = 403 ]   # a signature that is not the publisher's
+  [ "$(status_of other-end)" = 403 ]          # an end another wallet signed
+  id=$(jq -r 'select(.id) | .id' <<<"$output")
+  # What the node holds is the honest prefix, still live: no lie's bytes, no lie's head.
+  curl -sf "$URL_n1/streams/$id/head" | jq -e '.size == 3 and .ended == false' > /dev/null
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_n1/streams/$id/3")" = 404 ]
+  for h in $(jq -r 'select(.hash) | .hash' <<<"$output" | sort -u); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_n1/content/$h")" = 404 ]
+  done
+  [ "$(digm-live ls --peer "$URL_n1" | jq -r .head.size)" = 3 ]
+  [ "$(digm-live ls --peer "$URL_n1" | jq -r .stream.title)" = "Honest set" ]
 }
