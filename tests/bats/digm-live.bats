@@ -169,3 +169,20 @@ teardown() {
   [ "$(digm-live ls --peer "$URL_n1" | jq -r .head.size)" = 3 ]
   [ "$(digm-live ls --peer "$URL_n1" | jq -r .stream.title)" = "Honest set" ]
 }
+
+@test "SIGTERM answers a waiting head long-poll at once, and the node stops without waiting it out" {
+  start_node n1
+  digm-pay wallet new -o other.wallet > /dev/null
+  id=$(digm-test-stream-liar --wallet "$FIX/dj.wallet" --other other.wallet --node "$URL_n1" | jq -r 'select(.id) | .id')
+  curl -s -o poll.json -w '%{http_code}' "$URL_n1/streams/$id/head?after=3&wait=30" > poll.code &
+  poll=$!
+  sleep 0.5
+  kill -TERM "$PID_n1"
+  start=$SECONDS
+  wait "$poll"
+  for _ in $(seq 60); do kill -0 "$PID_n1" 2>/dev/null || break; sleep 0.05; done
+  ! kill -0 "$PID_n1" 2>/dev/null   # not the 10 s drain of a poll left waiting
+  [ $((SECONDS - start)) -le 3 ]
+  [ "$(cat poll.code)" = 200 ]
+  jq -e '.size == 3' poll.json > /dev/null   # the head as it stood
+}

@@ -49,6 +49,9 @@ class HttpServer {
   // flight and returns the signal number (0 after Shutdown).
   int Run();
   void Shutdown();
+  // Called once when the drain begins (on a server thread; must not block):
+  // where the handler holds deferred answers, it gives them now.
+  void OnDrain(std::function<void()> f);
 
   struct Impl;  // opaque; public so the sessions in http_server.cc can name it
 

@@ -65,6 +65,9 @@ class StreamApi {
   std::vector<std::string> HeldLive();
   // Streams being relayed now.
   size_t Relaying();
+  // Answers every head long-poll now, with the head as it stands (the node
+  // is stopping: its listeners should not wait out their polls).
+  void AnswerWaiters();
 
  private:
   struct Waiter {

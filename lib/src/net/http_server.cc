@@ -61,6 +61,7 @@ struct HttpServer::Impl {
   net::steady_timer drain_timer{ioc};
   Handler handler;
   Admission admit;
+  std::function<void()> on_drain;
   ServerLimits limits;
   RateLimiter limiter;
   std::atomic<size_t> connections{0};
@@ -415,6 +416,7 @@ void HttpServer::Impl::BeginDrain() {
   if (draining.exchange(true)) return;
   beast::error_code ec;
   acceptor.close(ec);
+  if (on_drain) on_drain();
   drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limits.drain_timeout_s);
   PollDrain();
 }
@@ -429,6 +431,8 @@ void HttpServer::Impl::PollDrain() {
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+void HttpServer::OnDrain(std::function<void()> f) { impl_->on_drain = std::move(f); }
 HttpServer::~HttpServer() = default;
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Bind(const std::string& listen, Handler handler,

@@ -412,6 +412,7 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
                                                  UrlPort(o.url, (*server)->port()),
                                                  o.dht_announce_interval_s, log);
     }
+    (*server)->OnDrain([&stream_api] { stream_api.AnswerWaiters(); });
     sig = (*server)->Run();
   }
   dht.reset();  // saves its state

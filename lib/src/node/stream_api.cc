@@ -326,6 +326,15 @@ void StreamApi::Wake(const std::string& id, bool all) {
   }
 }
 
+void StreamApi::AnswerWaiters() {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, list] : waiters_) ids.push_back(id);
+  }
+  for (const auto& id : ids) Wake(id, true);
+}
+
 void StreamApi::Sweep() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
