@@ -89,7 +89,7 @@ teardown() {
 @test "the ended stream is an ordinary sealed track: -o writes its manifest, every node stores it" {
   start_node n1
   start_node n2
-  publish_live "$URL_n1" --node "$URL_n2" -o set.json
+  publish_live "$URL_n1" --node "$URL_n2" -o set.json --store chunks
   id=$(stream_id)
   [ ! -e set.json ]   # it appears only once the stream is sealed
   wait "$(cat live.pid)"
@@ -106,8 +106,21 @@ teardown() {
     cmp got.mp3 sent.mp3
     rm got.mp3
   done
-  # A node audits it as any track: every chunk answers its challenge.
   curl -sf "$URL_n2/tracks/$root" | jq -e --arg id "$id" '.stream == $id' > /dev/null
+  # Audited and settled as any track: the publisher kept every chunk (--store).
+  digm-chunk --join set.json --store chunks -o joined.mp3
+  cmp joined.mp3 sent.mp3
+  digm-pay wallet new -o auditor.wallet > /dev/null
+  digm-audit prepare set.json --from chunks --db audit.db > /dev/null
+  run -0 digm-audit run --db audit.db --peer "$URL_n1" --peer "$URL_n2" --wallet auditor.wallet --quiet
+  [ "$(jq -s '[.[] | select(.schema == "digm.audit/1" and .ok)] | length' <<<"$output")" -eq 2 ]
+  digm-pay wallet new -o listener.wallet > /dev/null
+  digm-fetch "$root" --peer "$URL_n1" --peer "$URL_n2" --no-cache -o /dev/null \
+    --wallet listener.wallet --receipt r.json
+  export DIGM_LEDGER="$BATS_TEST_TMPDIR/ledger.db"
+  digm-pay deposit --to "$(jq -r .listener r.json)" --amount 1 > /dev/null
+  run -0 digm-pay settle r.json --price-per-mb 0.01
+  [ -n "$output" ]
 }
 
 @test "an encrypted stream sealed: the key opens the track, and a grant on the stream id opens it for a buyer" {

@@ -89,6 +89,8 @@ int main(int argc, char** argv) {
   publish->add_option("-k,--key", a.key_in, "seal under the key in this file")->type_name("FILE");
   publish->add_option("-o,--output", a.output, "write the sealed manifest here at the end")
       ->type_name("MANIFEST");
+  publish->add_option("-s,--store", a.store, "also keep every chunk in this folder")
+      ->type_name("DIR");
   publish->add_option("-r,--replicas", o.replicas, "copies of the sealed track to keep")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{64}))

@@ -16,7 +16,7 @@ namespace digm {
 inline std::atomic<bool> g_stop{false};
 
 struct PublishArgs {
-  std::string input = "-", wallet, key_out, key_in, output;
+  std::string input = "-", wallet, key_out, key_in, output, store;
   bool encrypt = false, quiet = false;
 };
 
@@ -36,6 +36,13 @@ inline int Publish(PublishArgs& a, LivePublishOptions& o) {
     auto f = AtomicFile::Create(a.output);
     if (!f.ok()) return diag::Fail(f.status());
     manifest_file.emplace(std::move(*f));
+  }
+  std::optional<ChunkStore> store;
+  if (!a.store.empty()) {
+    auto st = ChunkStore::Open(a.store, {});
+    if (!st.ok()) return diag::Fail(st.status());
+    store.emplace(std::move(*st));
+    o.store = &*store;
   }
   auto wallet = ReadWalletFile(a.wallet);
   if (!wallet.ok()) return diag::Fail(wallet.status());

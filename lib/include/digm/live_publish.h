@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "digm/chunk_store.h"
 #include "digm/clock.h"
 #include "digm/manifest.h"
 #include "digm/stream.h"
@@ -22,14 +23,15 @@
 namespace digm {
 
 struct LivePublishOptions {
-  StreamInfo info;                  // title, artist, mime, bitrate, part_ms (publisher: the wallet)
-  std::vector<std::string> nodes;   // base URLs; each gets every chunk and head
-  std::optional<TrackKey> key;      // encrypt under this key
-  uint64_t max_chunk = 256 << 10;   // bytes at most in one chunk
-  int heartbeat_s = 30;             // a head at least this often, chunks or not
-  size_t resend_buffer = 16 << 20;  // the newest chunks kept for a node catching up
-  uint64_t replicas = 3;            // the sealed track's pin: copies to keep,
-  uint64_t pin_days = 365;          // and for how long
+  StreamInfo info;                 // title, artist, mime, bitrate, part_ms (publisher: the wallet)
+  std::vector<std::string> nodes;  // base URLs; each gets every chunk and head
+  std::optional<TrackKey> key;     // encrypt under this key
+  const ChunkStore* store = nullptr;  // also keep every chunk here (the artist's copy)
+  uint64_t max_chunk = 256 << 10;     // bytes at most in one chunk
+  int heartbeat_s = 30;               // a head at least this often, chunks or not
+  size_t resend_buffer = 16 << 20;    // the newest chunks kept for a node catching up
+  uint64_t replicas = 3;              // the sealed track's pin: copies to keep,
+  uint64_t pin_days = 365;            // and for how long
   Clock clock = UnixNow;
   // Once the nodes took the announcement: the stream document and its id.
   std::function<void(const Json& stream, const Hash256& id)> on_announce;

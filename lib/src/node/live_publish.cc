@@ -245,8 +245,9 @@ std::vector<std::string> StoreSealed(const Manifest& sealed, const std::vector<s
     for (size_t i = sealed.chunks.size(); i-- > 0;) {
       if (sealed.chunks[i].hash != h) continue;
       const std::string* kept = sender.Kept(i);
-      if (!kept) break;
-      return Bytes(kept->begin(), kept->end());
+      if (kept) return Bytes(kept->begin(), kept->end());
+      if (o.store) return o.store->Get(h);
+      break;
     }
     return Status::BadInput("chunk " + HexEncode(h) + " is no longer at hand");
   };
@@ -330,6 +331,7 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
                 std::span<const uint8_t>(buf.data(), plain), buf);
     }
     Hash256 hash = chunk_hash.Digest(buf);
+    if (o.store) DIGM_RETURN_IF_ERROR(o.store->Put(hash, buf));
     frontier.Append(hash);
     out.chunks.push_back({hash, buf.size(), plain, false});
     TreeHead h = head(false);
@@ -390,6 +392,7 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
     }
   }
   if (!buf.empty()) DIGM_RETURN_IF_ERROR(close_chunk());
+  if (o.store) DIGM_RETURN_IF_ERROR(o.store->Sync());
   TreeHead final_head = head(true);
   DIGM_RETURN_IF_ERROR(
       sender.SendHead("DELETE", base, DumpDocument(final_head.doc), frontier.size()));
