@@ -73,6 +73,10 @@ lookup_is() {
   [[ "$stderr" == *"--dht-listen"* ]]
   run --separate-stderr -2 digm-fetch "$ROOT" --dht-timeout 3 -o x
   [[ "$stderr" == *"--dht-timeout goes with --dht"* ]]
+  run --separate-stderr -2 digm-live ls --dht-timeout 3 --peer http://127.0.0.1:1
+  [[ "$stderr" == *"--dht-timeout goes with --dht"* ]]
+  run --separate-stderr -2 digm-live ls
+  [[ "$stderr" == *"--dht"* ]]
   run --separate-stderr -2 digm-fetch "$ROOT" --dht --dht-bootstrap 127.0.0.1:0 -o x
   [[ "$stderr" == *"bad port"* ]]
   [ ! -e x ]
@@ -112,6 +116,10 @@ lookup_is() {
   id=$(stream_id)
   found() { digm-fetch "$id" --dht --dht-bootstrap "$BOOT" --dht-timeout 3 --list-peers 2> /dev/null; }
   eventually 10 eval '[ "$(found)" = "$URL_d2" ]'
+  # Knowing no node: the directory is found on the DHT, where d2 announces one.
+  run -0 --separate-stderr digm-live ls --dht --dht-bootstrap "$DHT_d0" --dht-timeout 5
+  [ "$(jq -r .id <<<"$output")" = "$id" ]
+  [ "$(jq -r '.holders[0]' <<<"$output")" = "$URL_d2" ]
   # Nothing but the stream id and the DHT: the listener finds d2 and plays on.
   run --separate-stderr digm-fetch "$id" --live --dht --dht-bootstrap "$DHT_d0" -o heard.mp3
   [ "$status" -eq 0 ] || { echo "$stderr"; false; }
@@ -141,6 +149,9 @@ lookup_is() {
   [[ "$stderr" == *"no node on the DHT announces $ROOT"* ]]
   [ ! -e none.mp3 ]
   assert_no_leftovers .
+  run --separate-stderr -5 digm-live ls --dht --dht-bootstrap "$DHT_d0" --dht-timeout 2
+  [[ "$stderr" == *"no node on the DHT announces a stream directory"* ]]
+  [ -z "$output" ]
 }
 
 @test "a node started before its bootstrap node joins once that node is up" {

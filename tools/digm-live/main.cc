@@ -13,46 +13,12 @@
 #include "digm/http.h"
 #include "digm/http_client.h"
 #include "digm/live_publish.h"
+#include "ls.h"
 #include "publish.h"
 
 namespace {
 
 using namespace digm;
-
-// The live streams of every peer, merged by id: the holders of each together.
-int List(const std::vector<std::string>& peers, const std::string& query) {
-  std::map<std::string, Json> streams;
-  std::vector<std::string> order;
-  size_t answered = 0;
-  for (const auto& peer : peers) {
-    std::string url =
-        BaseUrl(peer) + "/streams" + (query.empty() ? "" : "?q=" + PercentEncode(query));
-    auto r = HttpCall("GET", url, "", {.max_body = kMaxGossipReply});
-    auto list = r.ok() && r->status == 200 ? ParseJson(r->body) : Result<Json>(Status::Network(""));
-    if (!list.ok() || !list->is_array()) {
-      diag::Warning(BaseUrl(peer) + ": no stream directory");
-      continue;
-    }
-    ++answered;
-    for (const auto& s : *list) {
-      auto stream =
-          s.is_object() ? ReadStreamDocument(s.value("stream", Json())) : Status::BadInput("");
-      if (!stream.ok() || StringOr(s, "id") != HexEncode(stream->id)) continue;  // only verified
-      std::string id = StringOr(s, "id");
-      auto [it, fresh] = streams.emplace(id, s);
-      if (fresh) order.push_back(id);
-      Json& holders = it->second["holders"];
-      if (!holders.is_array()) holders = Json::array();
-      if (!fresh && s.contains("holders") && s["holders"].is_array()) {
-        for (const auto& h : s["holders"]) holders.push_back(h);
-      }
-    }
-  }
-  if (answered == 0)
-    return diag::Fail(Status::Network("no node answered with its stream directory"));
-  for (const auto& id : order) cli::PrintLine(streams[id]);
-  return 0;
-}
 
 }  // namespace
 
@@ -62,8 +28,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1, 1);
   PublishArgs a;
   LivePublishOptions o;
-  std::vector<std::string> peers;
-  std::string query;
+  ListArgs l;
   auto* publish = app.add_subcommand("publish", "stream audio read as it arrives to nodes");
   publish->add_option("INPUT", a.input, "encoded audio (e.g. ffmpeg -re ... -f mp3 -), - for stdin")
       ->type_name("");
@@ -101,10 +66,16 @@ int main(int argc, char** argv) {
       ->type_name("D");
   publish->add_flag("-q,--quiet", a.quiet, "print nothing on stderr but errors");
   auto* ls = app.add_subcommand("ls", "print the live streams the nodes list (NDJSON)");
-  ls->add_option("-p,--peer", peers, "a node to ask (repeatable)")->required()->type_name("URL");
-  ls->add_option("-q,--query", query, "only streams whose title or artist holds this")
+  ls->add_option("-p,--peer", l.peers, "a node to ask (repeatable)")->type_name("URL");
+  ls->add_flag("--dht", l.use_dht, "also ask the nodes that announce a directory on the DHT");
+  cli::AddDhtFlags(ls, l.dht, "any free port", false);
+  ls->add_option("--dht-timeout", l.dht_timeout_s, "seconds to look for nodes on the DHT")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600))
+      ->type_name("S");
+  ls->add_option("-q,--query", l.query, "only streams whose title or artist holds this")
       ->type_name("Q");
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
-  if (ls->parsed()) return List(peers, query);
+  if (ls->parsed()) return List(*ls, l);
   return Publish(a, o);
 }

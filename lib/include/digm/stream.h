@@ -40,6 +40,11 @@ Json MakeStreamDocument(StreamInfo info, const Wallet& wallet);
 // SHA-256 of the document's canonical form without "signature".
 Hash256 StreamId(const Json& stream);
 
+// The DHT key under which every node holding a live stream also announces
+// itself (its first 20 bytes, as for any key), so that `digm-live ls --dht`
+// finds a stream directory knowing no node: SHA-256("digm.stream-directory/1").
+Hash256 StreamDirectoryKey();
+
 struct Stream {
   Hash256 id{};
   StreamInfo info;

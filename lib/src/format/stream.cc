@@ -95,6 +95,11 @@ Hash256 StreamId(const Json& stream) {
   return Sha256(std::span(reinterpret_cast<const uint8_t*>(canonical.data()), canonical.size()));
 }
 
+Hash256 StreamDirectoryKey() {
+  static constexpr std::string_view kName = "digm.stream-directory/1";
+  return Sha256(std::span(reinterpret_cast<const uint8_t*>(kName.data()), kName.size()));
+}
+
 Result<Stream> ReadStreamDocument(const Json& doc) {
   try {
     return ReadStreamChecked(doc);

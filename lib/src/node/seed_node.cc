@@ -181,7 +181,8 @@ class PeerProver {
 };
 
 // Announces the tracks the node holds complete, and the live streams it
-// holds (under the first 20 bytes of the stream id), on the DHT. A track is
+// holds (under the first 20 bytes of the stream id, and then itself under
+// StreamDirectoryKey()), on the DHT. A track is
 // announced as soon as it is complete (published, replicated, imported), seen
 // within a poll of the index; again after 4 s, 16 s, 64 s and so on, in case
 // an early announcement found few nodes to take it; then every interval. A
@@ -243,6 +244,8 @@ class DhtAnnouncer {
       announce(id);
       ++live;
     }
+    // A node with live streams is a directory: found by `digm-live ls --dht`.
+    if (live) announce(HexEncode(StreamDirectoryKey()));
     due_ = std::move(held);
     if (tracks != last_ || live != last_live_) {
       log_("dht: announcing " + std::to_string(tracks) + (tracks == 1 ? " track" : " tracks") +
