@@ -123,27 +123,40 @@ teardown() {
   [ -n "$output" ]
 }
 
-@test "an encrypted stream sealed: the key opens the track, and a grant on the stream id opens it for a buyer" {
+@test "an encrypted stream: the key plays it live and opens the sealed track; a grant on the stream id does both for a buyer" {
   start_node n1
+  export DIGM_LEDGER="$BATS_TEST_TMPDIR/ledger.db"
+  digm-pay wallet new -o buyer.wallet > /dev/null
+  digm-pay wallet identity buyer.wallet -o buyer.id
+  digm-pay deposit --to "$(jq -r .address buyer.id)" --amount 3 > /dev/null
   publish_live "$URL_n1" --encrypt --key-out set.key -o set.json
   id=$(stream_id)
+  run -1 digm-pay grant "$id" --key set.key --to buyer.id   # not bought yet
+  digm-pay purchase "$id" --buyer buyer.wallet --artist "$(head -1 live.out | jq -r .stream.publisher)" --price 2 > /dev/null
+  digm-pay grant "$id" --key set.key --to buyer.id -o buyer.wk
+  # While it runs: the key plays it, and so does the buyer's wrapped key.
+  digm-fetch "$id" --live --from-start --peer "$URL_n1" --key set.key -q -o live.mp3 &
+  with_key=$!
+  digm-fetch "$id" --live --from-start --peer "$URL_n1" --wrapped buyer.wk --wallet buyer.wallet -q -o bought-live.mp3 &
+  with_grant=$!
+  run --separate-stderr -2 digm-fetch "$id" --live --peer "$URL_n1" -o none.mp3
+  run --separate-stderr -4 digm-fetch "$id" --live --from-start --peer "$URL_n1" --key "$FIX/other.key" -o wrong.mp3
+  [ ! -e none.mp3 ] && [ ! -e wrong.mp3 ]
   wait "$(cat live.pid)"
+  wait "$with_key"
+  wait "$with_grant"
+  ffmpeg -v error -i "$FIX/set.mp3" -c copy -f mp3 - > sent.mp3
+  cmp live.mp3 sent.mp3
+  cmp bought-live.mp3 sent.mp3
+  # Sealed: the same key opens the track; without one it is a usage error, a wrong one exit 4.
   root=$(jq -r .root set.json)
   [ "$(jq -r .encryption.key_id set.json)" = "$(jq -r .key_id set.key)" ]
-  ffmpeg -v error -i "$FIX/set.mp3" -c copy -f mp3 - > sent.mp3
   digm-fetch "$root" --peer "$URL_n1" --key set.key --no-cache -o got.mp3
   cmp got.mp3 sent.mp3
   run --separate-stderr -2 digm-fetch "$root" --peer "$URL_n1" --no-cache -o clear.mp3
   [ ! -e clear.mp3 ]
   run --separate-stderr -4 digm-fetch "$root" --peer "$URL_n1" --key "$FIX/other.key" --no-cache -o wrong.mp3
   [ ! -e wrong.mp3 ]
-  export DIGM_LEDGER="$BATS_TEST_TMPDIR/ledger.db"
-  digm-pay wallet new -o buyer.wallet > /dev/null
-  digm-pay wallet identity buyer.wallet -o buyer.id
-  digm-pay deposit --to "$(jq -r .address buyer.id)" --amount 3 > /dev/null
-  run -1 digm-pay grant "$id" --key set.key --to buyer.id
-  digm-pay purchase "$id" --buyer buyer.wallet --artist "$(jq -r .stream.publisher live.out | head -1)" --price 2 > /dev/null
-  digm-pay grant "$id" --key set.key --to buyer.id -o buyer.wk
   digm-fetch "$root" --peer "$URL_n1" --wrapped buyer.wk --wallet buyer.wallet --no-cache -o bought.mp3
   cmp bought.mp3 sent.mp3
 }

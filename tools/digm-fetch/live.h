@@ -16,8 +16,8 @@ namespace digm {
 inline std::atomic<bool> g_live_stop{false};
 
 inline int ListenLive(CLI::App& app, FetchRequest& r, bool from_start, bool quiet) {
-  for (const char* o : {"--receipt", "--wrapped", "--preview", "--cache", "--no-cache",
-                        "--list-peers", "--progress"}) {
+  for (const char* o :
+       {"--receipt", "--preview", "--cache", "--no-cache", "--list-peers", "--progress"}) {
     if (app.get_option(o)->count())
       return cli::UsageError(std::string(o) + " does not go with --live");
   }
@@ -32,11 +32,18 @@ inline int ListenLive(CLI::App& app, FetchRequest& r, bool from_start, bool quie
   o.peers = *nodes;
   o.from_start = from_start;
   o.timeout_ms = r.timeout_ms;
-  if (!r.key.empty()) {
-    auto k = ReadKeyFile(r.key);
-    if (!k.ok()) return diag::Fail(k.status());
-    o.key = *k;
+  if (!r.wrapped.empty() && r.wallet.empty())
+    return cli::UsageError("--wrapped needs --wallet to open it");
+  if (!r.key.empty() && !r.wrapped.empty()) return cli::UsageError("give --key or --wrapped");
+  std::optional<Wallet> wallet;
+  if (!r.wallet.empty()) {
+    auto w = ReadWalletFile(r.wallet);
+    if (!w.ok()) return diag::Fail(w.status());
+    wallet = std::move(*w);
   }
+  auto key = RequestKey(r, wallet);  // --key, or --wrapped opened with --wallet
+  if (!key.ok()) return diag::Fail(key.status());
+  o.key = *key;
   o.on_peer_error = [](const std::string& e) { diag::Warning(e); };
   if (!quiet) {
     o.on_stream = [](const Stream& s) {

@@ -46,6 +46,11 @@ bool IsRootArgument(const std::string& track);
 // the DHT was asked, nothing else was given, and no node announces the track.
 Result<std::vector<std::string>> FindTrackNodes(const FetchRequest& r);
 
+// The track key the request gives: --key's file, or --wrapped opened with
+// `wallet`; none when it gives neither.
+Result<std::optional<TrackKey>> RequestKey(const FetchRequest& r,
+                                           const std::optional<Wallet>& wallet);
+
 // Finds the nodes, fetches and verifies the track into r.output, and writes
 // the receipt. Nothing is left at r.output or r.receipt on failure.
 Status FetchCommand(const FetchRequest& r);

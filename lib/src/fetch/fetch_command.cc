@@ -77,7 +77,15 @@ Result<Nodes> GivenNodes(const FetchRequest& r, TrackArg& track) {
   return n;
 }
 
-Result<std::optional<TrackKey>> KeyOf(const FetchRequest& r, const std::optional<Wallet>& wallet) {
+}  // namespace
+
+bool IsRootArgument(const std::string& s) {
+  struct stat st;
+  return IsHash(s) && stat(s.c_str(), &st) != 0;
+}
+
+Result<std::optional<TrackKey>> RequestKey(const FetchRequest& r,
+                                           const std::optional<Wallet>& wallet) {
   if (!r.key.empty()) {
     DIGM_ASSIGN_OR_RETURN(TrackKey k, ReadKeyFile(r.key));
     return std::optional<TrackKey>(k);
@@ -86,13 +94,6 @@ Result<std::optional<TrackKey>> KeyOf(const FetchRequest& r, const std::optional
   DIGM_ASSIGN_OR_RETURN(Json doc, ReadDocument(r.wrapped, "wrapped-key", 1));
   DIGM_ASSIGN_OR_RETURN(TrackKey k, UnwrapKey(doc, *wallet));
   return std::optional<TrackKey>(k);
-}
-
-}  // namespace
-
-bool IsRootArgument(const std::string& s) {
-  struct stat st;
-  return IsHash(s) && stat(s.c_str(), &st) != 0;
 }
 
 Result<std::vector<std::string>> FindTrackNodes(const FetchRequest& r) {
@@ -115,7 +116,7 @@ Status FetchCommand(const FetchRequest& r) {
     DIGM_ASSIGN_OR_RETURN(Wallet w, ReadWalletFile(r.wallet));
     wallet = std::move(w);
   }
-  DIGM_ASSIGN_OR_RETURN(std::optional<TrackKey> key, KeyOf(r, wallet));
+  DIGM_ASSIGN_OR_RETURN(std::optional<TrackKey> key, RequestKey(r, wallet));
   FetchOptions o;
   o.peers = DiscoverPeers(nodes.peers, nodes.struck_out);
   DIGM_ASSIGN_OR_RETURN(Manifest manifest, track.is_root() ? ResolveManifest(track.text(), o.peers)
