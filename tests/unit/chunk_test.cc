@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include "digm/assemble.h"
+#include "digm/chunk_format.h"
 #include "digm/chunker.h"
 #include "digm/file.h"
+#include "digm/track_key.h"
 #include "test_util.h"
 
 namespace digm {
@@ -192,6 +194,54 @@ TEST(ChunkFormat, NonceAndAadLayout) {
                 "0000000000000007"
                 "0000000000040000"
                 "01");
+}
+
+// The shared chunk vectors (tests/vectors/chunk, made by an implementation
+// of their own; the web player's tests read the same files): each opens to
+// its plaintext as chunk `index`, or is refused, and sealing the plaintext
+// again gives the same stored bytes.
+TEST(ChunkVectors, OpenAndSealAsAnotherImplementationDid) {
+  int checked = 0;
+  for (const auto& file : testing::VectorFiles("chunk")) {
+    if (file.extension() != ".json") continue;
+    SCOPED_TRACE(file.filename().string());
+    Json v = testing::ReadJsonFile(file);
+    Bytes plain = testing::FromHex(v["plaintext"]), stored = testing::FromHex(v["stored"]);
+    uint64_t index = v["index"];
+    bool z = v["z"];
+    ASSERT_EQ(HexEncode(Sha256(stored)), v["hash"].get<std::string>());
+    Manifest m;
+    m.chunks.resize(index + 1);
+    m.chunks[index] = {Sha256(stored), stored.size(), plain.size(), z};
+    std::optional<TrackKey> key;
+    if (!v["key"].is_null()) {
+      Key256 k;
+      ASSERT_TRUE(HexDecodeInto(v["key"].get<std::string>(), k).ok());
+      key = TrackKey::FromKey(k);
+      Encryption e;
+      e.key_id = key->id;
+      ASSERT_TRUE(HexDecodeInto(v["nonce_prefix"].get<std::string>(), e.nonce_prefix).ok());
+      m.encryption = e;
+    }
+    auto opener = ChunkOpener::Create(m, key ? &*key : nullptr);
+    ASSERT_TRUE(opener.ok()) << opener.status().message();
+    auto opened = opener->Open(index, stored);
+    if (v["expect"] == "ok") {
+      ASSERT_TRUE(opened.ok()) << opened.status().message();
+      EXPECT_EQ(*opened, plain);
+      if (key && !z) {  // sealing is deterministic under a given nonce
+        Bytes again(plain.size() + kGcmTagSize);
+        Aes256Gcm(key->key).Seal(ChunkNonce(m.encryption->nonce_prefix, index),
+                                 ChunkAad(index, plain.size(), false), plain, again);
+        EXPECT_EQ(again, stored);
+      }
+    } else {
+      ASSERT_EQ(v["expect"], "tag-mismatch");
+      EXPECT_EQ(opened.status().code(), Code::kIntegrity);
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 8);
 }
 
 }  // namespace
