@@ -537,10 +537,25 @@ TEST_F(LivePublishTest, AClearStreamReachesTheNodeByteForByteAndEnds) {
   Bytes input;
   auto r = Publish(o, &input);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_EQ(errors.size(), 2u);
+  // This node serves streams only (no /ping, no /tracks): it cannot take the
+  // sealed track, and says so; the down node was never sent it.
+  ASSERT_EQ(errors.size(), 3u);
   EXPECT_NE(errors[0].find("http://127.0.0.1:1: "), std::string::npos) << errors[0];
   EXPECT_NE(errors[0].find("trying again"), std::string::npos) << errors[0];
   EXPECT_NE(errors[1].find("missed the stream's end"), std::string::npos) << errors[1];
+  EXPECT_NE(errors[2].find(url_ + ": did not store the sealed track"), std::string::npos)
+      << errors[2];
+  EXPECT_TRUE(r->stored_on.empty());
+  ASSERT_TRUE(r->sealed);
+  EXPECT_EQ(*r->sealed->root, r->root);
+  EXPECT_EQ(r->sealed->ComputeRoot(), r->root);
+  EXPECT_EQ(*r->sealed->stream, r->id);
+  EXPECT_EQ(r->sealed->size, input.size());
+  EXPECT_EQ(r->sealed->media.title, "Friday set");
+  // It is an ordinary manifest: it reads back as written.
+  auto again = ManifestFromJson(ManifestToJson(*r->sealed));
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->ComputeRoot(), r->root);
   EXPECT_GT(r->chunks.size(), 1u);  // cut by time, not at the end
   EXPECT_EQ(heads, r->chunks.size() + 1);
   EXPECT_EQ(r->size, input.size());
