@@ -11,7 +11,7 @@ media=(sox libsox-fmt-mp3 jq)
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
   test)  want=("${build[@]}" "${media[@]}" bats man-db groff-base curl aria2 ffmpeg wrk sqlite3 nodejs npm
-               python3 systemd file time bsdutils mpv vlc-bin vlc-plugin-base) ;;
+               python3 systemd file time bsdutils mpv vlc-bin vlc-plugin-base chromium) ;;
   demo)  want=("${build[@]}" "${media[@]}" curl ffmpeg) ;;
   fuzz)  want=("${build[@]}" clang libclang-rt-14-dev) ;;
   bench) want=("${build[@]}" "${media[@]}" openssl time nodejs npm nginx-light wrk curl aria2 sqlite3 python3) ;;
@@ -26,14 +26,19 @@ for p in "${want[@]}"; do
     missing+=("$p")
   fi
 done
-# The local EVM chain of the chain tests: npm's ganache, in tests/chain only.
+# The npm packages of the tests, each in its folder from its lock file: the
+# local EVM chain of the chain tests (ganache, tests/chain) and the browser
+# driver of the web player's tests (puppeteer-core, tests/web).
 chain() {
   [ "${1:-build}" = test ] || return 0
-  local here
-  here=$(cd "$(dirname "$0")/../tests/chain" && pwd)
-  [ -x "$here/node_modules/.bin/ganache" ] && return 0
-  echo "deps: installing ganache (npm) into tests/chain" >&2
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  local tests entry name
+  tests=$(cd "$(dirname "$0")/../tests" && pwd)
+  for entry in chain:node_modules/.bin/ganache web:node_modules/puppeteer-core/package.json; do
+    name=${entry%%:*}
+    [ -e "$tests/$name/${entry#*:}" ] && continue
+    echo "deps: installing the npm packages of tests/$name" >&2
+    (cd "$tests/$name" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  done
 }
 
 if [ ${#missing[@]} -eq 0 ]; then chain "${1:-build}"; exit 0; fi

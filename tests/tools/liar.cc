@@ -6,7 +6,8 @@
 // every request matching METHOD and a target prefix itself with STATUS and
 // the bytes of FILE, forwarding nothing. --own-identity makes it pass for a
 // node of its own: it answers GET /ping?nonce= with its own signed pong and
-// re-signs the upstream's /discover record as its own. Prints its URL.
+// re-signs the upstream's /discover record as its own. The web player's
+// pages and files go out with their types. Prints its URL.
 //   digm-test-liar --upstream URL --mode flip|truncate|stall|reset|mixed|random|resign|delay
 //                  --share 0.5 [--on content|audit] [--log FILE]
 //                  [--reply "METHOD PREFIX STATUS FILE"]... [--own-identity]
@@ -23,6 +24,7 @@
 #include "digm/http_server.h"
 #include "digm/node_client.h"
 #include "digm/wallet.h"
+#include "digm/web_assets.h"
 
 int main(int argc, char** argv) {
   CLI::App app("A node that lies, for tests.");
@@ -93,6 +95,15 @@ int main(int argc, char** argv) {
     digm::HttpResponse res;
     res.status = static_cast<int>(up->status);
     res.body = up->body;
+    // The web player's files keep their types (a browser runs no script of
+    // another type); the upstream's headers are not carried otherwise.
+    if (std::string path = req.target.substr(0, req.target.find('?'));
+        path == "/" || path.rfind("/play/", 0) == 0) {
+      res.Set("Content-Type", "text/html; charset=utf-8");
+    } else if (auto asset = path.rfind("/web/", 0) == 0 ? digm::FindWebAsset(path.substr(4))
+                                                        : std::nullopt) {
+      res.Set("Content-Type", std::string(asset->mime));
+    }
     if (own_identity && req.target == "/discover") {
       auto reply = digm::ParseJson(res.body);
       if (reply.ok() && reply->is_object() && reply->contains("peer")) {

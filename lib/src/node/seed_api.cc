@@ -13,6 +13,7 @@
 #include "digm/node_client.h"
 #include "digm/peer_record.h"
 #include "digm/pin.h"
+#include "digm/web_assets.h"
 
 namespace digm {
 namespace {
@@ -39,6 +40,22 @@ bool IsNonce(std::string_view s) {
   if (s.size() < 16 || s.size() > 128 || s.size() % 2) return false;
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// A file of the web player, or 404. The page may reach other nodes (its
+// peers) but runs no script and loads nothing from anywhere else.
+HttpResponse WebFile(const std::string& path) {
+  auto asset = FindWebAsset(path);
+  if (!asset) return HttpResponse::Error(404, "not found");
+  HttpResponse r;
+  r.body = std::string(asset->bytes);
+  r.Set("Content-Type", std::string(asset->mime));
+  r.Set("Cache-Control", "no-cache");
+  r.Set("X-Content-Type-Options", "nosniff");
+  r.Set("Content-Security-Policy",
+        "default-src 'self'; connect-src 'self' http: https:; media-src 'self' blob:; "
+        "img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'");
+  return r;
 }
 
 Json TrackJson(const TrackRow& t) {
@@ -200,6 +217,13 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
     if (!s.empty() && s[0] == "streams") {
       if (!options_.streams) return HttpResponse::Error(404, "this node keeps no live streams");
       return options_.streams->Handle(req, s);
+    }
+    // The web player (SPEC §10): the page at / and /play/ID, its files under /web/.
+    if (s.empty() || (s.size() == 2 && s[0] == "play") || (s.size() == 2 && s[0] == "web")) {
+      if (!get) return MethodNotAllowed("GET, HEAD");
+      if (s.size() == 2 && s[0] == "play" && !IsHash(s[1]))
+        return HttpResponse::Error(400, "expected a 64-hex-digit root or stream id");
+      return WebFile(s.size() == 2 && s[0] == "web" ? "/" + s[1] : "/index.html");
     }
     if (s.size() == 1 && s[0] == "ping") {
       if (!get) return MethodNotAllowed("GET, HEAD");

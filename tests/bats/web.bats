@@ -1,0 +1,121 @@
+#!/usr/bin/env bats
+# The web player every node serves (SPEC §10), in a real browser: headless
+# Chromium from Debian driven by puppeteer-core (tests/web/play.mjs), on
+# 127.0.0.1 only. A clear MP3, an encrypted FLAC opened with #key=, its
+# preview without a key, a wrong key, and a lying node; a screenshot of the
+# page while it plays is kept in $DIGM_ARTIFACTS (default build/test-artifacts).
+
+load helpers
+
+setup_file() {
+  file_fixture
+  export ARTIFACTS="${DIGM_ARTIFACTS:-$DIGM_BIN/../test-artifacts}"
+  mkdir -p "$ARTIFACTS"
+  ffmpeg -v error -i "$AUDIO/track.wav" -c:a libmp3lame -b:a 192k -metadata title="Web Tone" \
+    -metadata artist="digm" "$FIX/web.mp3"
+  digm-chunk "$FIX/web.mp3" --chunk-size 16K --store "$FIX/chunks" -q | digm-merkle seal > "$FIX/mp3.json"
+  digm-chunk "$AUDIO/track.flac" --chunk-size 64K --encrypt --key-out "$FIX/flac.key" \
+    --preview-seconds 3 --store "$FIX/chunks" -q | digm-merkle seal > "$FIX/flac.json"
+  # A compressible WAV: its chunks are stored zstd-compressed and sealed.
+  sox -n -r 44100 -c 1 -b 16 "$FIX/quiet.wav" synth 4 sine 220 vol 0.01
+  digm-chunk "$FIX/quiet.wav" --chunk-size 64K --compress --encrypt --key-out "$FIX/wav.key" \
+    --store "$FIX/chunks" -q | digm-merkle seal > "$FIX/wav.json"
+}
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+  start_node n1
+  for t in mp3 flac wav; do
+    digm-seed add "$FIX/$t.json" --from "$FIX/chunks" --data "$BATS_TEST_TMPDIR/n1" > /dev/null
+  done
+}
+
+teardown() {
+  stop_nodes
+}
+
+# play URL [ARGS...]: tests/web/play.mjs, its JSON line in $output.
+play() {
+  run --separate-stderr timeout 90 node "$DIGM_SRC/tests/web/play.mjs" "$@"
+}
+
+@test "the node serves the page and its files, built in, with their types; bad paths are refused" {
+  run -0 curl -sf -D headers "$URL_n1/"
+  [[ "$output" == *"<audio"* ]]
+  grep -qi '^content-type: text/html' headers
+  grep -qi "^content-security-policy: default-src 'self'" headers
+  curl -sf -D js.headers -o app.js "$URL_n1/web/app.js"
+  grep -qi '^content-type: text/javascript' js.headers
+  cmp app.js "$DIGM_SRC/web/app.js"
+  root=$(jq -r .root "$FIX/mp3.json")
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_n1/play/$root")" = 200 ]
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_n1/play/nothex")" = 400 ]
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_n1/web/nope.js")" = 404 ]
+  [ "$(curl -s --path-as-is -o /dev/null -w '%{http_code}' "$URL_n1/web/..")" = 400 ]
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL_n1/")" = 405 ]
+  # The library, drawn by the page in the browser.
+  play "$URL_n1/" --list
+  [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
+  jq -e --arg r "$root" '.tracks | any(.href == "/play/" + $r and (.text | contains("Web Tone")))' <<<"$output"
+}
+
+@test "a clear MP3 plays past 2 s through Media Source Extensions, every chunk verified" {
+  root=$(jq -r .root "$FIX/mp3.json")
+  play "$URL_n1/play/$root" --until-done --screenshot "$ARTIFACTS/web-player.png"
+  [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
+  n=$(jq '.chunks | length' "$FIX/mp3.json")
+  jq -e --argjson n "$n" '.currentTime > 2 and .digm.verified == $n and .digm.chunks == $n
+    and .digm.done and .digm.mode == "mse" and .digm.bad == [] and .digm.error == null' <<<"$output"
+  [[ "$(jq -r .status <<<"$output")" == "All $n chunks verified"* ]]
+  [ -s "$ARTIFACTS/web-player.png" ]
+}
+
+@test "an encrypted FLAC plays with #key=; the key never leaves the browser" {
+  root=$(jq -r .root "$FIX/flac.json")
+  key=$(jq -r .key "$FIX/flac.key")
+  play "$URL_n1/play/$root#key=$key" --until-done
+  [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
+  n=$(jq '.chunks | length' "$FIX/flac.json")
+  jq -e --argjson n "$n" '.currentTime > 2 and .digm.verified == $n and .digm.done and .digm.error == null' <<<"$output"
+  ! grep -q "$key" "$BATS_TEST_TMPDIR/n1.log"
+}
+
+@test "compressed, encrypted chunks are opened and decompressed in the page" {
+  root=$(jq -r .root "$FIX/wav.json")
+  [ "$(jq '[.chunks[] | select(.z)] | length' "$FIX/wav.json")" -gt 0 ]
+  play "$URL_n1/play/$root#key=$(jq -r .key "$FIX/wav.key")" --until-done
+  [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
+  jq -e '.currentTime > 2 and .digm.done and .digm.error == null' <<<"$output"
+}
+
+@test "without a key the preview plays and the page says why the rest is locked" {
+  root=$(jq -r .root "$FIX/flac.json")
+  preview=$(jq .encryption.preview.chunks "$FIX/flac.json")
+  [ "$preview" -gt 0 ]
+  play "$URL_n1/play/$root" --until-done
+  [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
+  jq -e --argjson p "$preview" '.currentTime > 2 and .digm.chunks == $p and .digm.verified == $p and .digm.done' <<<"$output"
+  [[ "$(jq -r .lock <<<"$output")" == *"Preview"*"#key=HEX"* ]]
+}
+
+@test "a wrong key shows an error and plays nothing" {
+  root=$(jq -r .root "$FIX/flac.json")
+  play "$URL_n1/play/$root#key=$(jq -r .key "$FIX/wav.key")" --timeout 10
+  [ "$status" -eq 1 ]
+  jq -e '.currentTime == 0 and .playing_ms == null and (.digm.error | contains("not the track'"'"'s key"))' <<<"$output"
+}
+
+@test "a lying node is shown as bad and the track still plays from another node" {
+  start_node n2 --peer "$URL_n1"
+  digm-seed add "$FIX/mp3.json" --from "$FIX/chunks" --data "$BATS_TEST_TMPDIR/n2" > /dev/null
+  start_liar "$URL_n2" flip 1
+  # The page comes from the liar (it spoils only chunks); n2 names n1 as its peer.
+  eventually 10 eval '[ "$(curl -sf "$URL_n2/peers" | jq length)" -ge 1 ]'
+  root=$(jq -r .root "$FIX/mp3.json")
+  play "$URL_liar/play/$root" --until-done
+  [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
+  n=$(jq '.chunks | length' "$FIX/mp3.json")
+  jq -e --arg l "$URL_liar" --argjson n "$n" \
+    '.currentTime > 2 and .digm.verified == $n and .digm.bad == [$l] and any(.nodes[]; .bad and (.text | startswith($l)))' <<<"$output"
+  [[ "$(jq -r .status <<<"$output")" == *"bad node(s): $URL_liar"* ]]
+}

@@ -1,0 +1,339 @@
+// The web player (SPEC §10). "/" lists the node's tracks and live streams;
+// "/play/ROOT" plays a track: the manifest's root is recomputed, every chunk
+// is fetched from this node or its peers, checked against its SHA-256 and
+// opened with WebCrypto (AES-256-GCM under the §2 nonce and AAD), then fed
+// to the <audio> element through Media Source Extensions where the browser
+// takes the format, or as one Blob at the end otherwise. The key comes from
+// the URL fragment (#key=HEX, never sent to a server) or a pasted
+// digm.key/1; without one the preview plays. A node whose bytes do not
+// verify is marked bad and the chunk is fetched from another.
+//
+// window.digm reports what happened, for people and for the browser tests:
+// {chunks, verified, bad: [node URLs], error, done, mode: "mse"|"blob"}.
+
+import { bytesToHex, ChunkError, hexToBytes, importTrackKey, openChunk } from "./chunk.js";
+import { decompress } from "./fzstd.js";
+import { merkleRoot } from "./merkle.js";
+
+const $ = (id) => document.getElementById(id);
+const state = (window.digm = { chunks: 0, verified: 0, bad: [], error: null, done: false, mode: "" });
+const WINDOW = 4; // chunks fetched at once
+
+function setStatus(text, isError = false) {
+  $("status").textContent = text;
+  $("status").className = isError ? "error" : "";
+}
+
+function fail(message) {
+  state.error = message;
+  setStatus(message, true);
+}
+
+function duration(seconds) {
+  if (typeof seconds !== "number" || !isFinite(seconds)) return "";
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function text(tag, content, className) {
+  const el = document.createElement(tag);
+  el.textContent = content;
+  if (className) el.className = className;
+  return el;
+}
+
+async function getJson(url, timeoutMs = 5000) {
+  const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return r.json();
+}
+
+// --- the library --------------------------------------------------------------
+
+async function library() {
+  $("library").hidden = false;
+  document.title = "digm — " + location.host;
+  $("node").textContent = location.host;
+  const [tracks, streams] = await Promise.all([
+    getJson("/tracks").catch(() => []),
+    getJson("/streams").catch(() => []),
+  ]);
+  const list = $("tracks");
+  list.replaceChildren();
+  if (!tracks.length) list.append(text("li", "This node holds no track yet.", "muted"));
+  for (const t of tracks) {
+    const a = document.createElement("a");
+    a.href = "/play/" + t.root;
+    const name = document.createElement("span");
+    name.append(text("strong", t.title || t.root.slice(0, 16) + "…"));
+    if (t.artist) name.append(text("span", " — " + t.artist, "muted"));
+    a.append(name, text("span", duration(t.duration), "muted"));
+    const li = document.createElement("li");
+    li.append(a);
+    list.append(li);
+  }
+  const live = $("streams");
+  live.replaceChildren();
+  if (!streams.length) live.append(text("li", "No live stream.", "muted"));
+  for (const s of streams) {
+    const a = document.createElement("a");
+    a.href = "/play/" + s.id;
+    const name = text("span", "", "live");
+    name.append(text("strong", s.stream?.title || s.id.slice(0, 16) + "…"));
+    if (s.stream?.artist) name.append(text("span", " — " + s.stream.artist, "muted"));
+    a.append(name, text("span", `${s.head?.size ?? 0} chunks`, "muted"));
+    const li = document.createElement("li");
+    li.append(a);
+    live.append(li);
+  }
+}
+
+// --- keys -----------------------------------------------------------------------
+
+// key_id = the first 16 bytes of SHA-256("digm.key-id/1" ‖ key) (as the C++ library).
+async function keyId(raw) {
+  const label = new TextEncoder().encode("digm.key-id/1");
+  const buf = new Uint8Array(label.length + raw.length);
+  buf.set(label);
+  buf.set(raw, label.length);
+  return bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", buf)).slice(0, 16));
+}
+
+function keyFromFragment() {
+  const m = /(?:^#|&)key=([0-9a-fA-F]{64})(?:&|$)/.exec(location.hash);
+  return m ? hexToBytes(m[1].toLowerCase()) : null;
+}
+
+function keyFromPaste(textValue) {
+  const doc = JSON.parse(textValue);
+  if (doc.schema !== "digm.key/1" || typeof doc.key !== "string" || doc.key.length !== 64) {
+    throw new Error("not a digm.key/1");
+  }
+  return hexToBytes(doc.key);
+}
+
+// --- nodes ------------------------------------------------------------------------
+
+class Nodes {
+  constructor(urls) {
+    this.urls = [...new Set(urls)];
+    this.badSet = new Set();
+    this.drawn = new Map();
+    for (const u of this.urls) this.draw(u);
+  }
+  draw(url, note = "") {
+    let li = this.drawn.get(url);
+    if (!li) {
+      li = document.createElement("li");
+      this.drawn.set(url, li);
+      $("nodes").append(li);
+    }
+    li.textContent = url + (note ? " — " + note : "");
+    li.className = this.badSet.has(url) ? "node-bad" : "";
+  }
+  markBad(url, why) {
+    if (!this.badSet.has(url)) {
+      this.badSet.add(url);
+      state.bad.push(url);
+    }
+    this.draw(url, why);
+  }
+  // The good nodes, starting at a different one for each chunk.
+  order(i) {
+    const good = this.urls.filter((u) => !this.badSet.has(u));
+    return good.slice(i % good.length).concat(good.slice(0, i % good.length));
+  }
+}
+
+async function peerUrls() {
+  try {
+    const peers = await getJson("/peers", 2000);
+    return peers.map((p) => p.url).filter((u) => typeof u === "string" && /^https?:\/\//.test(u));
+  } catch {
+    return [];
+  }
+}
+
+// --- a track ----------------------------------------------------------------------
+
+class WrongKey extends Error {}
+
+// Chunk i's plaintext from the first node whose bytes verify.
+async function fetchChunk(i, ref, nodes, key, prefix) {
+  for (const url of nodes.order(i)) {
+    let stored;
+    try {
+      const r = await fetch(`${url}/content/${ref.hash}`, { signal: AbortSignal.timeout(10000) });
+      if (!r.ok) continue;
+      stored = new Uint8Array(await r.arrayBuffer());
+    } catch {
+      continue; // unreachable: the next node
+    }
+    try {
+      const payload = await openChunk(stored, ref, i, key, prefix);
+      return ref.z ? decompress(payload) : payload;
+    } catch (e) {
+      if (!(e instanceof ChunkError)) throw e;
+      if (e.kind === "tag") throw new WrongKey(e.message); // the bytes are the manifest's: the key is wrong
+      nodes.markBad(url, `served chunk ${i} with a wrong hash`);
+    }
+  }
+  throw new Error(`no node served chunk ${i} with its hash`);
+}
+
+function drawChunks(n, locked) {
+  const box = $("chunks");
+  box.replaceChildren();
+  const cells = [];
+  for (let i = 0; i < n + locked; i++) {
+    const c = document.createElement("span");
+    if (i >= n) c.className = "locked";
+    box.append(c);
+    cells.push(c);
+  }
+  return cells;
+}
+
+// Feeds plaintext parts in order to the <audio> element.
+function makeSink(audio, mime) {
+  if (window.MediaSource && mime && MediaSource.isTypeSupported(mime)) {
+    state.mode = "mse";
+    const ms = new MediaSource();
+    audio.src = URL.createObjectURL(ms);
+    const open = new Promise((resolve) => ms.addEventListener("sourceopen", resolve, { once: true }));
+    let sb = null;
+    const appended = async (part) => {
+      await open;
+      if (!sb) {
+        sb = ms.addSourceBuffer(mime);
+        sb.mode = "sequence";
+      }
+      sb.appendBuffer(part);
+      await new Promise((resolve) => sb.addEventListener("updateend", resolve, { once: true }));
+    };
+    return {
+      push: appended,
+      end: async () => {
+        await open;
+        if (sb && sb.updating) await new Promise((r) => sb.addEventListener("updateend", r, { once: true }));
+        ms.endOfStream();
+      },
+    };
+  }
+  state.mode = "blob";
+  const parts = [];
+  return {
+    push: async (part) => parts.push(part),
+    end: async () => {
+      audio.src = URL.createObjectURL(new Blob(parts, { type: mime || "application/octet-stream" }));
+    },
+  };
+}
+
+async function playTrack(root, manifest, pastedKey = null) {
+  const m = manifest.media || {};
+  const name = m.title || manifest.source?.name || root.slice(0, 16) + "…";
+  document.title = name + " — digm";
+  $("title").textContent = name;
+  $("artist").textContent = [m.artist, m.album].filter(Boolean).join(" — ");
+  $("meta").textContent = [m.format, duration(m.duration), m.bitrate && m.bitrate + " kbit/s"]
+    .filter(Boolean).join(" · ");
+  const hashes = manifest.chunks.map((c) => c.hash);
+  const computed = await merkleRoot(hashes);
+  if (computed !== root || (manifest.root && manifest.root !== root)) {
+    return fail(`the manifest's chunks make root ${computed}, not ${root}: nothing is played`);
+  }
+  const enc = manifest.encryption;
+  let n = manifest.chunks.length;
+  let key = null, previewKey = null, previewChunks = 0, prefix = null;
+  if (enc) {
+    prefix = hexToBytes(enc.nonce_prefix);
+    previewChunks = enc.preview?.chunks || 0;
+    if (previewChunks) previewKey = await importTrackKey(hexToBytes(enc.preview.key));
+    const raw = pastedKey || keyFromFragment();
+    if (raw) {
+      if ((await keyId(raw)) !== enc.key_id) {
+        return fail("this key is not the track's key (its id differs): nothing is played");
+      }
+      key = await importTrackKey(raw);
+    } else {
+      n = Math.min(previewChunks, n);
+      $("keybox").hidden = false;
+      $("lock").textContent = previewChunks
+        ? `Preview: the first ${previewChunks} of ${manifest.chunks.length} chunks. The rest is encrypted; ` +
+          "open this page with #key=HEX, or paste the track's key below."
+        : "This track is encrypted and has no preview: open this page with #key=HEX, or paste its key below.";
+    }
+  }
+  state.chunks = n;
+  const cells = drawChunks(n, manifest.chunks.length - n);
+  if (n === 0) return setStatus("Nothing to play without the key.");
+  const nodes = new Nodes([location.origin, ...(await peerUrls())]);
+  const audio = $("audio");
+  const sink = makeSink(audio, m.mime);
+  audio.addEventListener("progress", () => {
+    const b = audio.buffered;
+    if (b.length) $("meta").dataset.buffered = b.end(b.length - 1).toFixed(1);
+  });
+  setStatus(`Fetching ${n} chunks from ${nodes.urls.length} node${nodes.urls.length > 1 ? "s" : ""}…`);
+  const pending = new Map();
+  const start = (i) => {
+    const ref = manifest.chunks[i];
+    const k = enc ? (i < previewChunks ? previewKey : key) : null;
+    pending.set(i, fetchChunk(i, ref, nodes, k, prefix));
+  };
+  try {
+    for (let i = 0; i < Math.min(WINDOW, n); i++) start(i);
+    for (let i = 0; i < n; i++) {
+      const part = await pending.get(i);
+      pending.delete(i);
+      if (i + WINDOW < n) start(i + WINDOW);
+      cells[i].className = enc && i < previewChunks ? "preview" : "ok";
+      state.verified = i + 1;
+      await sink.push(part);
+      if (i === 0 && state.mode === "mse") audio.play().catch(() => setStatus("Press play."));
+      setStatus(`${i + 1} of ${n} chunks verified${nodes.badSet.size ? `; ${nodes.badSet.size} bad node(s) left out` : ""}`);
+    }
+    await sink.end();
+    if (state.mode === "blob") audio.play().catch(() => setStatus("Press play."));
+    state.done = true;
+    setStatus(`All ${n} chunks verified against root ${root.slice(0, 16)}…` +
+      (nodes.badSet.size ? `; bad node(s): ${[...nodes.badSet].join(", ")}` : ""));
+  } catch (e) {
+    fail(e instanceof WrongKey ? "the key does not open this track: " + e.message : String(e.message || e));
+    audio.removeAttribute("src");
+    audio.load();
+  }
+}
+
+async function play(id) {
+  $("player").hidden = false;
+  $("node").textContent = location.host;
+  let manifest;
+  try {
+    manifest = await getJson("/tracks/" + id);
+  } catch {
+    try {
+      await getJson(`/streams/${id}/head`);
+      return fail("This is a live stream; this page does not play live streams yet: use digm-fetch " +
+        id + " --live.");
+    } catch {
+      return fail("This node knows no track or stream " + id + ".");
+    }
+  }
+  $("usekey").addEventListener("click", () => {
+    try {
+      const raw = keyFromPaste($("keytext").value);
+      $("keybox").hidden = true;
+      $("nodes").replaceChildren();
+      Object.assign(state, { chunks: 0, verified: 0, bad: [], error: null, done: false });
+      playTrack(id, manifest, raw);
+    } catch (e) {
+      fail("That is not a digm.key/1: " + e.message);
+    }
+  });
+  await playTrack(id, manifest);
+}
+
+const m = /^\/play\/([0-9a-f]{64})$/.exec(location.pathname);
+(m ? play(m[1]) : library()).catch((e) => fail(String(e.message || e)));
