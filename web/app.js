@@ -50,6 +50,19 @@ async function getJson(url, timeoutMs = 5000) {
 
 // --- the library --------------------------------------------------------------
 
+// A line of the library: a link to /play/ID with the title, artist and a note.
+function entry(id, title, artist, note, className = "") {
+  const a = document.createElement("a");
+  a.href = "/play/" + id;
+  const name = text("span", "", className);
+  name.append(text("strong", title || id.slice(0, 16) + "…"));
+  if (artist) name.append(text("span", " — " + artist, "muted"));
+  a.append(name, text("span", note, "muted"));
+  const li = document.createElement("li");
+  li.append(a);
+  return li;
+}
+
 async function library() {
   $("library").hidden = false;
   document.title = "digm — " + location.host;
@@ -61,30 +74,12 @@ async function library() {
   const list = $("tracks");
   list.replaceChildren();
   if (!tracks.length) list.append(text("li", "This node holds no track yet.", "muted"));
-  for (const t of tracks) {
-    const a = document.createElement("a");
-    a.href = "/play/" + t.root;
-    const name = document.createElement("span");
-    name.append(text("strong", t.title || t.root.slice(0, 16) + "…"));
-    if (t.artist) name.append(text("span", " — " + t.artist, "muted"));
-    a.append(name, text("span", duration(t.duration), "muted"));
-    const li = document.createElement("li");
-    li.append(a);
-    list.append(li);
-  }
+  for (const t of tracks) list.append(entry(t.root, t.title, t.artist, duration(t.duration)));
   const live = $("streams");
   live.replaceChildren();
   if (!streams.length) live.append(text("li", "No live stream.", "muted"));
   for (const s of streams) {
-    const a = document.createElement("a");
-    a.href = "/play/" + s.id;
-    const name = text("span", "", "live");
-    name.append(text("strong", s.stream?.title || s.id.slice(0, 16) + "…"));
-    if (s.stream?.artist) name.append(text("span", " — " + s.stream.artist, "muted"));
-    a.append(name, text("span", `${s.head?.size ?? 0} chunks`, "muted"));
-    const li = document.createElement("li");
-    li.append(a);
-    live.append(li);
+    live.append(entry(s.id, s.stream?.title, s.stream?.artist, `${s.head?.size ?? 0} chunks`, "live"));
   }
 }
 
