@@ -53,6 +53,7 @@ bench:
 	@bench/audit.sh $(BUILD)/bin
 	@bench/pay.sh $(BUILD)/bin
 	@bench/live.sh $(BUILD)/bin
+	@bench/web.sh $(BUILD)/bin
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX) --strip

@@ -14,7 +14,7 @@ case "${1:-build}" in
                python3 systemd file time bsdutils mpv vlc-bin vlc-plugin-base chromium) ;;
   demo)  want=("${build[@]}" "${media[@]}" curl ffmpeg) ;;
   fuzz)  want=("${build[@]}" clang libclang-rt-14-dev) ;;
-  bench) want=("${build[@]}" "${media[@]}" openssl time nodejs npm nginx-light wrk curl aria2 sqlite3 python3) ;;
+  bench) want=("${build[@]}" "${media[@]}" openssl time nodejs npm nginx-light wrk curl aria2 sqlite3 python3 ffmpeg chromium) ;;
   *) echo "usage: $0 build|test|demo|bench|fuzz" >&2; exit 2 ;;
 esac
 

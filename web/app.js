@@ -16,7 +16,9 @@ import { decompress } from "./fzstd.js";
 import { merkleRoot } from "./merkle.js";
 
 const $ = (id) => document.getElementById(id);
-const state = (window.digm = { chunks: 0, verified: 0, bad: [], error: null, done: false, mode: "" });
+const state = (window.digm = { chunks: 0, verified: 0, bad: [], error: null, done: false, mode: "", t: {} });
+const mark = (name) => (state.t[name] ??= Math.round(performance.now()));
+mark("script");
 const WINDOW = 4; // chunks fetched at once
 
 function setStatus(text, isError = false) {
@@ -133,6 +135,13 @@ class Nodes {
     }
     this.draw(url, why);
   }
+  add(urls) {
+    for (const u of urls) {
+      if (this.urls.includes(u)) continue;
+      this.urls.push(u);
+      this.draw(u);
+    }
+  }
   // The good nodes, starting at a different one for each chunk.
   order(i) {
     const good = this.urls.filter((u) => !this.badSet.has(u));
@@ -152,6 +161,7 @@ async function peerUrls() {
 // --- a track ----------------------------------------------------------------------
 
 class WrongKey extends Error {}
+let peersPromise = Promise.resolve([]);
 
 // Chunk i's plaintext from the first node whose bytes verify.
 async function fetchChunk(i, ref, nodes, key, prefix) {
@@ -233,6 +243,7 @@ async function playTrack(root, manifest, pastedKey = null) {
   $("artist").textContent = [m.artist, m.album].filter(Boolean).join(" — ");
   $("meta").textContent = [m.format, duration(m.duration), m.bitrate && m.bitrate + " kbit/s"]
     .filter(Boolean).join(" · ");
+  mark("manifest");
   const hashes = manifest.chunks.map((c) => c.hash);
   const computed = await merkleRoot(hashes);
   if (computed !== root || (manifest.root && manifest.root !== root)) {
@@ -263,13 +274,32 @@ async function playTrack(root, manifest, pastedKey = null) {
   state.chunks = n;
   const cells = drawChunks(n, manifest.chunks.length - n);
   if (n === 0) return setStatus("Nothing to play without the key.");
-  const nodes = new Nodes([location.origin, ...(await peerUrls())]);
+  mark("root_checked");
+  // The first chunks go to this node at once; its peers join as they are learned.
+  const nodes = new Nodes([location.origin]);
+  peersPromise.then((urls) => {
+    nodes.add(urls);
+    mark("peers");
+  });
   const audio = $("audio");
   const sink = makeSink(audio, m.mime);
-  audio.addEventListener("progress", () => {
-    const b = audio.buffered;
-    if (b.length) $("meta").dataset.buffered = b.end(b.length - 1).toFixed(1);
-  });
+  // With MSE the element plays as soon as the first chunk is in.
+  if (state.mode === "mse") audio.play().catch(() => setStatus("Press play."));
+  const total = m.duration || 0;
+  const drawBuffered = () => {
+    const b = audio.buffered, span = total || audio.duration;
+    if (!isFinite(span) || span <= 0) return;
+    const bar = $("buffered");
+    bar.replaceChildren();
+    for (let r = 0; r < b.length; r++) {
+      const s = document.createElement("span");
+      s.style.left = `${(100 * b.start(r)) / span}%`;
+      s.style.width = `${(100 * (b.end(r) - b.start(r))) / span}%`;
+      bar.append(s);
+    }
+    state.buffered = b.length ? b.end(b.length - 1) : 0;
+  };
+  for (const ev of ["progress", "durationchange", "loadedmetadata"]) audio.addEventListener(ev, drawBuffered);
   setStatus(`Fetching ${n} chunks from ${nodes.urls.length} node${nodes.urls.length > 1 ? "s" : ""}…`);
   const pending = new Map();
   const start = (i) => {
@@ -281,12 +311,15 @@ async function playTrack(root, manifest, pastedKey = null) {
     for (let i = 0; i < Math.min(WINDOW, n); i++) start(i);
     for (let i = 0; i < n; i++) {
       const part = await pending.get(i);
+      mark("first_chunk");
       pending.delete(i);
       if (i + WINDOW < n) start(i + WINDOW);
       cells[i].className = enc && i < previewChunks ? "preview" : "ok";
       state.verified = i + 1;
       await sink.push(part);
-      if (i === 0 && state.mode === "mse") audio.play().catch(() => setStatus("Press play."));
+      mark("first_append");
+      drawBuffered();
+
       setStatus(`${i + 1} of ${n} chunks verified${nodes.badSet.size ? `; ${nodes.badSet.size} bad node(s) left out` : ""}`);
     }
     await sink.end();
@@ -305,6 +338,7 @@ async function play(id) {
   $("player").hidden = false;
   $("node").textContent = location.host;
   let manifest;
+  peersPromise = peerUrls();
   try {
     manifest = await getJson("/tracks/" + id);
   } catch {

@@ -65,7 +65,8 @@ play() {
   [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
   n=$(jq '.chunks | length' "$FIX/mp3.json")
   jq -e --argjson n "$n" '.currentTime > 2 and .digm.verified == $n and .digm.chunks == $n
-    and .digm.done and .digm.mode == "mse" and .digm.bad == [] and .digm.error == null' <<<"$output"
+    and .digm.done and .digm.mode == "mse" and .digm.bad == [] and .digm.error == null
+    and .digm.buffered > 4' <<<"$output"
   [[ "$(jq -r .status <<<"$output")" == "All $n chunks verified"* ]]
   [ -s "$ARTIFACTS/web-player.png" ]
 }

@@ -3,8 +3,9 @@
 // page reports an error, or --timeout passes; prints one JSON line:
 // {"currentTime","playing_ms","digm":window.digm,"status","lock","nodes"}.
 // Exits 0 when it played that far, 1 when not, 2 on bad arguments.
-// With --list (the library page): until its track list is drawn.
-//   node play.mjs URL [--seconds 2] [--timeout 30] [--screenshot FILE] [--until-done] [--list]
+// With --list (the library page): until its track list is drawn. With
+// --warm: after the library page was loaded in the same tab.
+//   node play.mjs URL [--seconds 2] [--timeout 30] [--screenshot FILE] [--until-done] [--list] [--warm]
 import puppeteer from "puppeteer-core";
 
 const args = process.argv.slice(2);
@@ -37,6 +38,12 @@ try {
     window.__playing = null;
     document.addEventListener("playing", () => { window.__playing ??= performance.now(); }, true);
   });
+  // --warm: the node's library page first, as a listener comes to a track
+  // (the browser's renderer and connection are up; the player's files are not cached).
+  if (args.includes("--warm")) {
+    await page.setCacheEnabled(false);
+    await page.goto(new URL("/", url).href, { waitUntil: "load", timeout: timeoutMs });
+  }
   await page.goto(url, { waitUntil: "domcontentloaded", timeout: timeoutMs });
   const deadline = t0 + timeoutMs;
   let played = false;
