@@ -13,6 +13,7 @@
 
 import { bytesToHex, ChunkError, hexToBytes, importTrackKey, openChunk } from "./chunk.js";
 import { decompress } from "./fzstd.js";
+import { checkHead, checkStream, sha256, verifyConsistency, verifyInclusion } from "./live.js";
 import { merkleRoot } from "./merkle.js";
 
 const $ = (id) => document.getElementById(id);
@@ -83,6 +84,7 @@ async function library() {
   for (const s of streams) {
     live.append(entry(s.id, s.stream?.title, s.stream?.artist, `${s.head?.size ?? 0} chunks`, "live"));
   }
+  state.listed = true;
 }
 
 // --- keys -----------------------------------------------------------------------
@@ -165,22 +167,28 @@ let peersPromise = Promise.resolve([]);
 
 // Chunk i's plaintext from the first node whose bytes verify.
 async function fetchChunk(i, ref, nodes, key, prefix) {
-  for (const url of nodes.order(i)) {
-    let stored;
-    try {
-      const r = await fetch(`${url}/content/${ref.hash}`, { signal: AbortSignal.timeout(10000) });
-      if (!r.ok) continue;
-      stored = new Uint8Array(await r.arrayBuffer());
-    } catch {
-      continue; // unreachable: the next node
-    }
-    try {
-      const payload = await openChunk(stored, ref, i, key, prefix);
-      return ref.z ? decompress(payload) : payload;
-    } catch (e) {
-      if (!(e instanceof ChunkError)) throw e;
-      if (e.kind === "tag") throw new WrongKey(e.message); // the bytes are the manifest's: the key is wrong
-      nodes.markBad(url, `served chunk ${i} with a wrong hash`);
+  const tried = new Set();
+  for (let round = 0; round < 2; round++) {
+    if (round === 1) await peersPromise; // none of the nodes known so far served it: the peers too
+    for (const url of nodes.order(i)) {
+      if (tried.has(url)) continue;
+      tried.add(url);
+      let stored;
+      try {
+        const r = await fetch(`${url}/content/${ref.hash}`, { signal: AbortSignal.timeout(10000) });
+        if (!r.ok) continue;
+        stored = new Uint8Array(await r.arrayBuffer());
+      } catch {
+        continue; // unreachable: the next node
+      }
+      try {
+        const payload = await openChunk(stored, ref, i, key, prefix);
+        return ref.z ? decompress(payload) : payload;
+      } catch (e) {
+        if (!(e instanceof ChunkError)) throw e;
+        if (e.kind === "tag") throw new WrongKey(e.message); // the bytes are the manifest's: the key is wrong
+        nodes.markBad(url, `served chunk ${i} with a wrong hash`);
+      }
     }
   }
   throw new Error(`no node served chunk ${i} with its hash`);
@@ -334,6 +342,94 @@ async function playTrack(root, manifest, pastedKey = null) {
   }
 }
 
+// --- a live stream ------------------------------------------------------------------
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// GET that a relaying node may answer 404 until it has caught up: tried again.
+async function getLive(url, as = "json", timeoutMs = 30000) {
+  for (let attempt = 0; ; attempt++) {
+    const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (r.ok) return as === "json" ? r.json() : new Uint8Array(await r.arrayBuffer());
+    if (r.status !== 404 || attempt >= 20) throw new Error(`${url}: HTTP ${r.status}`);
+    await sleep(250);
+  }
+}
+
+async function playLive(id, entry) {
+  const base = `/streams/${id}`;
+  const stream = await checkStream(id, entry.stream);
+  state.live = true;
+  document.title = (stream.title || "Live") + " — digm";
+  $("title").textContent = stream.title || id.slice(0, 16) + "…";
+  $("title").classList.add("live");
+  $("artist").textContent = stream.artist || "";
+  $("meta").textContent = ["live", stream.mime, stream.bitrate && Math.round(stream.bitrate / 1000) + " kbit/s"]
+    .filter(Boolean).join(" · ");
+  let key = null, prefix = null;
+  if (stream.encryption) {
+    const raw = keyFromFragment();
+    if (!raw) return fail("This stream is encrypted: open this page with #key=HEX.");
+    if ((await keyId(raw)) !== stream.encryption.key_id) return fail("this key is not the stream's key: nothing is played");
+    key = await importTrackKey(raw);
+    prefix = hexToBytes(stream.encryption.nonce_prefix);
+  }
+  if (!window.MediaSource || !MediaSource.isTypeSupported(stream.mime)) {
+    return fail(`This browser cannot play ${stream.mime} as it arrives.`);
+  }
+  const audio = $("audio");
+  const sink = makeSink(audio, stream.mime);
+  audio.play().catch(() => setStatus("Press play."));
+  new Nodes([location.origin]);
+  let head = entry.head ? await checkHead(id, stream, entry.head, null) : null;
+  while (!head) {
+    const h = await getLive(`${base}/head?wait=20`).catch(() => null);
+    if (h) head = await checkHead(id, stream, h, null);
+  }
+  let next = Math.max(0, head.size - 1); // the live edge: the newest chunk
+  const first = next;
+  const box = $("chunks");
+  box.replaceChildren();
+  for (;;) {
+    const root = hexToBytes(head.root);
+    for (; next < head.size; next++) {
+      const stored = await getLive(`${base}/${next}`, "bytes");
+      const leaf = await sha256(stored);
+      const proof = await getLive(`${base}/proof?index=${next}&size=${head.size}`);
+      if (proof.leaf !== bytesToHex(leaf) ||
+          !(await verifyInclusion(leaf, next, head.size, proof.path.map(hexToBytes), root))) {
+        throw new Error(`chunk ${next} is not in the publisher's signed log: playback stopped`);
+      }
+      const ref = { hash: bytesToHex(leaf), size: stored.length, plain: key ? stored.length - 16 : stored.length, z: false };
+      const part = await openChunk(stored, ref, next, key, prefix).catch((e) => {
+        throw e instanceof ChunkError && e.kind === "tag" ? new WrongKey(e.message) : e;
+      });
+      mark("first_chunk");
+      await sink.push(part);
+      mark("first_append");
+      box.append(text("span", "", "ok"));
+      state.verified++;
+      state.chunks = head.size - first;
+      setStatus(`Live: ${state.verified} chunks verified (joined at chunk ${first}, the log holds ${head.size})`);
+    }
+    if (head.ended) break;
+    const h = await getLive(`${base}/head?after=${head.size}&wait=20`).catch(() => null);
+    if (!h) continue;
+    const newer = await checkHead(id, stream, h, head);
+    if (newer.size > head.size) {
+      const c = await getLive(`${base}/consistency?from=${head.size}&to=${newer.size}`);
+      if (c.root1 !== head.root || c.root2 !== newer.root ||
+          !(await verifyConsistency(head.size, newer.size, root, hexToBytes(newer.root), c.path.map(hexToBytes)))) {
+        throw new Error("a head that does not extend the log before it: the stream forked; playback stopped");
+      }
+    }
+    head = newer;
+  }
+  await sink.end();
+  state.done = true;
+  setStatus(`The stream has ended: ${state.verified} chunks verified from chunk ${first}.`);
+}
+
 async function play(id) {
   $("player").hidden = false;
   $("node").textContent = location.host;
@@ -342,13 +438,14 @@ async function play(id) {
   try {
     manifest = await getJson("/tracks/" + id);
   } catch {
+    let entry;
     try {
-      await getJson(`/streams/${id}/head`);
-      return fail("This is a live stream; this page does not play live streams yet: use digm-fetch " +
-        id + " --live.");
+      entry = await getJson(`/streams/${id}`);
     } catch {
       return fail("This node knows no track or stream " + id + ".");
     }
+    return playLive(id, entry).catch((e) =>
+      fail(e instanceof WrongKey ? "the key does not open this stream: " + e.message : String(e.message || e)));
   }
   $("usekey").addEventListener("click", () => {
     try {

@@ -2,7 +2,8 @@
 # The web player every node serves (SPEC §10), in a real browser: headless
 # Chromium from Debian driven by puppeteer-core (tests/web/play.mjs), on
 # 127.0.0.1 only. A clear MP3, an encrypted FLAC opened with #key=, its
-# preview without a key, a wrong key, and a lying node; a screenshot of the
+# preview without a key, a wrong key, a lying node, and a live stream through
+# a relay, every head's signature checked in the page; a screenshot of the
 # page while it plays is kept in $DIGM_ARTIFACTS (default build/test-artifacts).
 
 load helpers
@@ -20,6 +21,10 @@ setup_file() {
   sox -n -r 44100 -c 1 -b 16 "$FIX/quiet.wav" synth 4 sine 220 vol 0.01
   digm-chunk "$FIX/quiet.wav" --chunk-size 64K --compress --encrypt --key-out "$FIX/wav.key" \
     --store "$FIX/chunks" -q | digm-merkle seal > "$FIX/wav.json"
+  # A 20 s live set (publish_live pipes $FIX/set.mp3 at real time).
+  make_wallet "$FIX/dj.wallet" "$ARTIST_SECRET"
+  sox -n -r 44100 -c 2 "$FIX/set.wav" synth 20 sine 330 vol 0.4
+  ffmpeg -v error -i "$FIX/set.wav" -c:a libmp3lame -b:a 128k "$FIX/set.mp3"
 }
 
 setup() {
@@ -31,6 +36,7 @@ setup() {
 }
 
 teardown() {
+  [ -f live.pid ] && kill -KILL "$(cat live.pid)" 2>/dev/null || true
   stop_nodes
 }
 
@@ -119,4 +125,31 @@ play() {
   jq -e --arg l "$URL_liar" --argjson n "$n" \
     '.currentTime > 2 and .digm.verified == $n and .digm.bad == [$l] and any(.nodes[]; .bad and (.text | startswith($l)))' <<<"$output"
   [[ "$(jq -r .status <<<"$output")" == *"bad node(s): $URL_liar"* ]]
+}
+
+@test "a live stream plays from its live edge through a relay, every head and chunk checked in the page" {
+  start_node n2 --peer "$URL_n1"
+  publish_live "$URL_n1"
+  id=$(stream_id)
+  eventually 10 eval '[ "$(digm-live ls --peer "$URL_n2" | jq -r .id)" = "$id" ]'
+  play "$URL_n2/" --list
+  [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
+  jq -e --arg id "$id" '.streams | any(.href == "/play/" + $id and (.text | contains("Friday set")))' <<<"$output"
+  play "$URL_n2/play/$id" --seconds 2 --screenshot "$ARTIFACTS/web-player-live.png"
+  [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
+  jq -e '.currentTime > 2 and .digm.live and .digm.verified >= 8 and .digm.error == null and .digm.mode == "mse"' <<<"$output"
+  [[ "$(jq -r .status <<<"$output")" == "Live: "*"chunks verified (joined at chunk "* ]]
+}
+
+@test "a stream whose document was forged is refused by the page" {
+  start_node n2
+  publish_live "$URL_n1"
+  id=$(stream_id)
+  # n2 is told of a stream under that id whose title is not what was signed:
+  # the liar answers /streams/ID itself.
+  curl -sf "$URL_n1/streams/$id" | jq '.stream.title = "Forged set"' > forged.json
+  start_liar "$URL_n1" flip 0 --reply "GET /streams/$id 200 forged.json"
+  play "$URL_liar/play/$id" --timeout 10
+  [ "$status" -eq 1 ]
+  jq -e '.currentTime == 0 and (.digm.error | contains("does not hash to its id"))' <<<"$output"
 }

@@ -3,7 +3,7 @@
 // page reports an error, or --timeout passes; prints one JSON line:
 // {"currentTime","playing_ms","digm":window.digm,"status","lock","nodes"}.
 // Exits 0 when it played that far, 1 when not, 2 on bad arguments.
-// With --list (the library page): until its track list is drawn. With
+// With --list (the library page): until its lists are drawn. With
 // --warm: after the library page was loaded in the same tab.
 //   node play.mjs URL [--seconds 2] [--timeout 30] [--screenshot FILE] [--until-done] [--list] [--warm]
 import puppeteer from "puppeteer-core";
@@ -49,7 +49,7 @@ try {
   let played = false;
   while (Date.now() < deadline) {
     const s = await page.evaluate(() => ({
-      listed: !document.querySelector("#tracks li.muted") && document.querySelectorAll("#tracks a").length > 0,
+      listed: window.digm?.listed ?? false,
       t: document.getElementById("audio")?.currentTime ?? 0,
       error: window.digm?.error ?? null,
       done: window.digm?.done ?? false,

@@ -219,11 +219,16 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
       return options_.streams->Handle(req, s);
     }
     // The web player (SPEC §10): the page at / and /play/ID, its files under /web/.
-    if (s.empty() || (s.size() == 2 && s[0] == "play") || (s.size() == 2 && s[0] == "web")) {
+    if (s.empty() || (s.size() == 2 && s[0] == "play") || (s.size() >= 2 && s[0] == "web")) {
       if (!get) return MethodNotAllowed("GET, HEAD");
-      if (s.size() == 2 && s[0] == "play" && !IsHash(s[1]))
+      if (!s.empty() && s[0] == "play" && !IsHash(s[1]))
         return HttpResponse::Error(400, "expected a 64-hex-digit root or stream id");
-      return WebFile(s.size() == 2 && s[0] == "web" ? "/" + s[1] : "/index.html");
+      std::string path = "/index.html";
+      if (!s.empty() && s[0] == "web") {
+        path.clear();
+        for (size_t i = 1; i < s.size(); ++i) path += "/" + s[i];
+      }
+      return WebFile(path);
     }
     if (s.size() == 1 && s[0] == "ping") {
       if (!get) return MethodNotAllowed("GET, HEAD");
