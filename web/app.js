@@ -9,11 +9,11 @@
 // verify is marked bad and the chunk is fetched from another.
 //
 // window.digm reports what happened, for people and for the browser tests:
-// {chunks, verified, bad: [node URLs], error, done, mode: "mse"|"blob"}.
+// {chunks, verified, bad: [node URLs], error, done, mode: "mse"|"blob", t:
+// {stage: ms since navigation}, and for a live stream live: true and
+// appended: [[chunk index, unix ms when it reached the player]]}.
 
 import { bytesToHex, ChunkError, hexToBytes, importTrackKey, openChunk } from "./chunk.js";
-import { decompress } from "./fzstd.js";
-import { checkHead, checkStream, sha256, verifyConsistency, verifyInclusion } from "./live.js";
 import { merkleRoot } from "./merkle.js";
 
 const $ = (id) => document.getElementById(id);
@@ -183,7 +183,9 @@ async function fetchChunk(i, ref, nodes, key, prefix) {
       }
       try {
         const payload = await openChunk(stored, ref, i, key, prefix);
-        return ref.z ? decompress(payload) : payload;
+        if (!ref.z) return payload;
+        const { decompress } = await import("./fzstd.js"); // only tracks with compressed chunks need it
+        return decompress(payload);
       } catch (e) {
         if (!(e instanceof ChunkError)) throw e;
         if (e.kind === "tag") throw new WrongKey(e.message); // the bytes are the manifest's: the key is wrong
@@ -357,6 +359,8 @@ async function getLive(url, as = "json", timeoutMs = 30000) {
 }
 
 async function playLive(id, entry) {
+  // Loaded for live streams only: tracks start without waiting for it.
+  const { checkHead, checkStream, sha256, verifyConsistency, verifyInclusion } = await import("./live.js");
   const base = `/streams/${id}`;
   const stream = await checkStream(id, entry.stream);
   state.live = true;
@@ -407,6 +411,7 @@ async function playLive(id, entry) {
       mark("first_chunk");
       await sink.push(part);
       mark("first_append");
+      (state.appended ??= []).push([next, Math.round(performance.timeOrigin + performance.now())]);
       box.append(text("span", "", "ok"));
       state.verified++;
       state.chunks = head.size - first;

@@ -54,7 +54,9 @@ play() {
   grep -qi '^content-type: text/javascript' js.headers
   cmp app.js "$DIGM_SRC/web/app.js"
   root=$(jq -r .root "$FIX/mp3.json")
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_n1/play/$root")" = 200 ]
+  curl -sf -D play.headers -o /dev/null "$URL_n1/play/$root"
+  h=$(jq -r '.chunks[0].hash' "$FIX/mp3.json")
+  grep -qi "^link: </tracks/$root>; rel=preload; as=fetch; crossorigin=anonymous, </content/$h>" play.headers
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_n1/play/nothex")" = 400 ]
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_n1/web/nope.js")" = 404 ]
   [ "$(curl -s --path-as-is -o /dev/null -w '%{http_code}' "$URL_n1/web/..")" = 400 ]

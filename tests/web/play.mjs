@@ -39,9 +39,9 @@ try {
     document.addEventListener("playing", () => { window.__playing ??= performance.now(); }, true);
   });
   // --warm: the node's library page first, as a listener comes to a track
-  // (the browser's renderer and connection are up; the player's files are not cached).
+  // (the browser's renderer and connection are up; the player's files, sent
+  // no-cache, are fetched again).
   if (args.includes("--warm")) {
-    await page.setCacheEnabled(false);
     await page.goto(new URL("/", url).href, { waitUntil: "load", timeout: timeoutMs });
   }
   await page.goto(url, { waitUntil: "domcontentloaded", timeout: timeoutMs });

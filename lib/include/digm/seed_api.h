@@ -80,6 +80,7 @@ class SeedApi {
   NodeStore& store() { return store_; }
 
  private:
+  void PreloadTrack(HttpResponse& page, const std::string& root);
   HttpResponse Content(const HttpRequest& req, const std::string& id);
   HttpResponse PutTrack(const HttpRequest& req, const std::string& root);
   HttpResponse PutContent(const HttpRequest& req, const std::string& hash);

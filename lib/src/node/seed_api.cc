@@ -228,7 +228,9 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
         path.clear();
         for (size_t i = 1; i < s.size(); ++i) path += "/" + s[i];
       }
-      return WebFile(path);
+      HttpResponse page = WebFile(path);
+      if (!s.empty() && s[0] == "play") PreloadTrack(page, s[1]);
+      return page;
     }
     if (s.size() == 1 && s[0] == "ping") {
       if (!get) return MethodNotAllowed("GET, HEAD");
@@ -319,6 +321,22 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
   if (res.status >= 400 && res.status < 500) ++metrics_.client_errors;
   finish(res);
   return res;
+}
+
+// The page for a track held here fetches its manifest and first chunks at
+// once: the browser may start on them with the page itself (RFC 8288 Link
+// preloads), before any script has run.
+void SeedApi::PreloadTrack(HttpResponse& page, const std::string& root) {
+  auto text = store_.ManifestText(root);
+  if (!text) return;
+  std::string links = "</tracks/" + root + ">; rel=preload; as=fetch; crossorigin=anonymous";
+  if (auto m = ParseManifest(*text); m.ok()) {
+    for (size_t i = 0; i < std::min<size_t>(m->chunks.size(), 2); ++i) {
+      links += ", </content/" + HexEncode(m->chunks[i].hash) +
+               ">; rel=preload; as=fetch; crossorigin=anonymous";
+    }
+  }
+  page.Set("Link", links);
 }
 
 HttpResponse SeedApi::Content(const HttpRequest& req, const std::string& id) {
