@@ -33,8 +33,13 @@ measure() {  # measure NAME URL: median playing_ms of 5 warm loads, and the stag
 }
 
 echo "first audio of a 60 s MP3 in headless Chromium, median of 5 loads"
-measure clear "$url/play/$(jq -r .root "$work/clear.json")"
+croot=$(jq -r .root "$work/clear.json")
+measure clear "$url/play/$croot"
 measure encrypted "$url/play/$(jq -r .root "$work/enc.json")#key=$(jq -r .key "$work/k.key")"
+# The reference: the browser's own player on the same bytes, straight from the
+# node (/content/ROOT.mp3: no verifying, no decrypting).
+measure reference "$url/content/$croot.mp3"
+echo "   ratio, the player's clear track to the browser's own: $(ratio "$(jq .p "$work/clear.json")" "$(jq .p "$work/reference.json")")"
 
 # Live: an MP3 paced at its bitrate (128 kbit/s, written 1 KiB at a time, each
 # write's time logged) into digm-live publish on a first node; the page plays

@@ -3,7 +3,8 @@
 // page reports an error, or --timeout passes; prints one JSON line:
 // {"currentTime","playing_ms","digm":window.digm,"status","lock","nodes"}.
 // Exits 0 when it played that far, 1 when not, 2 on bad arguments.
-// With --list (the library page): until its lists are drawn. With
+// With --list (the library page): until its lists are drawn. A URL that is
+// a media file itself (the reference: the browser's own player) is timed too. With
 // --warm: after the library page was loaded in the same tab.
 //   node play.mjs URL [--seconds 2] [--timeout 30] [--screenshot FILE] [--until-done] [--list] [--warm]
 import puppeteer from "puppeteer-core";
@@ -50,7 +51,7 @@ try {
   while (Date.now() < deadline) {
     const s = await page.evaluate(() => ({
       listed: window.digm?.listed ?? false,
-      t: document.getElementById("audio")?.currentTime ?? 0,
+      t: (document.getElementById("audio") || document.querySelector("video, audio"))?.currentTime ?? 0,
       error: window.digm?.error ?? null,
       done: window.digm?.done ?? false,
     }));
@@ -62,7 +63,7 @@ try {
   const shot = opt("--screenshot", null);
   if (shot) await page.screenshot({ path: shot, fullPage: true });
   result = await page.evaluate(() => ({
-    currentTime: document.getElementById("audio")?.currentTime ?? 0,
+    currentTime: (document.getElementById("audio") || document.querySelector("video, audio"))?.currentTime ?? 0,
     playing_ms: window.__playing,
     digm: window.digm ?? null,
     status: document.getElementById("status")?.textContent ?? "",
