@@ -3,7 +3,7 @@
 # Chromium from Debian driven by puppeteer-core (tests/web/play.mjs), on
 # 127.0.0.1 only. A clear MP3, an encrypted FLAC opened with #key=, its
 # preview without a key, a wrong key, a lying node, and a live stream through
-# a relay, every head's signature checked in the page; a screenshot of the
+# a relay (clear and encrypted), every head's signature checked in the page; a screenshot of the
 # page while it plays is kept in $DIGM_ARTIFACTS (default build/test-artifacts).
 
 load helpers
@@ -154,4 +154,15 @@ play() {
   play "$URL_liar/play/$id" --timeout 10
   [ "$status" -eq 1 ]
   jq -e '.currentTime == 0 and (.digm.error | contains("does not hash to its id"))' <<<"$output"
+}
+
+@test "an encrypted live stream plays with #key= and shows an error without it" {
+  publish_live "$URL_n1" --encrypt --key-out set.key
+  id=$(stream_id)
+  play "$URL_n1/play/$id" --timeout 10
+  [ "$status" -eq 1 ]
+  [[ "$(jq -r .digm.error <<<"$output")" == *"encrypted: open this page with #key=HEX"* ]]
+  play "$URL_n1/play/$id#key=$(jq -r .key set.key)" --seconds 2
+  [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
+  jq -e '.currentTime > 2 and .digm.live and .digm.verified >= 8 and .digm.error == null' <<<"$output"
 }
