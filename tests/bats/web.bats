@@ -2,9 +2,10 @@
 # The web player every node serves (SPEC §10), in a real browser: headless
 # Chromium from Debian driven by puppeteer-core (tests/web/play.mjs), on
 # 127.0.0.1 only. A clear MP3, an encrypted FLAC opened with #key=, its
-# preview without a key, a wrong key, a lying node, and a live stream through
-# a relay (clear and encrypted), every head's signature checked in the page; a screenshot of the
-# page while it plays is kept in $DIGM_ARTIFACTS (default build/test-artifacts).
+# preview without a key, a wrong key, a lying node, and live streams (through
+# a relay; encrypted), every head's signature checked in the page. A
+# screenshot of the page while it plays is kept in $DIGM_ARTIFACTS (default
+# build/test-artifacts).
 
 load helpers
 
