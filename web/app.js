@@ -405,7 +405,7 @@ async function playLive(id, entry) {
         throw new Error(`chunk ${next} is not in the publisher's signed log: playback stopped`);
       }
       const ref = { hash: bytesToHex(leaf), size: stored.length, plain: key ? stored.length - 16 : stored.length, z: false };
-      const part = await openChunk(stored, ref, next, key, prefix).catch((e) => {
+      const part = await openChunk(stored, ref, next, key, prefix, true).catch((e) => {
         throw e instanceof ChunkError && e.kind === "tag" ? new WrongKey(e.message) : e;
       });
       mark("first_chunk");

@@ -64,9 +64,10 @@ export class ChunkError extends Error {
 // Opens chunk `index` of a manifest entry {hash, size, plain, z} from its
 // stored bytes: checks the hash, then (with `key`, a CryptoKey, and the
 // nonce prefix) the GCM tag. Returns the payload: the plaintext, or for a
-// z chunk the zstd frame the caller decompresses.
-export async function openChunk(stored, ref, index, key = null, noncePrefix = null) {
-  if (stored.length !== ref.size || (await sha256Hex(stored)) !== ref.hash) {
+// z chunk the zstd frame the caller decompresses. `hashChecked`: the caller
+// has already compared SHA-256(stored) with ref.hash (it is not computed twice).
+export async function openChunk(stored, ref, index, key = null, noncePrefix = null, hashChecked = false) {
+  if (stored.length !== ref.size || (!hashChecked && (await sha256Hex(stored)) !== ref.hash)) {
     throw new ChunkError("hash", `chunk ${index}: hash mismatch`);
   }
   let payload = stored;

@@ -26,24 +26,16 @@ inline int ListenLive(CLI::App& app, FetchRequest& r, bool from_start, bool quie
     return cli::UsageError("--live takes a stream id (64 hex digits), not '" + r.track + "'",
                            "digm-live ls --peer URL lists the live streams and their ids");
   }
+  if (Status s = CheckKeyFlags(r); !s.ok()) return diag::Fail(s);
   LiveFetchOptions o;
   auto nodes = FindTrackNodes(r);  // given, the fresh index's, the DHT's, and their peers
   if (!nodes.ok()) return diag::Fail(nodes.status());
   o.peers = *nodes;
   o.from_start = from_start;
   o.timeout_ms = r.timeout_ms;
-  if (!r.wrapped.empty() && r.wallet.empty())
-    return cli::UsageError("--wrapped needs --wallet to open it");
-  if (!r.key.empty() && !r.wrapped.empty()) return cli::UsageError("give --key or --wrapped");
-  std::optional<Wallet> wallet;
-  if (!r.wallet.empty()) {
-    auto w = ReadWalletFile(r.wallet);
-    if (!w.ok()) return diag::Fail(w.status());
-    wallet = std::move(*w);
-  }
-  auto key = RequestKey(r, wallet);  // --key, or --wrapped opened with --wallet
-  if (!key.ok()) return diag::Fail(key.status());
-  o.key = *key;
+  auto keys = OpenRequestKeys(r);  // --key, or --wrapped opened with --wallet
+  if (!keys.ok()) return diag::Fail(keys.status());
+  o.key = keys->key;
   o.on_peer_error = [](const std::string& e) { diag::Warning(e); };
   if (!quiet) {
     o.on_stream = [](const Stream& s) {

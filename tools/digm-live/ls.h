@@ -68,17 +68,14 @@ inline int List(CLI::App& ls, ListArgs& a) {
       if (!stream.ok() || StringOr(s, "id") != HexEncode(stream->id)) continue;  // only verified
       std::string id = StringOr(s, "id");
       auto [it, fresh] = streams.emplace(id, s);
-      if (fresh) order.push_back(id);
-      Json& list_holders = it->second["holders"];
-      if (!list_holders.is_array()) list_holders = Json::array();
-      auto& seen = holders[id];
       if (fresh) {
-        for (const auto& h : list_holders) seen.insert(h.is_string() ? h.get<std::string>() : "");
-        continue;
+        order.push_back(id);
+        it->second["holders"] = Json::array();
       }
       if (!s.contains("holders") || !s["holders"].is_array()) continue;
-      for (const auto& h : s["holders"]) {
-        if (h.is_string() && seen.insert(h.get<std::string>()).second) list_holders.push_back(h);
+      for (const auto& h : s["holders"]) {  // each holder once, in the order heard
+        if (h.is_string() && holders[id].insert(h.get<std::string>()).second)
+          it->second["holders"].push_back(h);
       }
     }
   }

@@ -46,10 +46,17 @@ bool IsRootArgument(const std::string& track);
 // the DHT was asked, nothing else was given, and no node announces the track.
 Result<std::vector<std::string>> FindTrackNodes(const FetchRequest& r);
 
-// The track key the request gives: --key's file, or --wrapped opened with
-// `wallet`; none when it gives neither.
-Result<std::optional<TrackKey>> RequestKey(const FetchRequest& r,
-                                           const std::optional<Wallet>& wallet);
+// Usage error for --wrapped without --wallet, or --key with --wrapped.
+Status CheckKeyFlags(const FetchRequest& r);
+
+// The wallet and track key a request gives (after CheckKeyFlags): --wallet
+// read, and --key's file or --wrapped opened with the wallet; each absent
+// when not given.
+struct RequestKeys {
+  std::optional<Wallet> wallet;
+  std::optional<TrackKey> key;
+};
+Result<RequestKeys> OpenRequestKeys(const FetchRequest& r);
 
 // Finds the nodes, fetches and verifies the track into r.output, and writes
 // the receipt. Nothing is left at r.output or r.receipt on failure.

@@ -84,16 +84,30 @@ bool IsRootArgument(const std::string& s) {
   return IsHash(s) && stat(s.c_str(), &st) != 0;
 }
 
-Result<std::optional<TrackKey>> RequestKey(const FetchRequest& r,
-                                           const std::optional<Wallet>& wallet) {
+Status CheckKeyFlags(const FetchRequest& r) {
+  if (!r.wrapped.empty() && r.wallet.empty())
+    return Status::Usage("--wrapped needs --wallet to open it");
+  if (!r.key.empty() && !r.wrapped.empty())
+    return Status::Usage("give --key or --wrapped, not both");
+  return Status::Ok();
+}
+
+Result<RequestKeys> OpenRequestKeys(const FetchRequest& r) {
+  RequestKeys out;
+  if (!r.wallet.empty()) {
+    DIGM_ASSIGN_OR_RETURN(Wallet w, ReadWalletFile(r.wallet));
+    out.wallet = std::move(w);
+  }
   if (!r.key.empty()) {
     DIGM_ASSIGN_OR_RETURN(TrackKey k, ReadKeyFile(r.key));
-    return std::optional<TrackKey>(k);
+    out.key = k;
+  } else if (!r.wrapped.empty()) {
+    DIGM_RETURN_IF_ERROR(CheckKeyFlags(r));  // the wallet that opens it
+    DIGM_ASSIGN_OR_RETURN(Json doc, ReadDocument(r.wrapped, "wrapped-key", 1));
+    DIGM_ASSIGN_OR_RETURN(TrackKey k, UnwrapKey(doc, *out.wallet));
+    out.key = k;
   }
-  if (r.wrapped.empty()) return std::optional<TrackKey>();
-  DIGM_ASSIGN_OR_RETURN(Json doc, ReadDocument(r.wrapped, "wrapped-key", 1));
-  DIGM_ASSIGN_OR_RETURN(TrackKey k, UnwrapKey(doc, *wallet));
-  return std::optional<TrackKey>(k);
+  return out;
 }
 
 Result<std::vector<std::string>> FindTrackNodes(const FetchRequest& r) {
@@ -105,18 +119,12 @@ Result<std::vector<std::string>> FindTrackNodes(const FetchRequest& r) {
 Status FetchCommand(const FetchRequest& r) {
   if (!r.receipt.empty() && r.wallet.empty())
     return Status::Usage("--receipt needs --wallet to sign it");
-  if (!r.wrapped.empty() && r.wallet.empty())
-    return Status::Usage("--wrapped needs --wallet to open it");
-  if (!r.key.empty() && !r.wrapped.empty())
-    return Status::Usage("give --key or --wrapped, not both");
+  DIGM_RETURN_IF_ERROR(CheckKeyFlags(r));
   TrackArg track(r.track);
   DIGM_ASSIGN_OR_RETURN(Nodes nodes, GivenNodes(r, track));
-  std::optional<Wallet> wallet;
-  if (!r.wallet.empty()) {
-    DIGM_ASSIGN_OR_RETURN(Wallet w, ReadWalletFile(r.wallet));
-    wallet = std::move(w);
-  }
-  DIGM_ASSIGN_OR_RETURN(std::optional<TrackKey> key, RequestKey(r, wallet));
+  DIGM_ASSIGN_OR_RETURN(RequestKeys keys, OpenRequestKeys(r));
+  const std::optional<Wallet>& wallet = keys.wallet;
+  const std::optional<TrackKey>& key = keys.key;
   FetchOptions o;
   o.peers = DiscoverPeers(nodes.peers, nodes.struck_out);
   DIGM_ASSIGN_OR_RETURN(Manifest manifest, track.is_root() ? ResolveManifest(track.text(), o.peers)

@@ -321,9 +321,11 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
   };
   Bytes buf;
   buf.reserve(o.max_chunk + kGcmTagSize);
+  Bytes first_bytes;  // the input's first bytes, for the sealed manifest's format
   auto close_chunk = [&]() -> Status {
     uint64_t index = frontier.size();
     uint64_t plain = buf.size();
+    if (index == 0) first_bytes.assign(buf.begin(), buf.begin() + std::min<uint64_t>(plain, 64));
     if (gcm) {
       buf.resize(plain + kGcmTagSize);
       auto aad = ChunkAad(index, plain, false);
@@ -347,8 +349,6 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
   auto part = std::chrono::milliseconds(o.info.part_ms);
   Steady::time_point chunk_start{}, last_sent = Steady::now();
   uint8_t tmp[16384];
-  constexpr size_t kSniffBytes = 64;
-  Bytes first_bytes;  // for the sealed manifest's format
   bool eof = false;
   while (!eof && !(stop && stop->load())) {
     int timeout = 200;
@@ -372,10 +372,6 @@ Result<LivePublishResult> PublishLive(int fd, const Wallet& publisher, const Liv
         if (buf.empty()) chunk_start = Steady::now();
         std::span<const uint8_t> got(tmp, static_cast<size_t>(n));
         source.Update(got);
-        if (first_bytes.size() < kSniffBytes) {
-          size_t n = std::min(got.size(), kSniffBytes - first_bytes.size());
-          first_bytes.insert(first_bytes.end(), got.begin(), got.begin() + n);
-        }
         out.size += got.size();
         buf.insert(buf.end(), got.begin(), got.end());
       }
