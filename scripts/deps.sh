@@ -11,8 +11,8 @@ media=(sox libsox-fmt-mp3 jq)
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
   test)  want=("${build[@]}" "${media[@]}" bats man-db groff-base curl aria2 ffmpeg wrk sqlite3 nodejs npm
-               python3 systemd file time bsdutils mpv vlc-bin vlc-plugin-base chromium) ;;
-  demo)  want=("${build[@]}" "${media[@]}" curl ffmpeg) ;;
+               python3 python3-libtorrent systemd file time bsdutils mpv vlc-bin vlc-plugin-base chromium) ;;
+  demo)  want=("${build[@]}" "${media[@]}" curl ffmpeg aria2) ;;
   fuzz)  want=("${build[@]}" clang libclang-rt-14-dev) ;;
   bench) want=("${build[@]}" "${media[@]}" openssl time nodejs npm nginx-light wrk curl aria2 sqlite3 python3 ffmpeg chromium) ;;
   *) echo "usage: $0 build|test|demo|bench|fuzz" >&2; exit 2 ;;

@@ -1,6 +1,7 @@
-// Discovery on the BitTorrent mainline DHT (SPEC §5, §6) through a
-// libtorrent session in DHT-only mode: no torrents, no local service
-// discovery, no UPnP or NAT-PMP unless asked. A track is announced under
+// The process's one libtorrent session: discovery on the BitTorrent
+// mainline DHT (SPEC §5, §6) and, when asked, BitTorrent itself (SPEC §11):
+// seeding tracks' torrents from the chunk store, and downloading one from a
+// swarm. No local service discovery, no UPnP or NAT-PMP unless asked. A track is announced under
 // infohash = the first 20 bytes of its root, with the HTTP port of the node
 // that serves it; a lookup turns what the DHT returns into node URLs.
 // libtorrent stays behind this header. A Dht is safe to use from any thread.
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "digm/hex.h"
+#include "digm/torrent.h"
 
 namespace digm {
 
@@ -36,6 +38,39 @@ struct DhtOptions {
   bool read_only = false;
   // When set, libtorrent's DHT log, one line per call (from the DHT's thread).
   std::function<void(std::string_view)> log;
+  bool dht = true;  // false: BitTorrent alone (peers from magnet links)
+  // BitTorrent peers on TCP and uTP: at the DHT's address, and at each of
+  // these HOST:PORT too. Off: no peer connections at all.
+  bool bittorrent = false;
+  std::vector<std::string> bt_listen;
+};
+
+// A download of one track's torrent from BitTorrent peers, asked for and read
+// in byte ranges of the track's stored bytes (the fetcher asks for chunks).
+// Pieces pass libtorrent's hash checks before they count as had; they are
+// kept in an unlinked temporary file, and uploaded to others meanwhile.
+// Thread-safe.
+class Swarm {
+ public:
+  ~Swarm();  // leaves the swarm
+  // Gives the pieces that cover the range the top priority.
+  void Want(uint64_t offset, uint64_t size);
+  bool Has(uint64_t offset, uint64_t size);
+  Result<std::string> Read(uint64_t offset, uint64_t size);
+  // The peer ("IP:PORT") that sent most of the range's blocks; empty: unknown.
+  std::string Sender(uint64_t offset, uint64_t size);
+  size_t Peers();  // connected
+  // Not ok once the torrent proves not to be the track (its file's size).
+  Status status();
+  // Peers libtorrent banned for corrupt pieces, with why.
+  std::vector<std::pair<std::string, std::string>> Banned();
+
+  struct State;
+
+ private:
+  friend class Dht;
+  explicit Swarm(std::shared_ptr<State> state);
+  std::shared_ptr<State> state_;
 };
 
 // The address to listen at when none is given: every address (0.0.0.0), or
@@ -68,6 +103,20 @@ class Dht {
       std::chrono::milliseconds settle = std::chrono::milliseconds(1000),
       std::chrono::milliseconds* first_after = nullptr);
   Status SaveState();
+
+  // BitTorrent (with options.bittorrent). Seeds `torrent` (a track's, see
+  // digm/torrent.h) from the chunk files of `layout`, hashing each piece
+  // before its first upload; a torrent seeded already is left as it is.
+  // BadInput for bytes that are not a torrent of `layout`.
+  Status Seed(const std::string& torrent, const TorrentLayout& layout);
+  void StopSeeding(const std::string& btih);
+  std::vector<std::string> Seeding();  // btih of each
+  // Announces every torrent seeded on the DHT now (libtorrent repeats it).
+  void AnnounceTorrents();
+  // Joins the swarm of `source` for a track of `size` stored bytes; the
+  // temporary file goes in `temp_dir`. BadInput for a bad link or torrent.
+  Result<std::unique_ptr<Swarm>> Join(const TorrentSource& source, uint64_t size,
+                                      const std::string& temp_dir);
 
   struct Impl;
 

@@ -1,6 +1,8 @@
 #include "digm/dht.h"
 
+#include <fcntl.h>
 #include <netdb.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,10 +12,14 @@
 #include <cstring>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/kademlia/dht_storage.hpp>
+#include <libtorrent/magnet_uri.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/session_params.hpp>
 #include <libtorrent/session_stats.hpp>
 #include <libtorrent/settings_pack.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -21,6 +27,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bt/disk_io.h"
 #include "digm/address.h"
 #include "digm/file.h"
 
@@ -196,8 +203,99 @@ Status CheckDhtOptions(const DhtOptions& o) {
   return Status::Ok();
 }
 
+namespace {
+
+// The storage of each torrent the session holds, by the 20 bytes libtorrent
+// names its storage by (the v1 infohash, or the truncated v2 one of a
+// hybrid torrent: both are kept).
+struct Storages {
+  std::mutex mu;
+  std::map<lt::sha1_hash, std::shared_ptr<bt::Storage>> by_hash;
+
+  void Add(const lt::info_hash_t& ih, std::shared_ptr<bt::Storage> s) {
+    std::lock_guard lock(mu);
+    if (ih.has_v1()) by_hash[ih.v1] = s;
+    if (ih.has_v2()) by_hash[ih.get(lt::protocol_version::V2)] = s;
+  }
+  void Remove(const lt::info_hash_t& ih) {
+    std::lock_guard lock(mu);
+    if (ih.has_v1()) by_hash.erase(ih.v1);
+    if (ih.has_v2()) by_hash.erase(ih.get(lt::protocol_version::V2));
+  }
+  std::shared_ptr<bt::Storage> Find(const lt::sha1_hash& h) {
+    std::lock_guard lock(mu);
+    auto it = by_hash.find(h);
+    return it == by_hash.end() ? nullptr : it->second;
+  }
+};
+
+std::string EndpointText(const lt::tcp::endpoint& e) {
+  std::string host = e.address().to_string();
+  if (e.address().is_v6()) host = "[" + host + "]";
+  return host + ":" + std::to_string(e.port());
+}
+
+// The non-pad files of a torrent; a track's torrent has one.
+int RealFiles(const lt::torrent_info& ti) {
+  int n = 0;
+  for (auto f : ti.files().file_range())
+    if (!ti.files().pad_file_at(f)) ++n;
+  return n;
+}
+
+}  // namespace
+
+struct Swarm::State {
+  Dht::Impl* impl = nullptr;
+  lt::torrent_handle handle;
+  lt::info_hash_t hashes;
+  std::mutex mu;
+  uint64_t size = 0;
+  int piece_length = 0;  // 0 until the metadata is in
+  std::vector<bool> have;
+  std::vector<std::pair<uint64_t, uint64_t>> wanted;   // before the metadata
+  std::map<std::pair<int, int>, std::string> senders;  // (piece, block) -> endpoint
+  std::vector<std::pair<std::string, std::string>> banned;
+  Status status;
+  std::shared_ptr<bt::Storage> storage;
+  size_t peers = 0;
+  std::chrono::steady_clock::time_point peers_at{};
+
+  // Pieces [first, last] covering a range (piece_length known).
+  std::pair<int, int> Pieces(uint64_t offset, uint64_t n) const {
+    auto pl = static_cast<uint64_t>(piece_length);
+    return {static_cast<int>(offset / pl),
+            static_cast<int>((offset + std::max<uint64_t>(n, 1) - 1) / pl)};
+  }
+  // Under mu: raises the covering pieces' priority.
+  void Prioritize(uint64_t offset, uint64_t n) {
+    auto [first, last] = Pieces(offset, n);
+    for (int p = first; p <= last && p < static_cast<int>(have.size()); ++p) {
+      if (!have[static_cast<size_t>(p)])
+        handle.piece_priority(lt::piece_index_t(p), lt::top_priority);
+    }
+  }
+  // Under mu, once the metadata is known: the torrent must be the track's.
+  void Metadata(const lt::torrent_info& ti) {
+    if (RealFiles(ti) != 1 || static_cast<uint64_t>(ti.total_size()) != size) {
+      status = Status::Integrity("the torrent is not this track: " + std::to_string(RealFiles(ti)) +
+                                 " files of " + std::to_string(ti.total_size()) + " bytes, not " +
+                                 std::to_string(size));
+      handle.pause();
+      return;
+    }
+    piece_length = ti.piece_length();
+    have.assign(static_cast<size_t>(ti.num_pieces()), false);
+    for (const auto& [o, n] : wanted) Prioritize(o, n);
+    wanted.clear();
+  }
+};
+
 struct Dht::Impl {
-  explicit Impl(lt::session_params params) : session(std::move(params)) {}
+  explicit Impl(lt::session_params params, std::shared_ptr<Storages> st)
+      : storages(std::move(st)), session(std::move(params)) {}
+
+  std::shared_ptr<Storages> storages;
 
   lt::session session;
   std::string state_file;
@@ -212,7 +310,30 @@ struct Dht::Impl {
       std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
   std::chrono::milliseconds rejoin_gap{500};
   size_t saved_nodes = 0;
+  bool bittorrent = false;
+  std::map<std::string, lt::torrent_handle> seeds;  // btih -> its torrent
+  std::map<lt::torrent_handle, std::shared_ptr<Swarm::State>> swarms;
   std::thread thread;
+
+  // Under mu: what a torrent alert tells a swarm.
+  void OnTorrentAlert(lt::alert* a) {
+    auto* ta = dynamic_cast<lt::torrent_alert*>(a);
+    if (!ta) return;
+    auto it = swarms.find(ta->handle);
+    if (it == swarms.end()) return;
+    Swarm::State& s = *it->second;
+    std::lock_guard lock(s.mu);
+    if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
+      auto i = static_cast<size_t>(static_cast<int>(p->piece_index));
+      if (i < s.have.size()) s.have[i] = true;
+    } else if (auto* b = lt::alert_cast<lt::block_finished_alert>(a)) {
+      s.senders[{static_cast<int>(b->piece_index), b->block_index}] = EndpointText(b->endpoint);
+    } else if (auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
+      s.banned.emplace_back(EndpointText(ban->endpoint), "sent pieces that failed their hash");
+    } else if (lt::alert_cast<lt::metadata_received_alert>(a)) {
+      if (auto ti = s.handle.torrent_file()) s.Metadata(*ti);
+    }
+  }
 
   // The routing table's size comes from libtorrent's DHT stats, asked for
   // every quarter second: counts only, unlike the whole saved state.
@@ -278,6 +399,11 @@ struct Dht::Impl {
             if (l->address.is_v6())
               endpoint = "[" + l->address.to_string() + "]:" + std::to_string(l->port);
           }
+        } else if (!swarms.empty() && (lt::alert_cast<lt::piece_finished_alert>(a) ||
+                                       lt::alert_cast<lt::block_finished_alert>(a) ||
+                                       lt::alert_cast<lt::peer_ban_alert>(a) ||
+                                       lt::alert_cast<lt::metadata_received_alert>(a))) {
+          OnTorrentAlert(a);
         } else if (log && (a->category() & lt::alert_category::dht_log)) {
           log(a->message());
         } else if (auto* f = lt::alert_cast<lt::listen_failed_alert>(a)) {
@@ -303,7 +429,14 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
       nodes.emplace_back(hp.host, hp.port);
     }
   }
-  DIGM_RETURN_IF_ERROR(ProbeUdpPort(listen));
+  if (o.dht) DIGM_RETURN_IF_ERROR(ProbeUdpPort(listen));
+  std::string interfaces = o.dht ? listen : "";
+  for (const auto& b : o.bt_listen) {
+    DIGM_RETURN_IF_ERROR(ParseHostPort(b, true).status().Context("BitTorrent listen address"));
+    if (("," + interfaces + ",").find("," + b + ",") == std::string::npos)
+      interfaces += (interfaces.empty() ? "" : ",") + b;
+  }
+  if (interfaces.empty()) interfaces = "0.0.0.0:6881";
 
   lt::session_params params;
   size_t saved_nodes = 0;
@@ -324,8 +457,8 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     }
   }
   lt::settings_pack& s = params.settings;
-  s.set_str(lt::settings_pack::listen_interfaces, listen);
-  s.set_bool(lt::settings_pack::enable_dht, true);
+  s.set_str(lt::settings_pack::listen_interfaces, interfaces);
+  s.set_bool(lt::settings_pack::enable_dht, o.dht);
   s.set_bool(lt::settings_pack::enable_lsd, false);
   s.set_bool(lt::settings_pack::enable_upnp, o.port_mapping);
   s.set_bool(lt::settings_pack::enable_natpmp, o.port_mapping);
@@ -353,7 +486,19 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   s.set_int(lt::settings_pack::alert_mask,
             lt::alert_category::dht | lt::alert_category::dht_operation |
                 lt::alert_category::status | lt::alert_category::error |
-                (o.log ? lt::alert_category::dht_log : lt::alert_category_t{}));
+                (o.log ? lt::alert_category::dht_log : lt::alert_category_t{}) |
+                (o.bittorrent ? lt::alert_category::peer | lt::alert_category::piece_progress |
+                                    lt::alert_category::block_progress
+                              : lt::alert_category_t{}));
+  if (o.bittorrent) {
+    // Peers of one machine (a node's clients, the nodes of a test) share an
+    // address; a download that wants nothing yet stays connected to seeds.
+    s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+    s.set_bool(lt::settings_pack::close_redundant_connections, false);
+    s.set_bool(lt::settings_pack::enable_lsd, false);
+    s.set_int(lt::settings_pack::active_seeds, -1);
+    s.set_int(lt::settings_pack::active_limit, -1);
+  }
   s.set_bool(lt::settings_pack::dht_read_only, o.read_only);
   s.set_str(lt::settings_pack::user_agent, "digm");
   auto ttl = std::chrono::seconds(o.peer_ttl_s);
@@ -361,7 +506,11 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     return std::unique_ptr<lt::dht::dht_storage_interface>(new TtlStorage(settings, ttl));
   };
 
-  auto impl = std::make_unique<Impl>(std::move(params));
+  auto storages = std::make_shared<Storages>();
+  params.disk_io_constructor = bt::DiskIoConstructor(
+      [storages](const lt::storage_params& p) { return storages->Find(p.info_hash); });
+  auto impl = std::make_unique<Impl>(std::move(params), storages);
+  impl->bittorrent = o.bittorrent;
   impl->state_file = o.state_file;
   impl->log = o.log;
   for (const auto& n : nodes) impl->session.add_dht_node(n);
@@ -376,7 +525,8 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   if (!raw->listening) {
     std::string why = raw->listen_error.empty() ? "timed out" : raw->listen_error;
     lock.unlock();
-    return Status::Network("DHT: cannot listen on " + listen + ": " + why);
+    return Status::Network((o.dht ? "DHT: cannot listen on " : "BitTorrent: cannot listen on ") +
+                           interfaces + ": " + why);
   }
   return dht;
 }
@@ -462,6 +612,220 @@ Status Dht::SaveState() {
   lt::session_params p = impl_->session.session_state(lt::session_handle::save_dht_state);
   std::vector<char> buf = lt::write_session_params_buf(p, lt::session_handle::save_dht_state);
   return WriteOutput(impl_->state_file, std::string_view(buf.data(), buf.size()), 0600);
+}
+
+namespace {
+std::string HexOf(const char* data, size_t n) {
+  return HexEncode(std::span(reinterpret_cast<const uint8_t*>(data), n));
+}
+}  // namespace
+
+Status Dht::Seed(const std::string& torrent, const TorrentLayout& layout) {
+  if (!impl_->bittorrent) return Status::Usage("this session does not speak BitTorrent");
+  lt::error_code ec;
+  auto ti =
+      std::make_shared<lt::torrent_info>(torrent.data(), static_cast<int>(torrent.size()), ec);
+  if (ec) return Status::BadInput("not a torrent: " + ec.message());
+  if (RealFiles(*ti) != 1 || static_cast<uint64_t>(ti->total_size()) != layout.size ||
+      !ti->info_hashes().has_v1()) {
+    return Status::BadInput("the torrent is not the track's " + std::to_string(layout.size) +
+                            " stored bytes");
+  }
+  std::string btih = HexOf(ti->info_hashes().v1.data(), 20);
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->seeds.count(btih)) return Status::Ok();
+  }
+  impl_->storages->Add(ti->info_hashes(), bt::ChunkFileStorage(layout));
+  lt::add_torrent_params atp;
+  atp.ti = ti;
+  atp.save_path = ".";
+  // Seed mode: every piece is taken as had, and hashed before its first
+  // upload, so a damaged chunk file is never sent.
+  atp.flags = lt::torrent_flags::seed_mode | lt::torrent_flags::override_web_seeds |
+              lt::torrent_flags::disable_lsd;
+  lt::torrent_handle h = impl_->session.add_torrent(std::move(atp), ec);
+  if (ec) {
+    impl_->storages->Remove(ti->info_hashes());
+    return Status::BadInput("cannot seed " + btih + ": " + ec.message());
+  }
+  std::lock_guard lock(impl_->mu);
+  impl_->seeds[btih] = h;
+  return Status::Ok();
+}
+
+void Dht::StopSeeding(const std::string& btih) {
+  lt::torrent_handle h;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto it = impl_->seeds.find(btih);
+    if (it == impl_->seeds.end()) return;
+    h = it->second;
+    impl_->seeds.erase(it);
+  }
+  lt::info_hash_t hashes = h.info_hashes();
+  impl_->session.remove_torrent(h);
+  impl_->storages->Remove(hashes);
+}
+
+std::vector<std::string> Dht::Seeding() {
+  std::lock_guard lock(impl_->mu);
+  std::vector<std::string> out;
+  for (const auto& [btih, _] : impl_->seeds) out.push_back(btih);
+  return out;
+}
+
+void Dht::AnnounceTorrents() {
+  std::vector<lt::torrent_handle> handles;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (const auto& [_, h] : impl_->seeds) handles.push_back(h);
+  }
+  for (auto& h : handles) h.force_dht_announce();
+}
+
+Result<std::unique_ptr<Swarm>> Dht::Join(const TorrentSource& source, uint64_t size,
+                                         const std::string& temp_dir) {
+  if (!impl_->bittorrent) return Status::Usage("this session does not speak BitTorrent");
+  lt::add_torrent_params atp;
+  lt::error_code ec;
+  if (!source.magnet.empty()) {
+    lt::parse_magnet_uri(source.magnet, atp, ec);
+    if (ec) return Status::BadInput("not a magnet link: " + ec.message());
+  } else {
+    atp.ti = std::make_shared<lt::torrent_info>(source.torrent.data(),
+                                                static_cast<int>(source.torrent.size()), ec);
+    if (ec) return Status::BadInput("not a torrent: " + ec.message());
+  }
+  // Web seeds are the fetcher's HTTP nodes, asked under its own rules; and
+  // nothing is downloaded until asked for.
+  atp.url_seeds.clear();
+  atp.flags = lt::torrent_flags::default_dont_download | lt::torrent_flags::override_web_seeds |
+              lt::torrent_flags::disable_lsd;
+  atp.save_path = temp_dir;
+  std::string path = temp_dir + "/.digm-bt-XXXXXX";
+  int fd = mkostemp(path.data(), O_CLOEXEC);
+  if (fd < 0) {
+    return Status::BadInput("cannot create a temporary file in '" + temp_dir +
+                            "': " + std::strerror(errno));
+  }
+  unlink(path.c_str());  // gone however the process ends
+  auto state = std::make_shared<Swarm::State>();
+  state->impl = impl_.get();
+  state->size = size;
+  state->storage = bt::FileStorage(fd);
+  state->hashes = atp.ti ? atp.ti->info_hashes() : atp.info_hashes;
+  auto ti = atp.ti;
+  impl_->storages->Add(state->hashes, state->storage);
+  lt::torrent_handle h = impl_->session.add_torrent(std::move(atp), ec);
+  if (ec) {
+    impl_->storages->Remove(state->hashes);
+    return Status::BadInput("cannot join the swarm: " + ec.message());
+  }
+  state->handle = h;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->swarms[h] = state;
+  }
+  if (ti) {
+    std::lock_guard lock(state->mu);
+    state->Metadata(*ti);
+  }
+  return std::unique_ptr<Swarm>(new Swarm(state));
+}
+
+Swarm::Swarm(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+Swarm::~Swarm() {
+  Dht::Impl* impl = state_->impl;
+  impl->session.remove_torrent(state_->handle);
+  {
+    std::lock_guard lock(impl->mu);
+    impl->swarms.erase(state_->handle);
+  }
+  impl->storages->Remove(state_->hashes);
+}
+
+namespace {
+// Under s.mu: the metadata, if it came in an alert that went by.
+void CatchMetadata(Swarm::State& s) {
+  if (s.piece_length || !s.status.ok()) return;
+  if (auto ti = s.handle.torrent_file()) s.Metadata(*ti);
+}
+}  // namespace
+
+void Swarm::Want(uint64_t offset, uint64_t size) {
+  std::lock_guard lock(state_->mu);
+  CatchMetadata(*state_);
+  if (state_->piece_length == 0) {
+    state_->wanted.emplace_back(offset, size);
+  } else {
+    state_->Prioritize(offset, size);
+  }
+}
+
+bool Swarm::Has(uint64_t offset, uint64_t size) {
+  std::lock_guard lock(state_->mu);
+  CatchMetadata(*state_);
+  if (state_->piece_length == 0 || offset + size > state_->size) return false;
+  auto [first, last] = state_->Pieces(offset, size);
+  for (int p = first; p <= last; ++p) {
+    if (!state_->have[static_cast<size_t>(p)]) return false;
+  }
+  return true;
+}
+
+Result<std::string> Swarm::Read(uint64_t offset, uint64_t size) {
+  std::string out(size, '\0');
+  if (!state_->storage->Read(offset, out.data(), out.size()))
+    return Status::BadInput(std::string("reading the swarm's temporary file: ") +
+                            std::strerror(errno));
+  return out;
+}
+
+std::string Swarm::Sender(uint64_t offset, uint64_t size) {
+  constexpr uint64_t kBlock = 16 << 10;
+  std::lock_guard lock(state_->mu);
+  if (state_->piece_length == 0 || size == 0) return "";
+  auto pl = static_cast<uint64_t>(state_->piece_length);
+  std::map<std::string, int> count;
+  for (uint64_t at = offset / kBlock * kBlock; at < offset + size; at += kBlock) {
+    std::pair<int, int> key{static_cast<int>(at / pl), static_cast<int>(at % pl / kBlock)};
+    auto it = state_->senders.find(key);
+    if (it == state_->senders.end()) continue;
+    ++count[it->second];
+    // A block wholly inside the range is not asked about again.
+    if (at >= offset && at + kBlock <= offset + size) state_->senders.erase(it);
+  }
+  std::string best;
+  int most = 0;
+  for (const auto& [who, n] : count) {
+    if (n > most) best = who, most = n;
+  }
+  return best;
+}
+
+size_t Swarm::Peers() {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(state_->mu);
+    if (now - state_->peers_at < std::chrono::milliseconds(250)) return state_->peers;
+  }
+  auto st = state_->handle.status({});
+  std::lock_guard lock(state_->mu);
+  state_->peers = static_cast<size_t>(std::max(st.num_peers, 0));
+  state_->peers_at = now;
+  return state_->peers;
+}
+
+Status Swarm::status() {
+  std::lock_guard lock(state_->mu);
+  return state_->status;
+}
+
+std::vector<std::pair<std::string, std::string>> Swarm::Banned() {
+  std::lock_guard lock(state_->mu);
+  return state_->banned;
 }
 
 }  // namespace digm

@@ -1,0 +1,345 @@
+#include "bt/disk_io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <libtorrent/disk_buffer_holder.hpp>
+#include <libtorrent/file_storage.hpp>
+#include <libtorrent/hasher.hpp>
+#include <libtorrent/io_context.hpp>
+#include <libtorrent/storage_defs.hpp>
+#include <mutex>
+#include <vector>
+
+namespace digm::bt {
+namespace {
+
+bool PreadAll(int fd, uint64_t offset, char* buf, size_t size) {
+  while (size > 0) {
+    ssize_t n = pread(fd, buf, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;  // shorter than the layout says
+      return false;
+    }
+    buf += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+class ChunkFiles final : public Storage {
+ public:
+  explicit ChunkFiles(TorrentLayout layout) : layout_(std::move(layout)) {}
+
+  bool Read(uint64_t offset, char* buf, size_t size) override {
+    if (offset + size > layout_.size) {
+      errno = EINVAL;
+      return false;
+    }
+    const auto& starts = layout_.offsets;
+    size_t i = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), offset) -
+                                   starts.begin()) -
+               1;
+    while (size > 0) {
+      uint64_t at = offset - starts[i];
+      size_t n = static_cast<size_t>(std::min<uint64_t>(size, layout_.sizes[i] - at));
+      int fd = open(layout_.paths[i].c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return false;
+      bool ok = PreadAll(fd, at, buf, n);
+      int saved = errno;
+      close(fd);
+      if (!ok) {
+        errno = saved;
+        return false;
+      }
+      buf += n;
+      size -= n;
+      offset += n;
+      ++i;
+    }
+    return true;
+  }
+
+  bool Write(uint64_t, const char*, size_t) override {
+    errno = EROFS;
+    return false;
+  }
+
+ private:
+  TorrentLayout layout_;
+};
+
+class File final : public Storage {
+ public:
+  explicit File(int fd) : fd_(fd) {}
+  ~File() override { close(fd_); }
+
+  bool Read(uint64_t offset, char* buf, size_t size) override {
+    return PreadAll(fd_, offset, buf, size);
+  }
+  bool Write(uint64_t offset, const char* buf, size_t size) override {
+    while (size > 0) {
+      ssize_t n = pwrite(fd_, buf, size, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      buf += n;
+      size -= static_cast<size_t>(n);
+      offset += static_cast<uint64_t>(n);
+    }
+    return true;
+  }
+
+ private:
+  int fd_;
+};
+
+lt::storage_error Failed(lt::operation_t op) {
+  return lt::storage_error(lt::error_code(errno ? errno : EIO, lt::system_category()), op);
+}
+
+// One torrent's storage, held by every job on it so a torrent removed while
+// jobs run stays valid until they end.
+struct Slot {
+  std::shared_ptr<Storage> storage;
+  std::shared_ptr<void> torrent;  // keeps `files` alive
+  const lt::file_storage* files = nullptr;
+  uint64_t Offset(lt::piece_index_t piece, int start) const {
+    return static_cast<uint64_t>(static_cast<int>(piece)) *
+               static_cast<uint64_t>(files->piece_length()) +
+           static_cast<uint64_t>(start);
+  }
+};
+
+class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_interface {
+ public:
+  DiskIo(lt::io_context& ioc, StorageFinder find) : ioc_(ioc), find_(std::move(find)) {}
+  ~DiskIo() override { pool_.join(); }
+
+  lt::storage_holder new_torrent(const lt::storage_params& p,
+                                 const std::shared_ptr<void>& torrent) override {
+    auto slot = std::make_shared<Slot>();
+    slot->storage = find_ ? find_(p) : nullptr;
+    slot->torrent = torrent;
+    slot->files = &p.files;
+    std::lock_guard lock(mu_);
+    lt::storage_index_t idx{static_cast<std::uint32_t>(slots_.size())};
+    if (!free_.empty()) {
+      idx = free_.back();
+      free_.pop_back();
+      slots_[static_cast<std::uint32_t>(idx)] = slot;
+    } else {
+      slots_.push_back(slot);
+    }
+    return lt::storage_holder(idx, *this);
+  }
+
+  void remove_torrent(lt::storage_index_t idx) override {
+    std::lock_guard lock(mu_);
+    slots_[static_cast<std::uint32_t>(idx)].reset();
+    free_.push_back(idx);
+  }
+
+  void async_read(lt::storage_index_t idx, const lt::peer_request& r,
+                  std::function<void(lt::disk_buffer_holder, const lt::storage_error&)> handler,
+                  lt::disk_job_flags_t) override {
+    auto slot = Get(idx);
+    boost::asio::post(pool_, [this, slot, r, handler = std::move(handler)]() mutable {
+      char* buf = static_cast<char*>(std::malloc(static_cast<size_t>(std::max(r.length, 1))));
+      lt::storage_error e;
+      if (!slot || !slot->storage || !buf ||
+          !slot->storage->Read(slot->Offset(r.piece, r.start), buf,
+                               static_cast<size_t>(r.length))) {
+        e = Failed(lt::operation_t::file_read);
+      }
+      boost::asio::post(ioc_, [this, buf, r, e, handler = std::move(handler)] {
+        handler(lt::disk_buffer_holder(*this, buf, e ? 0 : r.length), e);
+      });
+    });
+  }
+
+  bool async_write(lt::storage_index_t idx, const lt::peer_request& r, const char* buf,
+                   std::shared_ptr<lt::disk_observer>,
+                   std::function<void(const lt::storage_error&)> handler,
+                   lt::disk_job_flags_t) override {
+    auto slot = Get(idx);
+    std::string copy(buf, static_cast<size_t>(r.length));
+    boost::asio::post(
+        pool_, [this, slot, r, copy = std::move(copy), handler = std::move(handler)]() mutable {
+          lt::storage_error e;
+          if (!slot || !slot->storage ||
+              !slot->storage->Write(slot->Offset(r.piece, r.start), copy.data(), copy.size())) {
+            e = Failed(lt::operation_t::file_write);
+          }
+          boost::asio::post(ioc_, [e, handler = std::move(handler)] { handler(e); });
+        });
+    return false;  // never a full queue: the copies are bounded by libtorrent's requests
+  }
+
+  void async_hash(
+      lt::storage_index_t idx, lt::piece_index_t piece, lt::span<lt::sha256_hash> v2,
+      lt::disk_job_flags_t,
+      std::function<void(lt::piece_index_t, const lt::sha1_hash&, const lt::storage_error&)>
+          handler) override {
+    auto slot = Get(idx);
+    boost::asio::post(pool_, [this, slot, piece, v2, handler = std::move(handler)]() mutable {
+      lt::storage_error e;
+      lt::sha1_hash h1;
+      if (slot && slot->storage) {
+        const lt::file_storage& fs = *slot->files;
+        std::vector<char> buf(static_cast<size_t>(fs.piece_size(piece)));
+        if (slot->storage->Read(slot->Offset(piece, 0), buf.data(), buf.size())) {
+          h1 = lt::hasher(buf.data(), static_cast<int>(buf.size())).final();
+          if (!v2.empty()) {
+            int size2 = fs.piece_size2(piece), blocks = fs.blocks_in_piece2(piece);
+            for (int k = 0; k < blocks; ++k) {
+              int at = k * lt::default_block_size;
+              int n = std::min(lt::default_block_size, size2 - at);
+              v2[k] = lt::hasher256(buf.data() + at, n).final();
+            }
+          }
+        } else {
+          e = Failed(lt::operation_t::file_read);
+        }
+      } else {
+        e = Failed(lt::operation_t::file_read);
+      }
+      boost::asio::post(ioc_,
+                        [piece, h1, e, handler = std::move(handler)] { handler(piece, h1, e); });
+    });
+  }
+
+  void async_hash2(
+      lt::storage_index_t idx, lt::piece_index_t piece, int offset, lt::disk_job_flags_t,
+      std::function<void(lt::piece_index_t, const lt::sha256_hash&, const lt::storage_error&)>
+          handler) override {
+    auto slot = Get(idx);
+    boost::asio::post(pool_, [this, slot, piece, offset, handler = std::move(handler)]() mutable {
+      lt::storage_error e;
+      lt::sha256_hash h;
+      if (slot && slot->storage) {
+        int n = std::min(lt::default_block_size, slot->files->piece_size2(piece) - offset);
+        std::vector<char> buf(static_cast<size_t>(std::max(n, 0)));
+        if (n > 0 && slot->storage->Read(slot->Offset(piece, offset), buf.data(), buf.size())) {
+          h = lt::hasher256(buf.data(), n).final();
+        } else {
+          e = Failed(lt::operation_t::file_read);
+        }
+      } else {
+        e = Failed(lt::operation_t::file_read);
+      }
+      boost::asio::post(ioc_,
+                        [piece, h, e, handler = std::move(handler)] { handler(piece, h, e); });
+    });
+  }
+
+  void async_move_storage(
+      lt::storage_index_t, std::string p, lt::move_flags_t,
+      std::function<void(lt::status_t, const std::string&, const lt::storage_error&)> handler)
+      override {
+    Post([p, handler = std::move(handler)] {
+      handler(lt::status_t::fatal_disk_error, p,
+              lt::storage_error(lt::error_code(ENOTSUP, lt::system_category()),
+                                lt::operation_t::file_rename));
+    });
+  }
+
+  void async_release_files(lt::storage_index_t, std::function<void()> handler) override {
+    if (handler) Post(std::move(handler));
+  }
+
+  // Nothing to check: a node's chunk files are the store's (fsck checks
+  // them) and its torrents are added in seed mode, which hashes each piece
+  // before its first upload; a download starts from nothing.
+  void async_check_files(
+      lt::storage_index_t, const lt::add_torrent_params*,
+      lt::aux::vector<std::string, lt::file_index_t>,
+      std::function<void(lt::status_t, const lt::storage_error&)> handler) override {
+    Post([handler = std::move(handler)] { handler(lt::status_t::no_error, lt::storage_error()); });
+  }
+
+  void async_stop_torrent(lt::storage_index_t, std::function<void()> handler) override {
+    if (handler) Post(std::move(handler));
+  }
+
+  void async_rename_file(
+      lt::storage_index_t, lt::file_index_t index, std::string name,
+      std::function<void(const std::string&, lt::file_index_t, const lt::storage_error&)> handler)
+      override {
+    Post(
+        [index, name, handler = std::move(handler)] { handler(name, index, lt::storage_error()); });
+  }
+
+  void async_delete_files(lt::storage_index_t, lt::remove_flags_t,
+                          std::function<void(const lt::storage_error&)> handler) override {
+    Post([handler = std::move(handler)] { handler(lt::storage_error()); });  // never the store
+  }
+
+  void async_set_file_priority(
+      lt::storage_index_t, lt::aux::vector<lt::download_priority_t, lt::file_index_t> prio,
+      std::function<void(const lt::storage_error&,
+                         lt::aux::vector<lt::download_priority_t, lt::file_index_t>)>
+          handler) override {
+    Post([prio = std::move(prio), handler = std::move(handler)]() mutable {
+      handler(lt::storage_error(), std::move(prio));
+    });
+  }
+
+  void async_clear_piece(lt::storage_index_t, lt::piece_index_t index,
+                         std::function<void(lt::piece_index_t)> handler) override {
+    Post([index, handler = std::move(handler)] { handler(index); });
+  }
+
+  void update_stats_counters(lt::counters&) const override {}
+  std::vector<lt::open_file_state> get_status(lt::storage_index_t) const override { return {}; }
+  void abort(bool wait) override {
+    if (wait) pool_.join();
+  }
+  void submit_jobs() override {}
+  void settings_updated() override {}
+
+  void free_disk_buffer(char* buf) override { std::free(buf); }
+
+ private:
+  std::shared_ptr<Slot> Get(lt::storage_index_t idx) {
+    std::lock_guard lock(mu_);
+    auto i = static_cast<std::uint32_t>(idx);
+    return i < slots_.size() ? slots_[i] : nullptr;
+  }
+  // Completes on the network thread, after the caller returns.
+  template <typename F>
+  void Post(F&& f) {
+    boost::asio::post(ioc_, std::forward<F>(f));
+  }
+
+  lt::io_context& ioc_;
+  StorageFinder find_;
+  std::mutex mu_;
+  std::vector<std::shared_ptr<Slot>> slots_;
+  std::vector<lt::storage_index_t> free_;
+  boost::asio::thread_pool pool_{2};
+};
+
+}  // namespace
+
+std::shared_ptr<Storage> ChunkFileStorage(TorrentLayout layout) {
+  return std::make_shared<ChunkFiles>(std::move(layout));
+}
+
+std::shared_ptr<Storage> FileStorage(int fd) { return std::make_shared<File>(fd); }
+
+lt::disk_io_constructor_type DiskIoConstructor(StorageFinder find) {
+  return [find = std::move(find)](lt::io_context& ioc, const lt::settings_interface&,
+                                  lt::counters&) -> std::unique_ptr<lt::disk_interface> {
+    return std::make_unique<DiskIo>(ioc, find);
+  };
+}
+
+}  // namespace digm::bt
