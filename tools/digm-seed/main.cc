@@ -1,9 +1,10 @@
 // digm-seed: a storage node (SPEC §5): init, serve, add, publish, ls, rm,
-// fsck, gc and peers over a data folder. What each command does is in
+// fsck, gc, peers and torrent over a data folder. What each command does is in
 // digm/seed_node.h and digm/node_store.h; this file parses and prints.
 #include "cli.h"
 #include "digm/clock.h"
 #include "digm/node_store.h"
+#include "digm/node_torrent.h"
 #include "digm/seed_node.h"
 #include "serve_flags.h"
 
@@ -27,6 +28,11 @@ int Serve(SeedOptions& so, CLI::App* serve, const std::vector<std::string>& allo
       if (serve->get_option(o)->count())
         return cli::UsageError(std::string(o) + " goes with --dht");
     }
+  }
+  if (!so.bittorrent && !so.bt_listen.empty())
+    return cli::UsageError("--bt-listen goes with --bittorrent");
+  for (const auto& b : so.bt_listen) {
+    if (int rc = cli::CheckListen("--bt-listen", b); rc >= 0) return rc;
   }
   for (const auto& a : allow) {
     auto address = ParseAddress(a);
@@ -65,12 +71,13 @@ int main(int argc, char** argv) {
   CLI::App app("Run a digm storage node, or publish to one.", "digm-seed");
   cli::Init(app, "digm-seed");
   app.require_subcommand(1, 1);
-  std::string data = "/var/lib/digm", manifest, from, node, wallet, root;
+  std::string data = "/var/lib/digm", manifest, from, node, wallet, root, out;
+  std::vector<std::string> web_seeds;
   SeedOptions so;
   so.limits.rate_per_ip = 1000;
   std::vector<std::string> allow;
   uint64_t replicas = 3, days = 365;
-  bool repair = false, quiet = false;
+  bool repair = false, quiet = false, v1 = false;
   auto with_data = [&](const char* name, const char* help) {
     auto* c = app.add_subcommand(name, help);
     c->add_option("-d,--data", data, "the node's data folder")
@@ -106,6 +113,11 @@ int main(int argc, char** argv) {
   auto* fsck = with_data("fsck", "check every chunk against the index (JSON; exit 1 on damage)");
   fsck->add_flag("--repair", repair, "quarantine bad files and fix the index");
   with_data("peers", "list the peers believed alive (JSON)");
+  auto* torrent = with_data("torrent", "write a track's torrent, for any BitTorrent client (JSON)");
+  torrent->add_option("root", root, "the track's root")->required()->type_name("ROOT");
+  torrent->add_option("--web-seed", web_seeds, "a node serving it (repeatable)")->type_name("URL");
+  torrent->add_option("-o,--output", out, "the .torrent to write")->required()->type_name("FILE");
+  torrent->add_flag("--v1", v1, "a BitTorrent v1 torrent (BEP 3), for clients without BEP 52");
   auto* gc = with_data("gc", "remove tracks whose pins all expired, and their chunks (JSON)");
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
 
@@ -120,5 +132,6 @@ int main(int argc, char** argv) {
   if (ls->parsed() || rm->parsed()) return List(data, rm->parsed() ? root : "");
   if (gc->parsed()) return Print(CollectGarbage(data, UnixNow()));
   if (fsck->parsed()) return Fsck(data, repair);
+  if (torrent->parsed()) return Print(WriteTrackTorrent(data, root, web_seeds, out, v1));
   return Print(PeerList(data, UnixNow()));
 }

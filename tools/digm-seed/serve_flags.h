@@ -31,8 +31,9 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
       ->capture_default_str()
       ->check(seconds)
       ->type_name("S");
-  serve->add_option("--stale-after", so.stream_stale_after_s,
-                    "seconds a live stream unheard from stays listed")
+  serve
+      ->add_option("--stale-after", so.stream_stale_after_s,
+                   "seconds a live stream unheard from stays listed")
       ->capture_default_str()
       ->check(seconds)
       ->type_name("S");
@@ -53,6 +54,12 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
       ->type_name("S");
   serve->add_flag("--dht-port-mapping", so.dht_options.port_mapping,
                   "map the DHT port with UPnP and NAT-PMP");
+  serve->add_flag("--bittorrent", so.bittorrent,
+                  "seed every complete track over BitTorrent, from the chunk store");
+  serve
+      ->add_option("--bt-listen", so.bt_listen,
+                   "BitTorrent address (repeatable; default: the DHT's, or 0.0.0.0:6881)")
+      ->type_name("HOST:PORT");
 }
 
 }  // namespace digm

@@ -40,7 +40,8 @@ struct DhtOptions {
   std::function<void(std::string_view)> log;
   bool dht = true;  // false: BitTorrent alone (peers from magnet links)
   // BitTorrent peers on TCP and uTP: at the DHT's address, and at each of
-  // these HOST:PORT too. Off: no peer connections at all.
+  // these HOST:PORT too (with neither: 0.0.0.0:6881 and 127.0.0.1:6881).
+  // Off: no peer connections at all.
   bool bittorrent = false;
   std::vector<std::string> bt_listen;
 };
@@ -111,8 +112,9 @@ class Dht {
   Status Seed(const std::string& torrent, const TorrentLayout& layout);
   void StopSeeding(const std::string& btih);
   std::vector<std::string> Seeding();  // btih of each
-  // Announces every torrent seeded on the DHT now (libtorrent repeats it).
-  void AnnounceTorrents();
+  // Announces the torrent seeded on the DHT now (libtorrent repeats it
+  // every 15 minutes, but its first try finds no nodes in a DHT not yet joined).
+  void AnnounceTorrent(const std::string& btih);
   // Joins the swarm of `source` for a track of `size` stored bytes; the
   // temporary file goes in `temp_dir`. BadInput for a bad link or torrent.
   Result<std::unique_ptr<Swarm>> Join(const TorrentSource& source, uint64_t size,

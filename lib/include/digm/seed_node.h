@@ -31,6 +31,10 @@ struct SeedOptions {
   bool dht = false;
   DhtOptions dht_options;
   int dht_announce_interval_s = 15 * 60;
+  // BitTorrent (SPEC §11): seed every complete track's torrent from the chunk
+  // store, on the DHT's socket (with --dht) and at each of bt_listen.
+  bool bittorrent = false;
+  std::vector<std::string> bt_listen;
   int stream_stale_after_s = 120;     // a live stream unheard this long leaves GET /streams
   Clock clock = UnixNow;              // the node's "now"
   RandomSource random = RandomBytes;  // seeds the choice of gossip partners

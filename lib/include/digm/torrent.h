@@ -39,15 +39,18 @@ struct TrackTorrent {
 
 // Hashes the stored chunk files (Integrity error when one is missing or has
 // changed) and makes the torrent, with `web_seeds` as its url-list (a node's
-// base URL becomes URL/content/ROOT).
+// base URL becomes URL/content/ROOT). `v1_only`: a BEP 3 torrent, for
+// clients that do not read BEP 52 (aria2 1.36 drops the "" keys of its file
+// tree, and so joins a hybrid torrent's swarm under a wrong infohash).
 Result<TrackTorrent> MakeTrackTorrent(const Manifest& manifest, const TorrentLayout& layout,
-                                      const std::vector<std::string>& web_seeds);
+                                      const std::vector<std::string>& web_seeds,
+                                      bool v1_only = false);
 // The same torrent with another url-list (the info dictionary, and so the
 // infohashes, unchanged).
 Result<TrackTorrent> WithWebSeeds(const std::string& torrent_bytes,
                                   const std::vector<std::string>& web_seeds);
 
-// digm.torrent/1: {"schema","root","btih","btmh","magnet"}.
+// digm.torrent/1: {"schema","root","btih","btmh","magnet"} (no btmh for a BEP 3 torrent).
 Json TorrentToJson(const Hash256& root, const TrackTorrent& t);
 
 // What `digm-fetch magnet:…` or `digm-fetch FILE.torrent` names.

@@ -436,7 +436,8 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     if (("," + interfaces + ",").find("," + b + ",") == std::string::npos)
       interfaces += (interfaces.empty() ? "" : ",") + b;
   }
-  if (interfaces.empty()) interfaces = "0.0.0.0:6881";
+  // libtorrent binds 0.0.0.0 to every device but the loopback one.
+  if (interfaces.empty()) interfaces = "0.0.0.0:6881,127.0.0.1:6881";
 
   lt::session_params params;
   size_t saved_nodes = 0;
@@ -675,13 +676,15 @@ std::vector<std::string> Dht::Seeding() {
   return out;
 }
 
-void Dht::AnnounceTorrents() {
-  std::vector<lt::torrent_handle> handles;
+void Dht::AnnounceTorrent(const std::string& btih) {
+  lt::torrent_handle h;
   {
     std::lock_guard lock(impl_->mu);
-    for (const auto& [_, h] : impl_->seeds) handles.push_back(h);
+    auto it = impl_->seeds.find(btih);
+    if (it == impl_->seeds.end()) return;
+    h = it->second;
   }
-  for (auto& h : handles) h.force_dht_announce();
+  h.force_dht_announce();
 }
 
 Result<std::unique_ptr<Swarm>> Dht::Join(const TorrentSource& source, uint64_t size,

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cerrno>
@@ -151,18 +152,19 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
                   std::function<void(lt::disk_buffer_holder, const lt::storage_error&)> handler,
                   lt::disk_job_flags_t) override {
     auto slot = Get(idx);
-    boost::asio::post(pool_, [this, slot, r, handler = std::move(handler)]() mutable {
-      char* buf = static_cast<char*>(std::malloc(static_cast<size_t>(std::max(r.length, 1))));
-      lt::storage_error e;
-      if (!slot || !slot->storage || !buf ||
-          !slot->storage->Read(slot->Offset(r.piece, r.start), buf,
-                               static_cast<size_t>(r.length))) {
-        e = Failed(lt::operation_t::file_read);
-      }
-      boost::asio::post(ioc_, [this, buf, r, e, handler = std::move(handler)] {
-        handler(lt::disk_buffer_holder(*this, buf, e ? 0 : r.length), e);
-      });
-    });
+    boost::asio::post(
+        pool_, [work = Work(), this, slot, r, handler = std::move(handler)]() mutable {
+          char* buf = static_cast<char*>(std::malloc(static_cast<size_t>(std::max(r.length, 1))));
+          lt::storage_error e;
+          if (!slot || !slot->storage || !buf ||
+              !slot->storage->Read(slot->Offset(r.piece, r.start), buf,
+                                   static_cast<size_t>(r.length))) {
+            e = Failed(lt::operation_t::file_read);
+          }
+          boost::asio::post(ioc_, [this, buf, r, e, handler = std::move(handler)] {
+            handler(lt::disk_buffer_holder(*this, buf, e ? 0 : r.length), e);
+          });
+        });
   }
 
   bool async_write(lt::storage_index_t idx, const lt::peer_request& r, const char* buf,
@@ -171,15 +173,15 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
                    lt::disk_job_flags_t) override {
     auto slot = Get(idx);
     std::string copy(buf, static_cast<size_t>(r.length));
-    boost::asio::post(
-        pool_, [this, slot, r, copy = std::move(copy), handler = std::move(handler)]() mutable {
-          lt::storage_error e;
-          if (!slot || !slot->storage ||
-              !slot->storage->Write(slot->Offset(r.piece, r.start), copy.data(), copy.size())) {
-            e = Failed(lt::operation_t::file_write);
-          }
-          boost::asio::post(ioc_, [e, handler = std::move(handler)] { handler(e); });
-        });
+    boost::asio::post(pool_, [work = Work(), this, slot, r, copy = std::move(copy),
+                              handler = std::move(handler)]() mutable {
+      lt::storage_error e;
+      if (!slot || !slot->storage ||
+          !slot->storage->Write(slot->Offset(r.piece, r.start), copy.data(), copy.size())) {
+        e = Failed(lt::operation_t::file_write);
+      }
+      boost::asio::post(ioc_, [e, handler = std::move(handler)] { handler(e); });
+    });
     return false;  // never a full queue: the copies are bounded by libtorrent's requests
   }
 
@@ -189,31 +191,32 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
       std::function<void(lt::piece_index_t, const lt::sha1_hash&, const lt::storage_error&)>
           handler) override {
     auto slot = Get(idx);
-    boost::asio::post(pool_, [this, slot, piece, v2, handler = std::move(handler)]() mutable {
-      lt::storage_error e;
-      lt::sha1_hash h1;
-      if (slot && slot->storage) {
-        const lt::file_storage& fs = *slot->files;
-        std::vector<char> buf(static_cast<size_t>(fs.piece_size(piece)));
-        if (slot->storage->Read(slot->Offset(piece, 0), buf.data(), buf.size())) {
-          h1 = lt::hasher(buf.data(), static_cast<int>(buf.size())).final();
-          if (!v2.empty()) {
-            int size2 = fs.piece_size2(piece), blocks = fs.blocks_in_piece2(piece);
-            for (int k = 0; k < blocks; ++k) {
-              int at = k * lt::default_block_size;
-              int n = std::min(lt::default_block_size, size2 - at);
-              v2[k] = lt::hasher256(buf.data() + at, n).final();
+    boost::asio::post(
+        pool_, [work = Work(), this, slot, piece, v2, handler = std::move(handler)]() mutable {
+          lt::storage_error e;
+          lt::sha1_hash h1;
+          if (slot && slot->storage) {
+            const lt::file_storage& fs = *slot->files;
+            std::vector<char> buf(static_cast<size_t>(fs.piece_size(piece)));
+            if (slot->storage->Read(slot->Offset(piece, 0), buf.data(), buf.size())) {
+              h1 = lt::hasher(buf.data(), static_cast<int>(buf.size())).final();
+              if (!v2.empty()) {
+                int size2 = fs.piece_size2(piece), blocks = fs.blocks_in_piece2(piece);
+                for (int k = 0; k < blocks; ++k) {
+                  int at = k * lt::default_block_size;
+                  int n = std::min(lt::default_block_size, size2 - at);
+                  v2[k] = lt::hasher256(buf.data() + at, n).final();
+                }
+              }
+            } else {
+              e = Failed(lt::operation_t::file_read);
             }
+          } else {
+            e = Failed(lt::operation_t::file_read);
           }
-        } else {
-          e = Failed(lt::operation_t::file_read);
-        }
-      } else {
-        e = Failed(lt::operation_t::file_read);
-      }
-      boost::asio::post(ioc_,
-                        [piece, h1, e, handler = std::move(handler)] { handler(piece, h1, e); });
-    });
+          boost::asio::post(
+              ioc_, [piece, h1, e, handler = std::move(handler)] { handler(piece, h1, e); });
+        });
   }
 
   void async_hash2(
@@ -221,23 +224,24 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
       std::function<void(lt::piece_index_t, const lt::sha256_hash&, const lt::storage_error&)>
           handler) override {
     auto slot = Get(idx);
-    boost::asio::post(pool_, [this, slot, piece, offset, handler = std::move(handler)]() mutable {
-      lt::storage_error e;
-      lt::sha256_hash h;
-      if (slot && slot->storage) {
-        int n = std::min(lt::default_block_size, slot->files->piece_size2(piece) - offset);
-        std::vector<char> buf(static_cast<size_t>(std::max(n, 0)));
-        if (n > 0 && slot->storage->Read(slot->Offset(piece, offset), buf.data(), buf.size())) {
-          h = lt::hasher256(buf.data(), n).final();
-        } else {
-          e = Failed(lt::operation_t::file_read);
-        }
-      } else {
-        e = Failed(lt::operation_t::file_read);
-      }
-      boost::asio::post(ioc_,
-                        [piece, h, e, handler = std::move(handler)] { handler(piece, h, e); });
-    });
+    boost::asio::post(
+        pool_, [work = Work(), this, slot, piece, offset, handler = std::move(handler)]() mutable {
+          lt::storage_error e;
+          lt::sha256_hash h;
+          if (slot && slot->storage) {
+            int n = std::min(lt::default_block_size, slot->files->piece_size2(piece) - offset);
+            std::vector<char> buf(static_cast<size_t>(std::max(n, 0)));
+            if (n > 0 && slot->storage->Read(slot->Offset(piece, offset), buf.data(), buf.size())) {
+              h = lt::hasher256(buf.data(), n).final();
+            } else {
+              e = Failed(lt::operation_t::file_read);
+            }
+          } else {
+            e = Failed(lt::operation_t::file_read);
+          }
+          boost::asio::post(ioc_,
+                            [piece, h, e, handler = std::move(handler)] { handler(piece, h, e); });
+        });
   }
 
   void async_move_storage(
@@ -312,6 +316,11 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
     std::lock_guard lock(mu_);
     auto i = static_cast<std::uint32_t>(idx);
     return i < slots_.size() ? slots_[i] : nullptr;
+  }
+  // Keeps the session's io_context running while a job is on the pool (a
+  // caller such as set_piece_hashes runs it only while it has work).
+  boost::asio::executor_work_guard<lt::io_context::executor_type> Work() {
+    return boost::asio::make_work_guard(ioc_);
   }
   // Completes on the network thread, after the caller returns.
   template <typename F>

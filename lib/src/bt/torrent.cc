@@ -66,11 +66,12 @@ TorrentLayout TrackLayout(const Manifest& m, const ChunkStore* store) {
 }
 
 Result<TrackTorrent> MakeTrackTorrent(const Manifest& m, const TorrentLayout& layout,
-                                      const std::vector<std::string>& web_seeds) {
+                                      const std::vector<std::string>& web_seeds, bool v1_only) {
   if (layout.size == 0) return Status::BadInput("an empty track has no torrent");
   lt::file_storage fs;
   fs.add_file(layout.name, static_cast<std::int64_t>(layout.size));
-  lt::create_torrent ct(fs, layout.piece_size);
+  lt::create_torrent ct(fs, layout.piece_size,
+                        v1_only ? lt::create_torrent::v1_only : lt::create_flags_t{});
   auto storage = bt::ChunkFileStorage(layout);
   lt::settings_pack settings;
   lt::error_code ec;
@@ -119,11 +120,10 @@ Result<TrackTorrent> WithWebSeeds(const std::string& torrent_bytes,
 }
 
 Json TorrentToJson(const Hash256& root, const TrackTorrent& t) {
-  return Json{{"schema", "digm.torrent/1"},
-              {"root", HexEncode(root)},
-              {"btih", t.btih},
-              {"btmh", t.btmh},
-              {"magnet", t.magnet}};
+  Json j{{"schema", "digm.torrent/1"}, {"root", HexEncode(root)}, {"btih", t.btih}};
+  if (!t.btmh.empty()) j["btmh"] = t.btmh;  // none for a BEP 3 torrent
+  j["magnet"] = t.magnet;
+  return j;
 }
 
 bool IsTorrentArgument(const std::string& arg) {

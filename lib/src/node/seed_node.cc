@@ -20,6 +20,7 @@
 #include "digm/http_client.h"
 #include "digm/node_client.h"
 #include "digm/node_store.h"
+#include "digm/node_torrent.h"
 #include "digm/pin.h"
 #include "digm/rendezvous.h"
 #include "digm/seed_api.h"
@@ -276,6 +277,93 @@ class DhtAnnouncer {
   Periodic thread_{[this] { return Round(); }};
 };
 
+// Seeds every track the node holds complete over BitTorrent (SPEC §11), from
+// its chunk files, within a poll of the index (2 s); stops seeding a track
+// removed. With the DHT, a new torrent is announced at once, again after 4 s,
+// 16 s and 64 s (a DHT being joined takes the first tries poorly); libtorrent
+// goes on every 15 minutes.
+class BtSeeder {
+ public:
+  BtSeeder(Dht& dht, NodeStore& store, std::string data_dir, bool announce,
+           const std::function<void(const std::string&)>& log)
+      : dht_(dht), store_(store), data_dir_(std::move(data_dir)), announce_(announce), log_(log) {}
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Seeded {
+    std::vector<std::string> btih;  // the hybrid torrent's, the BEP 3 one's
+    Clock::time_point next;
+    Clock::duration gap = std::chrono::seconds(1);
+  };
+
+  std::chrono::milliseconds Round() {
+    auto now = Clock::now();
+    std::set<std::string> held;
+    for (const auto& t : store_.ListTracks()) {
+      if (t.complete) held.insert(t.root);
+    }
+    for (const auto& root : held) {
+      if (seeded_.count(root) || failed_.count(root)) continue;
+      auto started = Start(root);
+      if (!started.ok()) {
+        failed_.insert(root);  // tried again once it leaves and comes back
+        log_("bittorrent: cannot seed " + root + ": " + started.status().message());
+        continue;
+      }
+      seeded_[root] = Seeded{*started, now};
+      log_("bittorrent: seeding " + root + " as " + (*started)[0] +
+           " (v1 torrent: " + (*started)[1] + ")");
+    }
+    for (auto it = seeded_.begin(); it != seeded_.end();) {
+      if (held.count(it->first)) {
+        if (announce_ && now >= it->second.next && it->second.gap <= std::chrono::seconds(64)) {
+          for (const auto& b : it->second.btih) dht_.AnnounceTorrent(b);
+          it->second.gap *= 4;
+          it->second.next = now + it->second.gap;
+        }
+        ++it;
+        continue;
+      }
+      for (const auto& b : it->second.btih) dht_.StopSeeding(b);
+      for (const char* kind : {".torrent", ".v1.torrent"})
+        unlink((data_dir_ + "/torrents/" + it->first + kind).c_str());
+      log_("bittorrent: no longer seeding " + it->first);
+      it = seeded_.erase(it);
+    }
+    for (auto it = failed_.begin(); it != failed_.end();) {
+      it = held.count(*it) ? std::next(it) : failed_.erase(it);
+    }
+    return std::chrono::seconds(2);
+  }
+
+  // Seeds the hybrid torrent and the BEP 3 one (for older clients) from
+  // the same chunk files.
+  Result<std::vector<std::string>> Start(const std::string& root) {
+    std::optional<Manifest> m = store_.GetManifest(root);
+    if (!m) return Status::BadInput("removed meanwhile");
+    std::vector<std::string> seeded;
+    for (bool v1_only : {false, true}) {
+      auto t = NodeTorrent(store_, data_dir_, root, v1_only);
+      Status s = t.ok() ? dht_.Seed(t->bytes, TrackLayout(*m, &store_.chunks())) : t.status();
+      if (!s.ok()) {
+        for (const auto& b : seeded) dht_.StopSeeding(b);
+        return s;
+      }
+      seeded.push_back(t->btih);
+    }
+    return seeded;
+  }
+
+  Dht& dht_;
+  NodeStore& store_;
+  std::string data_dir_;
+  bool announce_;
+  const std::function<void(const std::string&)>& log_;
+  std::map<std::string, Seeded> seeded_;  // root -> its torrent
+  std::set<std::string> failed_;
+  Periodic thread_{[this] { return Round(); }};
+};
+
 // An exclusive flock(2) on DATA/lock, released when the process ends however
 // it ends (a kill -9 included), so a stale lock never blocks a restart.
 class DataLock {
@@ -388,9 +476,12 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
                                                    .streams = &stream_api});
   log("serving " + o.data_dir + " at " + o.url + " as " + api->node_id());
   std::unique_ptr<Dht> dht;
-  if (o.dht) {
+  if (o.dht || o.bittorrent) {
     DhtOptions d = o.dht_options;
-    d.state_file = o.data_dir + "/dht.state";
+    d.state_file = o.dht ? o.data_dir + "/dht.state" : "";
+    d.dht = o.dht;
+    d.bittorrent = o.bittorrent;
+    d.bt_listen = o.bt_listen;
     auto started = Dht::Start(d);
     if (!started.ok()) {
       unlink(marker.c_str());
@@ -402,15 +493,24 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
       from += (from.empty() ? "" : " and ") + std::to_string(dht->saved_nodes()) +
               " nodes saved in dht.state";
     }
-    log("dht listening on " + dht->endpoint() +
-        (from.empty() ? "" : " (joining through " + from + ")"));
+    if (o.dht) {
+      log("dht listening on " + dht->endpoint() +
+          (from.empty() ? "" : " (joining through " + from + ")"));
+    }
+    if (o.bittorrent) {
+      std::string at = o.dht ? dht->endpoint() : "";
+      for (const auto& b : o.bt_listen) at += (at.empty() ? "" : ", ") + b;
+      log("bittorrent listening on " + (at.empty() ? "0.0.0.0:6881, 127.0.0.1:6881" : at));
+    }
   }
   int sig;
   {
     Maintainer maintainer(*api, o, log);
     PeerProver prover(*api);
     std::unique_ptr<DhtAnnouncer> announcer;
-    if (dht) {
+    std::unique_ptr<BtSeeder> seeder;
+    if (o.bittorrent) seeder = std::make_unique<BtSeeder>(*dht, *store, o.data_dir, o.dht, log);
+    if (o.dht) {
       announcer = std::make_unique<DhtAnnouncer>(*dht, *store, stream_api,
                                                  UrlPort(o.url, (*server)->port()),
                                                  o.dht_announce_interval_s, log);
