@@ -45,6 +45,9 @@ struct TrackTorrent {
 Result<TrackTorrent> MakeTrackTorrent(const Manifest& manifest, const TorrentLayout& layout,
                                       const std::vector<std::string>& web_seeds,
                                       bool v1_only = false);
+// A node's base URL as the web seed of track `root`: URL/content/ROOT (a
+// URL naming /content/ already is kept as it is).
+std::string WebSeedUrl(const std::string& url, const std::string& root);
 // The same torrent with another url-list (the info dictionary, and so the
 // infohashes, unchanged).
 Result<TrackTorrent> WithWebSeeds(const std::string& torrent_bytes,

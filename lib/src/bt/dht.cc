@@ -235,14 +235,6 @@ std::string EndpointText(const lt::tcp::endpoint& e) {
   return host + ":" + std::to_string(e.port());
 }
 
-// The non-pad files of a torrent; a track's torrent has one.
-int RealFiles(const lt::torrent_info& ti) {
-  int n = 0;
-  for (auto f : ti.files().file_range())
-    if (!ti.files().pad_file_at(f)) ++n;
-  return n;
-}
-
 }  // namespace
 
 struct Swarm::State {
@@ -277,10 +269,10 @@ struct Swarm::State {
   }
   // Under mu, once the metadata is known: the torrent must be the track's.
   void Metadata(const lt::torrent_info& ti) {
-    if (RealFiles(ti) != 1 || static_cast<uint64_t>(ti.total_size()) != size) {
-      status = Status::Integrity("the torrent is not this track: " + std::to_string(RealFiles(ti)) +
-                                 " files of " + std::to_string(ti.total_size()) + " bytes, not " +
-                                 std::to_string(size));
+    if (bt::RealFiles(ti) != 1 || static_cast<uint64_t>(ti.total_size()) != size) {
+      status = Status::Integrity(
+          "the torrent is not this track: " + std::to_string(bt::RealFiles(ti)) + " files of " +
+          std::to_string(ti.total_size()) + " bytes, not " + std::to_string(size));
       handle.pause();
       return;
     }
@@ -615,24 +607,18 @@ Status Dht::SaveState() {
   return WriteOutput(impl_->state_file, std::string_view(buf.data(), buf.size()), 0600);
 }
 
-namespace {
-std::string HexOf(const char* data, size_t n) {
-  return HexEncode(std::span(reinterpret_cast<const uint8_t*>(data), n));
-}
-}  // namespace
-
 Status Dht::Seed(const std::string& torrent, const TorrentLayout& layout) {
   if (!impl_->bittorrent) return Status::Usage("this session does not speak BitTorrent");
   lt::error_code ec;
   auto ti =
       std::make_shared<lt::torrent_info>(torrent.data(), static_cast<int>(torrent.size()), ec);
   if (ec) return Status::BadInput("not a torrent: " + ec.message());
-  if (RealFiles(*ti) != 1 || static_cast<uint64_t>(ti->total_size()) != layout.size ||
+  if (bt::RealFiles(*ti) != 1 || static_cast<uint64_t>(ti->total_size()) != layout.size ||
       !ti->info_hashes().has_v1()) {
     return Status::BadInput("the torrent is not the track's " + std::to_string(layout.size) +
                             " stored bytes");
   }
-  std::string btih = HexOf(ti->info_hashes().v1.data(), 20);
+  std::string btih = bt::Btih(ti->info_hashes());
   {
     std::lock_guard lock(impl_->mu);
     if (impl_->seeds.count(btih)) return Status::Ok();
@@ -655,15 +641,22 @@ Status Dht::Seed(const std::string& torrent, const TorrentLayout& layout) {
   return Status::Ok();
 }
 
+namespace {
+// The torrent seeded under `btih` (invalid when none), taken off the list
+// when `forget`.
+lt::torrent_handle SeedHandle(Dht::Impl& impl, const std::string& btih, bool forget) {
+  std::lock_guard lock(impl.mu);
+  auto it = impl.seeds.find(btih);
+  if (it == impl.seeds.end()) return {};
+  lt::torrent_handle h = it->second;
+  if (forget) impl.seeds.erase(it);
+  return h;
+}
+}  // namespace
+
 void Dht::StopSeeding(const std::string& btih) {
-  lt::torrent_handle h;
-  {
-    std::lock_guard lock(impl_->mu);
-    auto it = impl_->seeds.find(btih);
-    if (it == impl_->seeds.end()) return;
-    h = it->second;
-    impl_->seeds.erase(it);
-  }
+  lt::torrent_handle h = SeedHandle(*impl_, btih, true);
+  if (!h.is_valid()) return;
   lt::info_hash_t hashes = h.info_hashes();
   impl_->session.remove_torrent(h);
   impl_->storages->Remove(hashes);
@@ -677,14 +670,7 @@ std::vector<std::string> Dht::Seeding() {
 }
 
 void Dht::AnnounceTorrent(const std::string& btih) {
-  lt::torrent_handle h;
-  {
-    std::lock_guard lock(impl_->mu);
-    auto it = impl_->seeds.find(btih);
-    if (it == impl_->seeds.end()) return;
-    h = it->second;
-  }
-  h.force_dht_announce();
+  if (lt::torrent_handle h = SeedHandle(*impl_, btih, false); h.is_valid()) h.force_dht_announce();
 }
 
 Result<std::unique_ptr<Swarm>> Dht::Join(const TorrentSource& source, uint64_t size,

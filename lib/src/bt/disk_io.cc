@@ -18,6 +18,8 @@
 #include <mutex>
 #include <vector>
 
+#include "digm/hex.h"
+
 namespace digm::bt {
 namespace {
 
@@ -156,11 +158,8 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
         pool_, [work = Work(), this, slot, r, handler = std::move(handler)]() mutable {
           char* buf = static_cast<char*>(std::malloc(static_cast<size_t>(std::max(r.length, 1))));
           lt::storage_error e;
-          if (!slot || !slot->storage || !buf ||
-              !slot->storage->Read(slot->Offset(r.piece, r.start), buf,
-                                   static_cast<size_t>(r.length))) {
+          if (!buf || !ReadAt(slot, r.piece, r.start, buf, static_cast<size_t>(r.length)))
             e = Failed(lt::operation_t::file_read);
-          }
           boost::asio::post(ioc_, [this, buf, r, e, handler = std::move(handler)] {
             handler(lt::disk_buffer_holder(*this, buf, e ? 0 : r.length), e);
           });
@@ -191,32 +190,25 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
       std::function<void(lt::piece_index_t, const lt::sha1_hash&, const lt::storage_error&)>
           handler) override {
     auto slot = Get(idx);
-    boost::asio::post(
-        pool_, [work = Work(), this, slot, piece, v2, handler = std::move(handler)]() mutable {
-          lt::storage_error e;
-          lt::sha1_hash h1;
-          if (slot && slot->storage) {
-            const lt::file_storage& fs = *slot->files;
-            std::vector<char> buf(static_cast<size_t>(fs.piece_size(piece)));
-            if (slot->storage->Read(slot->Offset(piece, 0), buf.data(), buf.size())) {
-              h1 = lt::hasher(buf.data(), static_cast<int>(buf.size())).final();
-              if (!v2.empty()) {
-                int size2 = fs.piece_size2(piece), blocks = fs.blocks_in_piece2(piece);
-                for (int k = 0; k < blocks; ++k) {
-                  int at = k * lt::default_block_size;
-                  int n = std::min(lt::default_block_size, size2 - at);
-                  v2[k] = lt::hasher256(buf.data() + at, n).final();
-                }
-              }
-            } else {
-              e = Failed(lt::operation_t::file_read);
-            }
-          } else {
-            e = Failed(lt::operation_t::file_read);
-          }
-          boost::asio::post(
-              ioc_, [piece, h1, e, handler = std::move(handler)] { handler(piece, h1, e); });
-        });
+    boost::asio::post(pool_, [work = Work(), this, slot, piece, v2,
+                              handler = std::move(handler)]() mutable {
+      lt::storage_error e;
+      lt::sha1_hash h1;
+      std::vector<char> buf(slot ? static_cast<size_t>(slot->files->piece_size(piece)) : 0);
+      if (ReadAt(slot, piece, 0, buf.data(), buf.size())) {
+        h1 = lt::hasher(buf.data(), static_cast<int>(buf.size())).final();
+        int size2 = slot->files->piece_size2(piece);
+        for (int k = 0; !v2.empty() && k < slot->files->blocks_in_piece2(piece); ++k) {
+          int at = k * lt::default_block_size;
+          v2[k] =
+              lt::hasher256(buf.data() + at, std::min(lt::default_block_size, size2 - at)).final();
+        }
+      } else {
+        e = Failed(lt::operation_t::file_read);
+      }
+      boost::asio::post(ioc_,
+                        [piece, h1, e, handler = std::move(handler)] { handler(piece, h1, e); });
+    });
   }
 
   void async_hash2(
@@ -224,24 +216,20 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
       std::function<void(lt::piece_index_t, const lt::sha256_hash&, const lt::storage_error&)>
           handler) override {
     auto slot = Get(idx);
-    boost::asio::post(
-        pool_, [work = Work(), this, slot, piece, offset, handler = std::move(handler)]() mutable {
-          lt::storage_error e;
-          lt::sha256_hash h;
-          if (slot && slot->storage) {
-            int n = std::min(lt::default_block_size, slot->files->piece_size2(piece) - offset);
-            std::vector<char> buf(static_cast<size_t>(std::max(n, 0)));
-            if (n > 0 && slot->storage->Read(slot->Offset(piece, offset), buf.data(), buf.size())) {
-              h = lt::hasher256(buf.data(), n).final();
-            } else {
-              e = Failed(lt::operation_t::file_read);
-            }
-          } else {
-            e = Failed(lt::operation_t::file_read);
-          }
-          boost::asio::post(ioc_,
-                            [piece, h, e, handler = std::move(handler)] { handler(piece, h, e); });
-        });
+    boost::asio::post(pool_, [work = Work(), this, slot, piece, offset,
+                              handler = std::move(handler)]() mutable {
+      lt::storage_error e;
+      lt::sha256_hash h;
+      int n = slot ? std::min(lt::default_block_size, slot->files->piece_size2(piece) - offset) : 0;
+      std::vector<char> buf(static_cast<size_t>(std::max(n, 0)));
+      if (n > 0 && ReadAt(slot, piece, offset, buf.data(), buf.size())) {
+        h = lt::hasher256(buf.data(), n).final();
+      } else {
+        e = Failed(lt::operation_t::file_read);
+      }
+      boost::asio::post(ioc_,
+                        [piece, h, e, handler = std::move(handler)] { handler(piece, h, e); });
+    });
   }
 
   void async_move_storage(
@@ -312,6 +300,11 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
   void free_disk_buffer(char* buf) override { std::free(buf); }
 
  private:
+  // False when the torrent has no storage or the bytes cannot all be read.
+  static bool ReadAt(const std::shared_ptr<Slot>& slot, lt::piece_index_t piece, int start,
+                     char* buf, size_t size) {
+    return slot && slot->storage && slot->storage->Read(slot->Offset(piece, start), buf, size);
+  }
   std::shared_ptr<Slot> Get(lt::storage_index_t idx) {
     std::lock_guard lock(mu_);
     auto i = static_cast<std::uint32_t>(idx);
@@ -349,6 +342,23 @@ lt::disk_io_constructor_type DiskIoConstructor(StorageFinder find) {
                                   lt::counters&) -> std::unique_ptr<lt::disk_interface> {
     return std::make_unique<DiskIo>(ioc, find);
   };
+}
+
+std::string Btih(const lt::info_hash_t& h) {
+  return h.has_v1() ? HexEncode(std::span(reinterpret_cast<const uint8_t*>(h.v1.data()), 20)) : "";
+}
+
+std::string Btmh(const lt::info_hash_t& h) {
+  return h.has_v2()
+             ? "1220" + HexEncode(std::span(reinterpret_cast<const uint8_t*>(h.v2.data()), 32))
+             : "";
+}
+
+int RealFiles(const lt::torrent_info& ti) {
+  int n = 0;
+  for (auto f : ti.files().file_range())
+    if (!ti.files().pad_file_at(f)) ++n;
+  return n;
 }
 
 }  // namespace digm::bt

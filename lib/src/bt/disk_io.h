@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <libtorrent/disk_interface.hpp>
+#include <libtorrent/info_hash.hpp>
 #include <libtorrent/session_params.hpp>
+#include <libtorrent/torrent_info.hpp>
 #include <memory>
 #include <string>
 
@@ -34,5 +36,12 @@ std::shared_ptr<Storage> FileStorage(int fd);
 using StorageFinder = std::function<std::shared_ptr<Storage>(const lt::storage_params&)>;
 
 lt::disk_io_constructor_type DiskIoConstructor(StorageFinder find);
+
+// The v1 infohash as 40 hex digits, the v2 one as a multihash ("1220" + 64
+// hex digits); each empty when the torrent has none.
+std::string Btih(const lt::info_hash_t& hashes);
+std::string Btmh(const lt::info_hash_t& hashes);
+// The non-pad files of a torrent; a track's torrent has one.
+int RealFiles(const lt::torrent_info& ti);
 
 }  // namespace digm::bt

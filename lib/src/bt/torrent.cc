@@ -22,15 +22,6 @@ namespace {
 
 constexpr size_t kMaxTorrentBytes = 16 << 20;
 
-std::string Hex(const char* data, size_t n) {
-  return HexEncode(std::span(reinterpret_cast<const uint8_t*>(data), n));
-}
-
-std::string SeedUrl(const std::string& url, const std::string& root) {
-  std::string base = BaseUrl(url);
-  return base.find("/content/") != std::string::npos ? base : base + "/content/" + root;
-}
-
 Result<TrackTorrent> Describe(std::vector<char> bytes) {
   lt::error_code ec;
   lt::torrent_info ti(lt::span<const char>(bytes.data(), static_cast<std::ptrdiff_t>(bytes.size())),
@@ -38,9 +29,8 @@ Result<TrackTorrent> Describe(std::vector<char> bytes) {
   if (ec) return Status::BadInput("not a torrent: " + ec.message());
   TrackTorrent t;
   t.bytes.assign(bytes.begin(), bytes.end());
-  const lt::info_hash_t& ih = ti.info_hashes();
-  if (ih.has_v1()) t.btih = Hex(ih.v1.data(), ih.v1.size());
-  if (ih.has_v2()) t.btmh = "1220" + Hex(ih.v2.data(), ih.v2.size());
+  t.btih = bt::Btih(ti.info_hashes());
+  t.btmh = bt::Btmh(ti.info_hashes());
   t.magnet = lt::make_magnet_uri(ti);
   return t;
 }
@@ -95,7 +85,7 @@ Result<TrackTorrent> MakeTrackTorrent(const Manifest& m, const TorrentLayout& la
           .WithHint("run digm-seed fsck --repair");
   }
   ct.set_creator("digm");
-  for (const auto& url : web_seeds) ct.add_url_seed(SeedUrl(url, root));
+  for (const auto& url : web_seeds) ct.add_url_seed(WebSeedUrl(url, root));
   std::vector<char> bytes;
   lt::bencode(std::back_inserter(bytes), ct.generate());
   return Describe(std::move(bytes));
@@ -119,6 +109,11 @@ Result<TrackTorrent> WithWebSeeds(const std::string& torrent_bytes,
   return Describe(std::move(bytes));
 }
 
+std::string WebSeedUrl(const std::string& url, const std::string& root) {
+  std::string base = BaseUrl(url);
+  return base.find("/content/") != std::string::npos ? base : base + "/content/" + root;
+}
+
 Json TorrentToJson(const Hash256& root, const TrackTorrent& t) {
   Json j{{"schema", "digm.torrent/1"}, {"root", HexEncode(root)}, {"btih", t.btih}};
   if (!t.btmh.empty()) j["btmh"] = t.btmh;  // none for a BEP 3 torrent
@@ -140,24 +135,20 @@ Result<TorrentSource> ReadTorrentArgument(const std::string& arg) {
     lt::add_torrent_params p = lt::parse_magnet_uri(arg, ec);
     if (ec) return Status::BadInput("not a magnet link: " + ec.message());
     src.magnet = arg;
-    if (p.info_hashes.has_v1()) src.btih = Hex(p.info_hashes.v1.data(), 20);
-    if (p.info_hashes.has_v2()) src.btmh = "1220" + Hex(p.info_hashes.v2.data(), 32);
+    src.btih = bt::Btih(p.info_hashes);
+    src.btmh = bt::Btmh(p.info_hashes);
     src.web_seeds = p.url_seeds;
   } else {
     DIGM_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(arg));
     if (bytes.size() > kMaxTorrentBytes) return Status::BadInput("'" + arg + "' is too big");
     lt::torrent_info ti(bytes.data(), static_cast<int>(bytes.size()), ec);
     if (ec) return Status::BadInput("'" + arg + "' is not a torrent: " + ec.message());
-    int files = 0;
-    for (auto f : ti.files().file_range())
-      if (!ti.files().pad_file_at(f)) ++files;
-    if (files != 1)
+    if (int files = bt::RealFiles(ti); files != 1)
       return Status::BadInput("'" + arg + "' holds " + std::to_string(files) +
                               " files; a track's torrent holds one");
     src.torrent = std::move(bytes);
-    const lt::info_hash_t& ih = ti.info_hashes();
-    if (ih.has_v1()) src.btih = Hex(ih.v1.data(), 20);
-    if (ih.has_v2()) src.btmh = "1220" + Hex(ih.v2.data(), 32);
+    src.btih = bt::Btih(ti.info_hashes());
+    src.btmh = bt::Btmh(ti.info_hashes());
     for (const auto& w : ti.web_seeds()) src.web_seeds.push_back(w.url);
   }
   // A node's web seed names the track: BASE/content/ROOT.

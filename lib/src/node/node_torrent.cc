@@ -2,7 +2,6 @@
 
 #include <sys/stat.h>
 
-#include "digm/address.h"
 #include "digm/file.h"
 #include "digm/hex.h"
 
@@ -17,14 +16,14 @@ Result<TrackTorrent> NodeTorrent(NodeStore& store, const std::string& data_dir,
     return Status::BadInput("track " + root + " is not complete on this node yet")
         .WithHint("wait for replication, or publish its chunks here");
   }
-  TorrentLayout layout = TrackLayout(*m, &store.chunks());
   std::string dir = data_dir + "/torrents",
               path = dir + "/" + root + (v1_only ? ".v1" : "") + ".torrent";
   if (auto kept = ReadWholeFile(path); kept.ok()) {
     auto t = WithWebSeeds(*kept, {});
     if (t.ok()) return t;  // a damaged copy is made again
   }
-  DIGM_ASSIGN_OR_RETURN(TrackTorrent t, MakeTrackTorrent(*m, layout, {}, v1_only));
+  DIGM_ASSIGN_OR_RETURN(TrackTorrent t,
+                        MakeTrackTorrent(*m, TrackLayout(*m, &store.chunks()), {}, v1_only));
   mkdir(dir.c_str(), 0755);
   (void)WriteOutput(path, t.bytes);  // a copy to save work; a failure costs only time
   return t;
@@ -40,8 +39,7 @@ Result<Json> WriteTrackTorrent(const std::string& data_dir, const std::string& r
   for (const auto& url : web_seeds) {
     if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
       return Status::Usage("--web-seed '" + url + "' is not an http:// or https:// URL");
-    std::string base = BaseUrl(url);
-    urls.push_back(base.find("/content/") != std::string::npos ? base : base + "/content/" + root);
+    urls.push_back(WebSeedUrl(url, root));
   }
   DIGM_ASSIGN_OR_RETURN(t, WithWebSeeds(t.bytes, urls));
   DIGM_RETURN_IF_ERROR(WriteOutput(out, t.bytes));

@@ -341,10 +341,11 @@ class BtSeeder {
   Result<std::vector<std::string>> Start(const std::string& root) {
     std::optional<Manifest> m = store_.GetManifest(root);
     if (!m) return Status::BadInput("removed meanwhile");
+    TorrentLayout layout = TrackLayout(*m, &store_.chunks());
     std::vector<std::string> seeded;
     for (bool v1_only : {false, true}) {
       auto t = NodeTorrent(store_, data_dir_, root, v1_only);
-      Status s = t.ok() ? dht_.Seed(t->bytes, TrackLayout(*m, &store_.chunks())) : t.status();
+      Status s = t.ok() ? dht_.Seed(t->bytes, layout) : t.status();
       if (!s.ok()) {
         for (const auto& b : seeded) dht_.StopSeeding(b);
         return s;
