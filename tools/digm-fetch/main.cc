@@ -51,9 +51,15 @@ static int Run(int argc, char** argv) {
   dht.default_port = 0;  // any free port
   dht.read_only = true;  // a lookup, gone in seconds: no routing table should keep it
   long timeout_s = 10;
-  app.add_option("TRACK", r.track, "a track root (64 hex digits), a manifest, or a stream id")
+  app.add_option("TRACK", r.track,
+                 "a track root (64 hex digits), a manifest, a magnet link or .torrent, "
+                 "or a stream id")
       ->required()
       ->type_name("");
+  app.add_option("--manifest", r.manifest, "with a magnet link or .torrent: the track's manifest")
+      ->type_name("FILE");
+  app.add_option("--root", r.root, "with a magnet link or .torrent: the track's root")
+      ->type_name("ROOT");
   app.add_option("-p,--peer", r.peers, "a node to fetch from; its peers are asked too (repeatable)")
       ->type_name("URL");
   app.add_option("--index", r.index, "a digm.fresh-index/1 whose healthy nodes to prefer")

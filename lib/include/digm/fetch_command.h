@@ -23,7 +23,11 @@ struct DhtLookup {
 };
 
 struct FetchRequest {
-  std::string track;               // a root (64 hex digits, not a file) or a manifest file
+  // A root (64 hex digits, not a file), a manifest file, or a track's magnet
+  // link or .torrent (SPEC §11), whose manifest is `manifest` or is found by
+  // `root` (default: the root its web seeds name).
+  std::string track;
+  std::string manifest, root;
   std::vector<std::string> peers;  // base URLs
   std::string index;               // a digm.fresh-index/1
   std::optional<DhtOptions> dht;   // look the root up on the DHT
@@ -36,6 +40,8 @@ struct FetchRequest {
   long timeout_ms = 10000;
   std::function<void(const FetchProgress&)> progress;
   std::function<void(const DhtLookup&)> on_dht;
+  // Where the swarm's temporary (unlinked) file goes; empty: $TMPDIR or /tmp.
+  std::string temp_dir;
 };
 
 // True when `track` names a root rather than a manifest file.
@@ -58,8 +64,9 @@ struct RequestKeys {
 };
 Result<RequestKeys> OpenRequestKeys(const FetchRequest& r);
 
-// Finds the nodes, fetches and verifies the track into r.output, and writes
-// the receipt. Nothing is left at r.output or r.receipt on failure.
+// Finds the nodes, fetches and verifies the track into r.output (from a
+// torrent's swarm too, when TRACK is one), and writes the receipt. Nothing is left at r.output or
+// r.receipt on failure.
 Status FetchCommand(const FetchRequest& r);
 
 }  // namespace digm

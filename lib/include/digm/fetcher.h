@@ -3,7 +3,8 @@
 // before use, failover with backoff, peers that serve bad bytes dropped for
 // the run, stragglers re-requested near the end, and the plaintext written
 // in order as it arrives. Memory is bounded by the window of chunks ahead of
-// the writer. One FetchTrack call at a time per thread.
+// the writer. A BitTorrent swarm of the track (SPEC §11) can be one more
+// source under the same rules. One FetchTrack call at a time per thread.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,8 @@
 
 namespace digm {
 
+class Swarm;  // digm/dht.h
+
 struct FetchProgress {
   uint64_t bytes = 0, total = 0;  // stored bytes fetched or found in the cache
   size_t peers = 0;               // peers still in use
@@ -32,11 +35,19 @@ struct FetchOptions {
   int per_peer = 4;                   // requests in flight per peer
   size_t window = 64;                 // chunks fetched ahead of the writer
   long timeout_ms = 10000;            // per request
+  // A swarm of the track's torrent (its one file is the stored chunks in
+  // order): it is asked for the chunks at the far end of the window, the
+  // HTTP peers take the near end, and a chunk it stalls on goes to them too.
+  // Each chunk it yields is checked against the manifest like any other.
+  Swarm* swarm = nullptr;
+  // With no HTTP peer left, how long the swarm may deliver nothing before
+  // the fetch fails.
+  long swarm_stall_ms = 30000;
   std::function<void(const FetchProgress&)> progress;
 };
 
 struct Delivery {
-  std::string url;
+  std::string url;               // a node's base URL, or bt://IP:PORT for a BitTorrent peer
   std::string node_id;           // proven by a signed nonce (ProveIdentity); empty: unknown
   std::vector<uint64_t> chunks;  // indices it delivered (verified)
   uint64_t bytes = 0;

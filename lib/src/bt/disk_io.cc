@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cerrno>
 #include <cstdlib>
@@ -108,9 +109,15 @@ lt::storage_error Failed(lt::operation_t op) {
   return lt::storage_error(lt::error_code(errno ? errno : EIO, lt::system_category()), op);
 }
 
+using Strand = boost::asio::strand<boost::asio::thread_pool::executor_type>;
+
 // One torrent's storage, held by every job on it so a torrent removed while
-// jobs run stays valid until they end.
+// jobs run stays valid until they end. Its jobs run in the order they came,
+// one at a time: libtorrent asks for a piece's hash once it has asked for
+// the piece's writes, not once they are done.
 struct Slot {
+  explicit Slot(Strand s) : strand(std::move(s)) {}
+  Strand strand;
   std::shared_ptr<Storage> storage;
   std::shared_ptr<void> torrent;  // keeps `files` alive
   const lt::file_storage* files = nullptr;
@@ -128,7 +135,7 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
 
   lt::storage_holder new_torrent(const lt::storage_params& p,
                                  const std::shared_ptr<void>& torrent) override {
-    auto slot = std::make_shared<Slot>();
+    auto slot = std::make_shared<Slot>(boost::asio::make_strand(pool_));
     slot->storage = find_ ? find_(p) : nullptr;
     slot->torrent = torrent;
     slot->files = &p.files;
@@ -155,7 +162,7 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
                   lt::disk_job_flags_t) override {
     auto slot = Get(idx);
     boost::asio::post(
-        pool_, [work = Work(), this, slot, r, handler = std::move(handler)]() mutable {
+        On(slot), [work = Work(), this, slot, r, handler = std::move(handler)]() mutable {
           char* buf = static_cast<char*>(std::malloc(static_cast<size_t>(std::max(r.length, 1))));
           lt::storage_error e;
           if (!buf || !ReadAt(slot, r.piece, r.start, buf, static_cast<size_t>(r.length)))
@@ -172,8 +179,8 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
                    lt::disk_job_flags_t) override {
     auto slot = Get(idx);
     std::string copy(buf, static_cast<size_t>(r.length));
-    boost::asio::post(pool_, [work = Work(), this, slot, r, copy = std::move(copy),
-                              handler = std::move(handler)]() mutable {
+    boost::asio::post(On(slot), [work = Work(), this, slot, r, copy = std::move(copy),
+                                 handler = std::move(handler)]() mutable {
       lt::storage_error e;
       if (!slot || !slot->storage ||
           !slot->storage->Write(slot->Offset(r.piece, r.start), copy.data(), copy.size())) {
@@ -190,8 +197,8 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
       std::function<void(lt::piece_index_t, const lt::sha1_hash&, const lt::storage_error&)>
           handler) override {
     auto slot = Get(idx);
-    boost::asio::post(pool_, [work = Work(), this, slot, piece, v2,
-                              handler = std::move(handler)]() mutable {
+    boost::asio::post(On(slot), [work = Work(), this, slot, piece, v2,
+                                 handler = std::move(handler)]() mutable {
       lt::storage_error e;
       lt::sha1_hash h1;
       std::vector<char> buf(slot ? static_cast<size_t>(slot->files->piece_size(piece)) : 0);
@@ -216,8 +223,8 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
       std::function<void(lt::piece_index_t, const lt::sha256_hash&, const lt::storage_error&)>
           handler) override {
     auto slot = Get(idx);
-    boost::asio::post(pool_, [work = Work(), this, slot, piece, offset,
-                              handler = std::move(handler)]() mutable {
+    boost::asio::post(On(slot), [work = Work(), this, slot, piece, offset,
+                                 handler = std::move(handler)]() mutable {
       lt::storage_error e;
       lt::sha256_hash h;
       int n = slot ? std::min(lt::default_block_size, slot->files->piece_size2(piece) - offset) : 0;
@@ -305,6 +312,9 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
                      char* buf, size_t size) {
     return slot && slot->storage && slot->storage->Read(slot->Offset(piece, start), buf, size);
   }
+  // Where a job on `slot` runs.
+  Strand& On(const std::shared_ptr<Slot>& slot) { return slot ? slot->strand : no_slot_; }
+
   std::shared_ptr<Slot> Get(lt::storage_index_t idx) {
     std::lock_guard lock(mu_);
     auto i = static_cast<std::uint32_t>(idx);
@@ -327,6 +337,7 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
   std::vector<std::shared_ptr<Slot>> slots_;
   std::vector<lt::storage_index_t> free_;
   boost::asio::thread_pool pool_{2};
+  Strand no_slot_{boost::asio::make_strand(pool_)};
 };
 
 }  // namespace

@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "digm/file.h"
 #include "digm/fresh_index.h"
 #include "digm/key_wrap.h"
+#include "digm/torrent.h"
 
 namespace digm {
 namespace {
@@ -18,7 +20,8 @@ struct Nodes {
 // The TRACK argument: a root, or a manifest file read once, when first needed.
 class TrackArg {
  public:
-  explicit TrackArg(const std::string& track) : track_(track), is_root_(IsRootArgument(track)) {}
+  explicit TrackArg(const std::string& track) : TrackArg(track, IsRootArgument(track)) {}
+  TrackArg(const std::string& track, bool is_root) : track_(track), is_root_(is_root) {}
   bool is_root() const { return is_root_; }
   const std::string& text() const { return track_; }
   const Result<Manifest>& manifest() {
@@ -38,14 +41,21 @@ class TrackArg {
   std::optional<Result<Manifest>> manifest_;
 };
 
-Status AddDhtNodes(const FetchRequest& r, TrackArg& track, std::vector<std::string>& peers) {
+// `session`: the process's session when it is open already (for BitTorrent).
+Status AddDhtNodes(const FetchRequest& r, TrackArg& track, std::vector<std::string>& peers,
+                   Dht* session) {
   DIGM_ASSIGN_OR_RETURN(Hash256 root, track.Root());
   using Steady = std::chrono::steady_clock;
   auto seconds_since = [](Steady::time_point t) {
     return std::chrono::duration<double>(Steady::now() - t).count();
   };
   auto start = Steady::now();
-  DIGM_ASSIGN_OR_RETURN(auto dht, Dht::Start(*r.dht));
+  std::unique_ptr<Dht> own;
+  if (!session) {
+    DIGM_ASSIGN_OR_RETURN(own, Dht::Start(*r.dht));
+    session = own.get();
+  }
+  Dht* dht = session;
   double joined = seconds_since(start);
   std::chrono::milliseconds first{0};
   auto found = dht->FindPeers(root, std::chrono::seconds(r.dht_timeout_s),
@@ -62,19 +72,78 @@ Status AddDhtNodes(const FetchRequest& r, TrackArg& track, std::vector<std::stri
   return Status::Ok();
 }
 
-Result<Nodes> GivenNodes(const FetchRequest& r, TrackArg& track) {
+// `swarm`: with a torrent, whose web seeds are `seeds` and whose peers may be
+// all there is (then no node is needed).
+Result<Nodes> GivenNodes(const FetchRequest& r, TrackArg& track, Dht* swarm = nullptr,
+                         const std::vector<std::string>& seeds = {}) {
   Nodes n{r.peers, {}};
+  n.peers.insert(n.peers.end(), seeds.begin(), seeds.end());
   if (!r.index.empty()) {
     DIGM_ASSIGN_OR_RETURN(auto nodes, ReadFreshIndex(r.index));
     auto healthy = HealthyUrls(nodes);
     n.peers.insert(n.peers.begin(), healthy.begin(), healthy.end());
     n.struck_out = StruckOutUrls(nodes);  // never used, however they are found
   }
-  if (r.dht) DIGM_RETURN_IF_ERROR(AddDhtNodes(r, track, n.peers));
-  if (n.peers.empty()) {
+  if (r.dht) {
+    Status s = AddDhtNodes(r, track, n.peers, swarm);
+    if (!s.ok() && !(swarm && s.code() == Code::kNetwork)) return s;
+  }
+  if (n.peers.empty() && !swarm) {
     return Status::Usage("no node to fetch from").WithHint("add --peer URL, --index FILE or --dht");
   }
   return n;
+}
+
+// TRACK as a torrent, when it is one.
+Result<std::optional<TorrentSource>> TorrentOf(const FetchRequest& r) {
+  if (!IsTorrentArgument(r.track)) return std::optional<TorrentSource>();
+  DIGM_ASSIGN_OR_RETURN(TorrentSource t, ReadTorrentArgument(r.track));
+  return std::optional<TorrentSource>(std::move(t));
+}
+
+// The nodes a torrent's web seeds name.
+std::vector<std::string> SeedNodes(const std::optional<TorrentSource>& t) {
+  return t ? t->nodes : std::vector<std::string>{};
+}
+
+// The track a request names: TRACK itself, or for a torrent its --manifest
+// or --root (by default the root its web seeds name).
+Result<TrackArg> NamedTrack(const FetchRequest& r, const TorrentSource* torrent) {
+  if (!torrent) {
+    if (!r.manifest.empty() || !r.root.empty())
+      return Status::Usage("--manifest and --root go with a magnet link or a .torrent");
+    return TrackArg(r.track);
+  }
+  if (!r.manifest.empty() && !r.root.empty())
+    return Status::Usage("give --manifest or --root, not both");
+  if (!r.manifest.empty()) return TrackArg(r.manifest, false);
+  std::string root = r.root.empty() ? torrent->root : r.root;
+  if (root.empty()) {
+    return Status::Usage("which track is the torrent of? add --manifest FILE")
+        .WithHint("or --root ROOT, with a node that has its manifest");
+  }
+  if (!IsHash(root)) return Status::Usage("--root takes a track root (64 hex digits)");
+  return TrackArg(root, true);
+}
+
+// The process's one libtorrent session, for a torrent's swarm and, with
+// --dht, the lookup of nodes too. It listens on any free port.
+Result<std::unique_ptr<Dht>> SwarmSession(const FetchRequest& r) {
+  DhtOptions o;
+  if (r.dht) {
+    o = *r.dht;
+  } else {
+    o.dht = false;
+  }
+  o.bittorrent = true;
+  o.bt_listen = {"0.0.0.0:0", "127.0.0.1:0"};
+  return Dht::Start(o);
+}
+
+std::string TempDir(const FetchRequest& r) {
+  if (!r.temp_dir.empty()) return r.temp_dir;
+  const char* t = std::getenv("TMPDIR");
+  return t && *t ? t : "/tmp";
 }
 
 }  // namespace
@@ -111,8 +180,9 @@ Result<RequestKeys> OpenRequestKeys(const FetchRequest& r) {
 }
 
 Result<std::vector<std::string>> FindTrackNodes(const FetchRequest& r) {
-  TrackArg track(r.track);
-  DIGM_ASSIGN_OR_RETURN(Nodes n, GivenNodes(r, track));
+  DIGM_ASSIGN_OR_RETURN(auto torrent, TorrentOf(r));
+  DIGM_ASSIGN_OR_RETURN(TrackArg track, NamedTrack(r, torrent ? &*torrent : nullptr));
+  DIGM_ASSIGN_OR_RETURN(Nodes n, GivenNodes(r, track, nullptr, SeedNodes(torrent)));
   return DiscoverPeers(n.peers, n.struck_out);
 }
 
@@ -120,15 +190,35 @@ Status FetchCommand(const FetchRequest& r) {
   if (!r.receipt.empty() && r.wallet.empty())
     return Status::Usage("--receipt needs --wallet to sign it");
   DIGM_RETURN_IF_ERROR(CheckKeyFlags(r));
-  TrackArg track(r.track);
-  DIGM_ASSIGN_OR_RETURN(Nodes nodes, GivenNodes(r, track));
+  DIGM_ASSIGN_OR_RETURN(auto torrent, TorrentOf(r));
+  DIGM_ASSIGN_OR_RETURN(TrackArg track, NamedTrack(r, torrent ? &*torrent : nullptr));
+  std::unique_ptr<Dht> session;
+  if (torrent) {
+    DIGM_ASSIGN_OR_RETURN(session, SwarmSession(r));
+  }
+  DIGM_ASSIGN_OR_RETURN(Nodes nodes, GivenNodes(r, track, session.get(), SeedNodes(torrent)));
   DIGM_ASSIGN_OR_RETURN(RequestKeys keys, OpenRequestKeys(r));
   const std::optional<Wallet>& wallet = keys.wallet;
   const std::optional<TrackKey>& key = keys.key;
   FetchOptions o;
   o.peers = DiscoverPeers(nodes.peers, nodes.struck_out);
+  if (torrent && track.is_root() && o.peers.empty()) {
+    return Status::Usage("no node to get the manifest of " + track.text() + " from")
+        .WithHint("add --manifest FILE, or --peer URL");
+  }
   DIGM_ASSIGN_OR_RETURN(Manifest manifest, track.is_root() ? ResolveManifest(track.text(), o.peers)
                                                            : track.manifest());
+  std::unique_ptr<Swarm> swarm;
+  if (torrent) {
+    std::string root = HexEncode(manifest.ComputeRoot());
+    if (!torrent->root.empty() && torrent->root != root) {
+      return Status::BadInput("the torrent's web seeds serve track " + torrent->root +
+                              ", not the manifest's " + root);
+    }
+    DIGM_ASSIGN_OR_RETURN(swarm,
+                          session->Join(*torrent, TrackLayout(manifest, nullptr).size, TempDir(r)));
+    o.swarm = swarm.get();
+  }
   if (manifest.encryption && !key && !r.preview &&
       manifest.encryption->preview_chunks < manifest.chunks.size()) {
     return Status::Usage("the track is encrypted: give --key FILE, or --wrapped FILE --wallet FILE")

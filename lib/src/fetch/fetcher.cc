@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -15,9 +16,11 @@
 #include "digm/assemble.h"
 #include "digm/clock.h"
 #include "digm/crypto.h"
+#include "digm/dht.h"
 #include "digm/file.h"
 #include "digm/http_client.h"
 #include "digm/node_client.h"
+#include "digm/torrent.h"
 
 namespace digm {
 namespace {
@@ -48,6 +51,7 @@ struct ChunkState {
   std::vector<bool> tried;   // per peer, failed for this chunk
   std::vector<bool> asking;  // per peer, a request for it in flight
   int rounds = 0;            // times every peer failed it
+  bool swarm = false;        // asked of the swarm (counted in requests)
   double started = 0;
   std::string stored;  // verified stored bytes, until written
 };
@@ -146,6 +150,19 @@ size_t AppendBody(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+// The swarm as a source: which chunks it is asked for, and who in it
+// delivered what (peers known by their endpoint only, so never paid).
+struct SwarmSource {
+  Swarm* swarm = nullptr;
+  std::vector<uint64_t> offsets;  // of each chunk in the torrent's file
+  size_t asked = 0;               // chunks assigned to it, not yet had
+  double last_progress = 0;       // when it last yielded a chunk (or joined)
+  bool dropped = false;
+  std::string reason;
+  std::map<std::string, Delivery> deliveries;  // by bt:// URL
+  size_t banned_seen = 0;
+};
+
 class Fetch {
  public:
   Fetch(const Manifest& m, const FetchOptions& o) : m_(m), o_(o) {
@@ -158,6 +175,11 @@ class Fetch {
       peers_.push_back(std::move(p));
     }
     count_ = o.preview_only && m.encryption ? m.encryption->preview_chunks : m.chunks.size();
+    if (o.swarm) {
+      swarm_.swarm = o.swarm;
+      swarm_.offsets = TrackLayout(m, nullptr).offsets;
+      swarm_.last_progress = Now();
+    }
     chunks_.resize(count_);
     for (auto& c : chunks_) {
       c.tried.assign(peers_.size(), false);
@@ -212,9 +234,11 @@ class Fetch {
       curl_multi_poll(multi_, nullptr, 0, 50, nullptr);
       curl_multi_perform(multi_, &running);
       Harvest(result);
+      DIGM_RETURN_IF_ERROR(PollSwarm(next_write));
       if (o_.progress) {
         progress_.peers =
             std::count_if(peers_.begin(), peers_.end(), [](const Peer& p) { return !p.dropped; });
+        if (SwarmUsable()) progress_.peers += swarm_.swarm->Peers();
         o_.progress(progress_);
       }
     }
@@ -231,6 +255,10 @@ class Fetch {
           identities[i].Get(std::chrono::milliseconds(d.chunks.empty() ? 0 : kIdentityTimeoutMs));
       if (id && id->ok()) d.node_id = AddressToString(**id);
       result.deliveries.push_back(std::move(d));
+    }
+    if (swarm_.swarm) {
+      NoteBanned();
+      for (auto& [url, d] : swarm_.deliveries) result.deliveries.push_back(std::move(d));
     }
     return result;
   }
@@ -259,6 +287,7 @@ class Fetch {
       pending_left = true;
       int peer = PickPeer(c, now);
       if (peer < 0) {
+        if (SwarmUsable()) continue;  // the swarm takes it
         if (!AnyPeerCanServe(c)) {
           if (++c.rounds > 10) {
             return Status::Network("no peer could serve chunk " + std::to_string(i) + " of " +
@@ -270,6 +299,7 @@ class Fetch {
       }
       Start(i, static_cast<size_t>(peer));
     }
+    AskSwarm(next_write, end);
     // Hedging: a request that has taken a few times what the best peer
     // takes per chunk goes to another peer too, so one slow peer cannot hold
     // back the writer (the first byte above all).
@@ -280,6 +310,8 @@ class Fetch {
             now - c.started < kHedgeFactor * best + kHedgeSlack) {
           continue;
         }
+        // The swarm keeps its chunks while it delivers, unless the writer waits.
+        if (c.swarm && i != next_write && now - swarm_.last_progress < kSwarmStall) continue;
         int peer = PickPeer(c, now);
         if (peer >= 0) Start(i, static_cast<size_t>(peer));
       }
@@ -294,10 +326,118 @@ class Fetch {
         break;
       }
     }
-    if (transfers_.empty() &&
+    if (transfers_.empty() && !SwarmUsable() &&
         std::all_of(peers_.begin(), peers_.end(), [](const Peer& p) { return p.dropped; })) {
+      if (swarm_.swarm && peers_.empty()) {
+        return Status::Network("the BitTorrent swarm cannot serve " + HexEncode(*m_.root) + ": " +
+                               swarm_.reason);
+      }
       return Status::Network("no peer could serve " + HexEncode(*m_.root) + " (all " +
-                             std::to_string(peers_.size()) + " failed)");
+                             std::to_string(peers_.size() + (swarm_.swarm ? 1 : 0)) + " failed)");
+    }
+    return Status::Ok();
+  }
+
+  static constexpr double kSwarmStall = 1.0;  // seconds without a chunk: HTTP peers help
+
+  bool SwarmUsable() const { return swarm_.swarm && !swarm_.dropped; }
+
+  bool HttpUsable() const {
+    return std::any_of(peers_.begin(), peers_.end(), [](const Peer& p) { return !p.dropped; });
+  }
+
+  // Asks the swarm for pending chunks from the far end of the window: a few
+  // while HTTP peers serve the near end, the whole window without them.
+  void AskSwarm(size_t next_write, size_t end) {
+    if (!SwarmUsable()) return;
+    size_t limit = HttpUsable() ? static_cast<size_t>(2 * o_.per_peer) : o_.window;
+    for (size_t i = end; i > next_write && swarm_.asked < limit; --i) {
+      ChunkState& c = chunks_[i - 1];
+      if (c.state != ChunkState::kPending) continue;
+      c.swarm = true;
+      c.state = ChunkState::kInFlight;
+      c.started = Now();
+      ++c.requests;
+      ++swarm_.asked;
+      swarm_.swarm->Want(swarm_.offsets[i - 1], m_.chunks[i - 1].size);
+    }
+  }
+
+  // Under a chunk done or given up by the swarm: no longer asked of it.
+  void ReleaseSwarm(ChunkState& c) {
+    if (!c.swarm) return;
+    c.swarm = false;
+    --c.requests;
+    --swarm_.asked;
+  }
+
+  void DropSwarm(std::string reason) {
+    swarm_.dropped = true;
+    swarm_.reason = std::move(reason);
+    for (auto& c : chunks_) {
+      if (!c.swarm) continue;
+      ReleaseSwarm(c);
+      if (c.state == ChunkState::kInFlight && c.requests == 0) c.state = ChunkState::kPending;
+    }
+  }
+
+  // Peers libtorrent banned for corrupt pieces, as dropped deliveries.
+  void NoteBanned() {
+    auto banned = swarm_.swarm->Banned();
+    for (; swarm_.banned_seen < banned.size(); ++swarm_.banned_seen) {
+      const auto& [who, why] = banned[swarm_.banned_seen];
+      Delivery& d = swarm_.deliveries["bt://" + who];
+      d.url = "bt://" + who;
+      d.dropped = true;
+      d.reason = why;
+    }
+  }
+
+  // Takes every chunk in the window the swarm has whole, checked against the
+  // manifest: pieces pass the torrent's hashes, but a torrent of other bytes
+  // would pass those too.
+  Status PollSwarm(size_t next_write) {
+    if (!SwarmUsable()) return Status::Ok();
+    if (Status s = swarm_.swarm->status(); !s.ok()) {
+      DropSwarm(s.message());
+      return Status::Ok();
+    }
+    NoteBanned();
+    double now = Now();
+    size_t end = std::min(count_, next_write + o_.window);
+    for (size_t i = next_write; i < end; ++i) {
+      ChunkState& c = chunks_[i];
+      if (c.state == ChunkState::kDone || c.state == ChunkState::kCached) continue;
+      const ChunkRef& ref = m_.chunks[i];
+      uint64_t offset = swarm_.offsets[i];
+      if (!swarm_.swarm->Has(offset, ref.size)) continue;
+      auto bytes = swarm_.swarm->Read(offset, ref.size);
+      if (!bytes.ok()) {
+        DropSwarm(bytes.status().message());
+        return Status::Ok();
+      }
+      auto span = std::span(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size());
+      if (Sha256(span) != ref.hash) {
+        DropSwarm("its bytes of chunk " + std::to_string(i) + " are not the manifest's");
+        return Status::Ok();
+      }
+      ReleaseSwarm(c);
+      c.state = ChunkState::kDone;
+      if (o_.cache) (void)o_.cache->Put(ref.hash, span);
+      c.stored = std::move(*bytes);
+      std::string who = swarm_.swarm->Sender(offset, ref.size);
+      std::string url = "bt://" + (who.empty() ? std::string("unknown") : who);
+      Delivery& d = swarm_.deliveries[url];
+      d.url = url;
+      d.chunks.push_back(i);
+      d.bytes += ref.size;
+      progress_.bytes += ref.size;
+      swarm_.last_progress = now;
+    }
+    if (!HttpUsable() && transfers_.empty() &&
+        now - swarm_.last_progress > o_.swarm_stall_ms / 1000.0) {
+      DropSwarm("nothing came for " + std::to_string(o_.swarm_stall_ms / 1000) + " s from " +
+                std::to_string(swarm_.swarm->Peers()) + " connected peers");
     }
     return Status::Ok();
   }
@@ -421,6 +561,7 @@ class Fetch {
     if (code == CURLE_OK && status == 200) {
       if (t.body.size() == ref.size && Sha256(bytes) == ref.hash) {
         peer.failures = 0;
+        ReleaseSwarm(c);
         c.state = ChunkState::kDone;
         if (o_.cache) (void)o_.cache->Put(ref.hash, bytes);
         c.stored = std::move(t.body);
@@ -456,6 +597,7 @@ class Fetch {
   std::deque<std::unique_ptr<Transfer>> transfers_;
   size_t count_ = 0;
   FetchProgress progress_;
+  SwarmSource swarm_;
 };
 
 }  // namespace
@@ -520,7 +662,8 @@ Result<FetchResult> FetchTrack(const Manifest& manifest, const FetchOptions& opt
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   Manifest m = manifest;
   m.root = m.ComputeRoot();
-  if (options.peers.empty() && !options.cache) return Status::Network("no peer to fetch from");
+  if (options.peers.empty() && !options.cache && !options.swarm)
+    return Status::Network("no peer to fetch from");
   Fetch fetch(m, options);
   return fetch.Run(fd);
 }
