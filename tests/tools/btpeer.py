@@ -8,9 +8,9 @@
       "PORT" (where it now seeds) to FILE, and seeds until SIGTERM.
 
   btpeer.py liar TORRENT --file FILE --ready FILE
-      A peer that claims every piece and answers every request with the
-      bytes of FILE with one bit of each block flipped. Writes its port to
-      --ready; serves until SIGTERM.
+      A peer that claims every piece, gives the torrent's metadata (BEP 9)
+      truly, and answers every request with the bytes of FILE with one bit
+      of each block flipped. Writes its port to --ready; serves until SIGTERM.
 
 Exit 1 with a message on stderr when the download does not finish in 60 s.
 """
@@ -50,6 +50,10 @@ def get(args):
     if args.rate:
         settings["upload_rate_limit"] = args.rate
     ses = lt.session(settings)
+    if args.rate:  # peers on 127.0.0.1 are in the local class, which has no limit of its own
+        local = ses.get_peer_class(lt.session.local_peer_class_id)
+        local["upload_limit"] = args.rate
+        ses.set_peer_class(lt.session.local_peer_class_id, local)
     if args.source.startswith("magnet:"):
         atp = lt.parse_magnet_uri(args.source)
     else:
@@ -83,17 +87,29 @@ def recv_exact(conn, n):
     return out
 
 
-def serve_lies(conn, info_hash, pieces, piece_length, data):
+OUR_UT_METADATA = 3
+
+
+def send_extended(conn, ext_id, payload):
+    conn.sendall(struct.pack(">IBB", 2 + len(payload), 20, ext_id) + payload)
+
+
+def serve_lies(conn, info_hash, pieces, piece_length, data, metadata):
     try:
         hs = recv_exact(conn, 68)
         if hs[1:20] != b"BitTorrent protocol" or hs[28:48] != info_hash:
             return
-        conn.sendall(b"\x13BitTorrent protocol" + bytes(8) + info_hash + b"-XX0001-liarliarliar")
+        reserved = bytearray(8)
+        reserved[5] |= 0x10  # the extension protocol (BEP 10)
+        conn.sendall(b"\x13BitTorrent protocol" + bytes(reserved) + info_hash + b"-XX0001-liarliarliar")
         bits = bytearray((pieces + 7) // 8)
         for i in range(pieces):
             bits[i // 8] |= 0x80 >> (i % 8)
         conn.sendall(struct.pack(">IB", 1 + len(bits), 5) + bits)  # bitfield
+        send_extended(conn, 0, lt.bencode({"m": {"ut_metadata": OUR_UT_METADATA},
+                                           "metadata_size": len(metadata)}))
         conn.sendall(struct.pack(">IB", 1, 1))  # unchoke
+        their_ut_metadata = None
         while True:
             (length,) = struct.unpack(">I", recv_exact(conn, 4))
             if length == 0:
@@ -106,6 +122,13 @@ def serve_lies(conn, info_hash, pieces, piece_length, data):
                 if block:
                     block[len(block) // 2] ^= 1
                 conn.sendall(struct.pack(">IBII", 9 + len(block), 7, index, begin) + block)
+            elif msg[0] == 20 and msg[1] == 0:  # their extended handshake
+                their_ut_metadata = lt.bdecode(msg[2:]).get(b"m", {}).get(b"ut_metadata")
+            elif msg[0] == 20 and msg[1] == OUR_UT_METADATA and their_ut_metadata:
+                piece = lt.bdecode(msg[2:])[b"piece"]
+                part = metadata[piece * 16384:(piece + 1) * 16384]
+                send_extended(conn, their_ut_metadata, lt.bencode(
+                    {"msg_type": 1, "piece": piece, "total_size": len(metadata)}) + part)
     except (ConnectionError, OSError):
         pass
     finally:
@@ -125,7 +148,8 @@ def liar(args):
     while True:
         conn, _ = listener.accept()
         threading.Thread(target=serve_lies, daemon=True,
-                         args=(conn, info_hash, ti.num_pieces(), ti.piece_length(), data)).start()
+                         args=(conn, info_hash, ti.num_pieces(), ti.piece_length(), data,
+                               ti.info_section())).start()
 
 
 def main():

@@ -41,7 +41,7 @@ struct FetchOptions {
   // Each chunk it yields is checked against the manifest like any other.
   Swarm* swarm = nullptr;
   // With no HTTP peer left, how long the swarm may deliver nothing before
-  // the fetch fails.
+  // the fetch fails (digm-fetch: three times --timeout).
   long swarm_stall_ms = 30000;
   std::function<void(const FetchProgress&)> progress;
 };

@@ -321,7 +321,10 @@ struct Dht::Impl {
     } else if (auto* b = lt::alert_cast<lt::block_finished_alert>(a)) {
       s.senders[{static_cast<int>(b->piece_index), b->block_index}] = EndpointText(b->endpoint);
     } else if (auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
-      s.banned.emplace_back(EndpointText(ban->endpoint), "sent pieces that failed their hash");
+      std::string who = EndpointText(ban->endpoint);
+      bool known = std::any_of(s.banned.begin(), s.banned.end(),
+                               [&](const auto& b) { return b.first == who; });
+      if (!known) s.banned.emplace_back(who, "sent pieces that failed their hash");
     } else if (lt::alert_cast<lt::metadata_received_alert>(a)) {
       if (auto ti = s.handle.torrent_file()) s.Metadata(*ti);
     }
@@ -491,6 +494,10 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     s.set_bool(lt::settings_pack::enable_lsd, false);
     s.set_int(lt::settings_pack::active_seeds, -1);
     s.set_int(lt::settings_pack::active_limit, -1);
+    // A piece from one peer, as soon as its rate is known: a piece that
+    // fails its hash then names its sender, and an honest peer that shared
+    // pieces with a lying one is not banned with it.
+    s.set_int(lt::settings_pack::whole_pieces_threshold, 1000);
   }
   s.set_bool(lt::settings_pack::dht_read_only, o.read_only);
   s.set_str(lt::settings_pack::user_agent, "digm");

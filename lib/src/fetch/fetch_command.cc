@@ -233,6 +233,7 @@ Status FetchCommand(const FetchRequest& r) {
   o.preview_only = r.preview;
   o.cache = cache ? &*cache : nullptr;
   o.timeout_ms = r.timeout_ms;
+  o.swarm_stall_ms = 3 * r.timeout_ms;
   o.progress = r.progress;
   std::optional<FetchResult> result;
   if (r.output == "-") {
