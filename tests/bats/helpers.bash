@@ -106,11 +106,12 @@ stop_nodes() {
 }
 
 # Starts a lying proxy in front of node UPSTREAM (digm-test-liar: MODE flip,
-# truncate, stall, ...; SHARE of answers it spoils; ARGS more of its options).
+# truncate, stall, ...; SHARE of answers it spoils; ARGS more of its options;
+# a stall or delay lasts $LIAR_STALL seconds, default 3).
 # Sets URL_liar and LIAR; stop_nodes stops it too.
 start_liar() {  # start_liar UPSTREAM MODE SHARE [ARGS...]
   local up=$1 mode=$2 share=$3; shift 3
-  digm-test-liar --upstream "$up" --mode "$mode" --share "$share" --stall 3 "$@" > liar.url &
+  digm-test-liar --upstream "$up" --mode "$mode" --share "$share" --stall "${LIAR_STALL:-3}" "$@" > liar.url &
   LIAR=$!
   echo "$LIAR" >> "$BATS_TEST_TMPDIR/pids"
   for _ in $(seq 100); do [ -s liar.url ] && break; sleep 0.05; done

@@ -498,6 +498,10 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     // fails its hash then names its sender, and an honest peer that shared
     // pieces with a lying one is not banned with it.
     s.set_int(lt::settings_pack::whole_pieces_threshold, 1000);
+    // Out over TCP, which every client speaks: libtorrent tries uTP first,
+    // and a peer without it (aria2, for one) then costs a 3 s timeout before
+    // the first byte. uTP still comes in.
+    s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
   }
   s.set_bool(lt::settings_pack::dht_read_only, o.read_only);
   s.set_str(lt::settings_pack::user_agent, "digm");

@@ -437,7 +437,8 @@ class Fetch {
     if (!HttpUsable() && transfers_.empty() &&
         now - swarm_.last_progress > o_.swarm_stall_ms / 1000.0) {
       std::string banned;
-      for (const auto& [who, _] : swarm_.swarm->Banned()) banned += (banned.empty() ? "" : ", ") + who;
+      for (const auto& [who, _] : swarm_.swarm->Banned())
+        banned += (banned.empty() ? "" : ", ") + who;
       DropSwarm("nothing came for " + std::to_string(o_.swarm_stall_ms / 1000) + " s from " +
                 std::to_string(swarm_.swarm->Peers()) + " connected peers" +
                 (banned.empty() ? "" : " (banned for corrupt pieces: " + banned + ")"));
