@@ -212,10 +212,16 @@ struct Storages {
   std::mutex mu;
   std::map<lt::sha1_hash, std::shared_ptr<bt::Storage>> by_hash;
 
-  void Add(const lt::info_hash_t& ih, std::shared_ptr<bt::Storage> s) {
+  // False (and nothing changed) when a torrent of these hashes has one.
+  bool Add(const lt::info_hash_t& ih, std::shared_ptr<bt::Storage> s) {
     std::lock_guard lock(mu);
+    if ((ih.has_v1() && by_hash.count(ih.v1)) ||
+        (ih.has_v2() && by_hash.count(ih.get(lt::protocol_version::V2)))) {
+      return false;
+    }
     if (ih.has_v1()) by_hash[ih.v1] = s;
     if (ih.has_v2()) by_hash[ih.get(lt::protocol_version::V2)] = s;
+    return true;
   }
   void Remove(const lt::info_hash_t& ih) {
     std::lock_guard lock(mu);
@@ -634,7 +640,8 @@ Status Dht::Seed(const std::string& torrent, const TorrentLayout& layout) {
     std::lock_guard lock(impl_->mu);
     if (impl_->seeds.count(btih)) return Status::Ok();
   }
-  impl_->storages->Add(ti->info_hashes(), bt::ChunkFileStorage(layout));
+  if (!impl_->storages->Add(ti->info_hashes(), bt::ChunkFileStorage(layout)))
+    return Status::BadInput("the torrent is in this session already");
   lt::add_torrent_params atp;
   atp.ti = ti;
   atp.save_path = ".";
@@ -716,7 +723,8 @@ Result<std::unique_ptr<Swarm>> Dht::Join(const TorrentSource& source, uint64_t s
   state->storage = bt::FileStorage(fd);
   state->hashes = atp.ti ? atp.ti->info_hashes() : atp.info_hashes;
   auto ti = atp.ti;
-  impl_->storages->Add(state->hashes, state->storage);
+  if (!impl_->storages->Add(state->hashes, state->storage))
+    return Status::BadInput("the torrent is in this session already");
   lt::torrent_handle h = impl_->session.add_torrent(std::move(atp), ec);
   if (ec) {
     impl_->storages->Remove(state->hashes);
