@@ -48,6 +48,8 @@ struct DhtOptions {
 
 // A download of one track's torrent from BitTorrent peers, asked for and read
 // in byte ranges of the track's stored bytes (the fetcher asks for chunks).
+// Every piece is downloaded, the ranges asked for first, unless it came
+// from elsewhere (Done).
 // Pieces pass libtorrent's hash checks before they count as had; they are
 // kept in an unlinked temporary file, and uploaded to others meanwhile.
 // Thread-safe.
@@ -56,6 +58,8 @@ class Swarm {
   ~Swarm();  // leaves the swarm
   // Gives the pieces that cover the range the top priority.
   void Want(uint64_t offset, uint64_t size);
+  // The range came from elsewhere: the pieces wholly inside it are not downloaded.
+  void Done(uint64_t offset, uint64_t size);
   bool Has(uint64_t offset, uint64_t size);
   Result<std::string> Read(uint64_t offset, uint64_t size);
   // The peer ("IP:PORT") that sent most of the range's blocks; empty: unknown.

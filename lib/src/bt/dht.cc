@@ -284,6 +284,11 @@ struct Swarm::State {
     }
     piece_length = ti.piece_length();
     have.assign(static_cast<size_t>(ti.num_pieces()), false);
+    // Every piece at the lowest priority but one, the wanted ones above it.
+    // (Not none: a torrent that wants nothing counts as finished, and
+    // wanting pieces again takes libtorrent seconds to ramp up.)
+    handle.prioritize_pieces(std::vector<lt::download_priority_t>(
+        static_cast<size_t>(ti.num_pieces()), lt::low_priority));
     for (const auto& [o, n] : wanted) Prioritize(o, n);
     wanted.clear();
   }
@@ -508,6 +513,15 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     // and a peer without it (aria2, for one) then costs a 3 s timeout before
     // the first byte. uTP still comes in.
     s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
+    // Peers are connected and rates measured on each tick: 500 ms by default,
+    // which is most of a short download.
+    s.set_int(lt::settings_pack::tick_interval, 100);
+    s.set_int(lt::settings_pack::max_out_request_queue, 1500);
+    s.set_int(lt::settings_pack::max_queued_disk_bytes, 8 << 20);
+    s.set_int(lt::settings_pack::send_buffer_watermark, 3 << 20);
+    s.set_int(lt::settings_pack::send_buffer_low_watermark, 1 << 20);
+    s.set_int(lt::settings_pack::send_buffer_watermark_factor, 150);
+    s.set_int(lt::settings_pack::max_peer_recv_buffer_size, 5 << 20);
   }
   s.set_bool(lt::settings_pack::dht_read_only, o.read_only);
   s.set_str(lt::settings_pack::user_agent, "digm");
@@ -704,11 +718,9 @@ Result<std::unique_ptr<Swarm>> Dht::Join(const TorrentSource& source, uint64_t s
                                                 static_cast<int>(source.torrent.size()), ec);
     if (ec) return Status::BadInput("not a torrent: " + ec.message());
   }
-  // Web seeds are the fetcher's HTTP nodes, asked under its own rules; and
-  // nothing is downloaded until asked for.
+  // Web seeds are the fetcher's HTTP nodes, asked under its own rules.
   atp.url_seeds.clear();
-  atp.flags = lt::torrent_flags::default_dont_download | lt::torrent_flags::override_web_seeds |
-              lt::torrent_flags::disable_lsd;
+  atp.flags = lt::torrent_flags::override_web_seeds | lt::torrent_flags::disable_lsd;
   atp.save_path = temp_dir;
   std::string path = temp_dir + "/.digm-bt-XXXXXX";
   int fd = mkostemp(path.data(), O_CLOEXEC);
@@ -769,6 +781,21 @@ void Swarm::Want(uint64_t offset, uint64_t size) {
     state_->wanted.emplace_back(offset, size);
   } else {
     state_->Prioritize(offset, size);
+  }
+}
+
+void Swarm::Done(uint64_t offset, uint64_t size) {
+  std::lock_guard lock(state_->mu);
+  if (state_->piece_length == 0 || size == 0) return;
+  auto pl = static_cast<uint64_t>(state_->piece_length);
+  // The pieces wholly inside the range; the last piece may be short.
+  uint64_t first = (offset + pl - 1) / pl;
+  uint64_t end = std::min<uint64_t>(offset + size, state_->size);
+  for (uint64_t p = first; p < state_->have.size(); ++p) {
+    uint64_t piece_end = std::min((p + 1) * pl, state_->size);
+    if (piece_end > end) break;
+    if (!state_->have[p])
+      state_->handle.piece_priority(lt::piece_index_t(static_cast<int>(p)), lt::dont_download);
   }
 }
 

@@ -566,6 +566,7 @@ class Fetch {
       if (t.body.size() == ref.size && Sha256(bytes) == ref.hash) {
         peer.failures = 0;
         ReleaseSwarm(c);
+        if (swarm_.swarm) swarm_.swarm->Done(swarm_.offsets[t.chunk], ref.size);
         c.state = ChunkState::kDone;
         if (o_.cache) (void)o_.cache->Put(ref.hash, bytes);
         c.stored = std::move(t.body);

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# BitTorrent against HTTP, in one run, on 127.0.0.1 only (no DHT, no tracker):
+# a 256 MiB clear track on three digm-seed nodes, the first also seeding it
+# over BitTorrent (--bittorrent). aria2c downloads it through digm's torrent,
+# whose web seeds are the three nodes, against `aria2c -x3 -s3` of the same
+# bytes from three nginx servers; digm-fetch takes it from a mixed set (the
+# first node's swarm by magnet link, the other two over HTTP) against HTTP
+# alone from all three; and the seeding node's peak RSS.
+# Usage: bench/bt.sh [BIN_DIR]   (env: DIGM_BENCH_SIZE_MB=256)
+source "$(dirname "$0")/lib.sh" "$@"
+size_mb=${DIGM_BENCH_SIZE_MB:-256}
+export PATH="$bin:$PATH"
+
+echo "preparing a ${size_mb} MiB track on three nodes and three nginx servers..."
+head -c $((size_mb << 20)) /dev/urandom > "$work/track.bin"
+digm-chunk "$work/track.bin" --store "$work/chunks" -q | digm-merkle seal > "$work/track.json"
+root=$(jq -r .root "$work/track.json")
+bt_port=$((30000 + RANDOM % 20000))
+urls=()
+for i in 1 2 3; do
+  digm-seed init --data "$work/n$i" > /dev/null
+  digm-seed add "$work/track.json" --from "$work/chunks" --data "$work/n$i" > /dev/null
+  extra=()
+  [ "$i" -eq 1 ] && extra=(--bittorrent --bt-listen "127.0.0.1:$bt_port")
+  digm-seed serve --data "$work/n$i" --listen 127.0.0.1:0 --rate-limit 0 --gossip-interval 3600 \
+    "${extra[@]}" 2> "$work/n$i.log" &
+  pids+=($!)
+  [ "$i" -eq 1 ] && seeder=$!
+  urls+=("$(node_url "$work/n$i.log" "$!")")
+done
+rm -rf "$work/chunks"
+nginx_urls=()
+mkdir -p "$work/www"
+ln -f "$work/track.bin" "$work/www/track.bin"
+for i in 1 2 3; do
+  mkdir -p "$work/ng$i/logs"
+  port=$((30000 + RANDOM % 20000 + i))
+  cat > "$work/ng$i/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/ng$i/nginx.pid;
+error_log $work/ng$i/logs/error.log warn;
+events { worker_connections 1024; }
+http { access_log off; sendfile on; tcp_nopush on;
+  server { listen 127.0.0.1:$port; root $work/www; } }
+CONF
+  nginx -p "$work/ng$i" -c "$work/ng$i/nginx.conf" &
+  pids+=($!)
+  nginx_urls+=("http://127.0.0.1:$port/track.bin")
+done
+for u in "${nginx_urls[@]}"; do
+  for _ in $(seq 100); do curl -sfI "$u" > /dev/null && break; sleep 0.05; done
+done
+echo "waiting for node 1 to hash its torrent and seed it..."
+for _ in $(seq 1200); do grep -q "bittorrent: seeding $root" "$work/n1.log" && break; sleep 0.1; done
+grep -q "bittorrent: seeding $root" "$work/n1.log" || { cat "$work/n1.log"; exit 1; }
+digm-seed torrent "$root" --data "$work/n1" --web-seed "${urls[0]}" --web-seed "${urls[1]}" \
+  --web-seed "${urls[2]}" -o "$work/web.torrent" > /dev/null
+magnet=$(digm-seed torrent "$root" --data "$work/n1" -o "$work/bare.torrent" | jq -r .magnet)
+
+best_time() {  # best wall seconds of 3 runs of a command, each checked against the track
+  local best="" out=$1; shift
+  for _ in 1 2 3; do
+    rm -rf "$work/out" "$work/aria"
+    sync
+    /usr/bin/time -o "$work/time" -f '%e' "$@" > /dev/null 2>&1
+    cmp "$out" "$work/track.bin"
+    t=$(cat "$work/time")
+    if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
+  done
+  echo "$best"
+}
+
+aria=(aria2c -q -x3 -s3 -k1M --allow-overwrite=true --file-allocation=none)
+echo "downloading, best of 3 each..."
+t_nginx=$(best_time "$work/aria/track.bin" "${aria[@]}" -d "$work/aria" -o track.bin "${nginx_urls[@]}")
+t_torrent=$(best_time "$work/aria/track.bin" "${aria[@]}" --enable-dht=false --bt-enable-lpd=false \
+  --enable-peer-exchange=false --seed-time=0 -d "$work/aria" "$work/web.torrent")
+t_http=$(best_time "$work/out" digm-fetch "$root" --peer "${urls[0]}" --peer "${urls[1]}" \
+  --peer "${urls[2]}" --no-cache -q -o "$work/out")
+t_mixed=$(best_time "$work/out" digm-fetch "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" \
+  --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out")
+t_swarm=$(best_time "$work/out" digm-fetch "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" \
+  --no-cache -q -o "$work/out")
+# What the swarm delivered in a mixed fetch.
+digm-pay wallet new -o "$work/l.wallet" > /dev/null
+digm-fetch "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" --peer "${urls[1]}" \
+  --peer "${urls[2]}" --no-cache -q -o "$work/out" --wallet "$work/l.wallet" --receipt "$work/r.json"
+bt_share=$(jq '([.deliveries[] | select(.url | startswith("bt://")) | .bytes] | add // 0) * 100
+  / ([.deliveries[].bytes] | add) | floor' "$work/r.json")
+rss=$(( $(awk '/VmHWM/ { print $2 }' "/proc/$seeder/status") / 1024 ))
+mbps() { awk -v s="$1" -v m="$size_mb" 'BEGIN { printf "%.0f", m / s }'; }
+
+printf '\n%-58s %8s %8s\n' "${size_mb} MiB" seconds "MiB/s"
+printf '%-58s %8s %8s\n' "aria2c -x3 -s3 from three nginx" "$t_nginx" "$(mbps "$t_nginx")"
+printf '%-58s %8s %8s\n' "aria2c through digm's torrent (three nodes' web seeds)" "$t_torrent" "$(mbps "$t_torrent")"
+printf '%-58s %8s %8s\n' "digm-fetch, HTTP from three nodes" "$t_http" "$(mbps "$t_http")"
+printf '%-58s %8s %8s\n' "digm-fetch, node 1's swarm + two nodes over HTTP" "$t_mixed" "$(mbps "$t_mixed")"
+printf '%-58s %8s %8s\n' "digm-fetch, node 1's swarm alone" "$t_swarm" "$(mbps "$t_swarm")"
+echo "in a mixed fetch the swarm delivered ${bt_share}% of the bytes"
+echo
+r_torrent=$(ratio "$t_torrent" "$t_nginx")
+r_mixed=$(ratio "$t_http" "$t_mixed")
+printf '%-58s %6s  %s\n' "aria2c torrent time / aria2c nginx time (target <= 1.10)" "$r_torrent" "$(verdict "$r_torrent" 1.10 le)"
+printf '%-58s %6s  %s\n' "mixed throughput / HTTP throughput     (target >= 0.90)" "$r_mixed" "$(verdict "$r_mixed" 0.90 ge)"
+printf '%-58s %6s  %s\n' "peak RSS MiB of the seeding node       (target <= 100)" "$rss" "$(verdict "$rss" 100 le)"
