@@ -50,6 +50,7 @@ bench:
 	@bench/seed.sh $(BUILD)/bin
 	@bench/fetch.sh $(BUILD)/bin
 	@bench/dht.sh $(BUILD)/bin
+	@bench/bt.sh $(BUILD)/bin
 	@bench/audit.sh $(BUILD)/bin
 	@bench/pay.sh $(BUILD)/bin
 	@bench/live.sh $(BUILD)/bin

@@ -29,28 +29,7 @@ for i in 1 2 3; do
   urls+=("$(node_url "$work/n$i.log" "$!")")
 done
 rm -rf "$work/chunks"
-nginx_urls=()
-mkdir -p "$work/www"
-ln -f "$work/track.bin" "$work/www/track.bin"
-for i in 1 2 3; do
-  mkdir -p "$work/ng$i/logs"
-  port=$((30000 + RANDOM % 20000 + i))
-  cat > "$work/ng$i/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/ng$i/nginx.pid;
-error_log $work/ng$i/logs/error.log warn;
-events { worker_connections 1024; }
-http { access_log off; sendfile on; tcp_nopush on;
-  server { listen 127.0.0.1:$port; root $work/www; } }
-CONF
-  nginx -p "$work/ng$i" -c "$work/ng$i/nginx.conf" &
-  pids+=($!)
-  nginx_urls+=("http://127.0.0.1:$port/track.bin")
-done
-for u in "${nginx_urls[@]}"; do
-  for _ in $(seq 100); do curl -sfI "$u" > /dev/null && break; sleep 0.05; done
-done
+start_nginx_mirrors "$work/track.bin"
 echo "waiting for node 1 to hash its torrent and seed it..."
 for _ in $(seq 1200); do grep -q "bittorrent: seeding $root" "$work/n1.log" && break; sleep 0.1; done
 grep -q "bittorrent: seeding $root" "$work/n1.log" || { cat "$work/n1.log"; exit 1; }

@@ -27,27 +27,7 @@ for i in 1 2 3; do
   start_node "$work/n$i"
   urls+=("$NODE_URL")
 done
-nginx_urls=()
-for i in 1 2 3; do
-  mkdir -p "$work/ng$i/logs" "$work/www"
-  ln -f "$work/track.bin" "$work/www/track.bin" 2>/dev/null || cp "$work/track.bin" "$work/www/track.bin"
-  port=$((30000 + RANDOM % 20000 + i))
-  cat > "$work/ng$i/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/ng$i/nginx.pid;
-error_log $work/ng$i/logs/error.log warn;
-events { worker_connections 1024; }
-http { access_log off; sendfile on; tcp_nopush on;
-  server { listen 127.0.0.1:$port; root $work/www; } }
-CONF
-  nginx -p "$work/ng$i" -c "$work/ng$i/nginx.conf" &
-  pids+=($!)
-  nginx_urls+=("http://127.0.0.1:$port/track.bin")
-done
-for u in "${nginx_urls[@]}"; do
-  for _ in $(seq 100); do curl -sfI "$u" > /dev/null && break; sleep 0.05; done
-done
+start_nginx_mirrors "$work/track.bin"
 peers=(--peer "${urls[0]}" --peer "${urls[1]}" --peer "${urls[2]}")
 clear_root=$(jq -r .root "$work/clear.json")
 enc_root=$(jq -r .root "$work/enc.json")

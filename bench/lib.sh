@@ -33,3 +33,32 @@ seconds() {
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
+
+# start_nginx_mirrors FILE: three nginx servers on 127.0.0.1 serving FILE as
+# $work/www/track.bin (a hard link, or a copy); sets nginx_urls, adds the
+# PIDs to pids, and returns once each answers.
+start_nginx_mirrors() {
+  local i port u
+  nginx_urls=()
+  mkdir -p "$work/www"
+  ln -f "$1" "$work/www/track.bin" 2>/dev/null || cp "$1" "$work/www/track.bin"
+  for i in 1 2 3; do
+    mkdir -p "$work/ng$i/logs"
+    port=$((30000 + RANDOM % 20000 + i))
+    cat > "$work/ng$i/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/ng$i/nginx.pid;
+error_log $work/ng$i/logs/error.log warn;
+events { worker_connections 1024; }
+http { access_log off; sendfile on; tcp_nopush on;
+  server { listen 127.0.0.1:$port; root $work/www; } }
+CONF
+    nginx -p "$work/ng$i" -c "$work/ng$i/nginx.conf" &
+    pids+=($!)
+    nginx_urls+=("http://127.0.0.1:$port/track.bin")
+  done
+  for u in "${nginx_urls[@]}"; do
+    for _ in $(seq 100); do curl -sfI "$u" > /dev/null && break; sleep 0.05; done
+  done
+}

@@ -516,12 +516,6 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     // Peers are connected and rates measured on each tick: 500 ms by default,
     // which is most of a short download.
     s.set_int(lt::settings_pack::tick_interval, 100);
-    s.set_int(lt::settings_pack::max_out_request_queue, 1500);
-    s.set_int(lt::settings_pack::max_queued_disk_bytes, 8 << 20);
-    s.set_int(lt::settings_pack::send_buffer_watermark, 3 << 20);
-    s.set_int(lt::settings_pack::send_buffer_low_watermark, 1 << 20);
-    s.set_int(lt::settings_pack::send_buffer_watermark_factor, 150);
-    s.set_int(lt::settings_pack::max_peer_recv_buffer_size, 5 << 20);
   }
   s.set_bool(lt::settings_pack::dht_read_only, o.read_only);
   s.set_str(lt::settings_pack::user_agent, "digm");
