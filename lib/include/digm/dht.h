@@ -69,6 +69,11 @@ class Swarm {
   Status status();
   // Peers libtorrent banned for corrupt pieces, with why.
   std::vector<std::pair<std::string, std::string>> Banned();
+  // Called on libtorrent's alert thread each time a piece is in (or one is
+  // banned), so a caller waiting on other sockets can wake up. It runs under
+  // the swarm's lock, so it must be quick and not call the swarm; once
+  // OnPiece(nullptr) returns it is not called again.
+  void OnPiece(std::function<void()> wake);
 
   struct State;
 

@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "bt/disk_io.h"
+#include "bt/nodelay.h"
 #include "digm/address.h"
 #include "digm/file.h"
 
@@ -258,6 +259,7 @@ struct Swarm::State {
   std::shared_ptr<bt::Storage> storage;
   size_t peers = 0;
   std::chrono::steady_clock::time_point peers_at{};
+  std::function<void()> wake;  // set before the first piece can come
 
   // Pieces [first, last] covering a range (piece_length known).
   std::pair<int, int> Pieces(uint64_t offset, uint64_t n) const {
@@ -284,11 +286,11 @@ struct Swarm::State {
     }
     piece_length = ti.piece_length();
     have.assign(static_cast<size_t>(ti.num_pieces()), false);
-    // Every piece at the lowest priority but one, the wanted ones above it.
-    // (Not none: a torrent that wants nothing counts as finished, and
-    // wanting pieces again takes libtorrent seconds to ramp up.)
+    // Only the pieces asked for: pieces downloaded unasked (at a low
+    // priority) filled the request queue ahead of the asked ones, which the
+    // writer then waited for, and took CPU the HTTP nodes' chunks needed.
     handle.prioritize_pieces(std::vector<lt::download_priority_t>(
-        static_cast<size_t>(ti.num_pieces()), lt::low_priority));
+        static_cast<size_t>(ti.num_pieces()), lt::dont_download));
     for (const auto& [o, n] : wanted) Prioritize(o, n);
     wanted.clear();
   }
@@ -339,6 +341,7 @@ struct Dht::Impl {
     } else if (lt::alert_cast<lt::metadata_received_alert>(a)) {
       if (auto ti = s.handle.torrent_file()) s.Metadata(*ti);
     }
+    if (s.wake && !lt::alert_cast<lt::block_finished_alert>(a)) s.wake();  // not per block
   }
 
   // The routing table's size comes from libtorrent's DHT stats, asked for
@@ -524,6 +527,7 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     return std::unique_ptr<lt::dht::dht_storage_interface>(new TtlStorage(settings, ttl));
   };
 
+  if (o.bittorrent) params.extensions.push_back(bt::NoDelayPlugin());
   auto storages = std::make_shared<Storages>();
   params.disk_io_constructor = bt::DiskIoConstructor(
       [storages](const lt::storage_params& p) { return storages->Find(p.info_hash); });
@@ -556,6 +560,8 @@ Dht::~Dht() {
     std::lock_guard lock(impl_->mu);
     impl_->stop = true;
   }
+  // An alert wakes the loop from its wait at once, not up to 200 ms later.
+  impl_->session.post_session_stats();
   impl_->thread.join();
 }
 
@@ -845,6 +851,11 @@ size_t Swarm::Peers() {
   state_->peers = static_cast<size_t>(std::max(st.num_peers, 0));
   state_->peers_at = now;
   return state_->peers;
+}
+
+void Swarm::OnPiece(std::function<void()> wake) {
+  std::lock_guard lock(state_->mu);
+  state_->wake = std::move(wake);
 }
 
 Status Swarm::status() {

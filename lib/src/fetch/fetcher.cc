@@ -179,6 +179,7 @@ class Fetch {
       swarm_.swarm = o.swarm;
       swarm_.offsets = TrackLayout(m, nullptr).offsets;
       swarm_.last_progress = Now();
+      o.swarm->OnPiece([multi = multi_] { curl_multi_wakeup(multi); });
     }
     chunks_.resize(count_);
     for (auto& c : chunks_) {
@@ -188,6 +189,7 @@ class Fetch {
   }
 
   ~Fetch() {
+    if (swarm_.swarm) swarm_.swarm->OnPiece(nullptr);
     for (auto& t : transfers_) {
       curl_multi_remove_handle(multi_, t->easy);
       curl_easy_cleanup(t->easy);
