@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "channel_flags.h"
 #include "cli.h"
 #include "digm/pay_commands.h"
 #include "pay_flags.h"
@@ -53,13 +54,17 @@ int Wallets(CLI::App* wnew, CLI::App* wshow, const std::string& file, const std:
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app("Wallets and the ledger: settle receipts, sell tracks, reward, stake and slash.",
-               "digm-pay");
+  CLI::App app(
+      "Wallets and the ledger: settle receipts, sell tracks, pay per chunk, reward, stake and "
+      "slash.",
+      "digm-pay");
   cli::Init(app, "digm-pay");
   app.require_subcommand(1, 1);
   app.fallthrough();  // --ledger and --asset may follow the subcommand
   PayFlags f;
   AddPayFlags(app, f);
+  ChannelFlags ch;
+  AddChannelFlags(app, ch);
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
 
   if (f.wallet->parsed()) return Wallets(f.wnew, f.wshow, f.file, f.out);
@@ -69,6 +74,7 @@ int main(int argc, char** argv) {
   // Rewards are PARA; node rewards too unless --asset says otherwise.
   bool para = f.reward->parsed() || (f.noder->parsed() && !app.get_option("--asset")->count());
   f.b.asset = *ParseAsset(para ? "PARA" : f.asset_name);
+  if (ch.cmd->parsed()) return RunChannel(f.b, ch);
   if (f.check->parsed()) {
     auto l = OpenPayLedger(f.b.ledger, false);
     Status s = l.ok() ? (*l)->Check() : l.status();

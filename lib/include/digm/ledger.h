@@ -61,6 +61,16 @@ struct ChainSend {
   Transfer AsTransfer() const;
 };
 
+// A payment channel the ledger holds in escrow (SPEC §12): its document, what
+// vouchers have paid out of it so far (and the last voucher's seq), and
+// whether the rest went back to the payer.
+struct ChannelRow {
+  std::string doc;
+  int64_t redeemed = 0;
+  uint64_t seq = 0;
+  bool refunded = false;
+};
+
 class Ledger {
  public:
   // Opens the ledger at `path`; without `create`, a file that does not exist
@@ -81,6 +91,9 @@ class Ledger {
     Status RecordPurchase(const std::string& root, const std::string& buyer,
                           const std::string& ref);
     bool HasPurchase(const std::string& root, const std::string& buyer);
+    Status AddChannel(const std::string& id, const std::string& doc);
+    Result<std::optional<ChannelRow>> FindChannel(const std::string& id);
+    Status UpdateChannel(const std::string& id, const ChannelRow& row);
     // No (exit 1) naming the account when one but the world would go below
     // zero; else commits.
     Status Commit();

@@ -94,6 +94,22 @@ Result<Posted> Slash(const PayBackend& b, std::istream& in,
 Result<Posted> NodeRewards(const PayBackend& b, const std::string& index_path,
                            const std::string& pool);
 
+// Payment channels (SPEC §12). open: locks `amount` of the payer's money for
+// `payee` until `days` from now and returns the signed digm.channel/1 (with
+// `posted` the escrow transfer). redeem: every digm.voucher/1 line of `in`
+// (NDJSON; other documents pass by), all or none. refund: the rest back to
+// the payer after expiry. show: the channel's digm.channel-state/1.
+// `channel` is a digm.channel/1 file or a channel id.
+struct ChannelOpenRequest {
+  std::string payer_wallet, payee, amount;
+  int64_t days = 30;
+};
+Result<Json> ChannelOpen(const PayBackend& b, const ChannelOpenRequest& r, Posted* posted);
+Result<Posted> ChannelRedeem(const PayBackend& b, std::istream& in);
+Result<Posted> ChannelRefund(const PayBackend& b, const std::string& channel,
+                             const std::string& payer_wallet);
+Result<Json> ChannelShow(const PayBackend& b, const std::string& channel);
+
 // digm.balance/1 documents, and the transfers touching `account` (all when
 // empty), oldest first, the chain backend's mined ones after.
 Result<std::vector<Json>> BalanceLines(const std::string& ledger, const std::string& account);

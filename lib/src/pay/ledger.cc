@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS chain_sends(
   amount INTEGER NOT NULL CHECK(amount > 0), memo TEXT NOT NULL, rounding TEXT NOT NULL,
   created TEXT NOT NULL, nonce INTEGER NOT NULL, raw TEXT NOT NULL, tx_hash TEXT NOT NULL,
   state TEXT NOT NULL, block INTEGER NOT NULL DEFAULT 0, UNIQUE(chain_id, ref, seq));
+CREATE TABLE IF NOT EXISTS channels(
+  id TEXT PRIMARY KEY, doc TEXT NOT NULL, redeemed INTEGER NOT NULL DEFAULT 0,
+  seq INTEGER NOT NULL DEFAULT 0, refunded INTEGER NOT NULL DEFAULT 0);
 )sql";
 
 constexpr std::string_view kDb = "ledger";  // how errors name this file
@@ -187,6 +190,38 @@ Status Ledger::Txn::RecordPurchase(const std::string& root, const std::string& b
                                    const std::string& ref) {
   try {
     sql::Run(*ledger_.db_, "INSERT OR IGNORE INTO purchases VALUES(?,?,?)", root, buyer, ref);
+  } catch (const std::exception& e) {
+    return sql::Error(kDb, e);
+  }
+  return Status::Ok();
+}
+
+Status Ledger::Txn::AddChannel(const std::string& id, const std::string& doc) {
+  try {
+    sql::Run(*ledger_.db_, "INSERT INTO channels(id, doc) VALUES(?,?)", id, doc);
+  } catch (const std::exception& e) {
+    return sql::Error(kDb, e);
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<ChannelRow>> Ledger::Txn::FindChannel(const std::string& id) {
+  try {
+    SQLite::Statement q = sql::Query(
+        *ledger_.db_, "SELECT doc, redeemed, seq, refunded FROM channels WHERE id = ?", id);
+    if (!q.executeStep()) return std::optional<ChannelRow>();
+    return std::optional<ChannelRow>(
+        ChannelRow{q.getColumn(0).getString(), q.getColumn(1).getInt64(),
+                   static_cast<uint64_t>(q.getColumn(2).getInt64()), q.getColumn(3).getInt() != 0});
+  } catch (const std::exception& e) {
+    return sql::Error(kDb, e);
+  }
+}
+
+Status Ledger::Txn::UpdateChannel(const std::string& id, const ChannelRow& row) {
+  try {
+    sql::Run(*ledger_.db_, "UPDATE channels SET redeemed = ?, seq = ?, refunded = ? WHERE id = ?",
+             row.redeemed, static_cast<int64_t>(row.seq), row.refunded ? 1 : 0, id);
   } catch (const std::exception& e) {
     return sql::Error(kDb, e);
   }

@@ -1,9 +1,12 @@
 #include "digm/pay_commands.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <istream>
 
+#include "digm/channel_pay.h"
 #include "digm/file.h"
 #include "digm/key_wrap.h"
 #include "digm/payments.h"
@@ -314,6 +317,75 @@ Result<std::vector<Json>> HistoryLines(const std::string& ledger_path, const std
     if (c.state == "mined") lines.push_back(c.AsTransfer().ToJson());
   }
   return lines;
+}
+
+}  // namespace digm
+
+namespace digm {
+namespace {
+
+// A digm.channel/1 file's id, or the argument itself when it is an id.
+Result<std::string> ChannelId(const std::string& arg) {
+  if (arg.size() == 64 && HexDecode(arg).ok()) return arg;
+  DIGM_ASSIGN_OR_RETURN(Json doc, ReadDocument(arg, "channel", 1));
+  DIGM_ASSIGN_OR_RETURN(Channel c, ReadChannel(doc));
+  return c.id;
+}
+
+}  // namespace
+
+Result<Json> ChannelOpen(const PayBackend& b, const ChannelOpenRequest& r, Posted* posted) {
+  if (b.chain) return Status::Usage("channels on a chain are not built yet: use the ledger");
+  DIGM_ASSIGN_OR_RETURN(int64_t amount, Money(b, r.amount));
+  if (amount <= 0) return Status::Usage("the amount must be more than zero");
+  if (r.days < 1 || r.days > 3650) return Status::Usage("--expires must be 1 to 3650 days");
+  DIGM_ASSIGN_OR_RETURN(Address payee, AddressArg(r.payee));
+  DIGM_ASSIGN_OR_RETURN(Wallet payer, ReadWalletFile(r.payer_wallet));
+  if (payee == payer.address) return Status::Usage("a channel to its own payer pays no one");
+  Json doc = MakeChannel(payer, payee, b.asset, amount, b.clock() + r.days * 86400, "ledger");
+  DIGM_ASSIGN_OR_RETURN(Channel c, ReadChannel(doc));
+  DIGM_ASSIGN_OR_RETURN(Posted p, InTxn(b, [&](Ledger::Txn& txn, Posted& p) {
+                          return OpenLedgerChannel(txn, c, &p.transfers);
+                        }));
+  if (posted) *posted = std::move(p);
+  return doc;
+}
+
+Result<Posted> ChannelRedeem(const PayBackend& b, std::istream& in) {
+  std::vector<Json> vouchers;
+  std::string line;
+  for (size_t n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto doc = ParseJson(line);
+    if (!doc.ok()) return doc.status().Context("line " + std::to_string(n));
+    if (!doc->is_object() || StringOr(*doc, "schema").rfind("digm.voucher/", 0) != 0) continue;
+    vouchers.push_back(std::move(*doc));
+  }
+  if (in.bad()) return Status::BadInput("reading the vouchers: " + std::string(strerror(errno)));
+  if (b.chain) return Status::Usage("channels on a chain are not built yet: use the ledger");
+  return InTxn(b, [&](Ledger::Txn& txn, Posted& p) -> Status {
+    for (size_t i = 0; i < vouchers.size(); ++i) {
+      Status s = RedeemVoucher(txn, vouchers[i], &p.transfers);
+      if (!s.ok()) return s.Context("voucher " + std::to_string(i + 1));
+    }
+    return Status::Ok();
+  });
+}
+
+Result<Posted> ChannelRefund(const PayBackend& b, const std::string& channel,
+                             const std::string& payer_wallet) {
+  DIGM_ASSIGN_OR_RETURN(std::string id, ChannelId(channel));
+  DIGM_ASSIGN_OR_RETURN(Wallet payer, ReadWalletFile(payer_wallet));
+  return InTxn(b, [&](Ledger::Txn& txn, Posted& p) {
+    return RefundChannel(txn, id, payer.address, b.clock(), &p.transfers);
+  });
+}
+
+Result<Json> ChannelShow(const PayBackend& b, const std::string& channel) {
+  DIGM_ASSIGN_OR_RETURN(std::string id, ChannelId(channel));
+  DIGM_ASSIGN_OR_RETURN(auto ledger, OpenPayLedger(b.ledger, false, b.clock));
+  DIGM_ASSIGN_OR_RETURN(auto txn, ledger->Begin());
+  return ChannelState(*txn, id);
 }
 
 }  // namespace digm

@@ -1,0 +1,56 @@
+// A priced node's book of payment channels (SPEC §12), one SQLite file in its
+// data folder: per channel the channel document, the best voucher it took
+// and the bytes it served on it. Every request of a paying client is decided
+// here in one transaction: a better voucher is taken, then the request is
+// allowed only while the bytes served stay within those paid for plus the
+// credit. A voucher is committed before the request it came with is
+// answered, so one acknowledged is never lost to a crash of the node (the
+// file is in WAL mode with synchronous=NORMAL: a killed process loses
+// nothing; a power cut may lose the last transactions). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "digm/channel.h"
+
+namespace SQLite {
+class Database;
+}  // namespace SQLite
+
+namespace digm {
+
+class VoucherBook {
+ public:
+  // The book at `path`; without `create`, a missing file is BadInput.
+  static Result<std::unique_ptr<VoucherBook>> Open(const std::string& path, bool create = true);
+  ~VoucherBook();
+
+  struct Decision {
+    bool allowed = false;     // serve it; false: answer 402
+    int64_t paid = 0;         // the best voucher's amount
+    int64_t owed = 0;         // the price of what was served, with this request if allowed
+    uint64_t paid_bytes = 0;  // of this request, those already paid for (the rest is credit)
+  };
+
+  // Decides a request of `bytes` on `channel` carrying `voucher` (null: none
+  // came, the best one taken counts). A voucher below the best one, or of the
+  // same seq with another amount, is refused (Integrity) and nothing changes;
+  // the same voucher again is fine. Allowed while served + bytes <= the bytes
+  // the best voucher pays for at `per_mb`, plus `credit`.
+  Result<Decision> Charge(const Channel& channel, const Voucher* voucher, uint64_t bytes,
+                          int64_t per_mb, uint64_t credit);
+
+  // Each channel's best voucher, oldest channel first; channels with none are left out.
+  Result<std::vector<Json>> Best();
+
+ private:
+  explicit VoucherBook(std::unique_ptr<SQLite::Database> db);
+  std::mutex mu_;
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+}  // namespace digm
