@@ -1,5 +1,5 @@
 // digm-seed: a storage node (SPEC §5): init, serve, add, publish, ls, rm,
-// fsck, gc, peers and torrent over a data folder. What each command does is in
+// fsck, gc, peers, torrent and vouchers over a data folder. What each command does is in
 // digm/seed_node.h and digm/node_store.h; this file parses and prints.
 #include "cli.h"
 #include "digm/clock.h"
@@ -17,8 +17,10 @@ int Print(const Result<Json>& doc) {
   return s.ok() ? 0 : diag::Fail(s);
 }
 
-int Serve(SeedOptions& so, CLI::App* serve, const std::vector<std::string>& allow, bool quiet) {
+int Serve(SeedOptions& so, CLI::App* serve, const std::vector<std::string>& allow,
+          const PriceFlags& price, bool quiet) {
   if (int rc = cli::CheckListen("--listen", so.listen); rc >= 0) return rc;
+  if (int rc = ServePrice(serve, price, so); rc >= 0) return rc;
   if (so.dht) {
     if (int rc = cli::CheckDhtFlags(so.dht_options); rc >= 0) return rc;
     cli::DhtDebugLog(so.dht_options);
@@ -91,7 +93,8 @@ int main(int argc, char** argv) {
   };
   auto* init = with_data("init", "create a data folder, its node wallet and index");
   auto* serve = with_data("serve", "serve the node over HTTP until SIGTERM");
-  AddServeFlags(serve, so, allow);
+  PriceFlags price;
+  AddServeFlags(serve, so, allow, price);
   serve->add_flag("-q,--quiet", quiet, "log nothing but errors");
   auto* add = with_data("add", "import a track and its chunks offline");
   track_opts(add);
@@ -118,6 +121,7 @@ int main(int argc, char** argv) {
   torrent->add_option("--web-seed", web_seeds, "a node serving it (repeatable)")->type_name("URL");
   torrent->add_option("-o,--output", out, "the .torrent to write")->required()->type_name("FILE");
   torrent->add_flag("--v1", v1, "a BitTorrent v1 torrent (BEP 3), for clients without BEP 52");
+  auto* vouchers = with_data("vouchers", "print each channel's best voucher, for digm-pay (NDJSON)");
   auto* gc = with_data("gc", "remove tracks whose pins all expired, and their chunks (JSON)");
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
 
@@ -126,12 +130,18 @@ int main(int argc, char** argv) {
     auto w = InitSeed(data);
     return Print(w.ok() ? Result<Json>(IdentityToJson(*w)) : Result<Json>(w.status()));
   }
-  if (serve->parsed()) return Serve(so, serve, allow, quiet);
+  if (serve->parsed()) return Serve(so, serve, allow, price, quiet);
   if (publish->parsed()) return Print(PublishTrack(manifest, from, node, wallet, replicas, days));
   if (add->parsed()) return Print(AddTrackOffline(data, manifest, from));
   if (ls->parsed() || rm->parsed()) return List(data, rm->parsed() ? root : "");
   if (gc->parsed()) return Print(CollectGarbage(data, UnixNow()));
   if (fsck->parsed()) return Fsck(data, repair);
+  if (vouchers->parsed()) {
+    auto best = BestVouchers(data);
+    if (!best.ok()) return diag::Fail(best.status());
+    for (const auto& v : *best) cli::PrintLine(v);
+    return 0;
+  }
   if (torrent->parsed()) return Print(WriteTrackTorrent(data, root, web_seeds, out, v1));
   return Print(PeerList(data, UnixNow()));
 }

@@ -1,15 +1,23 @@
 // The flags of digm-seed serve, into the node's options.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cli.h"
 #include "digm/seed_node.h"
 #include "flags.h"
 
 namespace digm {
 
-inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::string>& allow) {
+// The price flags as given; Serve parses them (ServePrice).
+struct PriceFlags {
+  std::string per_mb, asset = "XFG", credit = "1M";
+};
+
+inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::string>& allow,
+                          PriceFlags& price) {
   auto seconds = CLI::Range(1, 86400);
   serve
       ->add_option("-l,--listen", so.listen, "address and port to listen on (port 0: any free one)")
@@ -54,12 +62,52 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
       ->type_name("S");
   serve->add_flag("--dht-port-mapping", so.dht_options.port_mapping,
                   "map the DHT port with UPnP and NAT-PMP");
+  serve->add_option("--price-per-mb", price.per_mb, "charge this per 1,000,000 bytes sent (SPEC §12)")
+      ->type_name("P");
+  serve->add_option("--asset", price.asset, "what the price is in: XFG or PARA")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"XFG", "PARA"}));
+  serve
+      ->add_option("--credit", price.credit,
+                   "bytes sent unpaid to a paying client (K, M, G: KiB, MiB, GiB)")
+      ->capture_default_str()
+      ->type_name("BYTES");
   serve->add_flag("--bittorrent", so.bittorrent,
                   "seed every complete track over BitTorrent, from the chunk store");
   serve
       ->add_option("--bt-listen", so.bt_listen,
                    "BitTorrent address (repeatable; default: the DHT's, or 0.0.0.0:6881)")
       ->type_name("HOST:PORT");
+}
+
+// "1048576", "512K", "1M", "2G" (binary multiples) -> bytes; nullopt when not one.
+inline std::optional<uint64_t> ParseBytes(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 15) return std::nullopt;
+  std::string unit = text.substr(digits);
+  int shift = unit.empty() ? 0 : unit == "K" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : -1;
+  if (shift < 0) return std::nullopt;
+  return std::stoull(text.substr(0, digits)) << shift;
+}
+
+// Sets so.price and so.credit from the flags; -1, or the exit code of a usage error.
+inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
+  if (f.per_mb.empty()) {
+    for (const char* o : {"--asset", "--credit"}) {
+      if (serve->get_option(o)->count())
+        return cli::UsageError(std::string(o) + " goes with --price-per-mb");
+    }
+    return -1;
+  }
+  Asset asset = *ParseAsset(f.asset);
+  auto per_mb = ParseAmount(f.per_mb, asset.decimals);
+  if (!per_mb.ok()) return cli::UsageError("--price-per-mb: " + per_mb.status().message());
+  auto credit = ParseBytes(f.credit);
+  if (!credit) return cli::UsageError("--credit: '" + f.credit + "' is not a size (e.g. 1M)");
+  so.price = Price{asset, *per_mb};
+  so.credit = *credit;
+  return -1;
 }
 
 }  // namespace digm

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "digm/channel.h"
 #include "digm/chunk_store.h"
 #include "digm/document.h"
 #include "digm/manifest.h"
@@ -17,8 +19,10 @@
 namespace digm {
 
 // The signed digm.pong/1 a node answers GET /ping?nonce=HEX with:
-// {"schema","node_id","time","nonce","url","signer","signature"}.
-Json SignedPong(const Wallet& identity, const std::string& url, const std::string& nonce_hex);
+// {"schema","node_id","time","nonce","url","signer","signature"}, and the
+// node's "price" when it charges (`price` not null, SPEC §12).
+Json SignedPong(const Wallet& identity, const std::string& url, const std::string& nonce_hex,
+                const Json& price = nullptr);
 
 // The host of an http(s) URL, lower-cased and without IPv6 brackets; "" when
 // `url` is not one.
@@ -42,6 +46,12 @@ bool PeerUrlAllowed(const std::string& url, const std::string& own_url);
 // and whose node_id is its signer. Network error when the node cannot be
 // reached; Integrity error for any other answer.
 Result<Address> ProveIdentity(const std::string& url, long timeout_ms = 3000);
+// The same, with the price the node signed in its pong (none: it is free).
+struct NodeProof {
+  Address address{};
+  std::optional<Price> price;
+};
+Result<NodeProof> ProveNode(const std::string& url, long timeout_ms = 3000);
 
 struct UploadResult {
   uint64_t uploaded = 0, already = 0;  // chunks sent, chunks the node had

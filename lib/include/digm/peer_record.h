@@ -14,8 +14,10 @@
 namespace digm {
 
 // {"schema","node_id","url","address","public","seen","signer","signature"},
-// signed by `identity`; `seen` in unix seconds.
-Json MakePeerRecord(const Wallet& identity, const std::string& url, int64_t seen);
+// signed by `identity`; `seen` in unix seconds. A node that charges adds its
+// "price" ({"asset","per_mb"}, SPEC §12) when `price` is not null.
+Json MakePeerRecord(const Wallet& identity, const std::string& url, int64_t seen,
+                    const Json& price = nullptr);
 
 struct PeerRecord {
   Address signer{};

@@ -15,10 +15,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "digm/channel.h"
 #include "digm/clock.h"
 #include "digm/http.h"
 #include "digm/node_store.h"
 #include "digm/stream_api.h"
+#include "digm/voucher_book.h"
 #include "digm/wallet.h"
 
 namespace digm {
@@ -26,6 +28,9 @@ namespace digm {
 struct SeedMetrics {
   std::atomic<uint64_t> requests{0}, bytes_served{0}, audit_answers{0};
   std::atomic<uint64_t> client_errors{0}, rejected_records{0}, chunks_received{0};
+  // Of the content bytes a priced node sent, those vouchers had paid for and
+  // those sent on credit; and the requests it answered 402.
+  std::atomic<uint64_t> bytes_paid{0}, bytes_unpaid{0}, payment_required{0};
 };
 
 class SeedApi {
@@ -44,6 +49,11 @@ class SeedApi {
     std::function<Result<Address>(const std::string& url)> prove;
     Clock clock = UnixNow;         // what "now" is for records, pins and peers
     StreamApi* streams = nullptr;  // the live-stream routes, when the node keeps streams
+    // Charging for content (SPEC §12): with a price above zero, content is
+    // sent only within what a channel's vouchers paid plus `credit` bytes.
+    std::optional<Price> price;
+    uint64_t credit = 1 << 20;
+    VoucherBook* vouchers = nullptr;  // required with a price
   };
 
   SeedApi(NodeStore& store, const Wallet& identity, Options options);
@@ -82,6 +92,10 @@ class SeedApi {
  private:
   void PreloadTrack(HttpResponse& page, const std::string& root);
   HttpResponse Content(const HttpRequest& req, const std::string& id);
+  // Null when `bytes` of content may be sent for `req`; else the 402 (or 400) to answer.
+  std::optional<HttpResponse> Charge(const HttpRequest& req, uint64_t bytes);
+  bool Priced() const { return options_.price && options_.price->per_mb > 0; }
+  Json PriceJson() const { return Priced() ? options_.price->ToJson() : Json(nullptr); }
   HttpResponse PutTrack(const HttpRequest& req, const std::string& root);
   HttpResponse PutContent(const HttpRequest& req, const std::string& hash);
   HttpResponse Discover(const HttpRequest& req);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "digm/crypto.h"
 #include "digm/dht.h"
 #include "digm/http_server.h"
+#include "digm/channel.h"
 #include "digm/manifest.h"
 #include "digm/wallet.h"
 
@@ -36,6 +38,9 @@ struct SeedOptions {
   bool bittorrent = false;
   std::vector<std::string> bt_listen;
   int stream_stale_after_s = 120;     // a live stream unheard this long leaves GET /streams
+  // Charging per byte (SPEC §12): vouchers kept in DATA/vouchers.db.
+  std::optional<Price> price;
+  uint64_t credit = 1 << 20;
   Clock clock = UnixNow;              // the node's "now"
   RandomSource random = RandomBytes;  // seeds the choice of gossip partners
 };
@@ -77,5 +82,8 @@ Result<Json> PublishTrack(const std::string& manifest_path, const std::string& f
                           uint64_t replicas, uint64_t duration_days);
 Result<Json> CollectGarbage(const std::string& data_dir, int64_t now);
 Result<Json> PeerList(const std::string& data_dir, int64_t now);
+// The best voucher of each channel the node was paid through (SPEC §12),
+// for digm-pay channel redeem; BadInput when the node never charged.
+Result<std::vector<Json>> BestVouchers(const std::string& data_dir);
 
 }  // namespace digm

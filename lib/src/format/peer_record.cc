@@ -4,7 +4,8 @@
 
 namespace digm {
 
-Json MakePeerRecord(const Wallet& identity, const std::string& url, int64_t seen) {
+Json MakePeerRecord(const Wallet& identity, const std::string& url, int64_t seen,
+                    const Json& price) {
   std::string id = AddressToString(identity.address);
   Json r = Json{{"schema", "digm.peer/1"},
                 {"node_id", id},
@@ -12,6 +13,7 @@ Json MakePeerRecord(const Wallet& identity, const std::string& url, int64_t seen
                 {"address", id},
                 {"public", HexEncode(identity.public_key)},
                 {"seen", Rfc3339(seen)}};
+  if (!price.is_null()) r["price"] = price;
   SignDocument(r, identity);
   return r;
 }

@@ -75,17 +75,24 @@ bool PeerUrlAllowed(const std::string& url, const std::string& own_url) {
   return own == HostScope::kNever || scope >= own;
 }
 
-Json SignedPong(const Wallet& identity, const std::string& url, const std::string& nonce_hex) {
+Json SignedPong(const Wallet& identity, const std::string& url, const std::string& nonce_hex,
+                const Json& price) {
   Json pong{{"schema", "digm.pong/1"},
             {"node_id", AddressToString(identity.address)},
             {"time", Rfc3339(UnixNow())},
             {"nonce", nonce_hex},
             {"url", BaseUrl(url)}};
+  if (!price.is_null()) pong["price"] = price;
   SignDocument(pong, identity);
   return pong;
 }
 
 Result<Address> ProveIdentity(const std::string& url_in, long timeout_ms) {
+  DIGM_ASSIGN_OR_RETURN(NodeProof p, ProveNode(url_in, timeout_ms));
+  return p.address;
+}
+
+Result<NodeProof> ProveNode(const std::string& url_in, long timeout_ms) {
   std::string url = BaseUrl(url_in);
   std::array<uint8_t, 16> nonce;
   RandomBytes(nonce);
@@ -110,7 +117,13 @@ Result<Address> ProveIdentity(const std::string& url_in, long timeout_ms) {
   if (StringOr(*pong, "node_id") != AddressToString(*signer)) {
     return bad("the pong is signed by another key");
   }
-  return *signer;
+  NodeProof proof{*signer, std::nullopt};
+  if (auto price = pong->find("price"); price != pong->end()) {
+    auto p = ReadPrice(*price);
+    if (!p.ok()) return bad("its price: " + p.status().message());
+    proof.price = *p;
+  }
+  return proof;
 }
 
 namespace {

@@ -73,7 +73,7 @@ SeedApi::SeedApi(NodeStore& store, const Wallet& identity, Options options)
       node_id_(AddressToString(identity.address)) {}
 
 Json SeedApi::SelfRecord() const {
-  return MakePeerRecord(identity_, options_.url, options_.clock());
+  return MakePeerRecord(identity_, options_.url, options_.clock(), PriceJson());
 }
 
 std::vector<std::string> SeedApi::CompleteRoots() {
@@ -238,7 +238,7 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
       if (std::string nonce = QueryParam(req.target, "nonce"); !nonce.empty()) {
         if (!IsNonce(nonce))
           return HttpResponse::Error(400, "nonce: expected 16 to 128 hex digits");
-        return HttpResponse::Json(200, DumpDocument(SignedPong(identity_, options_.url, nonce)));
+        return HttpResponse::Json(200, DumpDocument(SignedPong(identity_, options_.url, nonce, PriceJson())));
       }
       return HttpResponse::Json(200, DumpDocument(Json{{"schema", "digm.pong/1"},
                                                        {"node_id", node_id_},
@@ -388,8 +388,55 @@ HttpResponse SeedApi::Content(const HttpRequest& req, const std::string& id) {
       return bad;
     }
   }
-  if (req.method != "HEAD") metrics_.bytes_served += res.ContentLength();
+  if (req.method == "HEAD") return res;
+  if (Priced()) {
+    if (auto refused = Charge(req, res.ContentLength())) return std::move(*refused);
+  }
+  metrics_.bytes_served += res.ContentLength();
   return res;
+}
+
+std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t bytes) {
+  const Price& price = *options_.price;
+  auto refuse = [&](const std::string& channel, int64_t paid, const std::string& why) {
+    ++metrics_.payment_required;
+    Json invoice = MakeInvoice(channel, PriceOf(bytes, price.per_mb), paid, price);
+    if (!why.empty()) invoice["error"] = why;
+    return HttpResponse::Json(402, DumpDocument(invoice));
+  };
+  std::string channel_text = req.Header("digm-channel");
+  std::string voucher_text = req.Header("digm-voucher");
+  if (channel_text.empty()) return refuse("", 0, "this node charges: pay through a channel");
+  if (channel_text.size() > kMaxPaymentHeader || voucher_text.size() > kMaxPaymentHeader)
+    return HttpResponse::Error(400, "a payment header is over " +
+                                        std::to_string(kMaxPaymentHeader) + " bytes");
+  auto doc = ParseJson(channel_text);
+  auto channel = doc.ok() ? ReadChannel(*doc) : Result<Channel>(doc.status());
+  if (!channel.ok()) return refuse("", 0, "Digm-Channel: " + channel.status().message());
+  const Channel& c = *channel;
+  if (c.payee != identity_.address)
+    return refuse(c.id, 0, "the channel pays " + AddressToString(c.payee) + ", not this node");
+  if (c.asset.name != price.asset.name)
+    return refuse(c.id, 0, "the channel is in " + c.asset.name + "; this node charges in " +
+                               price.asset.name);
+  if (c.expires <= options_.clock()) return refuse(c.id, 0, "the channel expired");
+  std::optional<Voucher> voucher;
+  if (!voucher_text.empty()) {
+    auto vdoc = ParseJson(voucher_text);
+    auto v = vdoc.ok() ? ReadVoucher(*vdoc, c) : Result<Voucher>(vdoc.status());
+    if (!v.ok()) return refuse(c.id, 0, "Digm-Voucher: " + v.status().message());
+    voucher = std::move(*v);
+  }
+  auto d = options_.vouchers->Charge(c, voucher ? &*voucher : nullptr, bytes, price.per_mb,
+                                     options_.credit);
+  if (!d.ok()) return refuse(c.id, 0, "Digm-Voucher: " + d.status().message());
+  if (!d->allowed) {
+    ++metrics_.payment_required;
+    return HttpResponse::Json(402, DumpDocument(MakeInvoice(c.id, d->owed, d->paid, price)));
+  }
+  metrics_.bytes_paid += d->paid_bytes;
+  metrics_.bytes_unpaid += bytes - d->paid_bytes;
+  return std::nullopt;
 }
 
 std::shared_ptr<const OpenFile> SeedApi::OpenChunk(const std::string& hash, uint64_t* size) {
@@ -590,6 +637,12 @@ HttpResponse SeedApi::Metrics() {
   metric("digm_client_errors_total", "counter", "Requests answered with a 4xx status.",
          metrics_.client_errors);
   metric("digm_bytes_served_total", "counter", "Content bytes sent.", metrics_.bytes_served);
+  metric("digm_bytes_served_paid_total", "counter",
+         "Content bytes sent that vouchers had paid for (a priced node).", metrics_.bytes_paid);
+  metric("digm_bytes_served_unpaid_total", "counter",
+         "Content bytes sent on credit, not yet paid for (a priced node).", metrics_.bytes_unpaid);
+  metric("digm_payment_required_total", "counter", "Requests answered 402 Payment Required.",
+         metrics_.payment_required);
   metric("digm_chunks_received_total", "counter", "Chunks uploaded to this node.",
          metrics_.chunks_received);
   metric("digm_audit_answers_total", "counter", "Storage challenges answered.",

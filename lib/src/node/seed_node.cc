@@ -469,12 +469,28 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
                                           .stale_after = o.stream_stale_after_s,
                                           .clock = o.clock,
                                           .log = log});
+  std::unique_ptr<VoucherBook> vouchers;
+  if (o.price && o.price->per_mb > 0) {
+    auto book = VoucherBook::Open(o.data_dir + "/vouchers.db");
+    if (!book.ok()) {
+      unlink(marker.c_str());
+      return book.status();
+    }
+    vouchers = std::move(*book);
+  }
   api = std::make_unique<SeedApi>(*store, identity,
                                   SeedApi::Options{.url = o.url,
                                                    .allowed_publishers = o.allowed_publishers,
                                                    .peer_ttl = o.peer_ttl_s,
                                                    .clock = o.clock,
-                                                   .streams = &stream_api});
+                                                   .streams = &stream_api,
+                                                   .price = o.price,
+                                                   .credit = o.credit,
+                                                   .vouchers = vouchers.get()});
+  if (vouchers) {
+    log("charging " + FormatAmount(o.price->per_mb, o.price->asset.decimals) + " " +
+        o.price->asset.name + " per MB, " + std::to_string(o.credit) + " bytes of credit");
+  }
   log("serving " + o.data_dir + " at " + o.url + " as " + api->node_id());
   std::unique_ptr<Dht> dht;
   if (o.dht || o.bittorrent) {
@@ -585,6 +601,16 @@ Result<Json> PeerList(const std::string& data_dir, int64_t now) {
     out.push_back(record);
   }
   return out;
+}
+
+Result<std::vector<Json>> BestVouchers(const std::string& data_dir) {
+  std::string path = data_dir + "/vouchers.db";
+  auto book = VoucherBook::Open(path, false);
+  if (!book.ok()) {
+    return Status::BadInput("no vouchers in " + data_dir + ": the node never charged")
+        .WithHint("serve with --price-per-mb P to charge");
+  }
+  return (*book)->Best();
 }
 
 }  // namespace digm
