@@ -78,6 +78,8 @@ static int Run(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("-o,--output", r.output, "write the track here, or - for stdout")
       ->type_name("FILE");
+  app.add_option("--pay", r.pay, "pay per chunk through this digm.channel/1 (repeatable)")
+      ->type_name("CHANNEL");
   app.add_option("--receipt", r.receipt, "write a signed digm.receipt/1 here (needs --wallet)")
       ->type_name("FILE");
   app.add_option("--cache", r.cache, "content-addressed cache of fetched chunks")->type_name("DIR");

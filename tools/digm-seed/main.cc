@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
   torrent->add_option("--web-seed", web_seeds, "a node serving it (repeatable)")->type_name("URL");
   torrent->add_option("-o,--output", out, "the .torrent to write")->required()->type_name("FILE");
   torrent->add_flag("--v1", v1, "a BitTorrent v1 torrent (BEP 3), for clients without BEP 52");
-  auto* vouchers = with_data("vouchers", "print each channel's best voucher, for digm-pay (NDJSON)");
+  auto* vouchers =
+      with_data("vouchers", "print each channel's best voucher, for digm-pay (NDJSON)");
   auto* gc = with_data("gc", "remove tracks whose pins all expired, and their chunks (JSON)");
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
 

@@ -62,7 +62,9 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
       ->type_name("S");
   serve->add_flag("--dht-port-mapping", so.dht_options.port_mapping,
                   "map the DHT port with UPnP and NAT-PMP");
-  serve->add_option("--price-per-mb", price.per_mb, "charge this per 1,000,000 bytes sent (SPEC §12)")
+  serve
+      ->add_option("--price-per-mb", price.per_mb,
+                   "charge this per 1,000,000 bytes sent (SPEC §12)")
       ->type_name("P");
   serve->add_option("--asset", price.asset, "what the price is in: XFG or PARA")
       ->capture_default_str()

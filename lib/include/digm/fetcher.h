@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "digm/channel.h"
 #include "digm/chunk_store.h"
 #include "digm/manifest.h"
 #include "digm/node_client.h"
@@ -43,6 +44,13 @@ struct FetchOptions {
   // With no HTTP peer left, how long the swarm may deliver nothing before
   // the fetch fails (digm-fetch: three times --timeout).
   long swarm_stall_ms = 30000;
+  // Paying per chunk (SPEC §12): the payer's wallet and its channels, one
+  // per payee. A node that charges (its signed pong names a price) is asked
+  // only through its channel, each request with a voucher for every byte
+  // asked of it so far; a node without one is left out. Nodes at the lowest
+  // price are asked first; a dearer one only while they are all busy.
+  const Wallet* payer = nullptr;
+  std::vector<Channel> channels;
   std::function<void(const FetchProgress&)> progress;
 };
 
@@ -52,7 +60,9 @@ struct Delivery {
   std::vector<uint64_t> chunks;  // indices it delivered (verified)
   uint64_t bytes = 0;
   bool dropped = false;
-  std::string reason;  // why it was dropped
+  std::string reason;   // why it was dropped
+  int64_t paid = 0;     // the last voucher sent it, atomic units of its channel's asset
+  std::string channel;  // that channel's id; empty: not paid
 };
 
 struct FetchResult {

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "digm/channel.h"
 #include "digm/clock.h"
 #include "digm/crypto.h"
 #include "digm/dht.h"
 #include "digm/http_server.h"
-#include "digm/channel.h"
 #include "digm/manifest.h"
 #include "digm/wallet.h"
 
@@ -37,7 +37,7 @@ struct SeedOptions {
   // store, on the DHT's socket (with --dht) and at each of bt_listen.
   bool bittorrent = false;
   std::vector<std::string> bt_listen;
-  int stream_stale_after_s = 120;     // a live stream unheard this long leaves GET /streams
+  int stream_stale_after_s = 120;  // a live stream unheard this long leaves GET /streams
   // Charging per byte (SPEC §12): vouchers kept in DATA/vouchers.db.
   std::optional<Price> price;
   uint64_t credit = 1 << 20;

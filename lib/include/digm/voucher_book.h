@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,15 +35,25 @@ class VoucherBook {
     int64_t paid = 0;         // the best voucher's amount
     int64_t owed = 0;         // the price of what was served, with this request if allowed
     uint64_t paid_bytes = 0;  // of this request, those already paid for (the rest is credit)
+    bool stale = false;       // the voucher was below the best one, and not taken
   };
 
   // Decides a request of `bytes` on `channel` carrying `voucher` (null: none
-  // came, the best one taken counts). A voucher below the best one, or of the
-  // same seq with another amount, is refused (Integrity) and nothing changes;
-  // the same voucher again is fine. Allowed while served + bytes <= the bytes
-  // the best voucher pays for at `per_mb`, plus `credit`.
+  // came). A voucher is taken when it pays more at a higher seq than the best
+  // one; one below it, or of a seq taken before, is not (`stale`: requests a
+  // client has in flight together arrive in any order) and the best one
+  // counts. Allowed while served + bytes <= the bytes the best voucher pays
+  // for at `per_mb`, plus `credit`.
   Result<Decision> Charge(const Channel& channel, const Voucher* voucher, uint64_t bytes,
                           int64_t per_mb, uint64_t credit);
+
+  // A channel's best voucher (null: none yet) and the bytes served on it;
+  // nullopt for a channel never seen.
+  struct Account {
+    Json voucher;
+    uint64_t served = 0;
+  };
+  Result<std::optional<Account>> Find(const std::string& id);
 
   // Each channel's best voucher, oldest channel first; channels with none are left out.
   Result<std::vector<Json>> Best();

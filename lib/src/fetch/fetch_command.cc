@@ -186,9 +186,29 @@ Result<std::vector<std::string>> FindTrackNodes(const FetchRequest& r) {
   return DiscoverPeers(n.peers, n.struck_out);
 }
 
+// The channels of --pay, each paid by the wallet.
+Result<std::vector<Channel>> PayChannels(const FetchRequest& r, const std::optional<Wallet>& w) {
+  std::vector<Channel> out;
+  for (const auto& path : r.pay) {
+    DIGM_ASSIGN_OR_RETURN(Json doc, ReadDocument(path, "channel", 1));
+    auto c = ReadChannel(doc);
+    if (!c.ok()) return c.status().Context("'" + path + "'");
+    if (c->payer != w->address) {
+      return Status::Usage("'" + path + "' is paid by " + AddressToString(c->payer) +
+                           ", not by --wallet " + AddressToString(w->address));
+    }
+    if (c->chain != "ledger")
+      return Status::Usage("'" + path + "': channels on a chain are not paid yet; use the ledger");
+    out.push_back(std::move(*c));
+  }
+  return out;
+}
+
 Status FetchCommand(const FetchRequest& r) {
   if (!r.receipt.empty() && r.wallet.empty())
     return Status::Usage("--receipt needs --wallet to sign it");
+  if (!r.pay.empty() && r.wallet.empty())
+    return Status::Usage("--pay needs --wallet: the payer's, which signs the vouchers");
   DIGM_RETURN_IF_ERROR(CheckKeyFlags(r));
   DIGM_ASSIGN_OR_RETURN(auto torrent, TorrentOf(r));
   DIGM_ASSIGN_OR_RETURN(TrackArg track, NamedTrack(r, torrent ? &*torrent : nullptr));
@@ -201,6 +221,8 @@ Status FetchCommand(const FetchRequest& r) {
   const std::optional<Wallet>& wallet = keys.wallet;
   const std::optional<TrackKey>& key = keys.key;
   FetchOptions o;
+  DIGM_ASSIGN_OR_RETURN(o.channels, PayChannels(r, wallet));
+  if (!r.pay.empty()) o.payer = &*wallet;
   o.peers = DiscoverPeers(nodes.peers, nodes.struck_out);
   if (torrent && track.is_root() && o.peers.empty()) {
     return Status::Usage("no node to get the manifest of " + track.text() + " from")

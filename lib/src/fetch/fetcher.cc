@@ -41,6 +41,14 @@ struct Peer {
   double retry_after = 0;  // backoff
   bool dropped = false;
   Delivery delivery;
+  // What it charges (from its signed pong) and how it is paid.
+  std::optional<Price> price;
+  const Channel* channel = nullptr;
+  uint64_t asked = 0;  // bytes asked of it: what the vouchers pay for, on top of
+  int64_t base = 0;    // what the channel's vouchers had paid before this fetch
+  uint64_t seq = 0;
+  std::string channel_header, voucher_header;
+  double price_rank = 0;  // its price over the lowest price of the peers in use
 };
 
 struct ChunkState {
@@ -136,7 +144,9 @@ class Writer {
 };
 
 struct Transfer {
+  ~Transfer() { curl_slist_free_all(headers); }
   CURL* easy = nullptr;
+  curl_slist* headers = nullptr;  // the payment's, freed with the transfer
   size_t chunk = 0, peer = 0;
   double started = 0;
   std::string body;
@@ -202,10 +212,11 @@ class Fetch {
     result.started = UnixNow();
     // Who is who, for the receipt: each peer proves its key at its URL, in
     // parallel with the transfer, so no peer's answer delays the first byte.
-    std::vector<Background<Result<Address>>> identities;
+    std::vector<Background<Result<NodeProof>>> identities;
     for (const auto& p : peers_) {
-      identities.emplace_back([url = p.url] { return ProveIdentity(url, kIdentityTimeoutMs); });
+      identities.emplace_back([url = p.url] { return ProveNode(url, kIdentityTimeoutMs); });
     }
+    if (o_.payer) PlanPayments(identities);
     DIGM_ASSIGN_OR_RETURN(ChunkOpener opener, ChunkOpener::Create(m_, o_.key));
     if (o_.cache) {
       for (size_t i = 0; i < count_; ++i) {
@@ -255,7 +266,7 @@ class Fetch {
       // that did not prove its key is named by URL alone and never paid.
       auto id =
           identities[i].Get(std::chrono::milliseconds(d.chunks.empty() ? 0 : kIdentityTimeoutMs));
-      if (id && id->ok()) d.node_id = AddressToString(**id);
+      if (id && id->ok()) d.node_id = AddressToString((*id)->address);
       result.deliveries.push_back(std::move(d));
     }
     if (swarm_.swarm) {
@@ -334,8 +345,17 @@ class Fetch {
         return Status::Network("the BitTorrent swarm cannot serve " + HexEncode(*m_.root) + ": " +
                                swarm_.reason);
       }
-      return Status::Network("no peer could serve " + HexEncode(*m_.root) + " (all " +
-                             std::to_string(peers_.size() + (swarm_.swarm ? 1 : 0)) + " failed)");
+      Status s =
+          Status::Network("no peer could serve " + HexEncode(*m_.root) + " (all " +
+                          std::to_string(peers_.size() + (swarm_.swarm ? 1 : 0)) + " failed)");
+      bool unpaid = saw_402_ || std::any_of(peers_.begin(), peers_.end(),
+                                            [](const Peer& p) { return p.price && !p.channel; });
+      if (unpaid) {
+        return s.WithHint(
+            "a node charges for its content: open a channel to it (digm-pay channel open) and "
+            "add --pay CHANNEL --wallet WALLET");
+      }
+      return s;
     }
     return Status::Ok();
   }
@@ -488,7 +508,9 @@ class Fetch {
       }
       double expected = Expected(peer, now);
       if (best_time > 0 && expected > kHedgeFactor * best_time + kHedgeSlack) continue;
-      double score = (peer.in_flight + 1) * std::max(expected, 1e-4);
+      // Dearer peers wait until every cheaper one is busy.
+      double score = (peer.in_flight + 1) * std::max(expected, 1e-4) +
+                     (peer.price_rank > 1 ? 1e6 * peer.price_rank : 0);
       if (best < 0 || score < best_score) {
         best = static_cast<int>(p);
         best_score = score;
@@ -497,7 +519,85 @@ class Fetch {
     return best;
   }
 
+  // Paying: who each peer is and what it charges, before the first request.
+  // A priced peer is paid through the channel to its address; one with none
+  // (or a channel in another asset) is left out, named in the receipt.
+  void PlanPayments(std::vector<Background<Result<NodeProof>>>& identities) {
+    int64_t lowest = -1;
+    for (size_t i = 0; i < peers_.size(); ++i) {
+      Peer& p = peers_[i];
+      auto id = identities[i].Get(std::chrono::milliseconds(kIdentityTimeoutMs));
+      if (!id || !id->ok() || !(*id)->price || (*id)->price->per_mb <= 0) continue;
+      p.price = (*id)->price;
+      for (const auto& c : o_.channels) {
+        if (c.payee == (*id)->address && c.asset.name == p.price->asset.name) p.channel = &c;
+      }
+      if (!p.channel) {
+        Drop(p, "charges " + FormatAmount(p.price->per_mb, p.price->asset.decimals) + " " +
+                    p.price->asset.name + " per MB and no --pay channel pays " +
+                    AddressToString((*id)->address));
+        continue;
+      }
+      p.channel_header = DumpDocument(p.channel->doc);
+      p.delivery.channel = p.channel->id;
+      Resume(p);
+    }
+    for (const auto& p : peers_) {
+      int64_t price = p.price ? p.price->per_mb : 0;
+      if (!p.dropped && (lowest < 0 || price < lowest)) lowest = price;
+    }
+    for (auto& p : peers_) {
+      int64_t price = p.price ? p.price->per_mb : 0;
+      p.price_rank = lowest <= 0 ? (price > 0 ? 1e9 : 1) : static_cast<double>(price) / lowest;
+    }
+  }
+
+  // A channel paid before (another fetch, another track) goes on from the
+  // best voucher the node holds, which this payer signed: anything else it
+  // answers is ignored, so a node can never make the payer pay twice.
+  void Resume(Peer& p) {
+    auto r = HttpCall("GET", p.url + "/channels/" + p.channel->id, "",
+                      {.timeout_ms = kIdentityTimeoutMs,
+                       .connect_timeout_ms = kIdentityTimeoutMs,
+                       .max_body = 64 << 10});
+    if (!r.ok() || r->status != 200) return;
+    auto doc = ParseJson(r->body);
+    if (!doc.ok() || !doc->is_object()) return;
+    auto it = doc->find("voucher");
+    if (it == doc->end() || it->is_null()) return;
+    auto v = ReadVoucher(*it, *p.channel);
+    if (!v.ok()) return;
+    p.base = v->amount;
+    p.seq = v->seq;
+    p.delivery.paid = v->amount;
+  }
+
+  void Drop(Peer& p, std::string why) {
+    p.dropped = true;
+    p.delivery.dropped = true;
+    p.delivery.reason = std::move(why);
+  }
+
+  // Signs a voucher for everything asked of `p` with this chunk; false when
+  // the channel cannot pay for it (the peer is then left out).
+  bool PayFor(Peer& p, uint64_t bytes) {
+    int64_t amount = p.base + PriceOf(p.asked + bytes, p.price->per_mb);
+    if (amount > p.channel->amount) {
+      Drop(p, "its channel " + p.channel->id + " is spent");
+      return false;
+    }
+    p.asked += bytes;
+    if (amount > p.delivery.paid || p.voucher_header.empty()) {
+      p.voucher_header = DumpDocument(
+          MakeVoucher(*o_.payer, *p.channel, amount, ++p.seq, HexEncode(*m_.root), p.asked));
+      p.delivery.paid = amount;
+    }
+    return true;
+  }
+
   void Start(size_t chunk, size_t peer) {
+    Peer& payee = peers_[peer];
+    if (payee.channel && !PayFor(payee, m_.chunks[chunk].size)) return;
     auto t = std::make_unique<Transfer>();
     t->chunk = chunk;
     t->peer = peer;
@@ -515,6 +615,13 @@ class Fetch {
     curl_easy_setopt(t->easy, CURLOPT_MAXFILESIZE_LARGE,
                      static_cast<curl_off_t>(m_.chunks[chunk].size));
     curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (payee.channel) {
+      t->headers = curl_slist_append(
+          t->headers, (std::string(kChannelHeader) + ": " + payee.channel_header).c_str());
+      t->headers = curl_slist_append(
+          t->headers, (std::string(kVoucherHeader) + ": " + payee.voucher_header).c_str());
+      curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+    }
     curl_multi_add_handle(multi_, t->easy);
     t->started = Now();
     Peer& p = peers_[peer];
@@ -581,6 +688,12 @@ class Fetch {
       peer.dropped = true;
       peer.delivery.dropped = true;
       peer.delivery.reason = "served bad bytes for chunk " + std::to_string(t.chunk);
+    } else if (status == 402) {
+      // It wants paying (more): not one this fetch pays, or one that asks
+      // for more than the vouchers sent cover.
+      saw_402_ = true;
+      Drop(peer, peer.channel ? "asked for more than it was paid (HTTP 402)"
+                              : "charges for its content (HTTP 402)");
     } else {
       // Refused, missing, slow or cut off: try elsewhere, and back off this peer.
       ++peer.failures;
@@ -605,6 +718,7 @@ class Fetch {
   size_t count_ = 0;
   FetchProgress progress_;
   SwarmSource swarm_;
+  bool saw_402_ = false;  // a node wanted paying
 };
 
 }  // namespace

@@ -238,11 +238,25 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
       if (std::string nonce = QueryParam(req.target, "nonce"); !nonce.empty()) {
         if (!IsNonce(nonce))
           return HttpResponse::Error(400, "nonce: expected 16 to 128 hex digits");
-        return HttpResponse::Json(200, DumpDocument(SignedPong(identity_, options_.url, nonce, PriceJson())));
+        return HttpResponse::Json(
+            200, DumpDocument(SignedPong(identity_, options_.url, nonce, PriceJson())));
       }
       return HttpResponse::Json(200, DumpDocument(Json{{"schema", "digm.pong/1"},
                                                        {"node_id", node_id_},
                                                        {"time", Rfc3339(options_.clock())}}));
+    }
+    if (s.size() == 2 && s[0] == "channels") {
+      // A paying client resumes a channel from the best voucher it signed.
+      if (!get) return MethodNotAllowed("GET, HEAD");
+      if (!Priced()) return HttpResponse::Error(404, "this node does not charge");
+      if (!IsHash(s[1])) return HttpResponse::Error(400, "expected a 64-hex-digit channel id");
+      auto account = options_.vouchers->Find(s[1]);
+      if (!account.ok()) return HttpResponse::Error(500, account.status().message());
+      if (!*account) return HttpResponse::Error(404, "no channel " + s[1] + " here");
+      return HttpResponse::Json(200, DumpDocument(Json{{"schema", "digm.channel-account/1"},
+                                                       {"channel", s[1]},
+                                                       {"voucher", (*account)->voucher},
+                                                       {"served", (*account)->served}}));
     }
     if (s.size() == 1 && s[0] == "peers") {
       if (!get) return MethodNotAllowed("GET, HEAD");
@@ -408,8 +422,8 @@ std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t byt
   std::string voucher_text = req.Header("digm-voucher");
   if (channel_text.empty()) return refuse("", 0, "this node charges: pay through a channel");
   if (channel_text.size() > kMaxPaymentHeader || voucher_text.size() > kMaxPaymentHeader)
-    return HttpResponse::Error(400, "a payment header is over " +
-                                        std::to_string(kMaxPaymentHeader) + " bytes");
+    return HttpResponse::Error(
+        400, "a payment header is over " + std::to_string(kMaxPaymentHeader) + " bytes");
   auto doc = ParseJson(channel_text);
   auto channel = doc.ok() ? ReadChannel(*doc) : Result<Channel>(doc.status());
   if (!channel.ok()) return refuse("", 0, "Digm-Channel: " + channel.status().message());
@@ -417,8 +431,9 @@ std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t byt
   if (c.payee != identity_.address)
     return refuse(c.id, 0, "the channel pays " + AddressToString(c.payee) + ", not this node");
   if (c.asset.name != price.asset.name)
-    return refuse(c.id, 0, "the channel is in " + c.asset.name + "; this node charges in " +
-                               price.asset.name);
+    return refuse(
+        c.id, 0,
+        "the channel is in " + c.asset.name + "; this node charges in " + price.asset.name);
   if (c.expires <= options_.clock()) return refuse(c.id, 0, "the channel expired");
   std::optional<Voucher> voucher;
   if (!voucher_text.empty()) {

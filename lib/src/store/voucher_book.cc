@@ -35,6 +35,7 @@ Result<VoucherBook::Decision> VoucherBook::Charge(const Channel& channel, const 
   auto r = sql::Try("voucher book", [&]() -> Result<Decision> {
     SQLite::Transaction tx(*db_);
     int64_t paid = 0, served = 0;
+    bool stale = false;
     uint64_t seq = 0;
     std::string best;
     {
@@ -57,11 +58,7 @@ Result<VoucherBook::Decision> VoucherBook::Charge(const Channel& channel, const 
       if (doc == best) {
         // the one it has
       } else if (voucher->amount < paid || voucher->seq <= seq) {
-        return Status::Integrity(
-            "a stale voucher: " + FormatAmount(voucher->amount, channel.asset.decimals) +
-            " at seq " + std::to_string(voucher->seq) + ", below the " +
-            FormatAmount(paid, channel.asset.decimals) + " at seq " + std::to_string(seq) +
-            " taken before");
+        stale = true;  // overtaken: requests in flight together arrive in any order
       } else {
         paid = voucher->amount;
         seq = voucher->seq;
@@ -73,6 +70,7 @@ Result<VoucherBook::Decision> VoucherBook::Charge(const Channel& channel, const 
     uint64_t before = static_cast<uint64_t>(served);
     Decision d;
     d.paid = paid;
+    d.stale = stale;
     d.allowed =
         before + bytes <= (paid_bytes > UINT64_MAX - credit ? UINT64_MAX : paid_bytes + credit);
     if (d.allowed) {
@@ -86,6 +84,23 @@ Result<VoucherBook::Decision> VoucherBook::Charge(const Channel& channel, const 
     }
     tx.commit();
     return d;
+  });
+  if (!r.ok()) return r.status();
+  return std::move(*r);
+}
+
+Result<std::optional<VoucherBook::Account>> VoucherBook::Find(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto r = sql::Try("voucher book", [&]() -> Result<std::optional<Account>> {
+    auto q =
+        sql::Query(*db_, "SELECT COALESCE(voucher, ''), served FROM channels WHERE id = ?1", id);
+    if (!q.executeStep()) return std::optional<Account>();
+    Account a;
+    a.served = static_cast<uint64_t>(q.getColumn(1).getInt64());
+    if (std::string v = q.getColumn(0).getString(); !v.empty()) {
+      DIGM_ASSIGN_OR_RETURN(a.voucher, ParseJson(v));
+    }
+    return std::optional<Account>(std::move(a));
   });
   if (!r.ok()) return r.status();
   return std::move(*r);
