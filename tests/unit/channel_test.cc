@@ -1,0 +1,190 @@
+// Paying per chunk (SPEC §12): prices with known answers, channel and voucher
+// documents against tampering, a node's voucher book and its credit rule
+// (also across a reopen), and ledger escrow: redeem once, refuse bad
+// vouchers without changing anything, refund only after expiry.
+#include "digm/channel.h"
+#include "digm/channel_pay.h"
+#include "digm/ledger.h"
+#include "digm/voucher_book.h"
+#include "test_util.h"
+
+namespace digm {
+namespace {
+
+const Asset kXfg{"XFG", 7};
+constexpr int64_t kNow = 1800000000;
+
+TEST(Price, RoundsTowardsTheNodeByLessThanAUnit) {
+  EXPECT_EQ(PriceOf(1000000, 100000), 100000);  // 1 MB at 0.01 XFG
+  EXPECT_EQ(PriceOf(262144, 100000), 26215);    // 26214.4 up
+  EXPECT_EQ(PriceOf(1, 1), 1);
+  EXPECT_EQ(PriceOf(0, 100000), 0);
+  EXPECT_EQ(PriceOf(12345, 0), 0);
+  EXPECT_EQ(BytesPaidBy(100000, 100000), 1000000u);
+  EXPECT_EQ(BytesPaidBy(26215, 100000), 262150u);  // never short of what PriceOf asked
+  EXPECT_EQ(BytesPaidBy(0, 100000), 0u);
+  EXPECT_EQ(BytesPaidBy(5, 0), UINT64_MAX);
+  for (uint64_t n : {1ull, 999ull, 262144ull, 1000001ull, 987654321ull})
+    EXPECT_GE(BytesPaidBy(PriceOf(n, 7777), 7777), n) << n;
+}
+
+struct Parties {
+  Wallet payer = Wallet::Generate(), payee = Wallet::Generate(), other = Wallet::Generate();
+  Channel channel;
+  Parties() {
+    channel = *ReadChannel(MakeChannel(payer, payee.address, kXfg, 10000000, kNow + 86400,
+                                       "ledger"));
+  }
+};
+
+TEST(ChannelDocs, ASignedChannelReadsBackAndTamperingIsCaught) {
+  Parties p;
+  EXPECT_EQ(p.channel.amount, 10000000);
+  EXPECT_EQ(p.channel.payee, p.payee.address);
+  EXPECT_EQ(p.channel.id.size(), 64u);
+  Json forged = p.channel.doc;
+  forged["amount"] = "100";
+  EXPECT_EQ(ReadChannel(forged).status().code(), Code::kIntegrity);
+  Json resigned = p.channel.doc;
+  SignDocument(resigned, p.other);  // signed, but not by its payer
+  EXPECT_EQ(ReadChannel(resigned).status().code(), Code::kIntegrity);
+  Json bad = p.channel.doc;
+  bad["chain"] = "paypal";
+  SignDocument(bad, p.payer);
+  EXPECT_EQ(ReadChannel(bad).status().code(), Code::kBadInput);
+  Json wrong = p.channel.doc;
+  wrong["schema"] = "digm.voucher/1";
+  EXPECT_EQ(ReadChannel(wrong).status().code(), Code::kBadInput);
+}
+
+TEST(ChannelDocs, VouchersAreCheckedAgainstTheirChannel) {
+  Parties p;
+  Json v = MakeVoucher(p.payer, p.channel, 5000, 1, "", 1000);
+  auto ok = ReadVoucher(v, p.channel);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->amount, 5000);
+  Parties q;  // another channel
+  EXPECT_EQ(ReadVoucher(v, q.channel).status().code(), Code::kIntegrity);
+  EXPECT_EQ(ReadVoucher(MakeVoucher(p.payer, p.channel, 10000001, 2, "", 0), p.channel)
+                .status()
+                .code(),
+            Code::kIntegrity);  // more than the channel holds
+  EXPECT_EQ(ReadVoucher(MakeVoucher(p.other, p.channel, 5, 2, "", 0), p.channel).status().code(),
+            Code::kIntegrity);  // not the payer's
+  Json raised = v;
+  raised["amount"] = "1";
+  EXPECT_EQ(ReadVoucher(raised, p.channel).status().code(), Code::kIntegrity);
+}
+
+TEST(VoucherBook, ServesCreditUnpaidThenOnlyWhatVouchersPayFor) {
+  testing::TempDir dir;
+  Parties p;
+  const int64_t per_mb = 100000;  // 0.01 XFG
+  const uint64_t credit = 300000;
+  {
+    auto book = std::move(VoucherBook::Open(dir / "v.db")).value();
+    auto d = *book->Charge(p.channel, nullptr, 262144, per_mb, credit);
+    EXPECT_TRUE(d.allowed);
+    EXPECT_EQ(d.paid_bytes, 0u);
+    d = *book->Charge(p.channel, nullptr, 262144, per_mb, credit);
+    EXPECT_FALSE(d.allowed);  // 524288 > 0 + 300000
+    auto v1 = *ReadVoucher(MakeVoucher(p.payer, p.channel, PriceOf(524288, per_mb), 1, "", 0),
+                           p.channel);
+    d = *book->Charge(p.channel, &v1, 262144, per_mb, credit);
+    EXPECT_TRUE(d.allowed);
+    EXPECT_EQ(d.paid_bytes, 262144u);
+    EXPECT_EQ(d.paid, v1.amount);
+    // An older voucher arriving late is not taken; the best one counts.
+    auto v0 = *ReadVoucher(MakeVoucher(p.payer, p.channel, 100, 0, "", 0), p.channel);
+    d = *book->Charge(p.channel, &v0, 1, per_mb, credit);
+    EXPECT_TRUE(d.stale);
+    EXPECT_EQ(d.paid, v1.amount);
+  }
+  // Reopened (a restart): the voucher and the bytes served are still there.
+  auto book = std::move(VoucherBook::Open(dir / "v.db", false)).value();
+  auto best = *book->Best();
+  ASSERT_EQ(best.size(), 1u);
+  EXPECT_EQ(best[0]["seq"], 1);
+  auto account = **book->Find(p.channel.id);
+  EXPECT_EQ(account.served, 524289u);
+  // 524289 served, 524290 paid for, 300000 of credit: 300001 more is refused.
+  EXPECT_FALSE(book->Charge(p.channel, nullptr, 300002, per_mb, credit)->allowed);
+  EXPECT_TRUE(book->Charge(p.channel, nullptr, 300001, per_mb, credit)->allowed);
+  EXPECT_FALSE(*book->Find(std::string(64, 'a')));
+  EXPECT_EQ(VoucherBook::Open(dir / "none.db", false).status().code(), Code::kBadInput);
+}
+
+// Runs `body` in one transaction, committed when it and the commit succeed.
+Status InTxn(Ledger& l, const std::function<Status(Ledger::Txn&)>& body) {
+  auto txn = std::move(l.Begin()).value();
+  Status s = body(*txn);
+  return s.ok() ? txn->Commit() : s;
+}
+
+int64_t BalanceOf(Ledger& l, const std::string& account) {
+  auto txn = std::move(l.Begin()).value();
+  return *txn->Balance(account, "XFG");
+}
+
+TEST(LedgerChannel, RedeemsOnceRefusesBadVouchersAndRefundsAfterExpiry) {
+  testing::TempDir dir;
+  auto ledger = std::move(Ledger::Open(dir / "l.db")).value();
+  Parties p;
+  std::string payer = AddressToString(p.payer.address), payee = AddressToString(p.payee.address);
+  ASSERT_TRUE(InTxn(*ledger, [&](Ledger::Txn& t) {
+                return t.Post("deposit", "d", {{"XFG", kWorldAccount, payer, 20000000, "", ""}},
+                              nullptr)
+                    .status();
+              }).ok());
+  ASSERT_TRUE(
+      InTxn(*ledger, [&](Ledger::Txn& t) { return OpenLedgerChannel(t, p.channel, nullptr); })
+          .ok());
+  EXPECT_EQ(BalanceOf(*ledger, ChannelAccount(p.channel.id)), 10000000);
+  EXPECT_EQ(InTxn(*ledger, [&](Ledger::Txn& t) { return OpenLedgerChannel(t, p.channel, nullptr); })
+                .code(),
+            Code::kUsage);  // once
+
+  auto redeem = [&](const Json& v) {
+    return InTxn(*ledger, [&](Ledger::Txn& t) { return RedeemVoucher(t, v, nullptr); });
+  };
+  Json v3 = MakeVoucher(p.payer, p.channel, 3000000, 3, "", 0);
+  ASSERT_TRUE(redeem(v3).ok());
+  ASSERT_TRUE(redeem(v3).ok());  // twice: nothing more
+  EXPECT_EQ(BalanceOf(*ledger, payee), 3000000);
+
+  Parties q;
+  Json refused[] = {
+      MakeVoucher(p.payer, p.channel, 2000000, 2, "", 0),   // stale
+      MakeVoucher(p.payer, p.channel, 4000000, 3, "", 0),   // replayed seq
+      MakeVoucher(p.payer, p.channel, 10000001, 9, "", 0),  // over the amount
+      MakeVoucher(q.payer, q.channel, 100, 9, "", 0),       // a channel the ledger lacks
+      MakeVoucher(p.other, p.channel, 4000000, 9, "", 0),   // not the payer's
+  };
+  for (const auto& v : refused) {
+    EXPECT_EQ(redeem(v).code(), Code::kIntegrity) << DumpDocument(v);
+    EXPECT_EQ(BalanceOf(*ledger, payee), 3000000);
+  }
+  ASSERT_TRUE(redeem(MakeVoucher(p.payer, p.channel, 4500000, 4, "", 0)).ok());
+  EXPECT_EQ(BalanceOf(*ledger, payee), 4500000);
+
+  auto refund = [&](const Address& who, int64_t now) {
+    return InTxn(*ledger,
+                 [&](Ledger::Txn& t) { return RefundChannel(t, p.channel.id, who, now, nullptr); });
+  };
+  EXPECT_EQ(refund(p.payer.address, kNow).code(), Code::kNo);  // not expired
+  EXPECT_EQ(refund(p.other.address, kNow + 86400).code(), Code::kIntegrity);
+  ASSERT_TRUE(refund(p.payer.address, kNow + 86400).ok());
+  EXPECT_EQ(BalanceOf(*ledger, payer), 20000000 - 4500000);
+  EXPECT_EQ(BalanceOf(*ledger, ChannelAccount(p.channel.id)), 0);
+  EXPECT_EQ(refund(p.payer.address, kNow + 86400).code(), Code::kNo);  // once
+  EXPECT_EQ(redeem(MakeVoucher(p.payer, p.channel, 5000000, 5, "", 0)).code(), Code::kNo);
+  auto txn = std::move(ledger->Begin()).value();
+  auto state = *ChannelState(*txn, p.channel.id);
+  EXPECT_EQ(state["redeemed"], "0.45");
+  EXPECT_EQ(state["left"], "0");
+  EXPECT_EQ(state["refunded"], true);
+  EXPECT_TRUE(ledger->Check().ok());
+}
+
+}  // namespace
+}  // namespace digm
