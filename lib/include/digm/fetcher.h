@@ -48,7 +48,8 @@ struct FetchOptions {
   // per payee. A node that charges (its signed pong names a price) is asked
   // only through its channel, each request with a voucher for every byte
   // asked of it so far; a node without one is left out. Nodes at the lowest
-  // price are asked first; a dearer one only while they are all busy.
+  // price are used; a dearer one only for a chunk none of them can take
+  // (gone, failed it, backing off, or stalling on it).
   const Wallet* payer = nullptr;
   std::vector<Channel> channels;
   std::function<void(const FetchProgress&)> progress;

@@ -48,7 +48,7 @@ struct Peer {
   int64_t base = 0;    // what the channel's vouchers had paid before this fetch
   uint64_t seq = 0;
   std::string channel_header, voucher_header;
-  double price_rank = 0;  // its price over the lowest price of the peers in use
+  double price_rank = 1;  // its price over the lowest price of the peers in use (free: 1)
 };
 
 struct ChunkState {
@@ -497,20 +497,27 @@ class Fetch {
   // already has in flight; -1 if none now. A peer that is known to take more
   // than a few times the best one is left alone while that one can serve.
   int PickPeer(const ChunkState& c, double now) {
+    // Cheapest first: a dearer peer is asked only when no cheaper one could
+    // take the chunk (gone, failed it, backing off, or the one it stalls on);
+    // a cheaper one that is merely busy is waited for.
+    double cheapest = 0;
+    for (size_t p = 0; p < peers_.size(); ++p) {
+      const Peer& peer = peers_[p];
+      if (peer.dropped || c.tried[p] || c.asking[p] || peer.retry_after > now) continue;
+      if (cheapest == 0 || peer.price_rank < cheapest) cheapest = peer.price_rank;
+    }
     double best_time = BestPerChunk();
     int best = -1;
     double best_score = 0;
     for (size_t p = 0; p < peers_.size(); ++p) {
       const Peer& peer = peers_[p];
       if (peer.dropped || c.tried[p] || c.asking[p] || peer.in_flight >= o_.per_peer ||
-          peer.retry_after > now) {
+          peer.retry_after > now || peer.price_rank > cheapest) {
         continue;
       }
       double expected = Expected(peer, now);
       if (best_time > 0 && expected > kHedgeFactor * best_time + kHedgeSlack) continue;
-      // Dearer peers wait until every cheaper one is busy.
-      double score = (peer.in_flight + 1) * std::max(expected, 1e-4) +
-                     (peer.price_rank > 1 ? 1e6 * peer.price_rank : 0);
+      double score = (peer.in_flight + 1) * std::max(expected, 1e-4);
       if (best < 0 || score < best_score) {
         best = static_cast<int>(p);
         best_score = score;

@@ -1,0 +1,201 @@
+#!/usr/bin/env bats
+# Paying per chunk (SPEC §12) on the SQLite ledger: three priced nodes paid
+# through channels during a real fetch and redeemed exactly once, a listener
+# who stops paying cut off after the credit, bad vouchers refused with
+# nothing changed, acknowledged vouchers kept through kill -9, and the
+# cheaper node preferred.
+
+load helpers
+
+PRICE=0.01  # XFG per MB: 100000 atomic units
+CREDIT=128K
+
+setup_file() {
+  export FIX="$BATS_FILE_TMPDIR"
+  cd "$FIX"
+  sox -n -r 44100 -c 2 -b 16 noise.wav synth 16 whitenoise vol 0.3
+  sox noise.wav --comment "TITLE=Paid Noise" track.flac
+  digm-chunk track.flac --chunk-size 64K --store chunks -q | digm-merkle seal > track.json
+}
+
+setup() {
+  cd "$BATS_TEST_TMPDIR"
+  export DIGM_LEDGER="$BATS_TEST_TMPDIR/ledger.db"
+  ROOT=$(jq -r .root "$FIX/track.json")
+  digm-pay wallet new -o listener.wallet > /dev/null
+  LISTENER=$(digm-pay wallet show listener.wallet | awk '/^address/ { print $2 }')
+  digm-pay deposit --to "$LISTENER" --amount 10 > /dev/null
+}
+
+teardown() { stop_nodes; }
+
+# priced_node NAME [PRICE] [ARGS...]: a node holding the track, charging.
+priced_node() {
+  local name=$1 price=${2:-$PRICE}; shift 2 || shift $#
+  digm-seed init --data "$name" > /dev/null
+  digm-seed add "$FIX/track.json" --from "$FIX/chunks" --data "$name" > /dev/null
+  start_node "$name" --price-per-mb "$price" --credit "$CREDIT" "$@"
+}
+address_of() { digm-pay wallet show "$1/node.wallet" | awk '/^address/ { print $2 }'; }
+bal() { digm-pay balance "$1" | jq -r 'select(.asset == "XFG") | .amount'; }
+atomic() { awk -v a="$1" 'BEGIN { printf "%.0f", a * 10000000 }'; }
+served() { curl -s "$1/metrics" | awk '/^digm_bytes_served_total/ { print $2 }'; }
+# The price in atomic units of $1 bytes at PRICE: ceil(bytes × 100000 / 1e6).
+price_of() { awk -v b="$1" 'BEGIN { p = b * 100000 / 1000000; q = int(p); print (p > q ? q + 1 : q) }'; }
+
+@test "a paying fetch from three priced nodes: each is redeemed the price of what it served, once" {
+  for n in n1 n2 n3; do
+    priced_node "$n"
+    digm-pay channel open --payer listener.wallet --to "$(address_of "$n")" --amount 1 > "$n.channel"
+  done
+  run -0 jq -e '.schema == "digm.channel/1" and .amount == "1" and .chain == "ledger"' n1.channel
+  [ "$(bal "$LISTENER")" = 7 ]
+  run -0 digm-fetch "$ROOT" --peer "$URL_n1" --peer "$URL_n2" --peer "$URL_n3" --no-cache -q \
+    --pay n1.channel --pay n2.channel --pay n3.channel --wallet listener.wallet \
+    --receipt receipt.json -o got.flac
+  assert_same_bytes got.flac "$FIX/track.flac"
+  total=0
+  for n in n1 n2 n3; do
+    digm-seed vouchers --data "$n" > "$n.vouchers"
+    run -0 digm-pay channel redeem < "$n.vouchers"
+    url_var="URL_$n"
+    bytes=$(served "${!url_var}")
+    got=$(atomic "$(bal "$(address_of "$n")")")
+    want=$(price_of "$bytes")
+    echo "$n served $bytes bytes: redeemed $got, price $want"
+    # Vouchers pay ahead for what is asked, so at most one credit window apart.
+    [ "$got" -ge "$want" ] && [ "$got" -le $((want + $(price_of 131072))) ]
+    total=$((total + got))
+    left=$(digm-pay channel show "$n.channel" | jq -r .left)
+    [ "$(atomic "$left")" -eq $((10000000 - got)) ]
+  done
+  [ "$total" -gt 0 ]
+  # Redeeming again changes nothing.
+  before=$(digm-pay balance)
+  for n in n1 n2 n3; do
+    run -0 digm-pay channel redeem < "$n.vouchers"
+    [ -z "$output" ]
+  done
+  [ "$(digm-pay balance)" = "$before" ]
+  run -0 digm-pay check
+  # The receipt still names who delivered what, and what each was paid.
+  run -0 jq -e '[.deliveries[].bytes] | add > 0' receipt.json
+}
+
+@test "a listener who stops paying is cut off after the credit; no --pay exits 5 with a hint" {
+  priced_node n1
+  digm-pay channel open --payer listener.wallet --to "$(address_of n1)" --amount 1 > ch.json
+  chunk() { jq -r ".chunks[$1].hash" "$FIX/track.json"; }
+  header="Digm-Channel: $(jq -c . ch.json)"
+  # 128 KiB of credit: two 64 KiB chunks unpaid, then 402 with an invoice.
+  for i in 0 1; do
+    run -0 curl -sf -o /dev/null -H "$header" "$URL_n1/content/$(chunk "$i")"
+  done
+  run -0 curl -s -o invoice.json -w '%{http_code}' -H "$header" "$URL_n1/content/$(chunk 2)"
+  [ "$output" = 402 ]
+  run -0 jq -e --arg id "$(jq -r .id ch.json)" \
+    '.schema == "digm.invoice/1" and .channel == $id and .paid == "0" and .price.per_mb == "0.01"' invoice.json
+  curl -s "$URL_n1/metrics" | grep -q '^digm_bytes_served_unpaid_total 131072$'
+  curl -s "$URL_n1/metrics" | grep -q '^digm_bytes_served_paid_total 0$'
+  # Without a channel at all: 402 at once.
+  run -0 curl -s -o /dev/null -w '%{http_code}' "$URL_n1/content/$(chunk 3)"
+  [ "$output" = 402 ]
+  run -5 --separate-stderr digm-fetch "$ROOT" --peer "$URL_n1" --no-cache -o nopay.flac
+  [[ "$stderr" == *"hint:"*"digm-pay channel open"*"--pay"* ]]
+  [ ! -e nopay.flac ]
+  # A channel to another node does not pay this one: left out, exit 5.
+  digm-pay wallet new -o other.wallet > /dev/null
+  digm-pay channel open --payer listener.wallet --to "$(digm-pay wallet show other.wallet | awk '/^address/ { print $2 }')" \
+    --amount 1 > wrong.json
+  run -5 --separate-stderr digm-fetch "$ROOT" --peer "$URL_n1" --no-cache --pay wrong.json \
+    --wallet listener.wallet -o nopay.flac
+  [[ "$stderr" == *"hint:"* ]]
+  run -2 --separate-stderr digm-fetch "$ROOT" --peer "$URL_n1" --pay ch.json -o nopay.flac
+  [[ "$stderr" == *"--pay needs --wallet"* ]]
+}
+
+# voucher CHANNEL_FILE AMOUNT SEQ WALLET [CHANNEL_ID]: a signed digm.voucher/1.
+voucher() {
+  local id=${5:-$(jq -r .id "$1")}
+  jq -nc --arg c "$id" --arg a "$2" --argjson s "$3" \
+    '{schema: "digm.voucher/1", channel: $c, amount: $a, seq: $s, root: "", bytes: 0}' |
+    digm-test-sign - "$4"
+}
+
+@test "stale, replayed, over-amount, foreign and wrongly signed vouchers are refused; nothing changes" {
+  node=0x00000000000000000000000000000000000000b7
+  digm-pay channel open --payer listener.wallet --to "$node" --amount 1 > ch.json
+  voucher ch.json 0.05 5 listener.wallet > good.json
+  run -0 digm-pay channel redeem < good.json
+  [ "$(bal "$node")" = 0.05 ]
+  digm-pay wallet new -o thief.wallet > /dev/null
+  voucher ch.json 0.04 4 listener.wallet > stale.json
+  voucher ch.json 0.06 5 listener.wallet > replayed.json
+  voucher ch.json 2 9 listener.wallet > over.json
+  voucher ch.json 0.5 9 listener.wallet "$(printf 'ab%.0s' {1..32})" > foreign.json
+  voucher ch.json 0.5 9 thief.wallet > forged.json
+  before=$(digm-pay balance)
+  for bad in stale replayed over foreign forged; do
+    run -4 --separate-stderr digm-pay channel redeem < "$bad.json"
+    echo "$bad: $stderr"
+    [ "$(digm-pay balance)" = "$before" ]
+  done
+  # One bad voucher among good ones: all or none.
+  cat good.json <(voucher ch.json 0.07 7 listener.wallet) stale.json > mixed.ndjson
+  run -4 digm-pay channel redeem < mixed.ndjson
+  [ "$(digm-pay balance)" = "$before" ]
+  run -0 jq -e '.redeemed == "0.05" and .seq == 5 and .left == "0.95"' <(digm-pay channel show ch.json)
+  run -1 --separate-stderr digm-pay channel refund ch.json --wallet listener.wallet
+  [[ "$stderr" == *"open until"* ]]
+  run -4 digm-pay channel refund ch.json --wallet thief.wallet
+  run -0 digm-pay check
+}
+
+@test "a node refuses a forged voucher with 402 and keeps its book; after kill -9 every acknowledged voucher is there" {
+  priced_node n1
+  digm-pay channel open --payer listener.wallet --to "$(address_of n1)" --amount 1 > ch.json
+  header="Digm-Channel: $(jq -c . ch.json)"
+  digm-pay wallet new -o thief.wallet > /dev/null
+  run -0 curl -s -o out.json -w '%{http_code}' -H "$header" \
+    -H "Digm-Voucher: $(voucher ch.json 0.9 1 thief.wallet)" "$URL_n1/content/$(jq -r '.chunks[0].hash' "$FIX/track.json")"
+  [ "$output" = 402 ]
+  run -0 jq -e '.error | test("not the channel.s payer")' out.json
+  run -0 digm-seed vouchers --data n1
+  [ -z "$output" ]
+  # Ten paid requests, each answered 200 (acknowledged), then kill -9.
+  for i in $(seq 0 9); do
+    v=$(voucher ch.json "$(awk -v i="$i" 'BEGIN { printf "%.3f", (i + 1) / 1000 }')" $((i + 1)) listener.wallet)
+    run -0 curl -sf -o /dev/null -H "$header" -H "Digm-Voucher: $v" \
+      "$URL_n1/content/$(jq -r ".chunks[$i].hash" "$FIX/track.json")"
+  done
+  kill -KILL "$PID_n1"
+  wait "$PID_n1" 2>/dev/null || true
+  run -0 digm-seed vouchers --data n1
+  run -0 jq -e '.seq == 10 and (.amount | tonumber) == 0.01' <<<"$output"
+  start_node n1 --price-per-mb "$PRICE" --credit "$CREDIT"
+  run -0 curl -s "$URL_n1/channels/$(jq -r .id ch.json)"
+  run -0 jq -e '.voucher.seq == 10 and .served == 655360' <<<"$output"
+  digm-seed vouchers --data n1 | digm-pay channel redeem > /dev/null
+  [ "$(bal "$(address_of n1)")" = 0.01 ]
+  run -0 digm-seed fsck --data n1
+}
+
+@test "the cheaper node serves; the dearer one only when the cheaper is gone" {
+  priced_node cheap 0.01
+  priced_node dear 0.05
+  for n in cheap dear; do
+    digm-pay channel open --payer listener.wallet --to "$(address_of "$n")" --amount 1 > "$n.channel"
+  done
+  run -0 digm-fetch "$ROOT" --peer "$URL_dear" --peer "$URL_cheap" --no-cache -q --pay cheap.channel \
+    --pay dear.channel --wallet listener.wallet --receipt r.json -o got.flac
+  assert_same_bytes got.flac "$FIX/track.flac"
+  size=$(stat -c %s "$FIX/track.flac")
+  cheap=$(jq --arg u "$URL_cheap" '[.deliveries[] | select(.url == $u) | .bytes] | add // 0' r.json)
+  echo "the cheap node delivered $cheap of $size bytes"
+  [ "$cheap" -ge $((size * 9 / 10)) ]
+  kill -TERM "$PID_cheap"
+  wait "$PID_cheap" 2>/dev/null || true
+  run -0 digm-fetch "$ROOT" --peer "$URL_dear" --peer "$URL_cheap" --no-cache -q --pay cheap.channel \
+    --pay dear.channel --wallet listener.wallet -o got2.flac
+  assert_same_bytes got2.flac "$FIX/track.flac"
+}
