@@ -78,8 +78,14 @@ price_of() { awk -v b="$1" 'BEGIN { p = b * 100000 / 1000000; q = int(p); print 
   done
   [ "$(digm-pay balance)" = "$before" ]
   run -0 digm-pay check
-  # The receipt still names who delivered what, and what each was paid.
-  run -0 jq -e '[.deliveries[].bytes] | add > 0' receipt.json
+  # The receipt names who delivered what through which channel, and what each
+  # was paid; settling it pays nothing again.
+  run -0 jq -e '[.deliveries[] | select(.channel and .paid)] | length > 0' receipt.json
+  run -0 jq -e '[.deliveries[] | select(.channel | not)] | length == 0' receipt.json
+  before=$(digm-pay balance)
+  run -0 digm-pay settle receipt.json --price-per-mb 0.01
+  [ -z "$output" ]
+  [ "$(digm-pay balance)" = "$before" ]
 }
 
 @test "a listener who stops paying is cut off after the credit; no --pay exits 5 with a hint" {

@@ -39,7 +39,7 @@ check_documented() {
 
 @test "every digm-seed subcommand and option is in digm-seed(1)" {
   check_documented "$DIGM_SRC/man/digm-seed.1" digm-seed
-  for sub in init serve add publish ls rm fsck gc peers; do
+  for sub in init serve add publish ls rm fsck gc peers torrent vouchers; do
     check_documented "$DIGM_SRC/man/digm-seed.1" digm-seed "$sub"
     grep -q "digm-seed $sub\b" <<<"$(rendered "$DIGM_SRC/man/digm-seed.1")"
   done
@@ -67,10 +67,11 @@ check_documented() {
 
 @test "every digm-pay command and option is in digm-pay(1)" {
   check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay
-  for sub in deposit transfer balance history check settle purchase grant reward stake slash node-rewards; do
+  for sub in deposit transfer balance history check settle purchase grant reward stake slash node-rewards channel; do
     check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay "$sub"
   done
   for sub in new show identity; do check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay wallet "$sub"; done
+  for sub in open redeem refund show; do check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay channel "$sub"; done
 }
 
 @test "the check catches an undocumented option" {

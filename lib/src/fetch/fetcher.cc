@@ -577,6 +577,7 @@ class Fetch {
     p.base = v->amount;
     p.seq = v->seq;
     p.delivery.paid = v->amount;
+    p.delivery.paid_text = FormatAmount(v->amount, p.channel->asset.decimals);
   }
 
   void Drop(Peer& p, std::string why) {
@@ -598,6 +599,7 @@ class Fetch {
       p.voucher_header = DumpDocument(
           MakeVoucher(*o_.payer, *p.channel, amount, ++p.seq, HexEncode(*m_.root), p.asked));
       p.delivery.paid = amount;
+      p.delivery.paid_text = FormatAmount(amount, p.channel->asset.decimals);
     }
     return true;
   }
@@ -806,8 +808,12 @@ Json MakeReceipt(const Manifest& manifest, const FetchResult& r, const Wallet& l
   Json dropped = Json::array();
   for (const auto& d : r.deliveries) {
     if (!d.chunks.empty()) {
-      deliveries.push_back(
-          {{"node_id", NodeId(d)}, {"url", d.url}, {"chunks", d.chunks}, {"bytes", d.bytes}});
+      Json one{{"node_id", NodeId(d)}, {"url", d.url}, {"chunks", d.chunks}, {"bytes", d.bytes}};
+      if (!d.channel.empty()) {
+        one["channel"] = d.channel;
+        one["paid"] = d.paid_text;
+      }
+      deliveries.push_back(std::move(one));
     }
     if (d.dropped)
       dropped.push_back({{"node_id", NodeId(d)}, {"url", d.url}, {"reason", d.reason}});

@@ -48,8 +48,10 @@ Result<std::vector<TransferSpec>> ReceiptPayments(const Json& receipt, const Ass
   std::vector<TransferSpec> specs;
   for (const auto& d : *deliveries) {
     if (!d.is_object()) return Status::BadInput("a delivery is not an object");
-    // A node whose identity the listener could not prove is never paid.
+    // A node whose identity the listener could not prove is never paid, and
+    // one paid through a channel while it delivered (SPEC §12) was paid.
     if (auto id = d.find("node_id"); id != d.end() && id->is_null()) continue;
+    if (d.contains("channel")) continue;
     DIGM_ASSIGN_OR_RETURN(std::string node, GetString(d, "node_id", "delivery node_id"));
     DIGM_ASSIGN_OR_RETURN(uint64_t bytes, GetUint(d, "bytes", "delivery bytes"));
     if (!ParseAddress(node).ok()) return Status::BadInput("delivery node_id '" + node + "'");
