@@ -44,6 +44,7 @@ pipeline_blocks() {
   cmp copy2.flac track.flac
   cmp dht.flac track.flac
   cmp bought.flac track.flac
+  cmp paid.flac track.flac
   cmp set.mp3 sent.mp3
   jq -e '.stream and .root' set.json
   jq -e '.schema == "digm.receipt/1" and (.deliveries | length) >= 1' r.json
