@@ -134,6 +134,7 @@ step "10. audit: three epochs of storage proofs; node3 loses a chunk and is stru
 wait "${pids[1]}" 2>/dev/null || true  # node2 drains and lets go of its data folder first
 digm-seed serve --data node2 --listen 127.0.0.1:0 --gossip-interval 1 --peer "${urls[0]}" 2> node2.log &
 pids+=($!)
+node_pid=([1]="${pids[0]}" [2]=$! [3]="${pids[2]}")
 urls[1]=$(node_url node2.log "$!") || { cat node2.log; exit 1; }
 echo "node2 is back at ${urls[1]}"
 sox -n -r 44100 -c 2 -b 16 jingle.wav synth 1 sine 660 vol 0.5
@@ -238,6 +239,37 @@ cmp aria2/single.flac single.flac && echo "aria2c's single.flac is byte for byte
 digm-fetch single.torrent --no-cache -q -o torrent.flac
 cmp torrent.flac single.flac && echo "digm-fetch single.torrent (root and nodes from its web seeds): byte for byte the same"
 
+step "14. pay per chunk: the nodes now charge; the listener pays each as it delivers"
+for i in 1 2 3; do kill -TERM "${node_pid[$i]}"; wait "${node_pid[$i]}" 2>/dev/null || true; done
+digm-pay deposit --to "$listener" --amount 2 > /dev/null
+price=([1]=0.02 [2]=0.02 [3]=0.05)
+for i in 1 2 3; do
+  peer=()
+  [ "$i" -gt 1 ] && peer=(--peer "${urls[0]}")
+  digm-seed serve --data "node$i" --listen 127.0.0.1:0 --gossip-interval 1 "${peer[@]}" \
+    --price-per-mb "${price[$i]}" --credit 128K 2> "node$i.log" &
+  pids+=($!)
+  urls[$((i - 1))]=$(node_url "node$i.log" "$!") || { cat "node$i.log"; exit 1; }
+  digm-pay channel open --payer listener.wallet --to "$(jq -r .address "node$i.id")" --amount 0.5 > "node$i.channel"
+  echo "node$i charges ${price[$i]} XFG per MB; channel $(jq -r '.id[0:16]' "node$i.channel")... holds 0.5 XFG for it"
+done
+if digm-fetch "$froot" --peer "${urls[0]}" --no-cache -q -o unpaid.flac 2> unpaid.log; then
+  echo "a fetch without --pay should have been refused"; exit 1
+fi
+echo "without --pay: $(grep -m1 'hint' unpaid.log)"
+digm-fetch "$froot" --peer "${urls[0]}" --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q \
+  --pay node1.channel --pay node2.channel --pay node3.channel --wallet listener.wallet \
+  --receipt paid.json -o paid.flac
+cmp paid.flac single.flac && echo "paid.flac is byte for byte the original (node3, the dearest, is asked only if the others cannot serve)"
+jq -r '.deliveries[] | "  \(.url) delivered \(.bytes) bytes, paid \(.paid) XFG through \(.channel[0:16])..."' paid.json
+for i in 1 2 3; do
+  digm-seed vouchers --data "node$i" | digm-pay channel redeem |
+    jq -r --arg n "node$i" '"  \($n) redeemed \(.amount) XFG"'
+  digm-seed vouchers --data "node$i" | digm-pay channel redeem | wc -l | sed 's/^/  redeemed again: transfers /'
+done
+for i in 1 2 3; do digm-pay channel show "node$i.channel" | jq -r '"  channel \(.id[0:16])...: redeemed \(.redeemed), left \(.left) (back to the listener after \(.expires))"'; done
+digm-pay check && echo "the ledger checks"
+
 step "summary"
 printf '%-10s %s\n' track "$(jq -r '.source.name' track.mp3.json)" \
   root "$(jq -r .root track.mp3.json)" \
@@ -248,4 +280,5 @@ printf '%-10s %s\n' track "$(jq -r '.source.name' track.mp3.json)" \
   dht "${found:-0} nodes announcing it, found by its root alone" \
   live "${id:0:16}... heard through node3's relay, sealed as ${sroot:0:16}..." \
   torrent "single.flac through single.torrent: aria2c and digm-fetch, from 3 web seeds" \
+  paid "single.flac from the two cheaper nodes, paid per chunk through their channels" \
   output "$(pwd)"

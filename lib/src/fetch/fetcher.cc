@@ -48,7 +48,9 @@ struct Peer {
   int64_t base = 0;    // what the channel's vouchers had paid before this fetch
   uint64_t seq = 0;
   std::string channel_header, voucher_header;
-  double price_rank = 1;  // its price over the lowest price of the peers in use (free: 1)
+  // What it costs, to ask the cheapest first: its price per MB (free: 0);
+  // when paying, one that did not prove who it is costs most.
+  int64_t cost = 0;
 };
 
 struct ChunkState {
@@ -500,11 +502,11 @@ class Fetch {
     // Cheapest first: a dearer peer is asked only when no cheaper one could
     // take the chunk (gone, failed it, backing off, or the one it stalls on);
     // a cheaper one that is merely busy is waited for.
-    double cheapest = 0;
+    int64_t cheapest = INT64_MAX;
     for (size_t p = 0; p < peers_.size(); ++p) {
       const Peer& peer = peers_[p];
       if (peer.dropped || c.tried[p] || c.asking[p] || peer.retry_after > now) continue;
-      if (cheapest == 0 || peer.price_rank < cheapest) cheapest = peer.price_rank;
+      cheapest = std::min(cheapest, peer.cost);
     }
     double best_time = BestPerChunk();
     int best = -1;
@@ -512,7 +514,7 @@ class Fetch {
     for (size_t p = 0; p < peers_.size(); ++p) {
       const Peer& peer = peers_[p];
       if (peer.dropped || c.tried[p] || c.asking[p] || peer.in_flight >= o_.per_peer ||
-          peer.retry_after > now || peer.price_rank > cheapest) {
+          peer.retry_after > now || peer.cost > cheapest) {
         continue;
       }
       double expected = Expected(peer, now);
@@ -530,12 +532,16 @@ class Fetch {
   // A priced peer is paid through the channel to its address; one with none
   // (or a channel in another asset) is left out, named in the receipt.
   void PlanPayments(std::vector<Background<Result<NodeProof>>>& identities) {
-    int64_t lowest = -1;
     for (size_t i = 0; i < peers_.size(); ++i) {
       Peer& p = peers_[i];
       auto id = identities[i].Get(std::chrono::milliseconds(kIdentityTimeoutMs));
-      if (!id || !id->ok() || !(*id)->price || (*id)->price->per_mb <= 0) continue;
+      if (!id || !id->ok()) {
+        p.cost = INT64_MAX;
+        continue;
+      }
+      if (!(*id)->price || (*id)->price->per_mb <= 0) continue;
       p.price = (*id)->price;
+      p.cost = p.price->per_mb;
       for (const auto& c : o_.channels) {
         if (c.payee == (*id)->address && c.asset.name == p.price->asset.name) p.channel = &c;
       }
@@ -548,14 +554,6 @@ class Fetch {
       p.channel_header = DumpDocument(p.channel->doc);
       p.delivery.channel = p.channel->id;
       Resume(p);
-    }
-    for (const auto& p : peers_) {
-      int64_t price = p.price ? p.price->per_mb : 0;
-      if (!p.dropped && (lowest < 0 || price < lowest)) lowest = price;
-    }
-    for (auto& p : peers_) {
-      int64_t price = p.price ? p.price->per_mb : 0;
-      p.price_rank = lowest <= 0 ? (price > 0 ? 1e9 : 1) : static_cast<double>(price) / lowest;
     }
   }
 
