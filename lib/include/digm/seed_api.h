@@ -122,6 +122,13 @@ class SeedApi {
     std::chrono::steady_clock::time_point checked;  // when the path last named it
   };
 
+  // Channel documents whose payer's signature was checked, by their text:
+  // a paying client sends the same one with every request.
+  Result<Channel> CheckedChannel(const std::string& text);
+  static constexpr size_t kMaxChannels = 4096;
+  std::mutex channels_mu_;
+  std::unordered_map<std::string, Channel> channels_;
+
   std::mutex files_mu_;
   std::unordered_map<std::string, OpenChunkFile> files_;
 

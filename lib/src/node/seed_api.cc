@@ -410,6 +410,19 @@ HttpResponse SeedApi::Content(const HttpRequest& req, const std::string& id) {
   return res;
 }
 
+Result<Channel> SeedApi::CheckedChannel(const std::string& text) {
+  {
+    std::lock_guard lock(channels_mu_);
+    if (auto it = channels_.find(text); it != channels_.end()) return it->second;
+  }
+  DIGM_ASSIGN_OR_RETURN(Json doc, ParseJson(text));
+  DIGM_ASSIGN_OR_RETURN(Channel c, ReadChannel(doc));
+  std::lock_guard lock(channels_mu_);
+  if (channels_.size() >= kMaxChannels) channels_.clear();  // a flood of channels costs only checks
+  channels_.emplace(text, c);
+  return c;
+}
+
 std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t bytes) {
   const Price& price = *options_.price;
   auto refuse = [&](const std::string& channel, int64_t paid, const std::string& why) {
@@ -424,8 +437,7 @@ std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t byt
   if (channel_text.size() > kMaxPaymentHeader || voucher_text.size() > kMaxPaymentHeader)
     return HttpResponse::Error(
         400, "a payment header is over " + std::to_string(kMaxPaymentHeader) + " bytes");
-  auto doc = ParseJson(channel_text);
-  auto channel = doc.ok() ? ReadChannel(*doc) : Result<Channel>(doc.status());
+  auto channel = CheckedChannel(channel_text);
   if (!channel.ok()) return refuse("", 0, "Digm-Channel: " + channel.status().message());
   const Channel& c = *channel;
   if (c.payee != identity_.address)
