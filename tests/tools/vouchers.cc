@@ -4,13 +4,13 @@
 // channel, the payer's signature) and prints one line of JSON:
 // {"vouchers","seconds","per_second"}. For bench/pay.sh.
 //   digm-test-vouchers CHANNEL WALLET COUNT
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include "digm/channel.h"
 #include "digm/voucher_book.h"
@@ -35,8 +35,8 @@ int main(int argc, char** argv) {
   long count = std::strtol(argv[3], nullptr, 10);
   std::vector<digm::Json> vouchers;
   for (long i = 0; i < count; ++i) {
-    vouchers.push_back(digm::MakeVoucher(*wallet, *channel, i + 1, static_cast<uint64_t>(i + 1),
-                                         "", static_cast<uint64_t>(i) << 18));
+    vouchers.push_back(digm::MakeVoucher(*wallet, *channel, i + 1, static_cast<uint64_t>(i + 1), "",
+                                         static_cast<uint64_t>(i) << 18));
   }
   auto t0 = std::chrono::steady_clock::now();
   long ok = 0;
@@ -63,8 +63,9 @@ int main(int argc, char** argv) {
   double u = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   book->reset();
   for (const char* ext : {"", "-wal", "-shm"}) unlink((db + ext).c_str());
-  printf("{\"vouchers\":%ld,\"seconds\":%.3f,\"per_second\":%.0f,\"book_per_second\":%.0f,"
-         "\"book_unchanged_per_second\":%.0f}\n",
-         count, s, count / s, count / b, count / u);
+  printf(
+      "{\"vouchers\":%ld,\"seconds\":%.3f,\"per_second\":%.0f,\"book_per_second\":%.0f,"
+      "\"book_unchanged_per_second\":%.0f}\n",
+      count, s, count / s, count / b, count / u);
   return 0;
 }

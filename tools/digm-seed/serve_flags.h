@@ -93,7 +93,7 @@ inline std::optional<uint64_t> ParseBytes(const std::string& text) {
   return std::stoull(text.substr(0, digits)) << shift;
 }
 
-// Sets so.price and so.credit from the flags; -1, or the exit code of a usage error.
+// Sets so.price (with its credit) from the flags; -1, or the exit code of a usage error.
 inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
   if (f.per_mb.empty()) {
     for (const char* o : {"--asset", "--credit"}) {
@@ -107,8 +107,7 @@ inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
   if (!per_mb.ok()) return cli::UsageError("--price-per-mb: " + per_mb.status().message());
   auto credit = ParseBytes(f.credit);
   if (!credit) return cli::UsageError("--credit: '" + f.credit + "' is not a size (e.g. 1M)");
-  so.price = Price{asset, *per_mb};
-  so.credit = *credit;
+  so.price = Price{asset, *per_mb, *credit};
   return -1;
 }
 

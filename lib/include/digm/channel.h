@@ -25,9 +25,11 @@ inline constexpr size_t kMaxPaymentHeader = 4096;
 struct Price {
   Asset asset;
   int64_t per_mb = 0;   // atomic units per 1,000,000 bytes; 0: free
-  Json ToJson() const;  // {"asset","per_mb"}, per_mb a decimal string
+  uint64_t credit = 0;  // bytes the node sends ahead of what vouchers pay for
+  Json ToJson() const;  // {"asset","per_mb","credit"}, per_mb a decimal string
 };
-// BadInput unless {"asset": "XFG"|"PARA", "per_mb": decimal string}.
+// BadInput unless {"asset": "XFG"|"PARA", "per_mb": decimal string} and,
+// when present, "credit" a byte count.
 Result<Price> ReadPrice(const Json& price);
 
 // What `bytes` cost: ceil(bytes × per_mb / 1e6) (a node never rounds in the

@@ -50,9 +50,8 @@ class SeedApi {
     Clock clock = UnixNow;         // what "now" is for records, pins and peers
     StreamApi* streams = nullptr;  // the live-stream routes, when the node keeps streams
     // Charging for content (SPEC §12): with a price above zero, content is
-    // sent only within what a channel's vouchers paid plus `credit` bytes.
+    // sent only within what a channel's vouchers paid plus the price's credit.
     std::optional<Price> price;
-    uint64_t credit = 1 << 20;
     VoucherBook* vouchers = nullptr;  // required with a price
   };
 

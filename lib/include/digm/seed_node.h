@@ -38,9 +38,8 @@ struct SeedOptions {
   bool bittorrent = false;
   std::vector<std::string> bt_listen;
   int stream_stale_after_s = 120;  // a live stream unheard this long leaves GET /streams
-  // Charging per byte (SPEC §12): vouchers kept in DATA/vouchers.db.
+  // Charging per byte (SPEC §12), with its credit: vouchers kept in DATA/vouchers.db.
   std::optional<Price> price;
-  uint64_t credit = 1 << 20;
   Clock clock = UnixNow;              // the node's "now"
   RandomSource random = RandomBytes;  // seeds the choice of gossip partners
 };

@@ -1,12 +1,15 @@
 // A priced node's book of payment channels (SPEC §12), one SQLite file in its
 // data folder: per channel the channel document, the best voucher it took
 // and the bytes it served on it. Every request of a paying client is decided
-// here in one transaction: a better voucher is taken, then the request is
-// allowed only while the bytes served stay within those paid for plus the
-// credit. A voucher is committed before the request it came with is
-// answered, so one acknowledged is never lost to a crash of the node (the
-// file is in WAL mode with synchronous=NORMAL: a killed process loses
-// nothing; a power cut may lose the last transactions). Thread-safe.
+// here: a better voucher is taken, then the request is allowed only while the
+// bytes served stay within those paid for plus the credit. A voucher taken is
+// committed before the request it came with is answered, so one acknowledged
+// is never lost to a crash of the node (the file is in WAL mode with
+// synchronous=NORMAL: a killed process loses nothing; a power cut may lose
+// the last transactions). The bytes served are kept in memory and written
+// with each voucher taken and when the book closes: a node killed -9 forgets
+// at most what it served since a channel's last voucher (within the credit).
+// Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "digm/channel.h"
@@ -55,13 +59,27 @@ class VoucherBook {
   };
   Result<std::optional<Account>> Find(const std::string& id);
 
+  // The text of a channel's best voucher ("" when none): a request that
+  // carries the same text needs no second check.
+  std::string BestText(const std::string& id);
+
   // Each channel's best voucher, oldest channel first; channels with none are left out.
   Result<std::vector<Json>> Best();
 
  private:
   explicit VoucherBook(std::unique_ptr<SQLite::Database> db);
+  struct State {
+    int64_t paid = 0;
+    uint64_t seq = 0;
+    uint64_t served = 0, saved_served = 0;
+    std::string best;  // the best voucher's text
+  };
+  State* Load(const std::string& id, const Channel* channel);
+  Status SaveServed();
+  static constexpr size_t kMaxStates = 65536;
   std::mutex mu_;
   std::unique_ptr<SQLite::Database> db_;
+  std::unordered_map<std::string, State> states_;
 };
 
 }  // namespace digm

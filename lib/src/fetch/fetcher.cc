@@ -44,8 +44,9 @@ struct Peer {
   // What it charges (from its signed pong) and how it is paid.
   std::optional<Price> price;
   const Channel* channel = nullptr;
-  uint64_t asked = 0;  // bytes asked of it: what the vouchers pay for, on top of
-  int64_t base = 0;    // what the channel's vouchers had paid before this fetch
+  uint64_t asked = 0;       // bytes asked of it this fetch, paid on top of
+  int64_t base = 0;         // what the channel's vouchers had paid before this fetch
+  uint64_t signed_for = 0;  // of `asked`, those the last voucher pays for
   uint64_t seq = 0;
   std::string channel_header, voucher_header;
   // What it costs, to ask the cheapest first: its price per MB (free: 0);
@@ -258,6 +259,7 @@ class Fetch {
       }
     }
     DIGM_RETURN_IF_ERROR(writer.Finish(&digest));
+    if (o_.payer) Settle();
     if (count_ == m_.chunks.size() && digest != m_.source_sha256) {
       return Status::Integrity("the fetched track does not match its source.sha256");
     }
@@ -553,18 +555,28 @@ class Fetch {
       }
       p.channel_header = DumpDocument(p.channel->doc);
       p.delivery.channel = p.channel->id;
-      Resume(p);
+    }
+    // Every paid node asked at once where its channel stands.
+    std::vector<std::pair<Peer*, Background<Result<HttpResult>>>> asks;
+    for (auto& p : peers_) {
+      if (!p.channel || p.dropped) continue;
+      asks.emplace_back(
+          &p, Background<Result<HttpResult>>([url = p.url + "/channels/" + p.channel->id] {
+            return HttpCall("GET", url, "",
+                            {.timeout_ms = kIdentityTimeoutMs,
+                             .connect_timeout_ms = kIdentityTimeoutMs,
+                             .max_body = 64 << 10});
+          }));
+    }
+    for (auto& [p, ask] : asks) {
+      if (auto r = ask.Get(std::chrono::milliseconds(kIdentityTimeoutMs))) Resume(*p, *r);
     }
   }
 
   // A channel paid before (another fetch, another track) goes on from the
   // best voucher the node holds, which this payer signed: anything else it
   // answers is ignored, so a node can never make the payer pay twice.
-  void Resume(Peer& p) {
-    auto r = HttpCall("GET", p.url + "/channels/" + p.channel->id, "",
-                      {.timeout_ms = kIdentityTimeoutMs,
-                       .connect_timeout_ms = kIdentityTimeoutMs,
-                       .max_body = 64 << 10});
+  void Resume(Peer& p, const Result<HttpResult>& r) {
     if (!r.ok() || r->status != 200) return;
     auto doc = ParseJson(r->body);
     if (!doc.ok() || !doc->is_object()) return;
@@ -586,20 +598,47 @@ class Fetch {
 
   // Signs a voucher for everything asked of `p` with this chunk; false when
   // the channel cannot pay for it (the peer is then left out).
+  //
+  // A new voucher is signed only when what is asked would run ahead of the
+  // last one by more than the node's credit, so with a 1 MiB credit one in
+  // five 256 KiB requests carries a new one: the node has each request's
+  // voucher (or a later one) when it arrives, so it never refuses. What the
+  // credit covered at the end is paid by Settle.
   bool PayFor(Peer& p, uint64_t bytes) {
-    int64_t amount = p.base + PriceOf(p.asked + bytes, p.price->per_mb);
+    uint64_t asked = p.asked + bytes;
+    int64_t amount = p.base + PriceOf(asked, p.price->per_mb);
     if (amount > p.channel->amount) {
       Drop(p, "its channel " + p.channel->id + " is spent");
       return false;
     }
-    p.asked += bytes;
-    if (amount > p.delivery.paid || p.voucher_header.empty()) {
-      p.voucher_header = DumpDocument(
-          MakeVoucher(*o_.payer, *p.channel, amount, ++p.seq, HexEncode(*m_.root), p.asked));
-      p.delivery.paid = amount;
-      p.delivery.paid_text = FormatAmount(amount, p.channel->asset.decimals);
-    }
+    p.asked = asked;
+    if (p.voucher_header.empty() || asked - p.signed_for > p.price->credit) Sign(p);
     return true;
+  }
+
+  // A voucher for everything asked of `p` so far.
+  void Sign(Peer& p) {
+    int64_t amount = p.base + PriceOf(p.asked, p.price->per_mb);
+    p.voucher_header = DumpDocument(
+        MakeVoucher(*o_.payer, *p.channel, amount, ++p.seq, HexEncode(*m_.root), p.asked));
+    p.signed_for = p.asked;
+    p.delivery.paid = amount;
+    p.delivery.paid_text = FormatAmount(amount, p.channel->asset.decimals);
+  }
+
+  // When the track is in: each paid node gets a voucher for all it was
+  // asked, which the credit covered until now (POST /channels/ID).
+  void Settle() {
+    for (auto& p : peers_) {
+      if (!p.channel || p.asked == p.signed_for) continue;
+      Sign(p);
+      (void)HttpCall("POST", p.url + "/channels/" + p.channel->id, "",
+                     {.timeout_ms = kIdentityTimeoutMs,
+                      .connect_timeout_ms = kIdentityTimeoutMs,
+                      .max_body = 64 << 10,
+                      .headers = {std::string(kChannelHeader) + ": " + p.channel_header,
+                                  std::string(kVoucherHeader) + ": " + p.voucher_header}});
+    }
   }
 
   void Start(size_t chunk, size_t peer) {

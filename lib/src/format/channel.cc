@@ -28,7 +28,8 @@ bool IsHashHex(const std::string& s) { return s.size() == 64 && HexDecode(s).ok(
 }  // namespace
 
 Json Price::ToJson() const {
-  return Json{{"asset", asset.name}, {"per_mb", FormatAmount(per_mb, asset.decimals)}};
+  return Json{
+      {"asset", asset.name}, {"per_mb", FormatAmount(per_mb, asset.decimals)}, {"credit", credit}};
 }
 
 Result<Price> ReadPrice(const Json& price) {
@@ -38,6 +39,9 @@ Result<Price> ReadPrice(const Json& price) {
   if (!asset.ok()) return Status::BadInput("price.asset: " + asset.status().message());
   Price p{*asset, 0};
   DIGM_ASSIGN_OR_RETURN(p.per_mb, AmountOf(price, "per_mb", p.asset, "price.per_mb"));
+  if (price.contains("credit")) {
+    DIGM_ASSIGN_OR_RETURN(p.credit, GetUint(price, "credit", "price.credit"));
+  }
   return p;
 }
 

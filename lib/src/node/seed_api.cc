@@ -246,10 +246,15 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
                                                        {"time", Rfc3339(options_.clock())}}));
     }
     if (s.size() == 2 && s[0] == "channels") {
-      // A paying client resumes a channel from the best voucher it signed.
-      if (!get) return MethodNotAllowed("GET, HEAD");
+      // A paying client resumes a channel from the best voucher it signed
+      // (GET), and pays what it still owes when it is done (POST, the
+      // payment headers with no content).
+      if (!get && m != "POST") return MethodNotAllowed("GET, HEAD, POST");
       if (!Priced()) return HttpResponse::Error(404, "this node does not charge");
       if (!IsHash(s[1])) return HttpResponse::Error(400, "expected a 64-hex-digit channel id");
+      if (m == "POST") {
+        if (auto refused = Charge(req, 0)) return std::move(*refused);
+      }
       auto account = options_.vouchers->Find(s[1]);
       if (!account.ok()) return HttpResponse::Error(500, account.status().message());
       if (!*account) return HttpResponse::Error(404, "no channel " + s[1] + " here");
@@ -448,14 +453,15 @@ std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t byt
         "the channel is in " + c.asset.name + "; this node charges in " + price.asset.name);
   if (c.expires <= options_.clock()) return refuse(c.id, 0, "the channel expired");
   std::optional<Voucher> voucher;
-  if (!voucher_text.empty()) {
+  // The voucher it holds already (sent again until more is owed) needs no check.
+  if (!voucher_text.empty() && voucher_text != options_.vouchers->BestText(c.id)) {
     auto vdoc = ParseJson(voucher_text);
     auto v = vdoc.ok() ? ReadVoucher(*vdoc, c) : Result<Voucher>(vdoc.status());
     if (!v.ok()) return refuse(c.id, 0, "Digm-Voucher: " + v.status().message());
     voucher = std::move(*v);
   }
   auto d = options_.vouchers->Charge(c, voucher ? &*voucher : nullptr, bytes, price.per_mb,
-                                     options_.credit);
+                                     price.credit);
   if (!d.ok()) return refuse(c.id, 0, "Digm-Voucher: " + d.status().message());
   if (!d->allowed) {
     ++metrics_.payment_required;

@@ -485,11 +485,10 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
                                                    .clock = o.clock,
                                                    .streams = &stream_api,
                                                    .price = o.price,
-                                                   .credit = o.credit,
                                                    .vouchers = vouchers.get()});
   if (vouchers) {
     log("charging " + FormatAmount(o.price->per_mb, o.price->asset.decimals) + " " +
-        o.price->asset.name + " per MB, " + std::to_string(o.credit) + " bytes of credit");
+        o.price->asset.name + " per MB, " + std::to_string(o.price->credit) + " bytes of credit");
   }
   log("serving " + o.data_dir + " at " + o.url + " as " + api->node_id());
   std::unique_ptr<Dht> dht;

@@ -17,7 +17,11 @@ CREATE TABLE IF NOT EXISTS channels(
 }  // namespace
 
 VoucherBook::VoucherBook(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
-VoucherBook::~VoucherBook() = default;
+
+VoucherBook::~VoucherBook() {
+  std::lock_guard lock(mu_);
+  (void)SaveServed();
+}
 
 Result<std::unique_ptr<VoucherBook>> VoucherBook::Open(const std::string& path, bool create) {
   if (!create && !std::filesystem::exists(path))
@@ -29,60 +33,91 @@ Result<std::unique_ptr<VoucherBook>> VoucherBook::Open(const std::string& path, 
   });
 }
 
+Status VoucherBook::SaveServed() {
+  auto r = sql::Try("voucher book", [&] {
+    SQLite::Transaction tx(*db_);
+    for (auto& [id, st] : states_) {
+      if (st.served == st.saved_served) continue;
+      sql::Run(*db_, "UPDATE channels SET served = ?2 WHERE id = ?1", id,
+               static_cast<int64_t>(st.served));
+      st.saved_served = st.served;
+    }
+    tx.commit();
+    return true;
+  });
+  return r.status();
+}
+
+// Under mu_: the channel's state, read from the file (or made) on first use.
+VoucherBook::State* VoucherBook::Load(const std::string& id, const Channel* channel) {
+  if (auto it = states_.find(id); it != states_.end()) return &it->second;
+  State st;
+  auto q = sql::Query(
+      *db_, "SELECT paid, seq, served, COALESCE(voucher, '') FROM channels WHERE id = ?1", id);
+  if (q.executeStep()) {
+    st.paid = q.getColumn(0).getInt64();
+    st.seq = static_cast<uint64_t>(q.getColumn(1).getInt64());
+    st.served = st.saved_served = static_cast<uint64_t>(q.getColumn(2).getInt64());
+    st.best = q.getColumn(3).getString();
+  } else if (channel) {
+    sql::Run(*db_, "INSERT INTO channels(id, doc, added) VALUES(?1, ?2, strftime('%s','now'))", id,
+             DumpDocument(channel->doc));
+  } else {
+    return nullptr;
+  }
+  if (states_.size() >= kMaxStates) {
+    (void)SaveServed();
+    states_.clear();
+  }
+  return &states_.emplace(id, std::move(st)).first->second;
+}
+
+std::string VoucherBook::BestText(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto r = sql::Try("voucher book", [&] {
+    State* st = Load(id, nullptr);
+    return st ? st->best : std::string();
+  });
+  return r.ok() ? *r : std::string();
+}
+
 Result<VoucherBook::Decision> VoucherBook::Charge(const Channel& channel, const Voucher* voucher,
                                                   uint64_t bytes, int64_t per_mb, uint64_t credit) {
   std::lock_guard lock(mu_);
   auto r = sql::Try("voucher book", [&]() -> Result<Decision> {
-    SQLite::Transaction tx(*db_);
-    int64_t paid = 0, served = 0;
-    bool stale = false;
-    uint64_t seq = 0;
-    std::string best;
-    {
-      auto q = sql::Query(*db_,
-                          "SELECT paid, seq, served, COALESCE(voucher, '') FROM channels "
-                          "WHERE id = ?1",
-                          channel.id);
-      if (q.executeStep()) {
-        paid = q.getColumn(0).getInt64();
-        seq = static_cast<uint64_t>(q.getColumn(1).getInt64());
-        served = q.getColumn(2).getInt64();
-        best = q.getColumn(3).getString();
-      } else {
-        sql::Run(*db_, "INSERT INTO channels(id, doc, added) VALUES(?1, ?2, strftime('%s','now'))",
-                 channel.id, DumpDocument(channel.doc));
-      }
-    }
+    State* st = Load(channel.id, &channel);
+    Decision d;
+    std::string taken;
     if (voucher) {
       std::string doc = DumpDocument(voucher->doc);
-      if (doc == best) {
+      if (doc == st->best) {
         // the one it has
-      } else if (voucher->amount < paid || voucher->seq <= seq) {
-        stale = true;  // overtaken: requests in flight together arrive in any order
+      } else if (voucher->amount < st->paid || voucher->seq <= st->seq) {
+        d.stale = true;  // overtaken: requests in flight together arrive in any order
       } else {
-        paid = voucher->amount;
-        seq = voucher->seq;
-        sql::Run(*db_, "UPDATE channels SET paid = ?2, seq = ?3, voucher = ?4 WHERE id = ?1",
-                 channel.id, paid, static_cast<int64_t>(seq), doc);
+        taken = std::move(doc);
       }
     }
+    int64_t paid = taken.empty() ? st->paid : voucher->amount;
     uint64_t paid_bytes = BytesPaidBy(paid, per_mb);
-    uint64_t before = static_cast<uint64_t>(served);
-    Decision d;
+    uint64_t before = st->served;
     d.paid = paid;
-    d.stale = stale;
     d.allowed =
         before + bytes <= (paid_bytes > UINT64_MAX - credit ? UINT64_MAX : paid_bytes + credit);
-    if (d.allowed) {
-      uint64_t after = before + bytes;
-      d.paid_bytes = paid_bytes > before ? std::min(after, paid_bytes) - before : 0;
-      sql::Run(*db_, "UPDATE channels SET served = ?2 WHERE id = ?1", channel.id,
-               static_cast<int64_t>(after));
-      d.owed = PriceOf(after, per_mb);
-    } else {
-      d.owed = PriceOf(before + bytes, per_mb);
+    uint64_t after = d.allowed ? before + bytes : before;
+    if (d.allowed) d.paid_bytes = paid_bytes > before ? std::min(after, paid_bytes) - before : 0;
+    d.owed = PriceOf(d.allowed ? after : before + bytes, per_mb);
+    if (!taken.empty()) {
+      // Committed before the request is answered: an acknowledged voucher stays.
+      sql::Run(
+          *db_, "UPDATE channels SET paid = ?2, seq = ?3, voucher = ?4, served = ?5 WHERE id = ?1",
+          channel.id, paid, static_cast<int64_t>(voucher->seq), taken, static_cast<int64_t>(after));
+      st->paid = paid;
+      st->seq = voucher->seq;
+      st->best = std::move(taken);
+      st->saved_served = after;
     }
-    tx.commit();
+    st->served = after;
     return d;
   });
   if (!r.ok()) return r.status();
@@ -92,13 +127,12 @@ Result<VoucherBook::Decision> VoucherBook::Charge(const Channel& channel, const 
 Result<std::optional<VoucherBook::Account>> VoucherBook::Find(const std::string& id) {
   std::lock_guard lock(mu_);
   auto r = sql::Try("voucher book", [&]() -> Result<std::optional<Account>> {
-    auto q =
-        sql::Query(*db_, "SELECT COALESCE(voucher, ''), served FROM channels WHERE id = ?1", id);
-    if (!q.executeStep()) return std::optional<Account>();
+    State* st = Load(id, nullptr);
+    if (!st) return std::optional<Account>();
     Account a;
-    a.served = static_cast<uint64_t>(q.getColumn(1).getInt64());
-    if (std::string v = q.getColumn(0).getString(); !v.empty()) {
-      DIGM_ASSIGN_OR_RETURN(a.voucher, ParseJson(v));
+    a.served = st->served;
+    if (!st->best.empty()) {
+      DIGM_ASSIGN_OR_RETURN(a.voucher, ParseJson(st->best));
     }
     return std::optional<Account>(std::move(a));
   });
