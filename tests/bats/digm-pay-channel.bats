@@ -205,3 +205,53 @@ voucher() {
     --pay dear.channel --wallet listener.wallet -o got2.flac
   assert_same_bytes got2.flac "$FIX/track.flac"
 }
+
+@test "hostile payment headers get 402 or 400 and the node serves on" {
+  priced_node n1
+  digm-pay channel open --payer listener.wallet --to "$(address_of n1)" --amount 1 > ch.json
+  url="$URL_n1/content/$(jq -r '.chunks[0].hash' "$FIX/track.json")"
+  code() { curl -s -o body.json -w '%{http_code}' "$@" "$url"; }
+  [ "$(code -H 'Digm-Channel: not json')" = 402 ]
+  jq -e '.schema == "digm.invoice/1" and (.error | test("Digm-Channel"))' body.json
+  [ "$(code -H "Digm-Channel: $(printf '[%.0s' {1..5000})")" = 400 ]  # over 4 KiB
+  [ "$(code -H "Digm-Channel: $(printf '[%.0s' {1..3000})")" = 402 ]  # too deep
+  [ "$(code -H "Digm-Channel: $(jq -c '.amount = "999"' ch.json)")" = 402 ]  # forged
+  [ "$(code -H "Digm-Channel: $(jq -c . ch.json)" -H 'Digm-Voucher: {"schema":"digm.voucher/1"}')" = 402 ]
+  [ "$(code -H "Digm-Channel: $(jq -c . ch.json)" -H "Digm-Voucher: $(printf '{%.0s' {1..100})")" = 402 ]
+  # A voucher for another channel, signed by the payer: refused, nothing kept.
+  digm-pay channel open --payer listener.wallet --to "$(address_of n1)" --amount 1 > other.json
+  [ "$(code -H "Digm-Channel: $(jq -c . ch.json)" -H "Digm-Voucher: $(voucher other.json 0.5 1 listener.wallet)")" = 402 ]
+  run -0 digm-seed vouchers --data n1
+  [ -z "$output" ]
+  # POST /channels/ID must name the channel it pays.
+  run -0 curl -s -o /dev/null -w '%{http_code}' -X POST -H "Digm-Channel: $(jq -c . ch.json)" \
+    "$URL_n1/channels/$(jq -r .id other.json)"
+  [ "$output" = 400 ]
+  run -0 curl -sf "$URL_n1/ping"
+  run -0 curl -sf -o /dev/null -H "Digm-Channel: $(jq -c . ch.json)" "$url"  # within the credit
+}
+
+@test "kill -9 of the node during a paid fetch: its vouchers stay, and the next fetch goes on from them" {
+  priced_node n1 "$PRICE" --rate-limit 10  # ten chunks a second: the fetch takes seconds
+  digm-pay channel open --payer listener.wallet --to "$(address_of n1)" --amount 1 > ch.json
+  id=$(jq -r .id ch.json)
+  digm-fetch "$ROOT" --peer "$URL_n1" --no-cache -q --timeout 2 --pay ch.json --wallet listener.wallet \
+    -o got.flac 2> fetch.err &
+  fetch=$!
+  has_paid() { curl -sf "$URL_n1/channels/$id" | jq -e '.voucher.seq >= 2' > /dev/null; }
+  eventually 20 has_paid
+  kill -KILL "$PID_n1"
+  wait "$fetch" && { echo "the fetch should have failed"; false; } || true
+  [ ! -e got.flac ]
+  seq=$(digm-seed vouchers --data n1 | jq .seq)
+  [ "$seq" -ge 2 ]
+  start_node n1 --price-per-mb "$PRICE" --credit "$CREDIT"
+  run -0 digm-fetch "$ROOT" --peer "$URL_n1" --no-cache -q --pay ch.json --wallet listener.wallet \
+    -o got.flac
+  assert_same_bytes got.flac "$FIX/track.flac"
+  [ "$(digm-seed vouchers --data n1 | jq .seq)" -gt "$seq" ]  # went on, never refused as stale
+  digm-seed vouchers --data n1 | digm-pay channel redeem > /dev/null
+  got=$(atomic "$(bal "$(address_of n1)")")
+  size=$(stat -c %s "$FIX/track.flac")
+  [ "$got" -ge "$(price_of "$size")" ]  # the whole track at least, once
+}

@@ -17,7 +17,7 @@ inline std::atomic<bool> g_live_stop{false};
 
 inline int ListenLive(CLI::App& app, FetchRequest& r, bool from_start, bool quiet) {
   for (const char* o :
-       {"--receipt", "--preview", "--cache", "--no-cache", "--list-peers", "--progress"}) {
+       {"--receipt", "--preview", "--cache", "--no-cache", "--list-peers", "--progress", "--pay"}) {
     if (app.get_option(o)->count())
       return cli::UsageError(std::string(o) + " does not go with --live");
   }

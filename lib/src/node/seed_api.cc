@@ -253,6 +253,9 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
       if (!Priced()) return HttpResponse::Error(404, "this node does not charge");
       if (!IsHash(s[1])) return HttpResponse::Error(400, "expected a 64-hex-digit channel id");
       if (m == "POST") {
+        auto named = CheckedChannel(req.Header("digm-channel"));
+        if (named.ok() && named->id != s[1])
+          return HttpResponse::Error(400, "the Digm-Channel header is channel " + named->id);
         if (auto refused = Charge(req, 0)) return std::move(*refused);
       }
       auto account = options_.vouchers->Find(s[1]);
