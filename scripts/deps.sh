@@ -27,13 +27,14 @@ for p in "${want[@]}"; do
   fi
 done
 # The npm packages of the tests, each in its folder from its lock file: the
-# local EVM chain of the chain tests (ganache, tests/chain) and the browser
+# local EVM chain of the chain tests and the compiler of its channel contract
+# (ganache and solc, tests/chain) and the browser
 # driver of the web player's tests (puppeteer-core, tests/web).
 chain() {
   [ "${1:-build}" = test ] || return 0
   local tests entry name
   tests=$(cd "$(dirname "$0")/../tests" && pwd)
-  for entry in chain:node_modules/.bin/ganache web:node_modules/puppeteer-core/package.json; do
+  for entry in chain:node_modules/.bin/solcjs web:node_modules/puppeteer-core/package.json; do
     name=${entry%%:*}
     [ -e "$tests/$name/${entry#*:}" ] && continue
     echo "deps: installing the npm packages of tests/$name" >&2

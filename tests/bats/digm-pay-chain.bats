@@ -102,3 +102,62 @@ nonce_of() { rpc eth_getTransactionCount "\"$1\"" '"latest"'; }
   [ "$(nonce_of 0x90f8bf6a479f320ead074411a4b0e7944ea8c9c1)" = 0x1 ]
   [ "$(wei_of "$LISTENER")" = 1000000000000000000 ]
 }
+
+# The channel contract, compiled with the pinned npm solc (tests/chain), and
+# deployed from the bank: sets CONTRACT.
+deploy_channels() {
+  "$DIGM_SRC/tests/chain/node_modules/.bin/solcjs" --bin --optimize -o sol \
+    "$DIGM_SRC/contracts/DigmChannels.sol" > /dev/null
+  run -0 digm-pay channel deploy --bytecode sol/*DigmChannels.bin --wallet bank.wallet "${CHAIN[@]}"
+  CONTRACT=$(jq -r .address <<<"$output")
+  [[ "$CONTRACT" =~ ^0x[0-9a-f]{40}$ ]]
+  [ "$(rpc eth_getCode "\"$CONTRACT\"" '"latest"')" != 0x ]
+}
+
+@test "paying per chunk on the chain: open, pay while fetching, redeem once, refund after expiry" {
+  deploy_channels
+  sox -n -r 44100 -c 2 -b 16 noise.wav synth 6 whitenoise vol 0.3
+  sox noise.wav track.flac
+  digm-chunk track.flac --chunk-size 64K --store chunks -q | digm-merkle seal > track.json
+  node=$(digm-seed init --data n1 | jq -r .address)
+  digm-seed add track.json --from chunks --data n1 > /dev/null
+  digm-pay wallet new -o payer.wallet > /dev/null
+  payer=$(digm-pay wallet show payer.wallet | awk '/^address/ { print $2 }')
+  digm-pay transfer "${CHAIN[@]}" --wallet bank.wallet --to "$payer" --amount 5 --ref fund-payer > /dev/null
+  digm-pay transfer "${CHAIN[@]}" --wallet bank.wallet --to "$node" --amount 1 --ref fund-node > /dev/null
+  start_node n1 --price-per-mb 0.01 --credit 128K
+  run -0 digm-pay channel open --payer payer.wallet --to "$node" --amount 1 --contract "$CONTRACT" "${CHAIN[@]}"
+  echo "$output" > ch.json
+  jq -e --arg c "$CONTRACT" '.chain == "evm:98765" and .contract == $c' ch.json
+  [ "$(wei_of "$CONTRACT")" = 1000000000000000000 ]
+  run -0 digm-fetch "$(jq -r .root track.json)" --peer "$URL_n1" --no-cache -q --pay ch.json \
+    --wallet payer.wallet -o got.flac
+  cmp got.flac track.flac
+  digm-seed vouchers --data n1 > vouchers.ndjson
+  jq -e '.evm_signature | test("^[0-9a-f]{130}$")' vouchers.ndjson
+  paid=$(jq -r .amount vouchers.ndjson)
+  node_before=$(wei_of "$node")
+  run -0 digm-pay channel redeem "${CHAIN[@]}" --wallet n1/node.wallet < vouchers.ndjson
+  run -0 --separate-stderr digm-pay channel redeem "${CHAIN[@]}" --wallet n1/node.wallet < vouchers.ndjson
+  [[ "$stderr" == *"redeemed before"* ]]
+  # The chain and the ledger see the same channel; the node got the voucher's amount (less its gas).
+  run -0 digm-pay channel show ch.json "${CHAIN[@]}"
+  jq -e --arg p "$paid" '.redeemed == $p and .chain.redeemed == $p and .left == .chain.left
+    and .chain.amount == "1"' <<<"$output"
+  gained=$(node -e "console.log((BigInt('$(wei_of "$node")') - BigInt('$node_before')).toString())")
+  want=$(node -e "console.log((BigInt(Math.round($paid * 1e7)) * 10n ** 11n).toString())")
+  node -e "const g = BigInt('$gained'), w = BigInt('$want'); process.exit(g < w && g > w - 10n ** 15n ? 0 : 1)"
+  # A tampered voucher is refused by digm-pay before the chain sees it.
+  run -4 digm-pay channel redeem "${CHAIN[@]}" --wallet n1/node.wallet \
+    < <(jq -c '.amount = "0.5"' vouchers.ndjson)
+  # Refund: not before expiry (the chain's clock), then the rest back once.
+  run -1 digm-pay channel refund ch.json --wallet payer.wallet "${CHAIN[@]}"
+  rpc evm_increaseTime $((31 * 86400)) > /dev/null
+  rpc evm_mine > /dev/null
+  run -4 digm-pay channel refund ch.json --wallet n1/node.wallet "${CHAIN[@]}"
+  run -0 digm-pay channel refund ch.json --wallet payer.wallet "${CHAIN[@]}"
+  [ "$(wei_of "$CONTRACT")" = 0 ]
+  run -1 digm-pay channel refund ch.json --wallet payer.wallet "${CHAIN[@]}"
+  run -0 digm-pay channel show ch.json "${CHAIN[@]}"
+  jq -e '.refunded and .chain.refunded and .left == "0" and .chain.left == "0"' <<<"$output"
+}

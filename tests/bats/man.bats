@@ -71,7 +71,7 @@ check_documented() {
     check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay "$sub"
   done
   for sub in new show identity; do check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay wallet "$sub"; done
-  for sub in open redeem refund show; do check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay channel "$sub"; done
+  for sub in open redeem refund show deploy; do check_documented "$DIGM_SRC/man/digm-pay.1" digm-pay channel "$sub"; done
 }
 
 @test "the check catches an undocumented option" {

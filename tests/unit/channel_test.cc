@@ -4,6 +4,7 @@
 // vouchers without changing anything, refund only after expiry.
 #include "digm/channel.h"
 #include "digm/channel_pay.h"
+#include "digm/evm.h"
 #include "digm/ledger.h"
 #include "digm/voucher_book.h"
 #include "test_util.h"
@@ -74,6 +75,54 @@ TEST(ChannelDocs, VouchersAreCheckedAgainstTheirChannel) {
   Json raised = v;
   raised["amount"] = "1";
   EXPECT_EQ(ReadVoucher(raised, p.channel).status().code(), Code::kIntegrity);
+}
+
+TEST(ChannelAbi, SelectorsAndWordsMatchKnownAnswers) {
+  // Published selectors (ERC-20) and the channel contract's own.
+  EXPECT_EQ(HexEncode(evm::AbiSelector("transfer(address,uint256)")), "a9059cbb");
+  EXPECT_EQ(HexEncode(evm::AbiSelector("balanceOf(address)")), "70a08231");
+  EXPECT_EQ(HexEncode(evm::AbiSelector("channels(bytes32)")), "7a7ebd7b");
+  Bytes words;
+  evm::AbiWord(words, evm::Wei{1000000000000000000ull});
+  evm::AbiWord(words, *ParseAddress("0x00000000000000000000000000000000000000b7"));
+  EXPECT_EQ(HexEncode(words),
+            "0000000000000000000000000000000000000000000000000de0b6b3a7640000"
+            "00000000000000000000000000000000000000000000000000000000000000b7");
+  EXPECT_EQ(*evm::AbiUint(words, 0), evm::Wei{1000000000000000000ull});
+  EXPECT_EQ(AddressToString(*evm::AbiAddress(words, 1)),
+            "0x00000000000000000000000000000000000000b7");
+  EXPECT_EQ(evm::AbiUint(words, 2).status().code(), Code::kBadInput);  // too short
+  words[0] = 1;
+  EXPECT_EQ(evm::AbiUint(words, 0).status().code(), Code::kBadInput);  // over 128 bits
+}
+
+TEST(ChannelDocs, AChainVoucherCarriesAnEvmSignatureOfThePayer) {
+  Wallet payer = Wallet::Generate(), payee = Wallet::Generate(), other = Wallet::Generate();
+  Address contract = *ParseAddress("0x00000000000000000000000000000000000000c1");
+  auto c = *ReadChannel(
+      MakeChannel(payer, payee.address, kXfg, 10000000, kNow + 86400, "evm:98765", contract));
+  ASSERT_TRUE(c.contract);
+  Json v = MakeVoucher(payer, c, 5000, 1, "", 0);
+  auto read = ReadVoucher(v, c);
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_EQ(*RecoverSigner(VoucherDigest(contract, c.id, 5000, 7), *read->evm_signature),
+            payer.address);
+  // The same amount for another contract or another amount does not recover to the payer.
+  EXPECT_NE(*RecoverSigner(VoucherDigest(contract, c.id, 5001, 7), *read->evm_signature),
+            payer.address);
+  Json forged = v;
+  forged["evm_signature"] =
+      HexEncode(SignHash(other, VoucherDigest(contract, c.id, 5000, 7)));
+  SignDocument(forged, payer);  // the document is the payer's, the chain signature not
+  EXPECT_EQ(ReadVoucher(forged, c).status().code(), Code::kIntegrity);
+  Json bare = v;
+  bare.erase("evm_signature");
+  SignDocument(bare, payer);
+  EXPECT_EQ(ReadVoucher(bare, c).status().code(), Code::kBadInput);
+  Json no_contract = c.doc;
+  no_contract.erase("contract");
+  SignDocument(no_contract, payer);
+  EXPECT_EQ(ReadChannel(no_contract).status().code(), Code::kBadInput);
 }
 
 TEST(VoucherBook, ServesCreditUnpaidThenOnlyWhatVouchersPayFor) {

@@ -16,12 +16,27 @@ namespace digm {
 
 struct ChannelFlags {
   ChannelOpenRequest open;
-  std::string channel, wallet;
+  std::string channel, wallet, bytecode;
   CLI::App *cmd = nullptr, *open_cmd = nullptr, *redeem = nullptr, *refund = nullptr,
-           *show = nullptr;
+           *show = nullptr, *deploy = nullptr;
 };
 
-inline void AddChannelFlags(CLI::App& app, ChannelFlags& f) {
+// The chain flags of a channel command, into `chain` (see UseChain).
+inline void AddChannelChainFlags(CLI::App* c, ChainFlags& chain) {
+  c->add_option("--chain", chain.chain, "the channel is in a contract on a chain")
+      ->check(CLI::IsMember({"evm"}))
+      ->type_name("evm");
+  c->add_option("--rpc", chain.target.rpc, "the chain's JSON-RPC URL")->type_name("URL");
+  c->add_option("--chain-id", chain.target.chain_id, "the chain id the RPC must serve (EIP-155)")
+      ->type_name("ID");
+  c->add_option("--confirm-timeout", chain.confirm_timeout_s,
+                "seconds to wait for the transactions to be mined")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 86400L))
+      ->type_name("S");
+}
+
+inline void AddChannelFlags(CLI::App& app, ChannelFlags& f, ChainFlags& chain) {
   f.cmd = app.add_subcommand("channel", "pay per chunk: lock money for a node, redeem vouchers")
               ->require_subcommand(1, 1);
   f.open_cmd = f.cmd->add_subcommand("open", "lock money for one payee; print the digm.channel/1");
@@ -37,25 +52,63 @@ inline void AddChannelFlags(CLI::App& app, ChannelFlags& f) {
   f.open_cmd->add_option("--expires", f.open.days, "days until the payer may take the rest back")
       ->capture_default_str()
       ->type_name("DAYS");
+  f.open_cmd->add_option("--contract", f.open.contract, "with --chain: the channel contract")
+      ->type_name("ADDRESS");
+  AddChannelChainFlags(f.open_cmd, chain);
+  f.deploy = f.cmd->add_subcommand("deploy", "put the channel contract on a chain; print its address");
+  f.deploy->add_option("--bytecode", f.bytecode, "its init code, hex (solc --bin)")
+      ->required()
+      ->type_name("FILE");
+  f.deploy->add_option("--wallet", chain.wallet, "the wallet that pays for it")
+      ->required()
+      ->type_name("FILE");
+  AddChannelChainFlags(f.deploy, chain);
   f.redeem = f.cmd->add_subcommand(
       "redeem", "pay the payees the digm.voucher/1 lines on stdin (from digm-seed vouchers)");
+  f.redeem->add_option("--wallet", chain.wallet, "with --chain: the payee's wallet, which sends")
+      ->type_name("FILE");
+  AddChannelChainFlags(f.redeem, chain);
   f.refund = f.cmd->add_subcommand("refund", "after expiry, give the payer back what is left");
   f.refund->add_option("CHANNEL", f.channel, "a digm.channel/1 file or a channel id")
       ->required()
       ->type_name("");
   f.refund->add_option("--wallet", f.wallet, "the payer's wallet")->required()->type_name("FILE");
+  AddChannelChainFlags(f.refund, chain);
   f.show = f.cmd->add_subcommand("show", "print a channel's digm.channel-state/1");
   f.show->add_option("CHANNEL", f.channel, "a digm.channel/1 file or a channel id")
       ->required()
       ->type_name("");
+  AddChannelChainFlags(f.show, chain);
+}
+
+// UseChain for a channel command: the payer signs open and refund, the
+// payee redeem, and show only reads (no wallet).
+inline Status UseChannelChain(PayBackend& b, ChainFlags chain, const ChannelFlags& f) {
+  if (chain.chain.empty() || !f.show->parsed()) {
+    if (!chain.chain.empty() && f.open_cmd->parsed()) chain.wallet = f.open.payer_wallet;
+    if (!chain.chain.empty() && f.refund->parsed()) chain.wallet = f.wallet;
+    return UseChain(b, chain);
+  }
+  if (chain.target.rpc.empty() || chain.target.chain_id == 0)
+    return Status::Usage("--chain evm needs --rpc URL and --chain-id ID");
+  b.chain = chain.target;
+  b.chain->confirm_timeout_ms = chain.confirm_timeout_s * 1000;
+  return Status::Ok();
 }
 
 inline int RunChannel(const PayBackend& b, const ChannelFlags& f) {
   auto print = [](const Result<Posted>& r) {
     if (!r.ok()) return diag::Fail(r.status());
+    for (const auto& w : r->warnings) diag::Warning(w);
     for (const auto& t : r->transfers) cli::PrintLine(t.ToJson());
     return 0;
   };
+  if (f.deploy->parsed()) {
+    auto doc = ChannelDeploy(b, f.bytecode);
+    if (!doc.ok()) return diag::Fail(doc.status());
+    cli::PrintLine(*doc);
+    return 0;
+  }
   if (f.open_cmd->parsed()) {
     auto doc = ChannelOpen(b, f.open, nullptr);
     if (!doc.ok()) return diag::Fail(doc.status());

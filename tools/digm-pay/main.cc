@@ -64,13 +64,14 @@ int main(int argc, char** argv) {
   PayFlags f;
   AddPayFlags(app, f);
   ChannelFlags ch;
-  AddChannelFlags(app, ch);
+  AddChannelFlags(app, ch, f.chain);
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
 
   if (f.wallet->parsed()) return Wallets(f.wnew, f.wshow, f.file, f.out);
   if (f.purchase->parsed() && !f.chain.chain.empty())
     f.chain.wallet = f.file;  // the buyer's key signs
-  if (Status s = UseChain(f.b, f.chain); !s.ok()) return diag::Fail(s);
+  Status chain = ch.cmd->parsed() ? UseChannelChain(f.b, f.chain, ch) : UseChain(f.b, f.chain);
+  if (!chain.ok()) return diag::Fail(chain);
   // Rewards are PARA; node rewards too unless --asset says otherwise.
   bool para = f.reward->parsed() || (f.noder->parsed() && !app.get_option("--asset")->count());
   f.b.asset = *ParseAsset(para ? "PARA" : f.asset_name);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "digm/document.h"
@@ -45,13 +46,15 @@ struct Channel {
   int64_t amount = 0;   // atomic units locked
   int64_t expires = 0;  // unix seconds; the payer may take the rest back after
   std::string chain;    // "ledger", or "evm:CHAIN_ID"
-  Json doc;             // as signed
+  std::optional<Address> contract;  // on a chain: the channel contract holding it
+  Json doc;                         // as signed
 };
 
 // A new channel of `amount` from `payer` to `payee`, its id random, signed by
-// the payer.
+// the payer; on a chain, in `contract`.
 Json MakeChannel(const Wallet& payer, const Address& payee, const Asset& asset, int64_t amount,
-                 int64_t expires, const std::string& chain);
+                 int64_t expires, const std::string& chain,
+                 const std::optional<Address>& contract = std::nullopt);
 // Checks a digm.channel/1: the schema, the members' shapes (BadInput) and
 // its signature by its payer (Integrity).
 Result<Channel> ReadChannel(const Json& doc);
@@ -62,15 +65,24 @@ struct Voucher {
   uint64_t seq = 0;     // grows with every voucher of the channel
   std::string root;     // the track being paid for ("" when none)
   uint64_t bytes = 0;   // what the payer had asked for when it signed
-  Json doc;             // as signed
+  std::optional<Signature> evm_signature;  // on a chain: what the contract checks
+  Json doc;                                // as signed
 };
 
-// The payer's voucher for `amount` in all on `channel`.
+// What the channel contract checks a voucher's "evm_signature" against
+// (contracts/DigmChannels.sol): the EIP-191 hash of Keccak-256(contract ‖ id
+// ‖ amount in wei as 32 bytes), 1 XFG or PARA being 10^18 wei.
+Hash256 VoucherDigest(const Address& contract, const std::string& channel_id, int64_t amount,
+                      int decimals);
+
+// The payer's voucher for `amount` in all on `channel`; on a chain it also
+// carries "evm_signature" (VoucherDigest signed by the payer).
 Json MakeVoucher(const Wallet& payer, const Channel& channel, int64_t amount, uint64_t seq,
                  const std::string& root, uint64_t bytes);
 // Checks a digm.voucher/1 against its channel: the schema and shapes
-// (BadInput); that it names this channel, is signed by its payer and is not
-// for more than the channel holds (Integrity).
+// (BadInput); that it names this channel, is signed by its payer (on a
+// chain, its evm_signature too) and is not for more than the channel holds
+// (Integrity).
 Result<Voucher> ReadVoucher(const Json& doc, const Channel& channel);
 
 // A node's answer to a request beyond what is paid plus its credit:

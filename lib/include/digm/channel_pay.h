@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "digm/chain_pay.h"
 #include "digm/channel.h"
 #include "digm/ledger.h"
 
@@ -35,5 +36,37 @@ Status RefundChannel(Ledger::Txn& txn, const std::string& id, const Address& pay
 // {"schema":"digm.channel-state/1","id","payer","payee","asset","amount",
 //  "redeemed","seq","left","expires","refunded"}
 Result<Json> ChannelState(Ledger::Txn& txn, const std::string& id);
+
+// On an EVM chain the money is in the channel contract
+// (contracts/DigmChannels.sol); each call below is one transaction from
+// `wallet`, waited for until mined (Network when not in time, No when the
+// chain reverts it), and reads are eth_call. The ledger keeps each channel's
+// row (document, redeemed, seq, refunded) as the chain has it.
+// Deploys the contract from its init code; returns its address.
+Result<Address> DeployChannelContract(const ChainTarget& target, const Wallet& wallet,
+                                      const Bytes& init_code);
+
+// A channel as the contract holds it, amounts in the asset's atomic units.
+struct ChainChannel {
+  Address payer{}, payee{};
+  int64_t amount = 0, redeemed = 0;
+  int64_t expires = 0;
+  bool refunded = false;
+  bool exists() const { return payer != Address{}; }
+};
+Result<ChainChannel> ReadChainChannel(const ChainTarget& target, const Address& contract,
+                                      const std::string& id, const Asset& asset);
+
+// open(id, payee, expires) with the amount as its value, from the payer.
+Status OpenChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Wallet& payer,
+                        const Channel& channel);
+// redeem(id, amount, v, r, s) from the payee, for a voucher that adds to
+// what the contract has redeemed; nothing sent for one redeemed before.
+// Refusals as RedeemVoucher's. Returns whether a transaction was mined.
+Result<bool> RedeemChainVoucher(Ledger::Txn& txn, const ChainTarget& target, const Wallet& payee,
+                                const Json& voucher);
+// refund(id) from the payer, once the chain's time is past the expiry.
+Status RefundChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Wallet& payer,
+                          const std::string& id);
 
 }  // namespace digm

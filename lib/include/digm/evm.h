@@ -26,11 +26,24 @@ std::string Quantity(Wei value);
 Result<Wei> ParseQuantity(std::string_view text);
 std::string DataHex(std::span<const uint8_t> bytes);  // "0x" + hex
 
+// The contract ABI's head encoding, as far as the channel contract needs it:
+// a function's selector (the first 4 bytes of the Keccak-256 of its
+// signature, e.g. "open(bytes32,address,uint64)") and 32-byte words.
+Bytes AbiSelector(std::string_view signature);
+void AbiWord(Bytes& out, Wei value);  // uintN, big-endian
+void AbiWord(Bytes& out, const Address& address);
+void AbiWord(Bytes& out, std::span<const uint8_t, 32> word);  // bytes32
+// Word `i` of an ABI-encoded answer, as a number or an address; BadInput
+// when the answer is too short or the word is not one.
+Result<Wei> AbiUint(std::span<const uint8_t> answer, size_t i);
+Result<Address> AbiAddress(std::span<const uint8_t> answer, size_t i);
+
 // A pre-EIP-1559 ("legacy") transaction, as EIP-155 signs it.
 struct LegacyTx {
   uint64_t nonce = 0;
   Wei gas_price = 0;
   uint64_t gas = 0;
+  bool create = false;  // a contract creation: no `to`, `data` is the init code
   Address to{};
   Wei value = 0;
   Bytes data;
@@ -49,6 +62,7 @@ uint64_t IntrinsicGas(std::span<const uint8_t> data);
 struct TxReceipt {
   uint64_t block = 0;
   bool success = false;
+  std::optional<Address> contract;  // what a creation made
 };
 
 // JSON-RPC 2.0 over HTTP POST. Transport failures are Status::Network; an
@@ -68,6 +82,10 @@ class Rpc {
   Result<std::optional<TxReceipt>> Receipt(const Hash256& tx_hash);
   // Whether the node knows the transaction at all (waiting or mined).
   Result<bool> Knows(const Hash256& tx_hash);
+  // eth_call at "latest": what `data` sent to `to` answers.
+  Result<Bytes> CallContract(const Address& to, const Bytes& data);
+  // eth_estimateGas of a transaction from `from` (`to` null: a creation).
+  Result<uint64_t> EstimateGas(const Address& from, const Address* to, Wei value, const Bytes& data);
 
  private:
   std::string url_;

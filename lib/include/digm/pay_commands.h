@@ -103,7 +103,12 @@ Result<Posted> NodeRewards(const PayBackend& b, const std::string& index_path,
 struct ChannelOpenRequest {
   std::string payer_wallet, payee, amount;
   int64_t days = 30;
+  std::string contract;  // with a chain: the channel contract's address
 };
+// With a chain (b.chain, b.payer signing): deploys the channel contract from
+// the hex init code at `bytecode` (solc --bin) and returns
+// {"schema":"digm.channel-contract/1","address","chain_id"}.
+Result<Json> ChannelDeploy(const PayBackend& b, const std::string& bytecode);
 Result<Json> ChannelOpen(const PayBackend& b, const ChannelOpenRequest& r, Posted* posted);
 Result<Posted> ChannelRedeem(const PayBackend& b, std::istream& in);
 Result<Posted> ChannelRefund(const PayBackend& b, const std::string& channel,

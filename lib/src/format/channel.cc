@@ -2,6 +2,7 @@
 
 #include "digm/clock.h"
 #include "digm/crypto.h"
+#include "digm/keccak.h"
 
 namespace digm {
 namespace {
@@ -59,7 +60,8 @@ uint64_t BytesPaidBy(int64_t amount, int64_t per_mb) {
 }
 
 Json MakeChannel(const Wallet& payer, const Address& payee, const Asset& asset, int64_t amount,
-                 int64_t expires, const std::string& chain) {
+                 int64_t expires, const std::string& chain,
+                 const std::optional<Address>& contract) {
   std::array<uint8_t, 32> id;
   RandomBytes(id);
   Json doc{{"schema", "digm.channel/1"},
@@ -70,6 +72,7 @@ Json MakeChannel(const Wallet& payer, const Address& payee, const Asset& asset, 
            {"amount", FormatAmount(amount, asset.decimals)},
            {"expires", Rfc3339(expires)},
            {"chain", chain}};
+  if (contract) doc["contract"] = AddressToString(*contract);
   SignDocument(doc, payer);
   return doc;
 }
@@ -94,6 +97,9 @@ Result<Channel> ReadChannel(const Json& doc) {
   DIGM_ASSIGN_OR_RETURN(c.chain, GetString(doc, "chain", "channel.chain"));
   if (c.chain != "ledger" && c.chain.rfind("evm:", 0) != 0)
     return Status::BadInput("channel.chain must be \"ledger\" or \"evm:CHAIN_ID\"");
+  if (c.chain != "ledger") {
+    DIGM_ASSIGN_OR_RETURN(c.contract, AddressOf(doc, "contract", "channel.contract"));
+  }
   DIGM_ASSIGN_OR_RETURN(Address signer, VerifyDocument(doc));
   if (signer != c.payer) {
     return Status::Integrity("the channel is signed by " + AddressToString(signer) +
@@ -101,6 +107,23 @@ Result<Channel> ReadChannel(const Json& doc) {
   }
   c.doc = doc;
   return c;
+}
+
+Hash256 VoucherDigest(const Address& contract, const std::string& channel_id, int64_t amount,
+                      int decimals) {
+  Bytes packed(contract.begin(), contract.end());
+  auto id = HexDecode(channel_id);
+  if (id.ok()) packed.insert(packed.end(), id->begin(), id->end());
+  unsigned __int128 wei = static_cast<unsigned __int128>(amount);
+  for (int i = decimals; i < 18; ++i) wei *= 10;
+  uint8_t word[32] = {};
+  for (int i = 31; i >= 16; --i, wei >>= 8) word[i] = static_cast<uint8_t>(wei);
+  packed.insert(packed.end(), word, word + 32);
+  Hash256 inner = Keccak256(packed);
+  static constexpr std::string_view kPrefix = "\x19" "Ethereum Signed Message:\n32";
+  Bytes message(kPrefix.begin(), kPrefix.end());
+  message.insert(message.end(), inner.begin(), inner.end());
+  return Keccak256(message);
 }
 
 Json MakeVoucher(const Wallet& payer, const Channel& channel, int64_t amount, uint64_t seq,
@@ -111,6 +134,10 @@ Json MakeVoucher(const Wallet& payer, const Channel& channel, int64_t amount, ui
            {"seq", seq},
            {"root", root},
            {"bytes", bytes}};
+  if (channel.contract) {
+    doc["evm_signature"] = HexEncode(SignHash(
+        payer, VoucherDigest(*channel.contract, channel.id, amount, channel.asset.decimals)));
+  }
   SignDocument(doc, payer);
   return doc;
 }
@@ -133,6 +160,16 @@ Result<Voucher> ReadVoucher(const Json& doc, const Channel& channel) {
   if (signer != channel.payer) {
     return Status::Integrity("the voucher is signed by " + AddressToString(signer) +
                              ", not the channel's payer " + AddressToString(channel.payer));
+  }
+  if (channel.contract) {
+    DIGM_ASSIGN_OR_RETURN(std::string text, GetString(doc, "evm_signature", "voucher.evm_signature"));
+    auto sig = HexDecodeArray<65>(text);
+    if (!sig.ok()) return Status::BadInput("voucher.evm_signature must be 65 bytes of hex");
+    auto evm_signer = RecoverSigner(
+        VoucherDigest(*channel.contract, channel.id, v.amount, channel.asset.decimals), *sig);
+    if (!evm_signer.ok() || *evm_signer != channel.payer)
+      return Status::Integrity("the voucher's evm_signature is not the channel's payer's");
+    v.evm_signature = *sig;
   }
   if (v.amount > channel.amount) {
     return Status::Integrity(

@@ -1,6 +1,10 @@
 #include "digm/channel_pay.h"
 
+#include <chrono>
+#include <thread>
+
 #include "digm/clock.h"
+#include "digm/evm.h"
 
 namespace digm {
 namespace {
@@ -109,6 +113,156 @@ Result<Json> ChannelState(Ledger::Txn& txn, const std::string& id) {
               {"left", FormatAmount(left, c.asset.decimals)},
               {"expires", Rfc3339(c.expires)},
               {"refunded", h.row.refunded}};
+}
+
+namespace {
+
+// Sends one transaction from `wallet` (to null: a creation) and waits until
+// it is mined.
+Result<evm::TxReceipt> Transact(const ChainTarget& target, const Wallet& wallet,
+                                const Address* to, evm::Wei value, const Bytes& data) {
+  evm::Rpc rpc(target.rpc);
+  DIGM_ASSIGN_OR_RETURN(uint64_t chain_id, rpc.ChainId());
+  if (chain_id != target.chain_id) {
+    return Status::BadInput("the chain at " + target.rpc + " has chain id " +
+                            std::to_string(chain_id) + ", not " + std::to_string(target.chain_id));
+  }
+  evm::LegacyTx tx;
+  DIGM_ASSIGN_OR_RETURN(tx.nonce, rpc.Nonce(wallet.address, "pending"));
+  DIGM_ASSIGN_OR_RETURN(tx.gas_price, rpc.GasPrice());
+  // A call the contract would revert fails here, before anything is sent.
+  DIGM_ASSIGN_OR_RETURN(uint64_t gas, rpc.EstimateGas(wallet.address, to, value, data));
+  tx.gas = gas + gas / 4;
+  tx.create = to == nullptr;
+  if (to) tx.to = *to;
+  tx.value = value;
+  tx.data = data;
+  Bytes raw = evm::SignTx(tx, target.chain_id, wallet);
+  DIGM_ASSIGN_OR_RETURN(Hash256 hash, rpc.SendRaw(raw));
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(target.confirm_timeout_ms);
+  for (auto pause = std::chrono::milliseconds(20);; pause = std::min(2 * pause, std::chrono::milliseconds(500))) {
+    DIGM_ASSIGN_OR_RETURN(auto receipt, rpc.Receipt(hash));
+    if (receipt) {
+      if (!receipt->success)
+        return Status::No("the chain reverted " + evm::DataHex(hash));
+      return *receipt;
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Status::Network("transaction " + evm::DataHex(hash) + " not mined in time");
+    std::this_thread::sleep_for(pause);
+  }
+}
+
+evm::Wei ToWei(int64_t atomic, const Asset& asset) { return WeiOf(atomic, asset.decimals); }
+
+Result<int64_t> FromWei(evm::Wei wei, const Asset& asset) {
+  evm::Wei unit = 1;
+  for (int i = asset.decimals; i < 18; ++i) unit *= 10;
+  if (wei % unit != 0 || wei / unit > static_cast<evm::Wei>(INT64_MAX))
+    return Status::BadInput("the contract holds an amount that is not in " + asset.name);
+  return static_cast<int64_t>(wei / unit);
+}
+
+std::array<uint8_t, 32> IdWord(const std::string& id) {
+  std::array<uint8_t, 32> w{};
+  (void)HexDecodeInto(id, w);
+  return w;
+}
+
+}  // namespace
+
+Result<Address> DeployChannelContract(const ChainTarget& target, const Wallet& wallet,
+                                      const Bytes& init_code) {
+  DIGM_ASSIGN_OR_RETURN(evm::TxReceipt r, Transact(target, wallet, nullptr, 0, init_code));
+  if (!r.contract) return Status::Network("the chain's receipt names no contract address");
+  return *r.contract;
+}
+
+Result<ChainChannel> ReadChainChannel(const ChainTarget& target, const Address& contract,
+                                      const std::string& id, const Asset& asset) {
+  evm::Rpc rpc(target.rpc);
+  Bytes call = evm::AbiSelector("channels(bytes32)");
+  evm::AbiWord(call, std::span<const uint8_t, 32>(IdWord(id)));
+  DIGM_ASSIGN_OR_RETURN(Bytes answer, rpc.CallContract(contract, call));
+  ChainChannel c;
+  DIGM_ASSIGN_OR_RETURN(c.payer, evm::AbiAddress(answer, 0));
+  DIGM_ASSIGN_OR_RETURN(c.payee, evm::AbiAddress(answer, 1));
+  DIGM_ASSIGN_OR_RETURN(evm::Wei amount, evm::AbiUint(answer, 2));
+  DIGM_ASSIGN_OR_RETURN(evm::Wei redeemed, evm::AbiUint(answer, 3));
+  DIGM_ASSIGN_OR_RETURN(evm::Wei expires, evm::AbiUint(answer, 4));
+  DIGM_ASSIGN_OR_RETURN(evm::Wei refunded, evm::AbiUint(answer, 5));
+  DIGM_ASSIGN_OR_RETURN(c.amount, FromWei(amount, asset));
+  DIGM_ASSIGN_OR_RETURN(c.redeemed, FromWei(redeemed, asset));
+  c.expires = static_cast<int64_t>(expires);
+  c.refunded = refunded != 0;
+  return c;
+}
+
+Status OpenChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Wallet& payer,
+                        const Channel& c) {
+  DIGM_ASSIGN_OR_RETURN(auto known, txn.FindChannel(c.id));
+  if (known) return Status::Usage("the ledger holds channel " + c.id + " already");
+  Bytes call = evm::AbiSelector("open(bytes32,address,uint64)");
+  evm::AbiWord(call, std::span<const uint8_t, 32>(IdWord(c.id)));
+  evm::AbiWord(call, c.payee);
+  evm::AbiWord(call, static_cast<evm::Wei>(c.expires));
+  DIGM_RETURN_IF_ERROR(Transact(target, payer, &*c.contract, ToWei(c.amount, c.asset), call).status());
+  return txn.AddChannel(c.id, DumpDocument(c.doc));
+}
+
+Result<bool> RedeemChainVoucher(Ledger::Txn& txn, const ChainTarget& target, const Wallet& payee,
+                                const Json& doc) {
+  DIGM_RETURN_IF_ERROR(CheckSchema(doc, "voucher", 1));
+  DIGM_ASSIGN_OR_RETURN(std::string id, GetString(doc, "channel", "voucher.channel"));
+  DIGM_ASSIGN_OR_RETURN(Held h, Find(txn, id));
+  if (!h.channel.contract) return Status::Usage("channel " + id + " is not on a chain");
+  DIGM_ASSIGN_OR_RETURN(Voucher v, ReadVoucher(doc, h.channel));
+  DIGM_ASSIGN_OR_RETURN(ChainChannel on_chain,
+                        ReadChainChannel(target, *h.channel.contract, id, h.channel.asset));
+  if (!on_chain.exists()) return Status::Integrity("the contract holds no channel " + id);
+  if (v.amount == on_chain.redeemed) return false;  // redeemed before
+  if (on_chain.refunded) return Status::No("channel " + id + " was refunded to its payer");
+  if (v.amount < on_chain.redeemed) {
+    return Status::Integrity("a stale voucher: " + Amount(v.amount, h.channel) + ", below the " +
+                             Amount(on_chain.redeemed, h.channel) + " redeemed from channel " + id);
+  }
+  if (payee.address != h.channel.payee)
+    return Status::Usage("the wallet is not channel " + id + "'s payee");
+  Bytes call = evm::AbiSelector("redeem(bytes32,uint256,uint8,bytes32,bytes32)");
+  evm::AbiWord(call, std::span<const uint8_t, 32>(IdWord(id)));
+  evm::AbiWord(call, ToWei(v.amount, h.channel.asset));
+  evm::AbiWord(call, static_cast<evm::Wei>((*v.evm_signature)[64]));
+  evm::AbiWord(call, std::span<const uint8_t, 32>(v.evm_signature->data(), 32));
+  evm::AbiWord(call, std::span<const uint8_t, 32>(v.evm_signature->data() + 32, 32));
+  DIGM_RETURN_IF_ERROR(Transact(target, payee, &*h.channel.contract, 0, call).status());
+  h.row.redeemed = v.amount;
+  h.row.seq = v.seq;
+  DIGM_RETURN_IF_ERROR(txn.UpdateChannel(id, h.row));
+  return true;
+}
+
+Status RefundChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Wallet& payer,
+                          const std::string& id) {
+  DIGM_ASSIGN_OR_RETURN(Held h, Find(txn, id));
+  if (!h.channel.contract) return Status::Usage("channel " + id + " is not on a chain");
+  if (h.channel.payer != payer.address) {
+    return Status::Integrity("channel " + id + " is paid by " + AddressToString(h.channel.payer) +
+                             ", not " + AddressToString(payer.address));
+  }
+  DIGM_ASSIGN_OR_RETURN(ChainChannel on_chain,
+                        ReadChainChannel(target, *h.channel.contract, id, h.channel.asset));
+  if (on_chain.refunded) return Status::No("channel " + id + " was refunded before");
+  Bytes call = evm::AbiSelector("refund(bytes32)");
+  evm::AbiWord(call, std::span<const uint8_t, 32>(IdWord(id)));
+  Status s = Transact(target, payer, &*h.channel.contract, 0, call).status();
+  if (s.code() == Code::kNo)
+    return Status::No("channel " + id + " is open until " + Rfc3339(h.channel.expires) +
+                      " on the chain's clock: its payee may still redeem");
+  DIGM_RETURN_IF_ERROR(s);
+  h.row.redeemed = on_chain.redeemed;
+  h.row.refunded = true;
+  return txn.UpdateChannel(id, h.row);
 }
 
 }  // namespace digm

@@ -68,11 +68,57 @@ std::string DataHex(std::span<const uint8_t> bytes) { return "0x" + HexEncode(by
 namespace {
 
 std::vector<Bytes> Fields(const LegacyTx& tx) {
-  return {RlpUint(tx.nonce), RlpUint(tx.gas_price), RlpUint(tx.gas),
-          RlpBytes(tx.to),   RlpUint(tx.value),     RlpBytes(tx.data)};
+  return {RlpUint(tx.nonce),
+          RlpUint(tx.gas_price),
+          RlpUint(tx.gas),
+          tx.create ? RlpBytes({}) : RlpBytes(tx.to),
+          RlpUint(tx.value),
+          RlpBytes(tx.data)};
 }
 
 }  // namespace
+
+Bytes AbiSelector(std::string_view signature) {
+  Hash256 h = Keccak256(std::span(reinterpret_cast<const uint8_t*>(signature.data()), signature.size()));
+  return Bytes(h.begin(), h.begin() + 4);
+}
+
+void AbiWord(Bytes& out, Wei value) {
+  uint8_t word[32] = {};
+  for (int i = 31; i >= 16; --i, value >>= 8) word[i] = static_cast<uint8_t>(value);
+  out.insert(out.end(), word, word + 32);
+}
+
+void AbiWord(Bytes& out, const Address& address) {
+  out.insert(out.end(), 12, 0);
+  out.insert(out.end(), address.begin(), address.end());
+}
+
+void AbiWord(Bytes& out, std::span<const uint8_t, 32> word) {
+  out.insert(out.end(), word.begin(), word.end());
+}
+
+Result<Wei> AbiUint(std::span<const uint8_t> answer, size_t i) {
+  if (answer.size() < 32 * (i + 1)) return Status::BadInput("the contract's answer is too short");
+  auto w = answer.subspan(32 * i, 32);
+  for (size_t k = 0; k < 16; ++k) {
+    if (w[k]) return Status::BadInput("the contract's answer is over 128 bits");
+  }
+  Wei v = 0;
+  for (size_t k = 16; k < 32; ++k) v = v << 8 | w[k];
+  return v;
+}
+
+Result<Address> AbiAddress(std::span<const uint8_t> answer, size_t i) {
+  if (answer.size() < 32 * (i + 1)) return Status::BadInput("the contract's answer is too short");
+  auto w = answer.subspan(32 * i, 32);
+  for (size_t k = 0; k < 12; ++k) {
+    if (w[k]) return Status::BadInput("the contract's answer is not an address");
+  }
+  Address a;
+  std::copy(w.begin() + 12, w.end(), a.begin());
+  return a;
+}
 
 Bytes SigningPayload(const LegacyTx& tx, uint64_t chain_id) {
   std::vector<Bytes> f = Fields(tx);
@@ -185,7 +231,31 @@ Result<std::optional<TxReceipt>> Rpc::Receipt(const Hash256& tx_hash) {
   if (!block.ok() || !status.ok()) {
     return Status::Network("chain RPC eth_getTransactionReceipt: malformed receipt");
   }
-  return std::optional<TxReceipt>(TxReceipt{static_cast<uint64_t>(*block), *status == 1});
+  TxReceipt receipt{static_cast<uint64_t>(*block), *status == 1, std::nullopt};
+  if (auto a = r.value("contractAddress", Json()); a.is_string()) {
+    if (auto parsed = ParseAddress(a.get<std::string>()); parsed.ok()) receipt.contract = *parsed;
+  }
+  return std::optional<TxReceipt>(receipt);
+}
+
+Result<Bytes> Rpc::CallContract(const Address& to, const Bytes& data) {
+  DIGM_ASSIGN_OR_RETURN(
+      Json r, Call("eth_call", Json::array({Json{{"to", AddressToString(to)}, {"data", DataHex(data)}},
+                                            "latest"})));
+  if (!r.is_string() || r.get<std::string>().rfind("0x", 0) != 0)
+    return Status::Network("chain RPC eth_call: the answer is not data");
+  auto bytes = HexDecode(r.get<std::string>().substr(2));
+  if (!bytes.ok()) return Status::Network("chain RPC eth_call: the answer is not data");
+  return *bytes;
+}
+
+Result<uint64_t> Rpc::EstimateGas(const Address& from, const Address* to, Wei value,
+                                  const Bytes& data) {
+  Json tx{{"from", AddressToString(from)}, {"value", Quantity(value)}, {"data", DataHex(data)}};
+  if (to) tx["to"] = AddressToString(*to);
+  DIGM_ASSIGN_OR_RETURN(Wei gas,
+                        QuantityResult(Call("eth_estimateGas", Json::array({tx})), "eth_estimateGas"));
+  return static_cast<uint64_t>(gas);
 }
 
 Result<bool> Rpc::Knows(const Hash256& tx_hash) {

@@ -334,14 +334,40 @@ Result<std::string> ChannelId(const std::string& arg) {
 
 }  // namespace
 
+Result<Json> ChannelDeploy(const PayBackend& b, const std::string& bytecode) {
+  if (!b.chain) return Status::Usage("channel deploy needs --chain evm --rpc URL --chain-id ID --wallet FILE");
+  DIGM_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(bytecode));
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  if (text.rfind("0x", 0) == 0) text = text.substr(2);
+  auto code = HexDecode(text);
+  if (!code.ok() || code->empty())
+    return Status::BadInput("'" + bytecode + "' is not hex init code (solc --bin)");
+  DIGM_ASSIGN_OR_RETURN(Address at, DeployChannelContract(*b.chain, *b.payer, *code));
+  return Json{{"schema", "digm.channel-contract/1"},
+              {"address", AddressToString(at)},
+              {"chain_id", b.chain->chain_id}};
+}
+
 Result<Json> ChannelOpen(const PayBackend& b, const ChannelOpenRequest& r, Posted* posted) {
-  if (b.chain) return Status::Usage("channels on a chain are not built yet: use the ledger");
   DIGM_ASSIGN_OR_RETURN(int64_t amount, Money(b, r.amount));
   if (amount <= 0) return Status::Usage("the amount must be more than zero");
   if (r.days < 1 || r.days > 3650) return Status::Usage("--expires must be 1 to 3650 days");
   DIGM_ASSIGN_OR_RETURN(Address payee, AddressArg(r.payee));
   DIGM_ASSIGN_OR_RETURN(Wallet payer, ReadWalletFile(r.payer_wallet));
   if (payee == payer.address) return Status::Usage("a channel to its own payer pays no one");
+  if (b.chain) {
+    if (r.contract.empty()) return Status::Usage("on a chain, channel open needs --contract ADDRESS");
+    DIGM_ASSIGN_OR_RETURN(Address contract, AddressArg(r.contract));
+    Json doc = MakeChannel(payer, payee, b.asset, amount, b.clock() + r.days * 86400,
+                           "evm:" + std::to_string(b.chain->chain_id), contract);
+    DIGM_ASSIGN_OR_RETURN(Channel c, ReadChannel(doc));
+    DIGM_ASSIGN_OR_RETURN(Posted p, InTxn(b, [&](Ledger::Txn& txn, Posted&) {
+                            return OpenChainChannel(txn, *b.chain, payer, c);
+                          }));
+    if (posted) *posted = std::move(p);
+    return doc;
+  }
+  if (!r.contract.empty()) return Status::Usage("--contract goes with --chain evm");
   Json doc = MakeChannel(payer, payee, b.asset, amount, b.clock() + r.days * 86400, "ledger");
   DIGM_ASSIGN_OR_RETURN(Channel c, ReadChannel(doc));
   DIGM_ASSIGN_OR_RETURN(Posted p, InTxn(b, [&](Ledger::Txn& txn, Posted& p) {
@@ -362,7 +388,21 @@ Result<Posted> ChannelRedeem(const PayBackend& b, std::istream& in) {
     vouchers.push_back(std::move(*doc));
   }
   if (in.bad()) return Status::BadInput("reading the vouchers: " + std::string(strerror(errno)));
-  if (b.chain) return Status::Usage("channels on a chain are not built yet: use the ledger");
+  if (b.chain) {
+    // One transaction per voucher, each recorded as it is mined: a re-run
+    // sends only what the contract has not redeemed.
+    Posted all;
+    for (size_t i = 0; i < vouchers.size(); ++i) {
+      auto p = InTxn(b, [&](Ledger::Txn& txn, Posted& p) -> Status {
+        auto sent = RedeemChainVoucher(txn, *b.chain, *b.payer, vouchers[i]);
+        if (sent.ok() && !*sent) p.warnings.push_back("voucher " + std::to_string(i + 1) + " was redeemed before");
+        return sent.status();
+      });
+      if (!p.ok()) return p.status().Context("voucher " + std::to_string(i + 1));
+      all.warnings.insert(all.warnings.end(), p->warnings.begin(), p->warnings.end());
+    }
+    return all;
+  }
   return InTxn(b, [&](Ledger::Txn& txn, Posted& p) -> Status {
     for (size_t i = 0; i < vouchers.size(); ++i) {
       Status s = RedeemVoucher(txn, vouchers[i], &p.transfers);
@@ -376,6 +416,11 @@ Result<Posted> ChannelRefund(const PayBackend& b, const std::string& channel,
                              const std::string& payer_wallet) {
   DIGM_ASSIGN_OR_RETURN(std::string id, ChannelId(channel));
   DIGM_ASSIGN_OR_RETURN(Wallet payer, ReadWalletFile(payer_wallet));
+  if (b.chain) {
+    return InTxn(b, [&](Ledger::Txn& txn, Posted&) {
+      return RefundChainChannel(txn, *b.chain, payer, id);
+    });
+  }
   return InTxn(b, [&](Ledger::Txn& txn, Posted& p) {
     return RefundChannel(txn, id, payer.address, b.clock(), &p.transfers);
   });
@@ -385,7 +430,22 @@ Result<Json> ChannelShow(const PayBackend& b, const std::string& channel) {
   DIGM_ASSIGN_OR_RETURN(std::string id, ChannelId(channel));
   DIGM_ASSIGN_OR_RETURN(auto ledger, OpenPayLedger(b.ledger, false, b.clock));
   DIGM_ASSIGN_OR_RETURN(auto txn, ledger->Begin());
-  return ChannelState(*txn, id);
+  DIGM_ASSIGN_OR_RETURN(Json state, ChannelState(*txn, id));
+  if (b.chain) {
+    // The contract's view beside the ledger's.
+    DIGM_ASSIGN_OR_RETURN(auto row, txn->FindChannel(id));
+    DIGM_ASSIGN_OR_RETURN(Json doc, ParseJson(row->doc));
+    DIGM_ASSIGN_OR_RETURN(Channel c, ReadChannel(doc));
+    if (!c.contract) return state;
+    DIGM_ASSIGN_OR_RETURN(ChainChannel on, ReadChainChannel(*b.chain, *c.contract, id, c.asset));
+    state["chain"] = Json{{"contract", AddressToString(*c.contract)},
+                          {"amount", FormatAmount(on.amount, c.asset.decimals)},
+                          {"redeemed", FormatAmount(on.redeemed, c.asset.decimals)},
+                          {"left", FormatAmount(on.refunded ? 0 : on.amount - on.redeemed,
+                                                c.asset.decimals)},
+                          {"refunded", on.refunded}};
+  }
+  return state;
 }
 
 }  // namespace digm
