@@ -255,3 +255,26 @@ voucher() {
   size=$(stat -c %s "$FIX/track.flac")
   [ "$got" -ge "$(price_of "$size")" ]  # the whole track at least, once
 }
+
+@test "a priced node that serves bad bytes is dropped and paid no more; the honest one serves the rest" {
+  priced_node honest
+  digm-seed init --data liar > /dev/null
+  digm-seed add "$FIX/track.json" --from "$FIX/chunks" --data liar > /dev/null
+  NODE_ARGS="--price-per-mb $PRICE --credit $CREDIT" start_behind_liar liar flip 1 --on content
+  for n in honest liar; do
+    digm-pay channel open --payer listener.wallet --to "$(address_of "$n")" --amount 1 > "$n.channel"
+  done
+  run -0 digm-fetch "$ROOT" --peer "$URL_liar" --peer "$URL_honest" --no-cache -q --pay liar.channel \
+    --pay honest.channel --wallet listener.wallet --receipt r.json -o got.flac
+  assert_same_bytes got.flac "$FIX/track.flac"
+  run -0 jq -e --arg u "$URL_liar" '[.dropped[] | select(.url == $u and (.reason | test("bad bytes")))] | length == 1' r.json
+  # What the liar holds pays for at most the requests it had in flight when its
+  # first bad chunk came (4 of 64 KiB) plus its credit: nothing after.
+  digm-seed vouchers --data liar | digm-pay channel redeem > /dev/null
+  got=$(atomic "$(bal "$(address_of liar)")")
+  echo "the liar was paid $got"
+  [ "$got" -le "$(price_of $((5 * 65536)))" ]
+  size=$(stat -c %s "$FIX/track.flac")
+  digm-seed vouchers --data honest | digm-pay channel redeem > /dev/null
+  [ "$(atomic "$(bal "$(address_of honest)")")" -ge "$(price_of $((size - 5 * 65536)))" ]
+}

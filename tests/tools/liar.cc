@@ -90,7 +90,13 @@ int main(int argc, char** argv) {
         return digm::HttpResponse::Json(c.status, c.body);
       }
     }
-    auto up = digm::HttpCall(req.method, upstream + req.target, req.body, {.max_body = 64 << 20});
+    // A paying client's channel and voucher go on to the node it pays.
+    std::vector<std::string> pass;
+    for (const char* h : {"digm-channel", "digm-voucher"}) {
+      if (std::string v = req.Header(h); !v.empty()) pass.push_back(std::string(h) + ": " + v);
+    }
+    auto up = digm::HttpCall(req.method, upstream + req.target, req.body,
+                             {.max_body = 64 << 20, .headers = pass});
     if (!up.ok()) return digm::HttpResponse::Error(502, up.status().message());
     digm::HttpResponse res;
     res.status = static_cast<int>(up->status);

@@ -3,6 +3,7 @@
 // (also across a reopen), and ledger escrow: redeem once, refuse bad
 // vouchers without changing anything, refund only after expiry.
 #include "digm/channel.h"
+
 #include "digm/channel_pay.h"
 #include "digm/evm.h"
 #include "digm/ledger.h"
@@ -33,8 +34,8 @@ struct Parties {
   Wallet payer = Wallet::Generate(), payee = Wallet::Generate(), other = Wallet::Generate();
   Channel channel;
   Parties() {
-    channel = *ReadChannel(MakeChannel(payer, payee.address, kXfg, 10000000, kNow + 86400,
-                                       "ledger"));
+    channel =
+        *ReadChannel(MakeChannel(payer, payee.address, kXfg, 10000000, kNow + 86400, "ledger"));
   }
 };
 
@@ -66,10 +67,9 @@ TEST(ChannelDocs, VouchersAreCheckedAgainstTheirChannel) {
   EXPECT_EQ(ok->amount, 5000);
   Parties q;  // another channel
   EXPECT_EQ(ReadVoucher(v, q.channel).status().code(), Code::kIntegrity);
-  EXPECT_EQ(ReadVoucher(MakeVoucher(p.payer, p.channel, 10000001, 2, "", 0), p.channel)
-                .status()
-                .code(),
-            Code::kIntegrity);  // more than the channel holds
+  EXPECT_EQ(
+      ReadVoucher(MakeVoucher(p.payer, p.channel, 10000001, 2, "", 0), p.channel).status().code(),
+      Code::kIntegrity);  // more than the channel holds
   EXPECT_EQ(ReadVoucher(MakeVoucher(p.other, p.channel, 5, 2, "", 0), p.channel).status().code(),
             Code::kIntegrity);  // not the payer's
   Json raised = v;
@@ -111,8 +111,7 @@ TEST(ChannelDocs, AChainVoucherCarriesAnEvmSignatureOfThePayer) {
   EXPECT_NE(*RecoverSigner(VoucherDigest(contract, c.id, 5001, 7), *read->evm_signature),
             payer.address);
   Json forged = v;
-  forged["evm_signature"] =
-      HexEncode(SignHash(other, VoucherDigest(contract, c.id, 5000, 7)));
+  forged["evm_signature"] = HexEncode(SignHash(other, VoucherDigest(contract, c.id, 5000, 7)));
   SignDocument(forged, payer);  // the document is the payer's, the chain signature not
   EXPECT_EQ(ReadVoucher(forged, c).status().code(), Code::kIntegrity);
   Json bare = v;
@@ -137,8 +136,8 @@ TEST(VoucherBook, ServesCreditUnpaidThenOnlyWhatVouchersPayFor) {
     EXPECT_EQ(d.paid_bytes, 0u);
     d = *book->Charge(p.channel, nullptr, 262144, per_mb, credit);
     EXPECT_FALSE(d.allowed);  // 524288 > 0 + 300000
-    auto v1 = *ReadVoucher(MakeVoucher(p.payer, p.channel, PriceOf(524288, per_mb), 1, "", 0),
-                           p.channel);
+    auto v1 =
+        *ReadVoucher(MakeVoucher(p.payer, p.channel, PriceOf(524288, per_mb), 1, "", 0), p.channel);
     d = *book->Charge(p.channel, &v1, 262144, per_mb, credit);
     EXPECT_TRUE(d.allowed);
     EXPECT_EQ(d.paid_bytes, 262144u);
@@ -180,14 +179,14 @@ TEST(LedgerChannel, RedeemsOnceRefusesBadVouchersAndRefundsAfterExpiry) {
   auto ledger = std::move(Ledger::Open(dir / "l.db")).value();
   Parties p;
   std::string payer = AddressToString(p.payer.address), payee = AddressToString(p.payee.address);
-  ASSERT_TRUE(InTxn(*ledger, [&](Ledger::Txn& t) {
-                return t.Post("deposit", "d", {{"XFG", kWorldAccount, payer, 20000000, "", ""}},
-                              nullptr)
-                    .status();
-              }).ok());
   ASSERT_TRUE(
-      InTxn(*ledger, [&](Ledger::Txn& t) { return OpenLedgerChannel(t, p.channel, nullptr); })
-          .ok());
+      InTxn(*ledger, [&](Ledger::Txn& t) {
+        return t.Post("deposit", "d", {{"XFG", kWorldAccount, payer, 20000000, "", ""}}, nullptr)
+            .status();
+      }).ok());
+  ASSERT_TRUE(InTxn(*ledger, [&](Ledger::Txn& t) {
+                return OpenLedgerChannel(t, p.channel, nullptr);
+              }).ok());
   EXPECT_EQ(BalanceOf(*ledger, ChannelAccount(p.channel.id)), 10000000);
   EXPECT_EQ(InTxn(*ledger, [&](Ledger::Txn& t) { return OpenLedgerChannel(t, p.channel, nullptr); })
                 .code(),

@@ -55,7 +55,8 @@ inline void AddChannelFlags(CLI::App& app, ChannelFlags& f, ChainFlags& chain) {
   f.open_cmd->add_option("--contract", f.open.contract, "with --chain: the channel contract")
       ->type_name("ADDRESS");
   AddChannelChainFlags(f.open_cmd, chain);
-  f.deploy = f.cmd->add_subcommand("deploy", "put the channel contract on a chain; print its address");
+  f.deploy =
+      f.cmd->add_subcommand("deploy", "put the channel contract on a chain; print its address");
   f.deploy->add_option("--bytecode", f.bytecode, "its init code, hex (solc --bin)")
       ->required()
       ->type_name("FILE");

@@ -43,9 +43,9 @@ struct Channel {
   std::string id;  // 64 hex digits
   Address payer{}, payee{};
   Asset asset;
-  int64_t amount = 0;   // atomic units locked
-  int64_t expires = 0;  // unix seconds; the payer may take the rest back after
-  std::string chain;    // "ledger", or "evm:CHAIN_ID"
+  int64_t amount = 0;               // atomic units locked
+  int64_t expires = 0;              // unix seconds; the payer may take the rest back after
+  std::string chain;                // "ledger", or "evm:CHAIN_ID"
   std::optional<Address> contract;  // on a chain: the channel contract holding it
   Json doc;                         // as signed
 };
@@ -60,11 +60,11 @@ Json MakeChannel(const Wallet& payer, const Address& payee, const Asset& asset, 
 Result<Channel> ReadChannel(const Json& doc);
 
 struct Voucher {
-  std::string channel;  // the channel's id
-  int64_t amount = 0;   // cumulative, atomic units
-  uint64_t seq = 0;     // grows with every voucher of the channel
-  std::string root;     // the track being paid for ("" when none)
-  uint64_t bytes = 0;   // what the payer had asked for when it signed
+  std::string channel;                     // the channel's id
+  int64_t amount = 0;                      // cumulative, atomic units
+  uint64_t seq = 0;                        // grows with every voucher of the channel
+  std::string root;                        // the track being paid for ("" when none)
+  uint64_t bytes = 0;                      // what the payer had asked for when it signed
   std::optional<Signature> evm_signature;  // on a chain: what the contract checks
   Json doc;                                // as signed
 };

@@ -85,7 +85,8 @@ class Rpc {
   // eth_call at "latest": what `data` sent to `to` answers.
   Result<Bytes> CallContract(const Address& to, const Bytes& data);
   // eth_estimateGas of a transaction from `from` (`to` null: a creation).
-  Result<uint64_t> EstimateGas(const Address& from, const Address* to, Wei value, const Bytes& data);
+  Result<uint64_t> EstimateGas(const Address& from, const Address* to, Wei value,
+                               const Bytes& data);
 
  private:
   std::string url_;

@@ -61,10 +61,10 @@ struct Delivery {
   std::vector<uint64_t> chunks;  // indices it delivered (verified)
   uint64_t bytes = 0;
   bool dropped = false;
-  std::string reason;   // why it was dropped
-  int64_t paid = 0;      // the last voucher sent it, atomic units of its channel's asset
+  std::string reason;     // why it was dropped
+  int64_t paid = 0;       // the last voucher sent it, atomic units of its channel's asset
   std::string paid_text;  // the same as a decimal string
-  std::string channel;  // that channel's id; empty: not paid
+  std::string channel;    // that channel's id; empty: not paid
 };
 
 struct FetchResult {

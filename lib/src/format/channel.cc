@@ -120,7 +120,9 @@ Hash256 VoucherDigest(const Address& contract, const std::string& channel_id, in
   for (int i = 31; i >= 16; --i, wei >>= 8) word[i] = static_cast<uint8_t>(wei);
   packed.insert(packed.end(), word, word + 32);
   Hash256 inner = Keccak256(packed);
-  static constexpr std::string_view kPrefix = "\x19" "Ethereum Signed Message:\n32";
+  static constexpr std::string_view kPrefix =
+      "\x19"
+      "Ethereum Signed Message:\n32";
   Bytes message(kPrefix.begin(), kPrefix.end());
   message.insert(message.end(), inner.begin(), inner.end());
   return Keccak256(message);
@@ -162,7 +164,8 @@ Result<Voucher> ReadVoucher(const Json& doc, const Channel& channel) {
                              ", not the channel's payer " + AddressToString(channel.payer));
   }
   if (channel.contract) {
-    DIGM_ASSIGN_OR_RETURN(std::string text, GetString(doc, "evm_signature", "voucher.evm_signature"));
+    DIGM_ASSIGN_OR_RETURN(std::string text,
+                          GetString(doc, "evm_signature", "voucher.evm_signature"));
     auto sig = HexDecodeArray<65>(text);
     if (!sig.ok()) return Status::BadInput("voucher.evm_signature must be 65 bytes of hex");
     auto evm_signer = RecoverSigner(

@@ -119,8 +119,8 @@ namespace {
 
 // Sends one transaction from `wallet` (to null: a creation) and waits until
 // it is mined.
-Result<evm::TxReceipt> Transact(const ChainTarget& target, const Wallet& wallet,
-                                const Address* to, evm::Wei value, const Bytes& data) {
+Result<evm::TxReceipt> Transact(const ChainTarget& target, const Wallet& wallet, const Address* to,
+                                evm::Wei value, const Bytes& data) {
   evm::Rpc rpc(target.rpc);
   DIGM_ASSIGN_OR_RETURN(uint64_t chain_id, rpc.ChainId());
   if (chain_id != target.chain_id) {
@@ -141,11 +141,11 @@ Result<evm::TxReceipt> Transact(const ChainTarget& target, const Wallet& wallet,
   DIGM_ASSIGN_OR_RETURN(Hash256 hash, rpc.SendRaw(raw));
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(target.confirm_timeout_ms);
-  for (auto pause = std::chrono::milliseconds(20);; pause = std::min(2 * pause, std::chrono::milliseconds(500))) {
+  for (auto pause = std::chrono::milliseconds(20);;
+       pause = std::min(2 * pause, std::chrono::milliseconds(500))) {
     DIGM_ASSIGN_OR_RETURN(auto receipt, rpc.Receipt(hash));
     if (receipt) {
-      if (!receipt->success)
-        return Status::No("the chain reverted " + evm::DataHex(hash));
+      if (!receipt->success) return Status::No("the chain reverted " + evm::DataHex(hash));
       return *receipt;
     }
     if (std::chrono::steady_clock::now() >= deadline)
@@ -207,7 +207,8 @@ Status OpenChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Walle
   evm::AbiWord(call, std::span<const uint8_t, 32>(IdWord(c.id)));
   evm::AbiWord(call, c.payee);
   evm::AbiWord(call, static_cast<evm::Wei>(c.expires));
-  DIGM_RETURN_IF_ERROR(Transact(target, payer, &*c.contract, ToWei(c.amount, c.asset), call).status());
+  DIGM_RETURN_IF_ERROR(
+      Transact(target, payer, &*c.contract, ToWei(c.amount, c.asset), call).status());
   return txn.AddChannel(c.id, DumpDocument(c.doc));
 }
 

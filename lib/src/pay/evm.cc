@@ -68,18 +68,16 @@ std::string DataHex(std::span<const uint8_t> bytes) { return "0x" + HexEncode(by
 namespace {
 
 std::vector<Bytes> Fields(const LegacyTx& tx) {
-  return {RlpUint(tx.nonce),
-          RlpUint(tx.gas_price),
-          RlpUint(tx.gas),
-          tx.create ? RlpBytes({}) : RlpBytes(tx.to),
-          RlpUint(tx.value),
-          RlpBytes(tx.data)};
+  return {RlpUint(tx.nonce), RlpUint(tx.gas_price),
+          RlpUint(tx.gas),   tx.create ? RlpBytes({}) : RlpBytes(tx.to),
+          RlpUint(tx.value), RlpBytes(tx.data)};
 }
 
 }  // namespace
 
 Bytes AbiSelector(std::string_view signature) {
-  Hash256 h = Keccak256(std::span(reinterpret_cast<const uint8_t*>(signature.data()), signature.size()));
+  Hash256 h =
+      Keccak256(std::span(reinterpret_cast<const uint8_t*>(signature.data()), signature.size()));
   return Bytes(h.begin(), h.begin() + 4);
 }
 
@@ -240,8 +238,9 @@ Result<std::optional<TxReceipt>> Rpc::Receipt(const Hash256& tx_hash) {
 
 Result<Bytes> Rpc::CallContract(const Address& to, const Bytes& data) {
   DIGM_ASSIGN_OR_RETURN(
-      Json r, Call("eth_call", Json::array({Json{{"to", AddressToString(to)}, {"data", DataHex(data)}},
-                                            "latest"})));
+      Json r,
+      Call("eth_call",
+           Json::array({Json{{"to", AddressToString(to)}, {"data", DataHex(data)}}, "latest"})));
   if (!r.is_string() || r.get<std::string>().rfind("0x", 0) != 0)
     return Status::Network("chain RPC eth_call: the answer is not data");
   auto bytes = HexDecode(r.get<std::string>().substr(2));
@@ -253,8 +252,8 @@ Result<uint64_t> Rpc::EstimateGas(const Address& from, const Address* to, Wei va
                                   const Bytes& data) {
   Json tx{{"from", AddressToString(from)}, {"value", Quantity(value)}, {"data", DataHex(data)}};
   if (to) tx["to"] = AddressToString(*to);
-  DIGM_ASSIGN_OR_RETURN(Wei gas,
-                        QuantityResult(Call("eth_estimateGas", Json::array({tx})), "eth_estimateGas"));
+  DIGM_ASSIGN_OR_RETURN(
+      Wei gas, QuantityResult(Call("eth_estimateGas", Json::array({tx})), "eth_estimateGas"));
   return static_cast<uint64_t>(gas);
 }
 

@@ -335,7 +335,8 @@ Result<std::string> ChannelId(const std::string& arg) {
 }  // namespace
 
 Result<Json> ChannelDeploy(const PayBackend& b, const std::string& bytecode) {
-  if (!b.chain) return Status::Usage("channel deploy needs --chain evm --rpc URL --chain-id ID --wallet FILE");
+  if (!b.chain)
+    return Status::Usage("channel deploy needs --chain evm --rpc URL --chain-id ID --wallet FILE");
   DIGM_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(bytecode));
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   if (text.rfind("0x", 0) == 0) text = text.substr(2);
@@ -356,7 +357,8 @@ Result<Json> ChannelOpen(const PayBackend& b, const ChannelOpenRequest& r, Poste
   DIGM_ASSIGN_OR_RETURN(Wallet payer, ReadWalletFile(r.payer_wallet));
   if (payee == payer.address) return Status::Usage("a channel to its own payer pays no one");
   if (b.chain) {
-    if (r.contract.empty()) return Status::Usage("on a chain, channel open needs --contract ADDRESS");
+    if (r.contract.empty())
+      return Status::Usage("on a chain, channel open needs --contract ADDRESS");
     DIGM_ASSIGN_OR_RETURN(Address contract, AddressArg(r.contract));
     Json doc = MakeChannel(payer, payee, b.asset, amount, b.clock() + r.days * 86400,
                            "evm:" + std::to_string(b.chain->chain_id), contract);
@@ -395,7 +397,8 @@ Result<Posted> ChannelRedeem(const PayBackend& b, std::istream& in) {
     for (size_t i = 0; i < vouchers.size(); ++i) {
       auto p = InTxn(b, [&](Ledger::Txn& txn, Posted& p) -> Status {
         auto sent = RedeemChainVoucher(txn, *b.chain, *b.payer, vouchers[i]);
-        if (sent.ok() && !*sent) p.warnings.push_back("voucher " + std::to_string(i + 1) + " was redeemed before");
+        if (sent.ok() && !*sent)
+          p.warnings.push_back("voucher " + std::to_string(i + 1) + " was redeemed before");
         return sent.status();
       });
       if (!p.ok()) return p.status().Context("voucher " + std::to_string(i + 1));
@@ -417,9 +420,8 @@ Result<Posted> ChannelRefund(const PayBackend& b, const std::string& channel,
   DIGM_ASSIGN_OR_RETURN(std::string id, ChannelId(channel));
   DIGM_ASSIGN_OR_RETURN(Wallet payer, ReadWalletFile(payer_wallet));
   if (b.chain) {
-    return InTxn(b, [&](Ledger::Txn& txn, Posted&) {
-      return RefundChainChannel(txn, *b.chain, payer, id);
-    });
+    return InTxn(
+        b, [&](Ledger::Txn& txn, Posted&) { return RefundChainChannel(txn, *b.chain, payer, id); });
   }
   return InTxn(b, [&](Ledger::Txn& txn, Posted& p) {
     return RefundChannel(txn, id, payer.address, b.clock(), &p.transfers);
@@ -438,12 +440,12 @@ Result<Json> ChannelShow(const PayBackend& b, const std::string& channel) {
     DIGM_ASSIGN_OR_RETURN(Channel c, ReadChannel(doc));
     if (!c.contract) return state;
     DIGM_ASSIGN_OR_RETURN(ChainChannel on, ReadChainChannel(*b.chain, *c.contract, id, c.asset));
-    state["chain"] = Json{{"contract", AddressToString(*c.contract)},
-                          {"amount", FormatAmount(on.amount, c.asset.decimals)},
-                          {"redeemed", FormatAmount(on.redeemed, c.asset.decimals)},
-                          {"left", FormatAmount(on.refunded ? 0 : on.amount - on.redeemed,
-                                                c.asset.decimals)},
-                          {"refunded", on.refunded}};
+    state["chain"] =
+        Json{{"contract", AddressToString(*c.contract)},
+             {"amount", FormatAmount(on.amount, c.asset.decimals)},
+             {"redeemed", FormatAmount(on.redeemed, c.asset.decimals)},
+             {"left", FormatAmount(on.refunded ? 0 : on.amount - on.redeemed, c.asset.decimals)},
+             {"refunded", on.refunded}};
   }
   return state;
 }
