@@ -37,6 +37,23 @@ priced_node() {
   start_node "$name" --price-per-mb "$price" --credit "$CREDIT" "$@"
 }
 address_of() { digm-pay wallet show "$1/node.wallet" | awk '/^address/ { print $2 }'; }
+# open_channels NODE...: a 1 XFG channel from the listener to each, in NODE.channel.
+open_channels() {
+  local n
+  for n in "$@"; do
+    digm-pay channel open --payer listener.wallet --to "$(address_of "$n")" --amount 1 > "$n.channel"
+  done
+}
+# paid_fetch NODE...: the track from those nodes, each paid through its
+# channel, into got.flac with its receipt in r.json (run's status and output).
+paid_fetch() {
+  local n args=()
+  for n in "$@"; do
+    local url="URL_$n"
+    args+=(--peer "${!url}" --pay "$n.channel")
+  done
+  run digm-fetch "$ROOT" "${args[@]}" --no-cache -q --wallet listener.wallet --receipt r.json -o got.flac
+}
 bal() { digm-pay balance "$1" | jq -r 'select(.asset == "XFG") | .amount'; }
 atomic() { awk -v a="$1" 'BEGIN { printf "%.0f", a * 10000000 }'; }
 served() { curl -s "$1/metrics" | awk '/^digm_bytes_served_total/ { print $2 }'; }
@@ -189,11 +206,9 @@ voucher() {
 @test "the cheaper node serves; the dearer one only when the cheaper is gone" {
   priced_node cheap 0.01
   priced_node dear 0.05
-  for n in cheap dear; do
-    digm-pay channel open --payer listener.wallet --to "$(address_of "$n")" --amount 1 > "$n.channel"
-  done
-  run -0 digm-fetch "$ROOT" --peer "$URL_dear" --peer "$URL_cheap" --no-cache -q --pay cheap.channel \
-    --pay dear.channel --wallet listener.wallet --receipt r.json -o got.flac
+  open_channels cheap dear
+  paid_fetch dear cheap
+  [ "$status" -eq 0 ]
   assert_same_bytes got.flac "$FIX/track.flac"
   size=$(stat -c %s "$FIX/track.flac")
   cheap=$(jq --arg u "$URL_cheap" '[.deliveries[] | select(.url == $u) | .bytes] | add // 0' r.json)
@@ -261,11 +276,9 @@ voucher() {
   digm-seed init --data liar > /dev/null
   digm-seed add "$FIX/track.json" --from "$FIX/chunks" --data liar > /dev/null
   NODE_ARGS="--price-per-mb $PRICE --credit $CREDIT" start_behind_liar liar flip 1 --on content
-  for n in honest liar; do
-    digm-pay channel open --payer listener.wallet --to "$(address_of "$n")" --amount 1 > "$n.channel"
-  done
-  run -0 digm-fetch "$ROOT" --peer "$URL_liar" --peer "$URL_honest" --no-cache -q --pay liar.channel \
-    --pay honest.channel --wallet listener.wallet --receipt r.json -o got.flac
+  open_channels honest liar
+  paid_fetch liar honest
+  [ "$status" -eq 0 ]
   assert_same_bytes got.flac "$FIX/track.flac"
   run -0 jq -e --arg u "$URL_liar" '[.dropped[] | select(.url == $u and (.reason | test("bad bytes")))] | length == 1' r.json
   # What the liar holds pays for at most the requests it had in flight when its
