@@ -8,7 +8,8 @@ load helpers
 setup() {
   cd "$BATS_TEST_TMPDIR"
   sox -n -r 44100 -c 2 -b 16 track.flac synth 20 pinknoise vol 0.3   # ~3 MB: a dozen chunks
-  ln -s "$DIGM_SRC/tests" tests   # the chain block runs from the source folder
+  ln -s "$DIGM_SRC/tests" tests   # the chain blocks run from the source folder
+  ln -s "$DIGM_SRC/contracts" contracts
   # No sound card here: the player decodes what it is given and ends with it.
   mkdir shim
   printf '#!/bin/sh\nexec ffmpeg -v error -i - -f null -\n' > shim/ffplay
@@ -45,6 +46,7 @@ pipeline_blocks() {
   cmp dht.flac track.flac
   cmp bought.flac track.flac
   cmp paid.flac track.flac
+  cmp paid2.flac track.flac
   cmp set.mp3 sent.mp3
   jq -e '.stream and .root' set.json
   jq -e '.schema == "digm.receipt/1" and (.deliveries | length) >= 1' r.json

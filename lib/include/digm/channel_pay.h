@@ -27,6 +27,10 @@ Status OpenLedgerChannel(Ledger::Txn& txn, const Channel& channel, std::vector<T
 // channel refunded.
 Status RedeemVoucher(Ledger::Txn& txn, const Json& voucher, std::vector<Transfer>* posted);
 
+// Where the channel of a voucher is: "ledger" or "evm:CHAIN_ID"; Integrity
+// for a channel the ledger does not hold.
+Result<std::string> VoucherChain(Ledger::Txn& txn, const Json& voucher);
+
 // Gives the payer back what is left in the channel, once `now` is past its
 // expiry. Integrity when `payer` is not the channel's payer; No before expiry
 // or when refunded before.

@@ -46,6 +46,8 @@ Status RedeemVoucher(Ledger::Txn& txn, const Json& doc, std::vector<Transfer>* p
   DIGM_RETURN_IF_ERROR(CheckSchema(doc, "voucher", 1));
   DIGM_ASSIGN_OR_RETURN(std::string id, GetString(doc, "channel", "voucher.channel"));
   DIGM_ASSIGN_OR_RETURN(Held h, Find(txn, id));
+  if (h.channel.chain != "ledger")
+    return Status::Usage("channel " + id + " is on " + h.channel.chain);
   DIGM_ASSIGN_OR_RETURN(Voucher v, ReadVoucher(doc, h.channel));
   if (v.amount == h.row.redeemed && (v.seq == h.row.seq || v.amount == 0)) return Status::Ok();
   if (v.seq == h.row.seq) {
@@ -75,9 +77,17 @@ Status RedeemVoucher(Ledger::Txn& txn, const Json& doc, std::vector<Transfer>* p
   return txn.UpdateChannel(id, h.row);
 }
 
+Result<std::string> VoucherChain(Ledger::Txn& txn, const Json& voucher) {
+  DIGM_ASSIGN_OR_RETURN(std::string id, GetString(voucher, "channel", "voucher.channel"));
+  DIGM_ASSIGN_OR_RETURN(Held h, Find(txn, id));
+  return h.channel.chain;
+}
+
 Status RefundChannel(Ledger::Txn& txn, const std::string& id, const Address& payer, int64_t now,
                      std::vector<Transfer>* posted) {
   DIGM_ASSIGN_OR_RETURN(Held h, Find(txn, id));
+  if (h.channel.chain != "ledger")
+    return Status::Usage("channel " + id + " is on " + h.channel.chain);
   if (h.channel.payer != payer) {
     return Status::Integrity("channel " + id + " is paid by " + AddressToString(h.channel.payer) +
                              ", not " + AddressToString(payer));

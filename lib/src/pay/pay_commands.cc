@@ -390,12 +390,25 @@ Result<Posted> ChannelRedeem(const PayBackend& b, std::istream& in) {
     vouchers.push_back(std::move(*doc));
   }
   if (in.bad()) return Status::BadInput("reading the vouchers: " + std::string(strerror(errno)));
+  // A node holds vouchers of both kinds: each run redeems those of its own
+  // backend and names the others.
+  std::string here = b.chain ? "evm:" + std::to_string(b.chain->chain_id) : "ledger";
+  auto elsewhere = [&](Ledger::Txn& txn, size_t i, Posted& p) -> Result<bool> {
+    DIGM_ASSIGN_OR_RETURN(std::string chain, VoucherChain(txn, vouchers[i]));
+    if (chain == here) return false;
+    p.warnings.push_back("voucher " + std::to_string(i + 1) + " is of a channel " +
+                         (chain == "ledger" ? "in the ledger: redeem it without --chain"
+                                            : "on " + chain + ": redeem it with --chain evm"));
+    return true;
+  };
   if (b.chain) {
     // One transaction per voucher, each recorded as it is mined: a re-run
     // sends only what the contract has not redeemed.
     Posted all;
     for (size_t i = 0; i < vouchers.size(); ++i) {
       auto p = InTxn(b, [&](Ledger::Txn& txn, Posted& p) -> Status {
+        auto other = elsewhere(txn, i, p);
+        if (!other.ok() || *other) return other.status();
         auto sent = RedeemChainVoucher(txn, *b.chain, *b.payer, vouchers[i]);
         if (sent.ok() && !*sent)
           p.warnings.push_back("voucher " + std::to_string(i + 1) + " was redeemed before");
@@ -408,7 +421,9 @@ Result<Posted> ChannelRedeem(const PayBackend& b, std::istream& in) {
   }
   return InTxn(b, [&](Ledger::Txn& txn, Posted& p) -> Status {
     for (size_t i = 0; i < vouchers.size(); ++i) {
-      Status s = RedeemVoucher(txn, vouchers[i], &p.transfers);
+      auto other = elsewhere(txn, i, p);
+      if (other.ok() && *other) continue;
+      Status s = other.ok() ? RedeemVoucher(txn, vouchers[i], &p.transfers) : other.status();
       if (!s.ok()) return s.Context("voucher " + std::to_string(i + 1));
     }
     return Status::Ok();
