@@ -79,7 +79,8 @@ t_free="" t_paid=""
 for _ in 1 2 3 4 5; do
   t_free=$(min "$(timed "$bin/digm-fetch" "$root" "${free_urls[@]}" --no-cache -q -o out.bin)" "$t_free")
   t_paid=$(min "$(timed "$bin/digm-fetch" "$root" "${paid_urls[@]}" --no-cache -q --pay n1.channel \
-    --pay n2.channel --pay n3.channel --wallet payer.wallet -o out.bin)" "$t_paid")
+    --pay n2.channel --pay n3.channel --wallet payer.wallet --receipt paid.json -o out.bin)" "$t_paid")
+  dropped=$((${dropped:-0} + $(jq '.dropped | length' paid.json)))
 done
 for i in 1 2 3; do "$bin/digm-seed" vouchers --data "paid$i" | "$bin/digm-pay" channel redeem > /dev/null; done
 redeemed=$(for i in 1 2 3; do "$bin/digm-pay" channel show "n$i.channel" | jq -r .redeemed; done | paste -sd+ | bc)
@@ -88,6 +89,7 @@ mbps() { awk -v s="$1" -v m="$size_mb" 'BEGIN { printf "%.0f", m / s }'; }
 printf '\n%-52s %8s %8s\n' "${size_mb} MiB from three nodes" seconds "MiB/s"
 printf '%-52s %8s %8s\n' "digm-fetch, nodes serving free" "$t_free" "$(mbps "$t_free")"
 printf '%-52s %8s %8s\n' "digm-fetch --pay, nodes charging 0.001 XFG per MB" "$t_paid" "$(mbps "$t_paid")"
+echo "nodes dropped in the five paid fetches: $dropped"
 echo "redeemed from the three channels after five paid fetches: $redeemed XFG (5 x ${size_mb} MiB x 0.001 per MB = $(awk -v m="$size_mb" 'BEGIN { print 5 * m * 1.048576 * 0.001 }'))"
 r_paid=$(ratio "$t_free" "$t_paid")
 printf '%-52s %8s  %s\n' "paid throughput / free throughput (target >= 0.95)" "$r_paid" "$(verdict "$r_paid" 0.95 ge)"

@@ -291,3 +291,34 @@ voucher() {
   digm-seed vouchers --data honest | digm-pay channel redeem > /dev/null
   [ "$(atomic "$(bal "$(address_of honest)")")" -ge "$(price_of $((size - 5 * 65536)))" ]
 }
+
+@test "a paid fetch killed midway leaves the node owed its credit at most; the next fetch pays it first" {
+  priced_node n1 "$PRICE" --rate-limit 10
+  open_channels n1
+  id=$(jq -r .id n1.channel)
+  digm-fetch "$ROOT" --peer "$URL_n1" --no-cache -q --pay n1.channel --wallet listener.wallet \
+    -o got.flac 2> fetch.err &
+  fetch=$!
+  # Killed just after a voucher was taken: the node then sends on credit.
+  owed_credit() {
+    curl -sf "$URL_n1/channels/$id" | jq -e '.voucher.seq >= 2 and .served > .voucher.bytes' > /dev/null
+  }
+  eventually 20 owed_credit
+  kill -KILL "$fetch"
+  wait "$fetch" 2>/dev/null || true
+  sleep 1  # the node limits each client to ten requests a second
+  account=$(curl -sf --retry 5 --retry-all-errors "$URL_n1/channels/$id")
+  echo "$account" | jq -c '{served, paid_for: .voucher.bytes}'
+  [ "$(jq '.served - .voucher.bytes' <<<"$account")" -le 131072 ]
+  paid_fetch n1
+  [ "$status" -eq 0 ]
+  assert_same_bytes got.flac "$FIX/track.flac"
+  run -0 jq -e '.dropped == []' r.json
+  # The debt went with the first voucher: the node never had to answer 402.
+  curl -sf --retry 5 --retry-all-errors "$URL_n1/metrics" | grep -q '^digm_payment_required_total 0$'
+  served=$(curl -sf --retry 5 --retry-all-errors "$URL_n1/channels/$id" | jq .served)
+  digm-seed vouchers --data n1 | digm-pay channel redeem > /dev/null
+  got=$(atomic "$(bal "$(address_of n1)")")
+  echo "served $served bytes in all, redeemed $got"
+  [ "$got" -ge "$(price_of "$served")" ]  # the debt too
+}

@@ -588,6 +588,15 @@ class Fetch {
     p.seq = v->seq;
     p.delivery.paid = v->amount;
     p.delivery.paid_text = FormatAmount(v->amount, p.channel->asset.decimals);
+    // A fetch cut off (killed, or its last voucher lost) left the node owed
+    // what it sent on credit: paid with the first voucher, but only up to
+    // the credit, the most a node can have sent unpaid (so one that lies
+    // about it gains at most that). A node that says it is owed more is not
+    // paid it, and answers 402.
+    uint64_t served = static_cast<uint64_t>(std::max(0.0, NumberOr(*doc, "served", 0)));
+    uint64_t paid_for = BytesPaidBy(v->amount, p.price->per_mb);
+    if (served > paid_for && served - paid_for <= p.price->credit)
+      p.base += PriceOf(served - paid_for, p.price->per_mb);
   }
 
   void Drop(Peer& p, std::string why) {
