@@ -259,7 +259,10 @@ voucher() {
   wait "$fetch" && { echo "the fetch should have failed"; false; } || true
   [ ! -e got.flac ]
   seq=$(digm-seed vouchers --data n1 | jq .seq)
-  [ "$seq" -ge 2 ]
+  [ -n "$seq" ] && [ "$seq" -ge 2 ] || {
+    echo "the book after kill -9:"; sqlite3 n1/vouchers.db 'SELECT id, paid, seq, served, voucher IS NOT NULL FROM channels'
+    ls -la n1/; tail -5 n1.log; false
+  }
   start_node n1 --price-per-mb "$PRICE" --credit "$CREDIT"
   run -0 digm-fetch "$ROOT" --peer "$URL_n1" --no-cache -q --pay ch.json --wallet listener.wallet \
     -o got.flac
