@@ -123,10 +123,10 @@ class SeedApi {
 
   // Channel documents whose payer's signature was checked, by their text:
   // a paying client sends the same one with every request.
-  Result<Channel> CheckedChannel(const std::string& text);
+  Result<std::shared_ptr<const Channel>> CheckedChannel(const std::string& text);
   static constexpr size_t kMaxChannels = 4096;
   std::mutex channels_mu_;
-  std::unordered_map<std::string, Channel> channels_;
+  std::unordered_map<std::string, std::shared_ptr<const Channel>> channels_;
 
   std::mutex files_mu_;
   std::unordered_map<std::string, OpenChunkFile> files_;
