@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "diag.h"
 #include "digm/pay_commands.h"
+#include "pay_flags.h"
 
 namespace digm {
 
@@ -21,22 +22,13 @@ struct ChannelFlags {
            *show = nullptr, *deploy = nullptr;
 };
 
-// The chain flags of a channel command, into `chain` (see UseChain).
-inline void AddChannelChainFlags(CLI::App* c, ChainFlags& chain) {
-  c->add_option("--chain", chain.chain, "the channel is in a contract on a chain")
-      ->check(CLI::IsMember({"evm"}))
-      ->type_name("evm");
-  c->add_option("--rpc", chain.target.rpc, "the chain's JSON-RPC URL")->type_name("URL");
-  c->add_option("--chain-id", chain.target.chain_id, "the chain id the RPC must serve (EIP-155)")
-      ->type_name("ID");
-  c->add_option("--confirm-timeout", chain.confirm_timeout_s,
-                "seconds to wait for the transactions to be mined")
-      ->capture_default_str()
-      ->check(CLI::Range(1L, 86400L))
-      ->type_name("S");
-}
-
 inline void AddChannelFlags(CLI::App& app, ChannelFlags& f, ChainFlags& chain) {
+  const char* in_contract = "the channel is in a contract on a chain";
+  auto channel_arg = [&](CLI::App* c) {
+    c->add_option("CHANNEL", f.channel, "a digm.channel/1 file or a channel id")
+        ->required()
+        ->type_name("");
+  };
   f.cmd = app.add_subcommand("channel", "pay per chunk: lock money for a node, redeem vouchers")
               ->require_subcommand(1, 1);
   f.open_cmd = f.cmd->add_subcommand("open", "lock money for one payee; print the digm.channel/1");
@@ -54,7 +46,7 @@ inline void AddChannelFlags(CLI::App& app, ChannelFlags& f, ChainFlags& chain) {
       ->type_name("DAYS");
   f.open_cmd->add_option("--contract", f.open.contract, "with --chain: the channel contract")
       ->type_name("ADDRESS");
-  AddChannelChainFlags(f.open_cmd, chain);
+  AddChainFlags(f.open_cmd, chain, in_contract);
   f.deploy =
       f.cmd->add_subcommand("deploy", "put the channel contract on a chain; print its address");
   f.deploy->add_option("--bytecode", f.bytecode, "its init code, hex (solc --bin)")
@@ -63,23 +55,19 @@ inline void AddChannelFlags(CLI::App& app, ChannelFlags& f, ChainFlags& chain) {
   f.deploy->add_option("--wallet", chain.wallet, "the wallet that pays for it")
       ->required()
       ->type_name("FILE");
-  AddChannelChainFlags(f.deploy, chain);
+  AddChainFlags(f.deploy, chain, in_contract);
   f.redeem = f.cmd->add_subcommand(
       "redeem", "pay the payees the digm.voucher/1 lines on stdin (from digm-seed vouchers)");
   f.redeem->add_option("--wallet", chain.wallet, "with --chain: the payee's wallet, which sends")
       ->type_name("FILE");
-  AddChannelChainFlags(f.redeem, chain);
+  AddChainFlags(f.redeem, chain, in_contract);
   f.refund = f.cmd->add_subcommand("refund", "after expiry, give the payer back what is left");
-  f.refund->add_option("CHANNEL", f.channel, "a digm.channel/1 file or a channel id")
-      ->required()
-      ->type_name("");
+  channel_arg(f.refund);
   f.refund->add_option("--wallet", f.wallet, "the payer's wallet")->required()->type_name("FILE");
-  AddChannelChainFlags(f.refund, chain);
+  AddChainFlags(f.refund, chain, in_contract);
   f.show = f.cmd->add_subcommand("show", "print a channel's digm.channel-state/1");
-  f.show->add_option("CHANNEL", f.channel, "a digm.channel/1 file or a channel id")
-      ->required()
-      ->type_name("");
-  AddChannelChainFlags(f.show, chain);
+  channel_arg(f.show);
+  AddChainFlags(f.show, chain, in_contract);
 }
 
 // UseChain for a channel command: the payer signs open and refund, the

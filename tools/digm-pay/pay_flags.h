@@ -26,6 +26,20 @@ struct PayFlags {
            *stake = nullptr, *slash = nullptr, *noder = nullptr;
 };
 
+// --chain, --rpc, --chain-id and --confirm-timeout of a command, into `chain`
+// (see UseChain); `what` says what --chain does for it.
+inline void AddChainFlags(CLI::App* c, ChainFlags& chain, const char* what) {
+  c->add_option("--chain", chain.chain, what)->check(CLI::IsMember({"evm"}))->type_name("evm");
+  c->add_option("--rpc", chain.target.rpc, "the chain's JSON-RPC URL")->type_name("URL");
+  c->add_option("--chain-id", chain.target.chain_id, "the chain id the RPC must serve (EIP-155)")
+      ->type_name("ID");
+  c->add_option("--confirm-timeout", chain.confirm_timeout_s,
+                "seconds to wait for the transactions to be mined")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 86400L))
+      ->type_name("S");
+}
+
 inline void AddPayFlags(CLI::App& app, PayFlags& f) {
   auto [b, asset_name, out, file, price, root, key, index, pool, move, reward_r, chain, receipts,
         auditors, share] =
@@ -37,17 +51,7 @@ inline void AddPayFlags(CLI::App& app, PayFlags& f) {
       ->capture_default_str()
       ->check(CLI::IsMember({"XFG", "PARA"}));
   auto chain_opts = [&](CLI::App* c, const char* wallet_help) {
-    c->add_option("--chain", chain.chain, "pay on a chain instead of in the ledger")
-        ->check(CLI::IsMember({"evm"}))
-        ->type_name("evm");
-    c->add_option("--rpc", chain.target.rpc, "the chain's JSON-RPC URL")->type_name("URL");
-    c->add_option("--chain-id", chain.target.chain_id, "the chain id the RPC must serve (EIP-155)")
-        ->type_name("ID");
-    c->add_option("--confirm-timeout", chain.confirm_timeout_s,
-                  "seconds to wait for the transactions to be mined")
-        ->capture_default_str()
-        ->check(CLI::Range(1L, 86400L))
-        ->type_name("S");
+    AddChainFlags(c, chain, "pay on a chain instead of in the ledger");
     if (wallet_help) c->add_option("--wallet", chain.wallet, wallet_help)->type_name("FILE");
   };
   auto* wallet = app.add_subcommand("wallet", "make or read a wallet")->require_subcommand(1, 1);

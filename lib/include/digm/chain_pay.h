@@ -27,6 +27,9 @@ struct ChainTarget {
   long confirm_timeout_ms = 60000;
 };
 
+// BadInput unless the RPC serves the target's chain id (nothing is sent then).
+Status CheckChainId(evm::Rpc& rpc, const ChainTarget& target);
+
 // Atomic units of an asset with `decimals` as wei: 1 XFG or 1 PARA is 10^18 wei.
 evm::Wei WeiOf(int64_t atomic, int decimals);
 

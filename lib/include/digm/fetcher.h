@@ -62,8 +62,7 @@ struct Delivery {
   uint64_t bytes = 0;
   bool dropped = false;
   std::string reason;     // why it was dropped
-  int64_t paid = 0;       // the last voucher sent it, atomic units of its channel's asset
-  std::string paid_text;  // the same as a decimal string
+  std::string paid_text;  // what the last voucher sent it pays in all, a decimal amount
   std::string channel;    // that channel's id; empty: not paid
 };
 

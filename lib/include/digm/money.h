@@ -23,6 +23,10 @@ Result<Asset> ParseAsset(std::string_view name);
 // decimals than the asset has, and amounts beyond 2^62 units (BadInput).
 Result<int64_t> ParseAmount(std::string_view text, int decimals);
 
+// Atomic units as 18-decimal units: on an EVM chain 1 XFG or 1 PARA is
+// 10^18 wei (SPEC §8).
+unsigned __int128 AsWei(int64_t atomic, int decimals);
+
 // Atomic units -> the shortest decimal string ("1.5", "0.0012", "3", "-2").
 std::string FormatAmount(__int128 atomic, int decimals);
 

@@ -58,4 +58,10 @@ std::string FormatAmount(__int128 atomic, int decimals) {
   return (negative ? "-" : "") + whole + (frac.empty() ? "" : "." + frac);
 }
 
+unsigned __int128 AsWei(int64_t atomic, int decimals) {
+  auto wei = static_cast<unsigned __int128>(atomic);
+  for (int i = decimals; i < 18; ++i) wei *= 10;
+  return wei;
+}
+
 }  // namespace digm

@@ -48,6 +48,8 @@ struct Peer {
   int64_t base = 0;         // what the channel's vouchers had paid before this fetch
   uint64_t signed_for = 0;  // of `asked`, those the last voucher pays for
   uint64_t seq = 0;
+  // The payment's request headers, whole ("Digm-Channel: {...}"): the
+  // channel's made once, the voucher's when one is signed.
   std::string channel_header, voucher_header;
   // What it costs, to ask the cheapest first: its price per MB (free: 0);
   // when paying, one that did not prove who it is costs most.
@@ -553,7 +555,7 @@ class Fetch {
                     AddressToString((*id)->address));
         continue;
       }
-      p.channel_header = DumpDocument(p.channel->doc);
+      p.channel_header = std::string(kChannelHeader) + ": " + DumpDocument(p.channel->doc);
       p.delivery.channel = p.channel->id;
     }
     // Every paid node asked at once where its channel stands.
@@ -586,7 +588,6 @@ class Fetch {
     if (!v.ok()) return;
     p.base = v->amount;
     p.seq = v->seq;
-    p.delivery.paid = v->amount;
     p.delivery.paid_text = FormatAmount(v->amount, p.channel->asset.decimals);
     // A fetch cut off (killed, or its last voucher lost) left the node owed
     // what it sent on credit: paid with the first voucher, but only up to
@@ -628,10 +629,10 @@ class Fetch {
   // A voucher for everything asked of `p` so far.
   void Sign(Peer& p) {
     int64_t amount = p.base + PriceOf(p.asked, p.price->per_mb);
-    p.voucher_header = DumpDocument(
-        MakeVoucher(*o_.payer, *p.channel, amount, ++p.seq, HexEncode(*m_.root), p.asked));
+    p.voucher_header = std::string(kVoucherHeader) + ": " +
+                       DumpDocument(MakeVoucher(*o_.payer, *p.channel, amount, ++p.seq,
+                                                HexEncode(*m_.root), p.asked));
     p.signed_for = p.asked;
-    p.delivery.paid = amount;
     p.delivery.paid_text = FormatAmount(amount, p.channel->asset.decimals);
   }
 
@@ -645,8 +646,7 @@ class Fetch {
                      {.timeout_ms = kIdentityTimeoutMs,
                       .connect_timeout_ms = kIdentityTimeoutMs,
                       .max_body = 64 << 10,
-                      .headers = {std::string(kChannelHeader) + ": " + p.channel_header,
-                                  std::string(kVoucherHeader) + ": " + p.voucher_header}});
+                      .headers = {p.channel_header, p.voucher_header}});
     }
   }
 
@@ -671,10 +671,8 @@ class Fetch {
                      static_cast<curl_off_t>(m_.chunks[chunk].size));
     curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     if (payee.channel) {
-      t->headers = curl_slist_append(
-          t->headers, (std::string(kChannelHeader) + ": " + payee.channel_header).c_str());
-      t->headers = curl_slist_append(
-          t->headers, (std::string(kVoucherHeader) + ": " + payee.voucher_header).c_str());
+      t->headers = curl_slist_append(t->headers, payee.channel_header.c_str());
+      t->headers = curl_slist_append(t->headers, payee.voucher_header.c_str());
       curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
     }
     curl_multi_add_handle(multi_, t->easy);
@@ -740,9 +738,7 @@ class Fetch {
         return;
       }
       // A node that answers 200 with other bytes is lying or broken: never again.
-      peer.dropped = true;
-      peer.delivery.dropped = true;
-      peer.delivery.reason = "served bad bytes for chunk " + std::to_string(t.chunk);
+      Drop(peer, "served bad bytes for chunk " + std::to_string(t.chunk));
     } else if (status == 402) {
       // It wants paying (more): not one this fetch pays, or one that asks
       // for more than the vouchers sent cover.
@@ -753,12 +749,8 @@ class Fetch {
       // Refused, missing, slow or cut off: try elsewhere, and back off this peer.
       ++peer.failures;
       peer.retry_after = Now() + std::min(2.0, 0.05 * (1 << std::min(peer.failures, 6)));
-      if (peer.failures >= 8) {
-        peer.dropped = true;
-        peer.delivery.dropped = true;
-        peer.delivery.reason =
-            code != CURLE_OK ? curl_easy_strerror(code) : "HTTP " + std::to_string(status);
-      }
+      if (peer.failures >= 8)
+        Drop(peer, code != CURLE_OK ? curl_easy_strerror(code) : "HTTP " + std::to_string(status));
     }
     c.tried[t.peer] = true;
     if (c.requests == 0) c.state = ChunkState::kPending;

@@ -114,8 +114,7 @@ Hash256 VoucherDigest(const Address& contract, const std::string& channel_id, in
   Bytes packed(contract.begin(), contract.end());
   auto id = HexDecode(channel_id);
   if (id.ok()) packed.insert(packed.end(), id->begin(), id->end());
-  unsigned __int128 wei = static_cast<unsigned __int128>(amount);
-  for (int i = decimals; i < 18; ++i) wei *= 10;
+  unsigned __int128 wei = AsWei(amount, decimals);
   uint8_t word[32] = {};
   for (int i = 31; i >= 16; --i, wei >>= 8) word[i] = static_cast<uint8_t>(wei);
   packed.insert(packed.end(), word, word + 32);

@@ -61,22 +61,23 @@ Result<bool> Broadcast(evm::Rpc& rpc, const Address& payer, const ChainSend& c) 
 
 }  // namespace
 
-Wei WeiOf(int64_t atomic, int decimals) {
-  Wei wei = static_cast<Wei>(atomic);
-  for (int i = decimals; i < 18; ++i) wei *= 10;
-  return wei;
-}
+Wei WeiOf(int64_t atomic, int decimals) { return AsWei(atomic, decimals); }
 
-Result<std::vector<Transfer>> PayOnChain(Ledger& ledger, const ChainTarget& target,
-                                         const Wallet& payer,
-                                         const std::vector<ChainPayment>& payments) {
-  evm::Rpc rpc(target.rpc);
+Status CheckChainId(evm::Rpc& rpc, const ChainTarget& target) {
   DIGM_ASSIGN_OR_RETURN(uint64_t chain_id, rpc.ChainId());
   if (chain_id != target.chain_id) {
     return Status::BadInput("the chain at " + target.rpc + " has chain id " +
                             std::to_string(chain_id) + ", not " + std::to_string(target.chain_id) +
                             "; nothing was sent");
   }
+  return Status::Ok();
+}
+
+Result<std::vector<Transfer>> PayOnChain(Ledger& ledger, const ChainTarget& target,
+                                         const Wallet& payer,
+                                         const std::vector<ChainPayment>& payments) {
+  evm::Rpc rpc(target.rpc);
+  DIGM_RETURN_IF_ERROR(CheckChainId(rpc, target));
   const std::string from = AddressToString(payer.address);
 
   // What each payment is at: mined (skip), stored (send again), or new.

@@ -132,11 +132,7 @@ namespace {
 Result<evm::TxReceipt> Transact(const ChainTarget& target, const Wallet& wallet, const Address* to,
                                 evm::Wei value, const Bytes& data) {
   evm::Rpc rpc(target.rpc);
-  DIGM_ASSIGN_OR_RETURN(uint64_t chain_id, rpc.ChainId());
-  if (chain_id != target.chain_id) {
-    return Status::BadInput("the chain at " + target.rpc + " has chain id " +
-                            std::to_string(chain_id) + ", not " + std::to_string(target.chain_id));
-  }
+  DIGM_RETURN_IF_ERROR(CheckChainId(rpc, target));
   evm::LegacyTx tx;
   DIGM_ASSIGN_OR_RETURN(tx.nonce, rpc.Nonce(wallet.address, "pending"));
   DIGM_ASSIGN_OR_RETURN(tx.gas_price, rpc.GasPrice());
@@ -164,11 +160,8 @@ Result<evm::TxReceipt> Transact(const ChainTarget& target, const Wallet& wallet,
   }
 }
 
-evm::Wei ToWei(int64_t atomic, const Asset& asset) { return WeiOf(atomic, asset.decimals); }
-
 Result<int64_t> FromWei(evm::Wei wei, const Asset& asset) {
-  evm::Wei unit = 1;
-  for (int i = asset.decimals; i < 18; ++i) unit *= 10;
+  evm::Wei unit = AsWei(1, asset.decimals);
   if (wei % unit != 0 || wei / unit > static_cast<evm::Wei>(INT64_MAX))
     return Status::BadInput("the contract holds an amount that is not in " + asset.name);
   return static_cast<int64_t>(wei / unit);
@@ -218,7 +211,7 @@ Status OpenChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Walle
   evm::AbiWord(call, c.payee);
   evm::AbiWord(call, static_cast<evm::Wei>(c.expires));
   DIGM_RETURN_IF_ERROR(
-      Transact(target, payer, &*c.contract, ToWei(c.amount, c.asset), call).status());
+      Transact(target, payer, &*c.contract, WeiOf(c.amount, c.asset.decimals), call).status());
   return txn.AddChannel(c.id, DumpDocument(c.doc));
 }
 
@@ -242,7 +235,7 @@ Result<bool> RedeemChainVoucher(Ledger::Txn& txn, const ChainTarget& target, con
     return Status::Usage("the wallet is not channel " + id + "'s payee");
   Bytes call = evm::AbiSelector("redeem(bytes32,uint256,uint8,bytes32,bytes32)");
   evm::AbiWord(call, std::span<const uint8_t, 32>(IdWord(id)));
-  evm::AbiWord(call, ToWei(v.amount, h.channel.asset));
+  evm::AbiWord(call, WeiOf(v.amount, h.channel.asset.decimals));
   evm::AbiWord(call, static_cast<evm::Wei>((*v.evm_signature)[64]));
   evm::AbiWord(call, std::span<const uint8_t, 32>(v.evm_signature->data(), 32));
   evm::AbiWord(call, std::span<const uint8_t, 32>(v.evm_signature->data() + 32, 32));
