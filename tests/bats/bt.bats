@@ -112,7 +112,7 @@ start_btpeer() {  # start_btpeer READY MODE ARGS...
   run ! curl -fsS "$URL_a/ping"  # no HTTP node is left
   run --separate-stderr digm-fetch "$magnet&x.pe=127.0.0.1:$port" --manifest "$FIX/flac.json" \
     -o t.flac --no-cache --wallet "$FIX/listener.wallet" --receipt r.json
-  [ "$status" -eq 0 ]
+  [ "$status" -eq 0 ] || { echo "$stderr"; cat py.port.log; false; }
   assert_same_bytes t.flac "$AUDIO/track.flac"
   [ "$(jq -r '.deliveries | length' r.json)" -eq 1 ]
   [ "$(jq -r '.deliveries[0].url' r.json)" = "bt://127.0.0.1:$port" ]
