@@ -276,7 +276,10 @@ struct Swarm::State {
     }
   }
   // Under mu, once the metadata is known: the torrent must be the track's.
+  // Once only: the fetcher's thread may catch the metadata before its alert
+  // comes, and a second time would forget the pieces had since.
   void Metadata(const lt::torrent_info& ti) {
+    if (piece_length || !status.ok()) return;
     if (bt::RealFiles(ti) != 1 || static_cast<uint64_t>(ti.total_size()) != size) {
       status = Status::Integrity(
           "the torrent is not this track: " + std::to_string(bt::RealFiles(ti)) + " files of " +
@@ -769,7 +772,7 @@ Swarm::~Swarm() {
 namespace {
 // Under s.mu: the metadata, if it came in an alert that went by.
 void CatchMetadata(Swarm::State& s) {
-  if (s.piece_length || !s.status.ok()) return;
+  if (s.piece_length || !s.status.ok()) return;  // known, or not the track
   if (auto ti = s.handle.torrent_file()) s.Metadata(*ti);
 }
 }  // namespace
