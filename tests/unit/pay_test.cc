@@ -215,9 +215,9 @@ TEST(Evm, QuantitiesAndWei) {
   for (const char* bad : {"", "0x", "400", "0xg1", "0x1000000000000000000000000000000000"}) {
     EXPECT_FALSE(evm::ParseQuantity(bad).ok()) << bad;
   }
-  EXPECT_EQ(evm::Quantity(WeiOf(1, 7)), "0x174876e800");            // 10^11 wei: the smallest XFG
-  EXPECT_EQ(WeiOf(10000000, 7), evm::Wei{1000000000000000000ull});  // 1 XFG is 10^18 wei
-  EXPECT_EQ(WeiOf(100000000, 8), evm::Wei{1000000000000000000ull});
+  EXPECT_EQ(evm::Quantity(AsWei(1, 7)), "0x174876e800");            // 10^11 wei: the smallest XFG
+  EXPECT_EQ(AsWei(10000000, 7), evm::Wei{1000000000000000000ull});  // 1 XFG is 10^18 wei
+  EXPECT_EQ(AsWei(100000000, 8), evm::Wei{1000000000000000000ull});
   EXPECT_EQ(evm::IntrinsicGas({}), 21000u);
   EXPECT_EQ(evm::IntrinsicGas(Bytes{0, 1, 0, 2}), 21000u + 4 + 16 + 4 + 16);
 }

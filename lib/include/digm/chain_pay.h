@@ -30,9 +30,6 @@ struct ChainTarget {
 // BadInput unless the RPC serves the target's chain id (nothing is sent then).
 Status CheckChainId(evm::Rpc& rpc, const ChainTarget& target);
 
-// Atomic units of an asset with `decimals` as wei: 1 XFG or 1 PARA is 10^18 wei.
-evm::Wei WeiOf(int64_t atomic, int decimals);
-
 // Sends what is not yet paid on that chain, waits until mined, and returns
 // the transfers mined in this run (in the order given). BadInput when the RPC
 // serves another chain id; No (nothing sent) when the payer's balance cannot

@@ -32,7 +32,7 @@ struct Signer {
     tx.gas_price = gas_price;
     tx.gas = evm::IntrinsicGas(data);
     tx.to = *ParseAddress(c.spec.to);
-    tx.value = WeiOf(c.spec.amount, ParseAsset(c.spec.asset)->decimals);
+    tx.value = AsWei(c.spec.amount, ParseAsset(c.spec.asset)->decimals);
     tx.data = data;
     Bytes raw = evm::SignTx(tx, target.chain_id, payer);
     c.nonce = tx.nonce;
@@ -60,8 +60,6 @@ Result<bool> Broadcast(evm::Rpc& rpc, const Address& payer, const ChainSend& c) 
 }
 
 }  // namespace
-
-Wei WeiOf(int64_t atomic, int decimals) { return AsWei(atomic, decimals); }
 
 Status CheckChainId(evm::Rpc& rpc, const ChainTarget& target) {
   DIGM_ASSIGN_OR_RETURN(uint64_t chain_id, rpc.ChainId());
@@ -124,7 +122,7 @@ Result<std::vector<Transfer>> PayOnChain(Ledger& ledger, const ChainTarget& targ
     Wei needed = 0;
     for (size_t i : to_sign) {
       const ChainSend& c = sends[i];
-      needed += WeiOf(c.spec.amount, ParseAsset(c.spec.asset)->decimals) +
+      needed += AsWei(c.spec.amount, ParseAsset(c.spec.asset)->decimals) +
                 Wei{evm::IntrinsicGas(*data_of[i])} * signer.gas_price;
     }
     DIGM_ASSIGN_OR_RETURN(Wei balance, rpc.Balance(payer.address));

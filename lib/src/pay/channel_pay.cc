@@ -211,7 +211,7 @@ Status OpenChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Walle
   evm::AbiWord(call, c.payee);
   evm::AbiWord(call, static_cast<evm::Wei>(c.expires));
   DIGM_RETURN_IF_ERROR(
-      Transact(target, payer, &*c.contract, WeiOf(c.amount, c.asset.decimals), call).status());
+      Transact(target, payer, &*c.contract, AsWei(c.amount, c.asset.decimals), call).status());
   return txn.AddChannel(c.id, DumpDocument(c.doc));
 }
 
@@ -235,7 +235,7 @@ Result<bool> RedeemChainVoucher(Ledger::Txn& txn, const ChainTarget& target, con
     return Status::Usage("the wallet is not channel " + id + "'s payee");
   Bytes call = evm::AbiSelector("redeem(bytes32,uint256,uint8,bytes32,bytes32)");
   evm::AbiWord(call, std::span<const uint8_t, 32>(IdWord(id)));
-  evm::AbiWord(call, WeiOf(v.amount, h.channel.asset.decimals));
+  evm::AbiWord(call, AsWei(v.amount, h.channel.asset.decimals));
   evm::AbiWord(call, static_cast<evm::Wei>((*v.evm_signature)[64]));
   evm::AbiWord(call, std::span<const uint8_t, 32>(v.evm_signature->data(), 32));
   evm::AbiWord(call, std::span<const uint8_t, 32>(v.evm_signature->data() + 32, 32));

@@ -1,5 +1,7 @@
 #include "digm/evm.h"
 
+#include <algorithm>
+
 #include "digm/http_client.h"
 #include "digm/keccak.h"
 
@@ -96,25 +98,31 @@ void AbiWord(Bytes& out, std::span<const uint8_t, 32> word) {
   out.insert(out.end(), word.begin(), word.end());
 }
 
-Result<Wei> AbiUint(std::span<const uint8_t> answer, size_t i) {
+namespace {
+
+// Word i of a contract's answer, whose first `zeros` bytes must be 0.
+Result<std::span<const uint8_t>> AbiSlot(std::span<const uint8_t> answer, size_t i, size_t zeros,
+                                         const char* what) {
   if (answer.size() < 32 * (i + 1)) return Status::BadInput("the contract's answer is too short");
   auto w = answer.subspan(32 * i, 32);
-  for (size_t k = 0; k < 16; ++k) {
-    if (w[k]) return Status::BadInput("the contract's answer is over 128 bits");
-  }
+  if (std::any_of(w.begin(), w.begin() + zeros, [](uint8_t b) { return b != 0; }))
+    return Status::BadInput(std::string("the contract's answer is ") + what);
+  return w.subspan(zeros);
+}
+
+}  // namespace
+
+Result<Wei> AbiUint(std::span<const uint8_t> answer, size_t i) {
+  DIGM_ASSIGN_OR_RETURN(auto w, AbiSlot(answer, i, 16, "over 128 bits"));
   Wei v = 0;
-  for (size_t k = 16; k < 32; ++k) v = v << 8 | w[k];
+  for (uint8_t b : w) v = v << 8 | b;
   return v;
 }
 
 Result<Address> AbiAddress(std::span<const uint8_t> answer, size_t i) {
-  if (answer.size() < 32 * (i + 1)) return Status::BadInput("the contract's answer is too short");
-  auto w = answer.subspan(32 * i, 32);
-  for (size_t k = 0; k < 12; ++k) {
-    if (w[k]) return Status::BadInput("the contract's answer is not an address");
-  }
+  DIGM_ASSIGN_OR_RETURN(auto w, AbiSlot(answer, i, 12, "not an address"));
   Address a;
-  std::copy(w.begin() + 12, w.end(), a.begin());
+  std::copy(w.begin(), w.end(), a.begin());
   return a;
 }
 
