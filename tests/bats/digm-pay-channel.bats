@@ -244,6 +244,16 @@ voucher() {
   [ "$output" = 400 ]
   run -0 curl -sf "$URL_n1/ping"
   run -0 curl -sf -o /dev/null -H "Digm-Channel: $(jq -c . ch.json)" "$url"  # within the credit
+  # Once it holds seq 3, a voucher of seq 3 or below is not taken, nor even
+  # checked (forged or not, it changes nothing); a forged one above is refused.
+  [ "$(code -H "Digm-Channel: $(jq -c . ch.json)" -H "Digm-Voucher: $(voucher ch.json 0.01 3 listener.wallet)")" = 200 ]
+  printf '{"schema":"digm.wallet/1","secret":"%064x"}\n' 99 > mallory.wallet
+  chmod 600 mallory.wallet
+  [ "$(code -H "Digm-Channel: $(jq -c . ch.json)" -H "Digm-Voucher: $(voucher ch.json 0.9 2 mallory.wallet)")" = 200 ]
+  [ "$(code -H "Digm-Channel: $(jq -c . ch.json)" -H "Digm-Voucher: $(voucher ch.json 0.9 4 mallory.wallet)")" = 402 ]
+  jq -e '.error | test("signed by")' body.json
+  run -0 digm-seed vouchers --data n1
+  [ "$(jq -r .seq <<< "$output")" = 3 ] && [ "$(jq -r .amount <<< "$output")" = 0.01 ]
 }
 
 @test "kill -9 of the node during a paid fetch: its vouchers stay, and the next fetch goes on from them" {

@@ -147,6 +147,11 @@ TEST(VoucherBook, ServesCreditUnpaidThenOnlyWhatVouchersPayFor) {
     d = *book->Charge(p.channel, &v0, 1, per_mb, credit);
     EXPECT_TRUE(d.stale);
     EXPECT_EQ(d.paid, v1.amount);
+    // A voucher of seq 1 or below would be stale now; one of seq 2 would not.
+    EXPECT_TRUE(book->Overtaken(p.channel.id, 1));
+    EXPECT_TRUE(book->Overtaken(p.channel.id, 0));
+    EXPECT_FALSE(book->Overtaken(p.channel.id, 2));
+    EXPECT_FALSE(book->Overtaken("0000", 0));  // a channel never seen
   }
   // Reopened (a restart): the voucher and the bytes served are still there.
   auto book = std::move(VoucherBook::Open(dir / "v.db", false)).value();

@@ -24,6 +24,7 @@
 
 namespace SQLite {
 class Database;
+class Statement;
 }  // namespace SQLite
 
 namespace digm {
@@ -62,6 +63,9 @@ class VoucherBook {
   // The text of a channel's best voucher ("" when none): a request that
   // carries the same text needs no second check.
   std::string BestText(const std::string& id);
+  // Whether the channel's best voucher has a seq of `seq` or more: a voucher
+  // of `seq` would be stale, and needs no check.
+  bool Overtaken(const std::string& id, uint64_t seq);
 
   // Each channel's best voucher, oldest channel first; channels with none are left out.
   Result<std::vector<Json>> Best();
@@ -79,6 +83,7 @@ class VoucherBook {
   static constexpr size_t kMaxStates = 65536;
   std::mutex mu_;
   std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<SQLite::Statement> take_;  // the voucher taken, prepared once
   std::unordered_map<std::string, State> states_;
 };
 

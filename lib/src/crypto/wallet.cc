@@ -140,7 +140,7 @@ Result<Address> RecoverSigner(const Hash256& hash, const Signature& signature) {
 }
 
 std::string CanonicalForm(const Json& doc) {
-  nlohmann::json sorted = nlohmann::json::parse(doc.dump());  // std::map: members sorted
+  nlohmann::json sorted(doc);  // std::map: members sorted
   if (sorted.is_object()) sorted.erase("signature");
   return sorted.dump();
 }

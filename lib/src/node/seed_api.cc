@@ -457,12 +457,18 @@ std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t byt
         "the channel is in " + c.asset.name + "; this node charges in " + price.asset.name);
   if (c.expires <= options_.clock()) return refuse(c.id, 0, "the channel expired");
   std::optional<Voucher> voucher;
-  // The voucher it holds already (sent again until more is owed) needs no check.
+  // The voucher it holds already (sent again until more is owed) needs no
+  // check, nor one it holds a later one than (a request that was in flight
+  // together with the later one's): the book would not take it, and the
+  // request is charged as if it had none.
   if (!voucher_text.empty() && voucher_text != options_.vouchers->BestText(c.id)) {
     auto vdoc = ParseJson(voucher_text);
-    auto v = vdoc.ok() ? ReadVoucher(*vdoc, c) : Result<Voucher>(vdoc.status());
-    if (!v.ok()) return refuse(c.id, 0, "Digm-Voucher: " + v.status().message());
-    voucher = std::move(*v);
+    auto seq = vdoc.ok() ? GetUint(*vdoc, "seq", "voucher.seq") : Result<uint64_t>(vdoc.status());
+    if (!seq.ok() || !options_.vouchers->Overtaken(c.id, *seq)) {
+      auto v = vdoc.ok() ? ReadVoucher(*vdoc, c) : Result<Voucher>(vdoc.status());
+      if (!v.ok()) return refuse(c.id, 0, "Digm-Voucher: " + v.status().message());
+      voucher = std::move(*v);
+    }
   }
   auto d = options_.vouchers->Charge(c, voucher ? &*voucher : nullptr, bytes, price.per_mb,
                                      price.credit);

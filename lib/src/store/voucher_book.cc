@@ -72,6 +72,15 @@ VoucherBook::State* VoucherBook::Load(const std::string& id, const Channel* chan
   return &states_.emplace(id, std::move(st)).first->second;
 }
 
+bool VoucherBook::Overtaken(const std::string& id, uint64_t seq) {
+  std::lock_guard lock(mu_);
+  auto r = sql::Try("voucher book", [&] {
+    State* st = Load(id, nullptr);
+    return st && st->seq >= seq;
+  });
+  return r.ok() && *r;
+}
+
 std::string VoucherBook::BestText(const std::string& id) {
   std::lock_guard lock(mu_);
   auto r = sql::Try("voucher book", [&] {
@@ -109,9 +118,15 @@ Result<VoucherBook::Decision> VoucherBook::Charge(const Channel& channel, const 
     d.owed = PriceOf(d.allowed ? after : before + bytes, per_mb);
     if (!taken.empty()) {
       // Committed before the request is answered: an acknowledged voucher stays.
-      sql::Run(
-          *db_, "UPDATE channels SET paid = ?2, seq = ?3, voucher = ?4, served = ?5 WHERE id = ?1",
-          channel.id, paid, static_cast<int64_t>(voucher->seq), taken, static_cast<int64_t>(after));
+      if (!take_) {
+        take_ = std::make_unique<SQLite::Statement>(
+            *db_,
+            "UPDATE channels SET paid = ?2, seq = ?3, voucher = ?4, served = ?5 WHERE id = ?1");
+      }
+      take_->reset();
+      sql::Bind(*take_, channel.id, paid, static_cast<int64_t>(voucher->seq), taken,
+                static_cast<int64_t>(after));
+      take_->exec();
       st->paid = paid;
       st->seq = voucher->seq;
       st->best = std::move(taken);
