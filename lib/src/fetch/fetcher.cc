@@ -249,8 +249,13 @@ class Fetch {
       DIGM_RETURN_IF_ERROR(Schedule(next_write));
       int running = 0;
       curl_multi_perform(multi_, &running);
-      curl_multi_poll(multi_, nullptr, 0, 50, nullptr);
-      curl_multi_perform(multi_, &running);
+      // Waits for the sockets only while every transfer is still running:
+      // one that this perform finished is harvested now, not after the
+      // poll's timeout (which, with nothing left to wait on, it would take).
+      if (running >= static_cast<int>(transfers_.size())) {
+        curl_multi_poll(multi_, nullptr, 0, 50, nullptr);
+        curl_multi_perform(multi_, &running);
+      }
       Harvest(result);
       DIGM_RETURN_IF_ERROR(PollSwarm(next_write));
       if (o_.progress) {
