@@ -44,6 +44,9 @@ struct DhtOptions {
   // Off: no peer connections at all.
   bool bittorrent = false;
   std::vector<std::string> bt_listen;
+  // libtorrent's tick, on which it connects peers and measures rates (its
+  // own default is 500 ms). A download of seconds wants it short.
+  int tick_ms = 100;
 };
 
 // A download of one track's torrent from BitTorrent peers, asked for and read

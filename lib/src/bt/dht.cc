@@ -519,9 +519,7 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     // and a peer without it (aria2, for one) then costs a 3 s timeout before
     // the first byte. uTP still comes in.
     s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
-    // Peers are connected and rates measured on each tick: 500 ms by default,
-    // which is most of a short download.
-    s.set_int(lt::settings_pack::tick_interval, 100);
+    s.set_int(lt::settings_pack::tick_interval, o.tick_ms);
   }
   s.set_bool(lt::settings_pack::dht_read_only, o.read_only);
   s.set_str(lt::settings_pack::user_agent, "digm");

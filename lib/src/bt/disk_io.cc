@@ -16,6 +16,7 @@
 #include <libtorrent/hasher.hpp>
 #include <libtorrent/io_context.hpp>
 #include <libtorrent/storage_defs.hpp>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -173,22 +174,22 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
         });
   }
 
+  // Written at once, on the calling thread: a block is 16 KiB into the page
+  // cache of the download's temporary file, less work than the copy and the
+  // two hand-offs between threads a job on the pool would cost. Done before
+  // it returns, it is done before the piece's hash job, which comes after.
   bool async_write(lt::storage_index_t idx, const lt::peer_request& r, const char* buf,
                    std::shared_ptr<lt::disk_observer>,
                    std::function<void(const lt::storage_error&)> handler,
                    lt::disk_job_flags_t) override {
     auto slot = Get(idx);
-    std::string copy(buf, static_cast<size_t>(r.length));
-    boost::asio::post(On(slot), [work = Work(), this, slot, r, copy = std::move(copy),
-                                 handler = std::move(handler)]() mutable {
-      lt::storage_error e;
-      if (!slot || !slot->storage ||
-          !slot->storage->Write(slot->Offset(r.piece, r.start), copy.data(), copy.size())) {
-        e = Failed(lt::operation_t::file_write);
-      }
-      boost::asio::post(ioc_, [e, handler = std::move(handler)] { handler(e); });
-    });
-    return false;  // never a full queue: the copies are bounded by libtorrent's requests
+    lt::storage_error e;
+    if (!slot || !slot->storage ||
+        !slot->storage->Write(slot->Offset(r.piece, r.start), buf, static_cast<size_t>(r.length))) {
+      e = Failed(lt::operation_t::file_write);
+    }
+    boost::asio::post(ioc_, [e, handler = std::move(handler)] { handler(e); });
+    return false;  // never a full queue: nothing waits
   }
 
   void async_hash(
@@ -201,14 +202,15 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
                                  handler = std::move(handler)]() mutable {
       lt::storage_error e;
       lt::sha1_hash h1;
-      std::vector<char> buf(slot ? static_cast<size_t>(slot->files->piece_size(piece)) : 0);
-      if (ReadAt(slot, piece, 0, buf.data(), buf.size())) {
-        h1 = lt::hasher(buf.data(), static_cast<int>(buf.size())).final();
+      size_t n = slot ? static_cast<size_t>(slot->files->piece_size(piece)) : 0;
+      std::unique_ptr<char[]> buf(new char[std::max<size_t>(n, 1)]);  // not zeroed: read over
+      if (ReadAt(slot, piece, 0, buf.get(), n)) {
+        h1 = lt::hasher(buf.get(), static_cast<int>(n)).final();
         int size2 = slot->files->piece_size2(piece);
         for (int k = 0; !v2.empty() && k < slot->files->blocks_in_piece2(piece); ++k) {
           int at = k * lt::default_block_size;
           v2[k] =
-              lt::hasher256(buf.data() + at, std::min(lt::default_block_size, size2 - at)).final();
+              lt::hasher256(buf.get() + at, std::min(lt::default_block_size, size2 - at)).final();
         }
       } else {
         e = Failed(lt::operation_t::file_read);

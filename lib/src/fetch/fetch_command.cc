@@ -137,6 +137,7 @@ Result<std::unique_ptr<Dht>> SwarmSession(const FetchRequest& r) {
   }
   o.bittorrent = true;
   o.bt_listen = {"0.0.0.0:0", "127.0.0.1:0"};
+  o.tick_ms = 20;  // the link's peers are connected on the first tick
   return Dht::Start(o);
 }
 
