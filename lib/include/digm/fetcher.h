@@ -3,8 +3,8 @@
 // before use, failover with backoff, peers that serve bad bytes dropped for
 // the run, stragglers re-requested near the end, and the plaintext written
 // in order as it arrives. Memory is bounded by the window of chunks ahead of
-// the writer. A BitTorrent swarm of the track (SPEC §11) can be one more
-// source under the same rules. One FetchTrack call at a time per thread.
+// the writer (two, with a swarm). A BitTorrent swarm of the track (SPEC §11)
+// can be one more source under the same rules. One FetchTrack call at a time per thread.
 #pragma once
 
 #include <cstdint>
@@ -37,9 +37,10 @@ struct FetchOptions {
   size_t window = 64;                 // chunks fetched ahead of the writer
   long timeout_ms = 10000;            // per request
   // A swarm of the track's torrent (its one file is the stored chunks in
-  // order): it is asked for the chunks at the far end of the window, the
-  // HTTP peers take the near end, and a chunk it stalls on goes to them too.
-  // Each chunk it yields is checked against the manifest like any other.
+  // order): the HTTP peers take the window, the swarm a few chunks at the
+  // far end of the next one (so with it the chunks held are at most two
+  // windows), and a chunk it stalls on goes to them too. Each chunk it
+  // yields is checked against the manifest like any other.
   Swarm* swarm = nullptr;
   // With no HTTP peer left, how long the swarm may deliver nothing before
   // the fetch fails (digm-fetch: three times --timeout).

@@ -323,17 +323,18 @@ class Fetch {
       }
       Start(i, static_cast<size_t>(peer));
     }
-    AskSwarm(next_write, end);
+    AskSwarm(next_write);
     // Hedging: a request that has taken a few times what the best peer
     // takes per chunk goes to another peer too, so one slow peer cannot hold
     // back the writer (the first byte above all).
     if (double best = BestPerChunk(); best > 0) {
       for (size_t i = next_write; i < end; ++i) {
         ChunkState& c = chunks_[i];
-        if (c.state != ChunkState::kInFlight || c.requests > 1 ||
-            now - c.started < kHedgeFactor * best + kHedgeSlack) {
-          continue;
-        }
+        if (c.state != ChunkState::kInFlight || c.requests > 1) continue;
+        // A chunk the writer waits for that the swarm still has to finish is
+        // raced at once: every moment of that wait is the whole fetch's.
+        bool waited = c.swarm && i == next_write && HttpUsable();
+        if (!waited && now - c.started < kHedgeFactor * best + kHedgeSlack) continue;
         // The swarm keeps its chunks while it delivers, unless the writer waits.
         if (c.swarm && i != next_write && now - swarm_.last_progress < kSwarmStall) continue;
         int peer = PickPeer(c, now);
@@ -379,12 +380,16 @@ class Fetch {
     return std::any_of(peers_.begin(), peers_.end(), [](const Peer& p) { return !p.dropped; });
   }
 
-  // Asks the swarm for pending chunks from the far end of the window: a few
-  // while HTTP peers serve the near end, the whole window without them.
-  void AskSwarm(size_t next_write, size_t end) {
+  // Asks the swarm for pending chunks: while HTTP peers serve the window, a
+  // few from the far end of the next window, so that a swarm slower than
+  // they are has them done before the writer comes to them (asked within
+  // the window, the writer waited on them, a tenth of a mixed fetch); the
+  // whole window without HTTP peers.
+  void AskSwarm(size_t next_write) {
     if (!SwarmUsable()) return;
     size_t limit = HttpUsable() ? static_cast<size_t>(2 * o_.per_peer) : o_.window;
-    for (size_t i = end; i > next_write && swarm_.asked < limit; --i) {
+    size_t far = SwarmEnd(next_write);
+    for (size_t i = far; i > next_write && swarm_.asked < limit; --i) {
       ChunkState& c = chunks_[i - 1];
       if (c.state != ChunkState::kPending) continue;
       c.swarm = true;
@@ -394,6 +399,11 @@ class Fetch {
       ++swarm_.asked;
       swarm_.swarm->Want(swarm_.offsets[i - 1], m_.chunks[i - 1].size);
     }
+  }
+
+  // Where the swarm's chunks end: a window past the HTTP peers' with them.
+  size_t SwarmEnd(size_t next_write) const {
+    return std::min(count_, next_write + (HttpUsable() ? 2 : 1) * o_.window);
   }
 
   // Under a chunk done or given up by the swarm: no longer asked of it.
@@ -437,7 +447,7 @@ class Fetch {
     }
     NoteBanned();
     double now = Now();
-    size_t end = std::min(count_, next_write + o_.window);
+    size_t end = SwarmEnd(next_write);
     for (size_t i = next_write; i < end; ++i) {
       ChunkState& c = chunks_[i];
       if (c.state == ChunkState::kDone || c.state == ChunkState::kCached) continue;
