@@ -114,7 +114,7 @@ start_btpeer() {  # start_btpeer READY MODE ARGS...
     -o t.flac --no-cache --wallet "$FIX/listener.wallet" --receipt r.json
   [ "$status" -eq 0 ] || { echo "$stderr"; cat py.port.log; false; }
   assert_same_bytes t.flac "$AUDIO/track.flac"
-  [ "$(jq -r '.deliveries | length' r.json)" -eq 1 ]
+  [ "$(jq -r '.deliveries | length' r.json)" -eq 1 ] || { jq -c .deliveries r.json; false; }
   [ "$(jq -r '.deliveries[0].url' r.json)" = "bt://127.0.0.1:$port" ]
   [ "$(jq -r '.deliveries[0].node_id' r.json)" = null ]  # unproven: never paid
   [ "$(jq -r '[.deliveries[].bytes] | add' r.json)" -eq "$(jq '[.chunks[].size] | add' "$FIX/flac.json")" ]

@@ -174,22 +174,22 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
         });
   }
 
-  // Written at once, on the calling thread: a block is 16 KiB into the page
-  // cache of the download's temporary file, less work than the copy and the
-  // two hand-offs between threads a job on the pool would cost. Done before
-  // it returns, it is done before the piece's hash job, which comes after.
   bool async_write(lt::storage_index_t idx, const lt::peer_request& r, const char* buf,
                    std::shared_ptr<lt::disk_observer>,
                    std::function<void(const lt::storage_error&)> handler,
                    lt::disk_job_flags_t) override {
     auto slot = Get(idx);
-    lt::storage_error e;
-    if (!slot || !slot->storage ||
-        !slot->storage->Write(slot->Offset(r.piece, r.start), buf, static_cast<size_t>(r.length))) {
-      e = Failed(lt::operation_t::file_write);
-    }
-    boost::asio::post(ioc_, [e, handler = std::move(handler)] { handler(e); });
-    return false;  // never a full queue: nothing waits
+    std::string copy(buf, static_cast<size_t>(r.length));
+    boost::asio::post(On(slot), [work = Work(), this, slot, r, copy = std::move(copy),
+                                 handler = std::move(handler)]() mutable {
+      lt::storage_error e;
+      if (!slot || !slot->storage ||
+          !slot->storage->Write(slot->Offset(r.piece, r.start), copy.data(), copy.size())) {
+        e = Failed(lt::operation_t::file_write);
+      }
+      boost::asio::post(ioc_, [e, handler = std::move(handler)] { handler(e); });
+    });
+    return false;  // never a full queue: the copies are bounded by libtorrent's requests
   }
 
   void async_hash(
