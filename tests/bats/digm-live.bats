@@ -106,7 +106,7 @@ teardown() {
     cmp got.mp3 sent.mp3
     rm got.mp3
   done
-  curl -sf "$URL_n2/tracks/$root" | jq -e --arg id "$id" '.stream == $id' > /dev/null
+  json_at "$URL_n2/tracks/$root" '.stream == $id' --arg id "$id"
   # Audited and settled as any track: the publisher kept every chunk (--store).
   digm-chunk --join set.json --store chunks -o joined.mp3
   cmp joined.mp3 sent.mp3
@@ -187,7 +187,7 @@ teardown() {
   [ "$(status_of other-end)" = 403 ]          # an end another wallet signed
   id=$(jq -r 'select(.id) | .id' <<<"$output")
   # What the node holds is the honest prefix, still live: no lie's bytes, no lie's head.
-  curl -sf "$URL_n1/streams/$id/head" | jq -e '.size == 3 and .ended == false' > /dev/null
+  json_at "$URL_n1/streams/$id/head" '.size == 3 and .ended == false'
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_n1/streams/$id/3")" = 404 ]
   for h in $(jq -r 'select(.hash) | .hash' <<<"$output" | sort -u); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_n1/content/$h")" = 404 ]

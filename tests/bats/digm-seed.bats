@@ -56,7 +56,8 @@ publish() {  # publish MANIFEST URL REPLICAS
   digm-seed publish "$FIX/wav.json" --from "$FIX/chunks" --node "$URL_b" --wallet "$FIX/artist.wallet" --replicas 1 \
     | jq -e '.schema == "digm.published/1"'
   h=$(jq -r '.chunks[0].hash' "$FIX/wav.json")
-  curl -sf -X PUT --data-binary "@$FIX/chunks/${h:0:2}/$h" "$URL_b/content/$h" | jq -e '.schema == "digm.stored/1"'
+  run -0 curl -sf -X PUT --data-binary "@$FIX/chunks/${h:0:2}/$h" "$URL_b/content/$h"
+  jq -e '.schema == "digm.stored/1"' <<< "$output"
 }
 
 @test "init makes a node wallet once, mode 0600" {
@@ -112,7 +113,7 @@ publish() {  # publish MANIFEST URL REPLICAS
       [ "$(digm-seed peers --data d | jq --arg r "$root" '[.[] | select(.available_tracks | index($r))] | length')" = 3 ]
   }
   eventually 20 knows_all
-  curl -sf "$URL_d/peers" | jq -e 'all(.[]; .schema == "digm.peer/1" and (.signature | length) == 130)'
+  json_at "$URL_d/peers" 'length > 0 and all(.[]; .schema == "digm.peer/1" and (.signature | length) == 130)'
 }
 
 @test "pins: a stranger's pin replaces nothing; expired, zero-day and future pins are refused" {
@@ -216,15 +217,16 @@ publish() {  # publish MANIFEST URL REPLICAS
   start_node a
   root=$(jq -r .root "$FIX/mp3.json")
   publish "$FIX/mp3.json" "$URL_a" 1 > /dev/null
-  curl -sf "$URL_a/ping" | jq -e '.schema == "digm.pong/1" and (.node_id | test("^0x[0-9a-f]{40}$")) and (.time | test("Z$"))'
-  curl -sf "$URL_a/peers" | jq -e 'type == "array"'
-  curl -sf "$URL_a/tracks" | jq -e --arg r "$root" \
+  json_at "$URL_a/ping" '.schema == "digm.pong/1" and (.node_id | test("^0x[0-9a-f]{40}$")) and (.time | test("Z$"))'
+  json_at "$URL_a/peers" 'type == "array"'
+  run -0 curl -sf "$URL_a/tracks"
+  jq -e --arg r "$root" <<< "$output" \
     '.[0] | has("title") and has("artist") and has("album") and has("duration") and has("size") and .content_hash == $r and has("created_at") and .root == $r and .chunks > 0'
   # Any peer object is answered, only a signed one is learned.
-  curl -sf -X POST -d '{"peer":{"url":"http://127.0.0.1:1"}}' "$URL_a/discover" \
-    | jq -e --arg r "$root" '(.peer.available_tracks | index($r)) != null and (.tracks | length) == 1 and (.peers | length) == 0'
+  run -0 curl -sf -X POST -d '{"peer":{"url":"http://127.0.0.1:1"}}' "$URL_a/discover"
+  jq -e --arg r "$root" <<< "$output" '(.peer.available_tracks | index($r)) != null and (.tracks | length) == 1 and (.peers | length) == 0'
   [ "$(curl -sf "$URL_a/peers" | jq length)" = 0 ]
-  curl -sf "$URL_a/tracks/$root" | jq -e --arg r "$root" '.root == $r'
+  json_at "$URL_a/tracks/$root" '.root == $r' --arg r "$root"
   curl -sf "$URL_a/content/$root" | cmp - "$AUDIO/track.mp3"
   curl -sf "$URL_a/metrics" | grep -q '^digm_bytes_served_total [1-9]'
 }

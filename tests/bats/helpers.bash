@@ -136,6 +136,16 @@ start_behind_liar() {  # start_behind_liar NAME MODE SHARE [ARGS...]
 }
 
 # Retries a command every 0.2 s for up to $1 seconds.
+# json_at URL FILTER [JQ ARGS...]: true when URL answers 2xx with JSON for
+# which FILTER holds. `curl -sf URL | jq -e FILTER` is not that: jq -e exits 0
+# on empty input, so a request that fails would pass.
+json_at() {
+  local url=$1 filter=$2 body
+  shift 2
+  body=$(curl -sf "$url") && [ -n "$body" ] || return 1
+  jq -e "$@" "$filter" <<< "$body" > /dev/null
+}
+
 eventually() {
   local seconds=$1; shift
   local end=$((SECONDS + seconds))
