@@ -163,8 +163,10 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   jq -se --arg u "$URL_liar" 'map(select(.schema == "digm.slash/1")) | length == 1
     and .[0].node_id == null and .[0].url == $u' all.ndjson
   run -0 --separate-stderr audit --peer "$URL_n1" --epoch 5
-  digm-audit index --db audit.db --epoch 5 | jq -e --arg id "$id" \
-    '.nodes[] | select(.node_id == $id) | .passed == 1 and .failed == 0 and .healthy'
+  run -0 --separate-stderr digm-audit index --db audit.db --epoch 5
+  [ -n "$output" ]
+  jq -e --arg id "$id" \
+    '.nodes[] | select(.node_id == $id) | .passed == 1 and .failed == 0 and .healthy' <<< "$output"
 }
 
 @test "outsourcing: a proxy that holds nothing cannot pass by re-signing a holder's answers" {
@@ -190,8 +192,10 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   [ "$(reason_of "$URL_n3" "$output")" = timeout ]
   # The failure counts against the node it was before.
   jq -se --arg u "$URL_n3" --arg id "$id3" 'map(select(.url == $u)) | .[0].node_id == $id' <<<"$output"
-  digm-audit index --db audit.db --epoch 2 | jq -e --arg u "$URL_n3" \
-    '.nodes[] | select(.url == $u) | .passed == 1 and .failed == 1 and .consecutive_failures == 1'
+  run -0 --separate-stderr digm-audit index --db audit.db --epoch 2
+  [ -n "$output" ]
+  jq -e --arg u "$URL_n3" \
+    '.nodes[] | select(.url == $u) | .passed == 1 and .failed == 1 and .consecutive_failures == 1' <<< "$output"
 }
 
 @test "a node answering late is asked again with a new challenge; no challenge is sent twice" {
@@ -243,8 +247,10 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   # The node recovers: its count of consecutive failures starts again.
   mv saved.chunk "$saved"
   run -0 --separate-stderr audit --peer "$URL_n2" --epoch 6
-  digm-audit index --db audit.db --epoch 6 | jq -e --arg id "$id" \
-    '.nodes[] | select(.node_id == $id) | .consecutive_failures == 0 and .passed == 2 and .failed == 4 and (.struck_out | not)'
+  run -0 --separate-stderr digm-audit index --db audit.db --epoch 6
+  [ -n "$output" ]
+  jq -e --arg id "$id" \
+    '.nodes[] | select(.node_id == $id) | .consecutive_failures == 0 and .passed == 2 and .failed == 4 and (.struck_out | not)' <<< "$output"
   mv "$saved" saved.chunk
   run -1 --separate-stderr audit --peer "$URL_n2" --epoch 7
   [ "$(jq -s 'map(select(.schema == "digm.slash/1")) | length' <<<"$output")" -eq 0 ]
@@ -267,8 +273,10 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   [ "$(jq -s 'map(select(.schema == "digm.slash/1")) | length' all.ndjson)" -eq 1 ]
   jq -se --arg id "$id" 'map(select(.schema == "digm.slash/1")) | .[0] | .node_id == $id and .epoch == 4
     and ([.evidence[].epoch] == [2,3,4])' all.ndjson
-  digm-audit index --db audit.db --epoch 5 | jq -e --arg id "$id" \
-    '.nodes[] | select(.node_id == $id) | .consecutive_failures == 4 and .struck_out and (.healthy | not)'
+  run -0 --separate-stderr digm-audit index --db audit.db --epoch 5
+  [ -n "$output" ]
+  jq -e --arg id "$id" \
+    '.nodes[] | select(.node_id == $id) | .consecutive_failures == 4 and .struck_out and (.healthy | not)' <<< "$output"
 }
 
 @test "re-running an epoch prints the same results and counts nothing twice" {
@@ -277,7 +285,9 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   first=$(audit --peer "$URL_n1" --peer "$URL_n2" --epoch 3)
   again=$(audit --peer "$URL_n1" --peer "$URL_n2" --epoch 3)
   [ "$first" = "$again" ]
-  digm-audit index --db audit.db --epoch 3 | jq -e '(.nodes | length) == 2 and all(.nodes[]; .passed == 1)'
+  run -0 --separate-stderr digm-audit index --db audit.db --epoch 3
+  [ -n "$output" ]
+  jq -e '(.nodes | length) == 2 and all(.nodes[]; .passed == 1)' <<< "$output"
   # Eight challenges are left: only two were used.
   run -0 digm-audit prepare "$FIX/one.json" --from "$FIX/chunks" --db audit.db --count 1
   jq -e '.unused == 9' <<<"$output"
@@ -300,8 +310,10 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
     --peer "$URL_n3" --epoch 2 --lock-timeout 30 --timeout 0.5
   wait "$first" || true
   [ "$output" = "$(cat first.ndjson)" ]
-  digm-audit index --db audit.db --epoch 2 | jq -e '(.nodes | length) == 3
-    and ([.nodes[] | .passed + .failed] | sort) == [1, 1, 2]'
+  run -0 --separate-stderr digm-audit index --db audit.db --epoch 2
+  [ -n "$output" ]
+  jq -e '(.nodes | length) == 3
+    and ([.nodes[] | .passed + .failed] | sort) == [1, 1, 2]' <<< "$output"
 }
 
 @test "retrieve mode needs only the manifest and catches a node serving altered bytes" {
@@ -332,9 +344,13 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   jq -e --arg u "$URL_n1" '.nodes[] | select(.url == $u) | .score == 1 and .healthy and (.last_ok | type) == "string"' <<<"$output"
   [ "$(jq -r '.nodes[0].url' <<<"$output")" = "$URL_n1" ]
   # Two epochs later without an audit, nobody is healthy any more.
-  digm-audit index --db audit.db --epoch 5 | jq -e 'all(.nodes[]; .healthy | not)'
-  digm-audit index --db audit.db --epoch 3 --decay 0.5 | jq -e --arg u "$URL_n2" \
-    '.nodes[] | select(.url == $u) | .score == 0.428571'
+  run -0 --separate-stderr digm-audit index --db audit.db --epoch 5
+  [ -n "$output" ]
+  jq -e 'all(.nodes[]; .healthy | not)' <<< "$output"
+  run -0 --separate-stderr digm-audit index --db audit.db --epoch 3 --decay 0.5
+  [ -n "$output" ]
+  jq -e --arg u "$URL_n2" \
+    '.nodes[] | select(.url == $u) | .score == 0.428571' <<< "$output"
 }
 
 @test "digm-fetch --index fetches from the healthy nodes of the fresh index" {

@@ -53,8 +53,9 @@ publish() {  # publish MANIFEST URL REPLICAS
   [ "$(jq -r .schema <<<"$output")" = digm.added/1 ]
   digm-seed ls --data a | jq -se 'length == 1 and .[0].schema == "digm.stored-track/1"'
   start_node b
-  digm-seed publish "$FIX/wav.json" --from "$FIX/chunks" --node "$URL_b" --wallet "$FIX/artist.wallet" --replicas 1 \
-    | jq -e '.schema == "digm.published/1"'
+  run -0 --separate-stderr digm-seed publish "$FIX/wav.json" --from "$FIX/chunks" --node "$URL_b" --wallet "$FIX/artist.wallet" --replicas 1
+  [ -n "$output" ]
+  jq -e '.schema == "digm.published/1"' <<< "$output"
   h=$(jq -r '.chunks[0].hash' "$FIX/wav.json")
   run -0 curl -sf -X PUT --data-binary "@$FIX/chunks/${h:0:2}/$h" "$URL_b/content/$h"
   jq -e '.schema == "digm.stored/1"' <<< "$output"
