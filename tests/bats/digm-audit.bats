@@ -164,9 +164,8 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
     and .[0].node_id == null and .[0].url == $u' all.ndjson
   run -0 --separate-stderr audit --peer "$URL_n1" --epoch 5
   run -0 --separate-stderr digm-audit index --db audit.db --epoch 5
-  [ -n "$output" ]
-  jq -e --arg id "$id" \
-    '.nodes[] | select(.node_id == $id) | .passed == 1 and .failed == 0 and .healthy' <<< "$output"
+  json_holds "$output" --arg id "$id" \
+    '.nodes[] | select(.node_id == $id) | .passed == 1 and .failed == 0 and .healthy'
 }
 
 @test "outsourcing: a proxy that holds nothing cannot pass by re-signing a holder's answers" {
@@ -193,9 +192,8 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   # The failure counts against the node it was before.
   jq -se --arg u "$URL_n3" --arg id "$id3" 'map(select(.url == $u)) | .[0].node_id == $id' <<<"$output"
   run -0 --separate-stderr digm-audit index --db audit.db --epoch 2
-  [ -n "$output" ]
-  jq -e --arg u "$URL_n3" \
-    '.nodes[] | select(.url == $u) | .passed == 1 and .failed == 1 and .consecutive_failures == 1' <<< "$output"
+  json_holds "$output" --arg u "$URL_n3" \
+    '.nodes[] | select(.url == $u) | .passed == 1 and .failed == 1 and .consecutive_failures == 1'
 }
 
 @test "a node answering late is asked again with a new challenge; no challenge is sent twice" {
@@ -248,9 +246,8 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   mv saved.chunk "$saved"
   run -0 --separate-stderr audit --peer "$URL_n2" --epoch 6
   run -0 --separate-stderr digm-audit index --db audit.db --epoch 6
-  [ -n "$output" ]
-  jq -e --arg id "$id" \
-    '.nodes[] | select(.node_id == $id) | .consecutive_failures == 0 and .passed == 2 and .failed == 4 and (.struck_out | not)' <<< "$output"
+  json_holds "$output" --arg id "$id" \
+    '.nodes[] | select(.node_id == $id) | .consecutive_failures == 0 and .passed == 2 and .failed == 4 and (.struck_out | not)'
   mv "$saved" saved.chunk
   run -1 --separate-stderr audit --peer "$URL_n2" --epoch 7
   [ "$(jq -s 'map(select(.schema == "digm.slash/1")) | length' <<<"$output")" -eq 0 ]
@@ -274,9 +271,8 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   jq -se --arg id "$id" 'map(select(.schema == "digm.slash/1")) | .[0] | .node_id == $id and .epoch == 4
     and ([.evidence[].epoch] == [2,3,4])' all.ndjson
   run -0 --separate-stderr digm-audit index --db audit.db --epoch 5
-  [ -n "$output" ]
-  jq -e --arg id "$id" \
-    '.nodes[] | select(.node_id == $id) | .consecutive_failures == 4 and .struck_out and (.healthy | not)' <<< "$output"
+  json_holds "$output" --arg id "$id" \
+    '.nodes[] | select(.node_id == $id) | .consecutive_failures == 4 and .struck_out and (.healthy | not)'
 }
 
 @test "re-running an epoch prints the same results and counts nothing twice" {
@@ -286,8 +282,7 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   again=$(audit --peer "$URL_n1" --peer "$URL_n2" --epoch 3)
   [ "$first" = "$again" ]
   run -0 --separate-stderr digm-audit index --db audit.db --epoch 3
-  [ -n "$output" ]
-  jq -e '(.nodes | length) == 2 and all(.nodes[]; .passed == 1)' <<< "$output"
+  json_holds "$output" '(.nodes | length) == 2 and all(.nodes[]; .passed == 1)'
   # Eight challenges are left: only two were used.
   run -0 digm-audit prepare "$FIX/one.json" --from "$FIX/chunks" --db audit.db --count 1
   jq -e '.unused == 9' <<<"$output"
@@ -311,9 +306,8 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   wait "$first" || true
   [ "$output" = "$(cat first.ndjson)" ]
   run -0 --separate-stderr digm-audit index --db audit.db --epoch 2
-  [ -n "$output" ]
-  jq -e '(.nodes | length) == 3
-    and ([.nodes[] | .passed + .failed] | sort) == [1, 1, 2]' <<< "$output"
+  json_holds "$output" '(.nodes | length) == 3
+    and ([.nodes[] | .passed + .failed] | sort) == [1, 1, 2]'
 }
 
 @test "retrieve mode needs only the manifest and catches a node serving altered bytes" {
@@ -345,12 +339,10 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   [ "$(jq -r '.nodes[0].url' <<<"$output")" = "$URL_n1" ]
   # Two epochs later without an audit, nobody is healthy any more.
   run -0 --separate-stderr digm-audit index --db audit.db --epoch 5
-  [ -n "$output" ]
-  jq -e 'all(.nodes[]; .healthy | not)' <<< "$output"
+  json_holds "$output" 'all(.nodes[]; .healthy | not)'
   run -0 --separate-stderr digm-audit index --db audit.db --epoch 3 --decay 0.5
-  [ -n "$output" ]
-  jq -e --arg u "$URL_n2" \
-    '.nodes[] | select(.url == $u) | .score == 0.428571' <<< "$output"
+  json_holds "$output" --arg u "$URL_n2" \
+    '.nodes[] | select(.url == $u) | .score == 0.428571'
 }
 
 @test "digm-fetch --index fetches from the healthy nodes of the fresh index" {

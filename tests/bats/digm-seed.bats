@@ -54,11 +54,10 @@ publish() {  # publish MANIFEST URL REPLICAS
   digm-seed ls --data a | jq -se 'length == 1 and .[0].schema == "digm.stored-track/1"'
   start_node b
   run -0 --separate-stderr digm-seed publish "$FIX/wav.json" --from "$FIX/chunks" --node "$URL_b" --wallet "$FIX/artist.wallet" --replicas 1
-  [ -n "$output" ]
-  jq -e '.schema == "digm.published/1"' <<< "$output"
+  json_holds "$output" '.schema == "digm.published/1"'
   h=$(jq -r '.chunks[0].hash' "$FIX/wav.json")
   run -0 curl -sf -X PUT --data-binary "@$FIX/chunks/${h:0:2}/$h" "$URL_b/content/$h"
-  jq -e '.schema == "digm.stored/1"' <<< "$output"
+  json_holds "$output" '.schema == "digm.stored/1"'
 }
 
 @test "init makes a node wallet once, mode 0600" {
@@ -221,11 +220,11 @@ publish() {  # publish MANIFEST URL REPLICAS
   json_at "$URL_a/ping" '.schema == "digm.pong/1" and (.node_id | test("^0x[0-9a-f]{40}$")) and (.time | test("Z$"))'
   json_at "$URL_a/peers" 'type == "array"'
   run -0 curl -sf "$URL_a/tracks"
-  jq -e --arg r "$root" <<< "$output" \
+  json_holds "$output" --arg r "$root" \
     '.[0] | has("title") and has("artist") and has("album") and has("duration") and has("size") and .content_hash == $r and has("created_at") and .root == $r and .chunks > 0'
   # Any peer object is answered, only a signed one is learned.
   run -0 curl -sf -X POST -d '{"peer":{"url":"http://127.0.0.1:1"}}' "$URL_a/discover"
-  jq -e --arg r "$root" <<< "$output" '(.peer.available_tracks | index($r)) != null and (.tracks | length) == 1 and (.peers | length) == 0'
+  json_holds "$output" --arg r "$root" '(.peer.available_tracks | index($r)) != null and (.tracks | length) == 1 and (.peers | length) == 0'
   [ "$(curl -sf "$URL_a/peers" | jq length)" = 0 ]
   json_at "$URL_a/tracks/$root" '.root == $r' --arg r "$root"
   curl -sf "$URL_a/content/$root" | cmp - "$AUDIO/track.mp3"

@@ -135,17 +135,24 @@ start_behind_liar() {  # start_behind_liar NAME MODE SHARE [ARGS...]
   LISTEN=127.0.0.1:$port start_node "$name" --url "$URL_liar" ${NODE_ARGS:-}
 }
 
-# Retries a command every 0.2 s for up to $1 seconds.
-# json_at URL FILTER [JQ ARGS...]: true when URL answers 2xx with JSON for
-# which FILTER holds. `curl -sf URL | jq -e FILTER` is not that: jq -e exits 0
-# on empty input, so a request that fails would pass.
-json_at() {
-  local url=$1 filter=$2 body
-  shift 2
-  body=$(curl -sf "$url") && [ -n "$body" ] || return 1
-  jq -e "$@" "$filter" <<< "$body" > /dev/null
+# json_holds JSON JQ-ARGS...: true when JSON is not empty and `jq -e JQ-ARGS` holds
+# for it. `... | jq -e FILTER` alone is not that: jq -e exits 0 on empty
+# input, so a request or tool that printed nothing would pass.
+json_holds() {
+  local json=$1
+  shift
+  [ -n "$json" ] && jq -e "$@" <<< "$json" > /dev/null
 }
 
+# json_at URL FILTER [JQ ARGS...]: true when URL answers 2xx with JSON for
+# which FILTER holds.
+json_at() {
+  local body
+  body=$(curl -sf "$1") || return 1
+  json_holds "$body" "$2" "${@:3}"
+}
+
+# Retries a command every 0.2 s for up to $1 seconds.
 eventually() {
   local seconds=$1; shift
   local end=$((SECONDS + seconds))

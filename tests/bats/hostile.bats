@@ -195,7 +195,6 @@ PY
   [ "$reply" -lt 200000 ]
   # The record dated 2100 was refused: no peer is seen in the future.
   run -0 --separate-stderr digm-seed peers --data a
-  [ -n "$output" ]
-  jq -e --arg now "$(date -u -d '+10 min' +%Y-%m-%dT%H:%M:%SZ)" 'all(.[]; .seen <= $now)' <<< "$output"
+  json_holds "$output" --arg now "$(date -u -d '+10 min' +%Y-%m-%dT%H:%M:%SZ)" 'all(.[]; .seen <= $now)'
   curl -sf "$URL_a/ping" > /dev/null
 }

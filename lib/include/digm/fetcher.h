@@ -4,7 +4,8 @@
 // the run, stragglers re-requested near the end, and the plaintext written
 // in order as it arrives. Memory is bounded by the window of chunks ahead of
 // the writer (two, with a swarm). A BitTorrent swarm of the track (SPEC §11)
-// can be one more source under the same rules. One FetchTrack call at a time per thread.
+// can be one more source under the same rules. One FetchTrack call at a time
+// per thread.
 #pragma once
 
 #include <cstdint>

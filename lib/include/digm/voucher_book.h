@@ -60,9 +60,9 @@ class VoucherBook {
   };
   Result<std::optional<Account>> Find(const std::string& id);
 
-  // The text of a channel's best voucher ("" when none): a request that
+  // Whether `text` is the channel's best voucher as it came: a request that
   // carries the same text needs no second check.
-  std::string BestText(const std::string& id);
+  bool Holds(const std::string& id, const std::string& text);
   // Whether the channel's best voucher has a seq of `seq` or more: a voucher
   // of `seq` would be stale, and needs no check.
   bool Overtaken(const std::string& id, uint64_t seq);

@@ -203,7 +203,7 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
       lt::storage_error e;
       lt::sha1_hash h1;
       size_t n = slot ? static_cast<size_t>(slot->files->piece_size(piece)) : 0;
-      std::unique_ptr<char[]> buf(new char[std::max<size_t>(n, 1)]);  // not zeroed: read over
+      auto buf = std::make_unique_for_overwrite<char[]>(std::max<size_t>(n, 1));
       if (ReadAt(slot, piece, 0, buf.get(), n)) {
         h1 = lt::hasher(buf.get(), static_cast<int>(n)).final();
         int size2 = slot->files->piece_size2(piece);

@@ -461,7 +461,7 @@ std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t byt
   // check, nor one it holds a later one than (a request that was in flight
   // together with the later one's): the book would not take it, and the
   // request is charged as if it had none.
-  if (!voucher_text.empty() && voucher_text != options_.vouchers->BestText(c.id)) {
+  if (!voucher_text.empty() && !options_.vouchers->Holds(c.id, voucher_text)) {
     auto vdoc = ParseJson(voucher_text);
     auto seq = vdoc.ok() ? GetUint(*vdoc, "seq", "voucher.seq") : Result<uint64_t>(vdoc.status());
     if (!seq.ok() || !options_.vouchers->Overtaken(c.id, *seq)) {

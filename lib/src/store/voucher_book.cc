@@ -72,6 +72,7 @@ VoucherBook::State* VoucherBook::Load(const std::string& id, const Channel* chan
   return &states_.emplace(id, std::move(st)).first->second;
 }
 
+// The seq half of Charge's rule for a stale voucher.
 bool VoucherBook::Overtaken(const std::string& id, uint64_t seq) {
   std::lock_guard lock(mu_);
   auto r = sql::Try("voucher book", [&] {
@@ -81,13 +82,13 @@ bool VoucherBook::Overtaken(const std::string& id, uint64_t seq) {
   return r.ok() && *r;
 }
 
-std::string VoucherBook::BestText(const std::string& id) {
+bool VoucherBook::Holds(const std::string& id, const std::string& text) {
   std::lock_guard lock(mu_);
   auto r = sql::Try("voucher book", [&] {
     State* st = Load(id, nullptr);
-    return st ? st->best : std::string();
+    return st && !st->best.empty() && st->best == text;
   });
-  return r.ok() ? *r : std::string();
+  return r.ok() && *r;
 }
 
 Result<VoucherBook::Decision> VoucherBook::Charge(const Channel& channel, const Voucher* voucher,
