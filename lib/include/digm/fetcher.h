@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,8 @@
 
 namespace digm {
 
-class Swarm;  // digm/dht.h
+class Swarm;       // digm/dht.h
+class PeerProbes;  // ProbePeers
 
 struct FetchProgress {
   uint64_t bytes = 0, total = 0;  // stored bytes fetched or found in the cache
@@ -54,6 +56,10 @@ struct FetchOptions {
   // (gone, failed it, backing off, or stalling on it).
   const Wallet* payer = nullptr;
   std::vector<Channel> channels;
+  // ProbePeers(peers, payer ? channels : {}), if the caller started it early
+  // (digm-fetch does so before it resolves the manifest); null: FetchTrack
+  // starts it, and a paid fetch waits for it before its first request.
+  std::shared_ptr<PeerProbes> probes;
   std::function<void(const FetchProgress&)> progress;
 };
 
@@ -79,6 +85,15 @@ struct FetchResult {
 // what a peer sends does not hash to `root`; Network when no peer has it or
 // what peers send is not a manifest.
 Result<Manifest> ResolveManifest(const std::string& root, const std::vector<std::string>& peers);
+
+// What FetchTrack asks each peer before it pays it or names it in the
+// receipt: who it is (ProveNode, a signed nonce) and, when it charges and
+// one of `channels` pays it, where that channel stands (GET /channels/ID).
+// Asked at once, each peer on a thread of its own; the answers are waited
+// for (each at most 3 s) only by a paid fetch, before its first request,
+// and at the end, for the peers that delivered.
+std::shared_ptr<PeerProbes> ProbePeers(const std::vector<std::string>& peers,
+                                       const std::vector<Channel>& channels);
 
 // Fetches, verifies, decrypts and writes the track's plaintext to `fd` in
 // order. Network error when some chunk can be had from no peer; Integrity

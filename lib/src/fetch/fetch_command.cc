@@ -223,6 +223,8 @@ Status FetchCommand(const FetchRequest& r) {
   DIGM_ASSIGN_OR_RETURN(o.channels, PayChannels(r, wallet));
   if (!r.pay.empty()) o.payer = &*wallet;
   o.peers = DiscoverPeers(nodes.peers, nodes.struck_out);
+  // Who the peers are and what they charge, asked while the manifest is.
+  o.probes = ProbePeers(o.peers, o.payer ? o.channels : std::vector<Channel>{});
   if (torrent && track.is_root() && o.peers.empty()) {
     return Status::Usage("no node to get the manifest of " + track.text() + " from")
         .WithHint("add --manifest FILE, or --peer URL");

@@ -69,6 +69,54 @@ struct ChunkState {
   std::string stored;  // verified stored bytes, until written
 };
 
+// The channel of `channels` that pays a node proven to be `id`, in the
+// asset it charges in; null when it is free or none does.
+const Channel* ChannelFor(const std::vector<Channel>& channels, const NodeProof& id) {
+  if (!id.price || id.price->per_mb <= 0) return nullptr;
+  const Channel* found = nullptr;
+  for (const auto& c : channels) {
+    if (c.payee == id.address && c.asset.name == id.price->asset.name) found = &c;
+  }
+  return found;
+}
+
+}  // namespace
+
+// One peer's answers: who it is and, when a channel pays it, that
+// channel's account at the node (GET /channels/ID).
+struct PeerProbe {
+  Result<NodeProof> id = Status::Network("not asked");
+  std::string channel;  // the id asked about; empty: none
+  Result<HttpResult> account = Status::Network("not asked");
+};
+
+class PeerProbes {
+ public:
+  std::vector<Background<PeerProbe>> each;
+};
+
+std::shared_ptr<PeerProbes> ProbePeers(const std::vector<std::string>& peers,
+                                       const std::vector<Channel>& channels) {
+  auto probes = std::make_shared<PeerProbes>();
+  for (const auto& url : peers) {
+    probes->each.emplace_back([url = BaseUrl(url), channels] {
+      PeerProbe probe;
+      probe.id = ProveNode(url, kIdentityTimeoutMs);
+      const Channel* c = probe.id.ok() ? ChannelFor(channels, *probe.id) : nullptr;
+      if (!c) return probe;
+      probe.channel = c->id;
+      probe.account = HttpCall("GET", url + "/channels/" + c->id, "",
+                               {.timeout_ms = kIdentityTimeoutMs,
+                                .connect_timeout_ms = kIdentityTimeoutMs,
+                                .max_body = 64 << 10});
+      return probe;
+    });
+  }
+  return probes;
+}
+
+namespace {
+
 // Opens, hashes and writes verified chunks in order on a thread of its own,
 // so decryption and the whole-track hash overlap the network.
 class Writer {
@@ -216,12 +264,12 @@ class Fetch {
     FetchResult result;
     result.started = UnixNow();
     // Who is who, for the receipt: each peer proves its key at its URL, in
-    // parallel with the transfer, so no peer's answer delays the first byte.
-    std::vector<Background<Result<NodeProof>>> identities;
-    for (const auto& p : peers_) {
-      identities.emplace_back([url = p.url] { return ProveNode(url, kIdentityTimeoutMs); });
-    }
-    if (o_.payer) PlanPayments(identities);
+    // parallel with the transfer (and, when the caller started the probes,
+    // with resolving the manifest), so a free fetch never waits for it.
+    std::shared_ptr<PeerProbes> probes = o_.probes;
+    if (!probes || probes->each.size() != peers_.size())
+      probes = ProbePeers(o_.peers, o_.payer ? o_.channels : std::vector<Channel>{});
+    if (o_.payer) PlanPayments(*probes);
     DIGM_ASSIGN_OR_RETURN(ChunkOpener opener, ChunkOpener::Create(m_, o_.key));
     if (o_.cache) {
       for (size_t i = 0; i < count_; ++i) {
@@ -265,8 +313,13 @@ class Fetch {
         o_.progress(progress_);
       }
     }
-    DIGM_RETURN_IF_ERROR(writer.Finish(&digest));
-    if (o_.payer) Settle();
+    // Every chunk is in and verified: the nodes are paid the rest while the
+    // writer finishes, whatever becomes of the output.
+    std::vector<Background<Result<HttpResult>>> settling;
+    if (o_.payer) settling = Settle();
+    Status written = writer.Finish(&digest);
+    for (auto& post : settling) (void)post.Get(std::chrono::milliseconds(kIdentityTimeoutMs + 1000));
+    DIGM_RETURN_IF_ERROR(written);
     if (count_ == m_.chunks.size() && digest != m_.source_sha256) {
       return Status::Integrity("the fetched track does not match its source.sha256");
     }
@@ -275,9 +328,9 @@ class Fetch {
       Delivery d = peers_[i].delivery;
       // Only a peer that delivered is waited for (at most its timeout); one
       // that did not prove its key is named by URL alone and never paid.
-      auto id =
-          identities[i].Get(std::chrono::milliseconds(d.chunks.empty() ? 0 : kIdentityTimeoutMs));
-      if (id && id->ok()) d.node_id = AddressToString((*id)->address);
+      auto probe =
+          probes->each[i].Get(std::chrono::milliseconds(d.chunks.empty() ? 0 : kIdentityTimeoutMs));
+      if (probe && probe->id.ok()) d.node_id = AddressToString(probe->id->address);
       result.deliveries.push_back(std::move(d));
     }
     if (swarm_.swarm) {
@@ -550,43 +603,28 @@ class Fetch {
   // Paying: who each peer is and what it charges, before the first request.
   // A priced peer is paid through the channel to its address; one with none
   // (or a channel in another asset) is left out, named in the receipt.
-  void PlanPayments(std::vector<Background<Result<NodeProof>>>& identities) {
+  void PlanPayments(PeerProbes& probes) {
     for (size_t i = 0; i < peers_.size(); ++i) {
       Peer& p = peers_[i];
-      auto id = identities[i].Get(std::chrono::milliseconds(kIdentityTimeoutMs));
-      if (!id || !id->ok()) {
+      auto probe = probes.each[i].Get(std::chrono::milliseconds(2 * kIdentityTimeoutMs));
+      if (!probe || !probe->id.ok()) {
         p.cost = INT64_MAX;
         continue;
       }
-      if (!(*id)->price || (*id)->price->per_mb <= 0) continue;
-      p.price = (*id)->price;
+      const NodeProof& id = *probe->id;
+      if (!id.price || id.price->per_mb <= 0) continue;
+      p.price = id.price;
       p.cost = p.price->per_mb;
-      for (const auto& c : o_.channels) {
-        if (c.payee == (*id)->address && c.asset.name == p.price->asset.name) p.channel = &c;
-      }
+      p.channel = ChannelFor(o_.channels, id);
       if (!p.channel) {
         Drop(p, "charges " + FormatAmount(p.price->per_mb, p.price->asset.decimals) + " " +
                     p.price->asset.name + " per MB and no --pay channel pays " +
-                    AddressToString((*id)->address));
+                    AddressToString(id.address));
         continue;
       }
       p.channel_header = std::string(kChannelHeader) + ": " + DumpDocument(p.channel->doc);
       p.delivery.channel = p.channel->id;
-    }
-    // Every paid node asked at once where its channel stands.
-    std::vector<std::pair<Peer*, Background<Result<HttpResult>>>> asks;
-    for (auto& p : peers_) {
-      if (!p.channel || p.dropped) continue;
-      asks.emplace_back(
-          &p, Background<Result<HttpResult>>([url = p.url + "/channels/" + p.channel->id] {
-            return HttpCall("GET", url, "",
-                            {.timeout_ms = kIdentityTimeoutMs,
-                             .connect_timeout_ms = kIdentityTimeoutMs,
-                             .max_body = 64 << 10});
-          }));
-    }
-    for (auto& [p, ask] : asks) {
-      if (auto r = ask.Get(std::chrono::milliseconds(kIdentityTimeoutMs))) Resume(*p, *r);
+      if (probe->channel == p.channel->id) Resume(p, probe->account);
     }
   }
 
@@ -653,8 +691,9 @@ class Fetch {
 
   // When the track is in: each paid node gets a voucher for all it was
   // asked, which the credit covered until now (POST /channels/ID).
-  // The nodes are told at once, each on a thread of its own.
-  void Settle() {
+  // The nodes are told at once, each on a thread of its own, which the
+  // caller waits for.
+  std::vector<Background<Result<HttpResult>>> Settle() {
     std::vector<Background<Result<HttpResult>>> posts;
     for (auto& p : peers_) {
       if (!p.channel || p.asked == p.signed_for) continue;
@@ -668,7 +707,7 @@ class Fetch {
                          .headers = headers});
       });
     }
-    for (auto& post : posts) (void)post.Get(std::chrono::milliseconds(kIdentityTimeoutMs + 1000));
+    return posts;
   }
 
   void Start(size_t chunk, size_t peer) {
