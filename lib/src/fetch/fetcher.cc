@@ -318,7 +318,8 @@ class Fetch {
     std::vector<Background<Result<HttpResult>>> settling;
     if (o_.payer) settling = Settle();
     Status written = writer.Finish(&digest);
-    for (auto& post : settling) (void)post.Get(std::chrono::milliseconds(kIdentityTimeoutMs + 1000));
+    for (auto& post : settling)
+      (void)post.Get(std::chrono::milliseconds(kIdentityTimeoutMs + 1000));
     DIGM_RETURN_IF_ERROR(written);
     if (count_ == m_.chunks.size() && digest != m_.source_sha256) {
       return Status::Integrity("the fetched track does not match its source.sha256");
