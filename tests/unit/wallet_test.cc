@@ -96,6 +96,45 @@ TEST(SignedDocument, VerifiesAndCatchesForgeries) {
   EXPECT_EQ(*VerifyDocument(rebuilt), w.address) << "member order does not matter";
 }
 
+// A signer seen before is checked against its key rather than recovered:
+// the answers must be the ones recovery gives, for every document.
+TEST(SignedDocument, AKnownSignerGetsTheAnswersRecoveryGives) {
+  Wallet w = Wallet::Generate();
+  Json doc = Json{{"schema", "digm.voucher/1"}, {"seq", 1}};
+  SignDocument(doc, w);
+  ASSERT_EQ(*VerifyDocument(doc), w.address);  // now known
+  EXPECT_EQ(*VerifyDocument(doc), w.address);
+  // The same signature with s replaced by n - s (and the other recovery id)
+  // recovers to the same key, so it verifies as it did before.
+  static constexpr uint8_t kOrder[32] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                         0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE,
+                                         0xBA, 0xAE, 0xDC, 0xE6, 0xAF, 0x48, 0xA0, 0x3B,
+                                         0xBF, 0xD2, 0x5E, 0x8C, 0xD0, 0x36, 0x41, 0x41};
+  Signature sig;
+  ASSERT_TRUE(HexDecodeInto(doc["signature"].get<std::string>(), sig).ok());
+  int borrow = 0;
+  for (int i = 31; i >= 0; --i) {
+    int d = kOrder[i] - sig[32 + i] - borrow;
+    borrow = d < 0;
+    sig[32 + i] = static_cast<uint8_t>(d + (borrow ? 256 : 0));
+  }
+  sig[64] = sig[64] == 27 ? 28 : 27;
+  Json high_s = doc;
+  high_s["signature"] = HexEncode(sig);
+  EXPECT_EQ(*VerifyDocument(high_s), w.address);
+  // Another key's signature claiming the known signer is refused with the
+  // recovered signer named, as for an unknown one.
+  Wallet other = Wallet::Generate();
+  Json forged = doc;
+  forged["signature"] = HexEncode(SignHash(other, Sha256(Str(CanonicalForm(doc)))));
+  EXPECT_EQ(VerifyDocument(forged).status().message(), "bad signature: signed by " +
+                                                           AddressToString(other.address) +
+                                                           ", not " + AddressToString(w.address));
+  Json changed = doc;
+  changed["seq"] = 2;
+  EXPECT_EQ(VerifyDocument(changed).status().code(), Code::kIntegrity);
+}
+
 TEST(Rendezvous, StableAndMinimalMovement) {
   std::vector<std::string> nodes = {"0xa", "0xb", "0xc", "0xd", "0xe"};
   auto rank = RendezvousRank("root1", nodes);

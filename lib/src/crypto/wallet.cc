@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "crypto/secp.h"
 #include "digm/crypto.h"
@@ -122,21 +124,80 @@ Signature SignHash(const Wallet& w, const Hash256& hash) {
   return out;
 }
 
-Result<Address> RecoverSigner(const Hash256& hash, const Signature& signature) {
+namespace {
+
+// The public key that signed `hash`, if `signature` recovers to one.
+bool RecoverKey(const Hash256& hash, const Signature& signature, secp256k1_pubkey* pk) {
   int v = signature[64];
   int recid = v >= 27 ? v - 27 : v;
   secp256k1_ecdsa_recoverable_signature sig;
-  secp256k1_pubkey pk;
-  if (recid < 0 || recid > 3 ||
-      !secp256k1_ecdsa_recoverable_signature_parse_compact(SecpContext(), &sig, signature.data(),
-                                                           recid) ||
-      !secp256k1_ecdsa_recover(SecpContext(), &pk, &sig, hash.data())) {
-    return Status::Integrity("bad signature: it recovers to no key");
-  }
+  return recid >= 0 && recid <= 3 &&
+         secp256k1_ecdsa_recoverable_signature_parse_compact(SecpContext(), &sig, signature.data(),
+                                                             recid) &&
+         secp256k1_ecdsa_recover(SecpContext(), pk, &sig, hash.data());
+}
+
+Address AddressOfKey(const secp256k1_pubkey& pk) {
   uint8_t full[65];
   size_t len = sizeof full;
   secp256k1_ec_pubkey_serialize(SecpContext(), full, &len, &pk, SECP256K1_EC_UNCOMPRESSED);
   return *AddressOfPublicKey(std::span(full, len));
+}
+
+// The public keys of signers whose documents were verified, so the next
+// document a known signer claims is checked by verifying its signature
+// against that key: what recovering the key and comparing addresses would
+// find, at two thirds of the cost (a payer's vouchers, a node's pongs). A
+// signature that does not verify is recovered as before, for the same answer
+// and message. Bounded: forgotten all at once when full.
+class KnownKeys {
+ public:
+  bool Verify(const Address& signer, const Hash256& hash, const Signature& signature) {
+    secp256k1_pubkey pk;
+    {
+      std::lock_guard lock(mu_);
+      auto it = keys_.find(signer);
+      if (it == keys_.end()) return false;
+      pk = it->second;
+    }
+    int v = signature[64];
+    int recid = v >= 27 ? v - 27 : v;
+    secp256k1_ecdsa_recoverable_signature rsig;
+    secp256k1_ecdsa_signature sig;
+    if (recid < 0 || recid > 3 ||
+        !secp256k1_ecdsa_recoverable_signature_parse_compact(SecpContext(), &rsig, signature.data(),
+                                                             recid)) {
+      return false;
+    }
+    secp256k1_ecdsa_recoverable_signature_convert(SecpContext(), &sig, &rsig);
+    return secp256k1_ecdsa_verify(SecpContext(), &sig, hash.data(), &pk);
+  }
+
+  void Add(const Address& signer, const secp256k1_pubkey& pk) {
+    std::lock_guard lock(mu_);
+    if (keys_.size() >= kMax) keys_.clear();
+    keys_.emplace(signer, pk);
+  }
+
+ private:
+  static constexpr size_t kMax = 4096;
+  std::mutex mu_;
+  std::map<Address, secp256k1_pubkey> keys_;
+};
+
+Status NoKey() { return Status::Integrity("bad signature: it recovers to no key"); }
+
+KnownKeys& Known() {
+  static KnownKeys* keys = new KnownKeys;  // never destroyed: used from detached threads
+  return *keys;
+}
+
+}  // namespace
+
+Result<Address> RecoverSigner(const Hash256& hash, const Signature& signature) {
+  secp256k1_pubkey pk;
+  if (!RecoverKey(hash, signature, &pk)) return NoKey();
+  return AddressOfKey(pk);
 }
 
 std::string CanonicalForm(const Json& doc) {
@@ -173,11 +234,16 @@ Result<Address> VerifyDocument(const Json& doc) {
   if (!HexDecodeInto(signature->get<std::string>(), sig).ok()) {
     return Status::Integrity("bad signature: expected 130 hex characters");
   }
-  DIGM_ASSIGN_OR_RETURN(Address recovered, RecoverSigner(CanonicalHash(doc), sig));
+  Hash256 hash = CanonicalHash(doc);
+  if (Known().Verify(*claimed, hash, sig)) return *claimed;
+  secp256k1_pubkey pk;
+  if (!RecoverKey(hash, sig, &pk)) return NoKey();
+  Address recovered = AddressOfKey(pk);
   if (recovered != *claimed) {
     return Status::Integrity("bad signature: signed by " + AddressToString(recovered) + ", not " +
                              signer->get<std::string>());
   }
+  Known().Add(recovered, pk);
   return recovered;
 }
 
