@@ -7,8 +7,8 @@
 # Then paying per chunk (SPEC §12): a track fetched from three nodes that
 # charge, paid through three channels, against the same fetch from three
 # nodes serving free (the same bytes; the two sets run side by side and the
-# runs alternate, best of eight each, as timings on 2 cores wander); and how
-# many vouchers one core checks per second.
+# runs alternate, twelve each, compared by their medians, as timings on 2
+# cores wander); and how many vouchers one core checks per second.
 # Usage: bench/pay.sh [BIN_DIR]   (env: DIGM_BENCH_SIZE_MB=128)
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$work"
@@ -74,34 +74,41 @@ timed() {  # wall seconds of one fetch, its output checked
   cmp out.bin track.bin
   echo "$t"
 }
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
-t_free="" t_paid=""
 free_fetch() { timed "$bin/digm-fetch" "$root" "${free_urls[@]}" --no-cache -q -o out.bin; }
 paid_fetch() {
   timed "$bin/digm-fetch" "$root" "${paid_urls[@]}" --no-cache -q --pay n1.channel \
     --pay n2.channel --pay n3.channel --wallet payer.wallet --receipt paid.json -o out.bin
 }
-# Best of eight each; which of the two goes first alternates, as the one
-# after the other finds the disk still writing back its output.
-for round in 1 2 3 4 5 6 7 8; do
+# Twelve of each; which of the two goes first alternates, as the one after
+# the other finds the disk still writing back its output. Single fetches
+# wander by +-10% here, more than the target's margin, so the verdict is on
+# the medians; the best of each is shown too.
+rounds=12
+frees=() paids=()
+for ((round = 1; round <= rounds; round++)); do
   if ((round % 2)); then
-    t_free=$(min "$(free_fetch)" "$t_free")
-    t_paid=$(min "$(paid_fetch)" "$t_paid")
+    frees+=("$(free_fetch)")
+    paids+=("$(paid_fetch)")
   else
-    t_paid=$(min "$(paid_fetch)" "$t_paid")
-    t_free=$(min "$(free_fetch)" "$t_free")
+    paids+=("$(paid_fetch)")
+    frees+=("$(free_fetch)")
   fi
   dropped=$((${dropped:-0} + $(jq '.dropped | length' paid.json)))
 done
+sorted() { printf '%s\n' "$@" | sort -n; }
+median() { sorted "$@" | awk '{ v[NR] = $1 } END { printf "%.3f", (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'; }
+t_free=$(median "${frees[@]}") t_paid=$(median "${paids[@]}")
+best_free=$(sorted "${frees[@]}" | head -1) best_paid=$(sorted "${paids[@]}" | head -1)
 for i in 1 2 3; do "$bin/digm-seed" vouchers --data "paid$i" | "$bin/digm-pay" channel redeem > /dev/null; done
 redeemed=$(for i in 1 2 3; do "$bin/digm-pay" channel show "n$i.channel" | jq -r .redeemed; done | paste -sd+ | bc)
 rate=$("$bin/digm-test-vouchers" n1.channel payer.wallet 20000 | jq -r .per_second)
 mbps() { awk -v s="$1" -v m="$size_mb" 'BEGIN { printf "%.0f", m / s }'; }
-printf '\n%-52s %8s %8s\n' "${size_mb} MiB from three nodes" seconds "MiB/s"
-printf '%-52s %8s %8s\n' "digm-fetch, nodes serving free" "$t_free" "$(mbps "$t_free")"
-printf '%-52s %8s %8s\n' "digm-fetch --pay, nodes charging 0.001 XFG per MB" "$t_paid" "$(mbps "$t_paid")"
-echo "nodes dropped in the eight paid fetches: $dropped"
-echo "redeemed from the three channels after eight paid fetches: $redeemed XFG (8 x ${size_mb} MiB x 0.001 per MB = $(awk -v m="$size_mb" 'BEGIN { print 8 * m * 1.048576 * 0.001 }'))"
+printf '\n%-52s %8s %8s %8s\n' "${size_mb} MiB from three nodes, $rounds fetches each" median MiB/s best
+printf '%-52s %8s %8s %8s\n' "digm-fetch, nodes serving free" "$t_free" "$(mbps "$t_free")" "$best_free"
+printf '%-52s %8s %8s %8s\n' "digm-fetch --pay, nodes charging 0.001 XFG per MB" "$t_paid" "$(mbps "$t_paid")" "$best_paid"
+echo "nodes dropped in the $rounds paid fetches: $dropped"
+echo "redeemed from the three channels after $rounds paid fetches: $redeemed XFG ($rounds x ${size_mb} MiB x 0.001 per MB = $(awk -v n="$rounds" -v m="$size_mb" 'BEGIN { print n * m * 1.048576 * 0.001 }'))"
 r_paid=$(ratio "$t_free" "$t_paid")
 printf '%-52s %8s  %s\n' "paid throughput / free throughput (target >= 0.95)" "$r_paid" "$(verdict "$r_paid" 0.95 ge)"
+printf '%-52s %8s\n' "  the same, best against best" "$(ratio "$best_free" "$best_paid")"
 printf '%-52s %8s  %s\n' "vouchers checked per second, one core (>= 10000)" "$rate" "$(verdict "$rate" 10000 ge)"
