@@ -262,6 +262,13 @@ voucher() {
   [ "$(code -H "Digm-Channel: $(jq -c . ch.json)" -H "Digm-Voucher: $(voucher ch.json 0.9 2 mallory.wallet)")" = 200 ]
   [ "$(code -H "Digm-Channel: $(jq -c . ch.json)" -H "Digm-Voucher: $(voucher ch.json 0.9 4 mallory.wallet)")" = 402 ]
   jq -e '.error | test("signed by")' body.json
+  # A channel document of Mallory's own under the listener's channel id, and
+  # her voucher for it: refused, with or without the voucher.
+  mallory=$(digm-pay wallet show mallory.wallet | awk '/^address/ { print $2 }')
+  jq -c --arg p "$mallory" '.payer = $p' ch.json | digm-test-sign - mallory.wallet > claimed.json
+  [ "$(code -H "Digm-Channel: $(jq -c . claimed.json)" -H "Digm-Voucher: $(voucher ch.json 0.9 9 mallory.wallet)")" = 402 ]
+  jq -e '.error | test("another payer")' body.json
+  [ "$(code -H "Digm-Channel: $(jq -c . claimed.json)")" = 402 ]
   run -0 digm-seed vouchers --data n1
   [ "$(jq -r .seq <<< "$output")" = 3 ] && [ "$(jq -r .amount <<< "$output")" = 0.01 ]
 }

@@ -167,6 +167,33 @@ TEST(VoucherBook, ServesCreditUnpaidThenOnlyWhatVouchersPayFor) {
   EXPECT_EQ(VoucherBook::Open(dir / "none.db", false).status().code(), Code::kBadInput);
 }
 
+// A channel id is the payer's to choose, so another payer may sign a
+// channel document of its own under an id it has seen: the book holds each id
+// for the payer it first saw, and the other's vouchers change nothing, in
+// this run or after a restart.
+TEST(VoucherBook, AnIdClaimedByAnotherPayerIsRefused) {
+  testing::TempDir dir;
+  Parties p;
+  const int64_t per_mb = 100000;
+  Json claimed = MakeChannel(p.other, p.payee.address, kXfg, 10000000, kNow + 86400, "ledger");
+  claimed["id"] = p.channel.id;
+  SignDocument(claimed, p.other);
+  Channel mallory = *ReadChannel(claimed);
+  auto forged = *ReadVoucher(MakeVoucher(p.other, mallory, 5000000, 9, "", 0), mallory);
+  auto v1 = *ReadVoucher(MakeVoucher(p.payer, p.channel, 1000, 1, "", 0), p.channel);
+  for (bool reopened : {false, true}) {
+    auto book = std::move(VoucherBook::Open(dir / "v.db")).value();
+    if (!reopened) ASSERT_TRUE(book->Charge(p.channel, &v1, 1, per_mb, 1 << 20)->allowed);
+    auto d = book->Charge(mallory, &forged, 1, per_mb, 1 << 20);
+    EXPECT_EQ(d.status().code(), Code::kIntegrity) << reopened;
+    EXPECT_EQ(book->Charge(mallory, nullptr, 1, per_mb, 1 << 20).status().code(), Code::kIntegrity);
+    auto best = *book->Best();
+    ASSERT_EQ(best.size(), 1u);
+    EXPECT_EQ(best[0]["seq"], 1) << "the payer's voucher is still the best";
+    EXPECT_EQ((**book->Find(p.channel.id)).served, 1u);
+  }
+}
+
 // Runs `body` in one transaction, committed when it and the commit succeed.
 Status InTxn(Ledger& l, const std::function<Status(Ledger::Txn&)>& body) {
   auto txn = std::move(l.Begin()).value();

@@ -48,7 +48,9 @@ class VoucherBook {
   // one; one below it, or of a seq taken before, is not (`stale`: requests a
   // client has in flight together arrive in any order) and the best one
   // counts. Allowed while served + bytes <= the bytes the best voucher pays
-  // for at `per_mb`, plus `credit`.
+  // for at `per_mb`, plus `credit`. A channel whose id the book holds with
+  // another payer's document is an Integrity error, and changes nothing:
+  // ids are the payer's to choose, so another may claim one it has seen.
   Result<Decision> Charge(const Channel& channel, const Voucher* voucher, uint64_t bytes,
                           int64_t per_mb, uint64_t credit);
 
@@ -77,6 +79,7 @@ class VoucherBook {
     uint64_t seq = 0;
     uint64_t served = 0, saved_served = 0;
     std::string best;  // the best voucher's text
+    Address payer{};   // of the channel document the book holds under the id
   };
   State* Load(const std::string& id, const Channel* channel);
   Status SaveServed();

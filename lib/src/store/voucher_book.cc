@@ -53,15 +53,20 @@ VoucherBook::State* VoucherBook::Load(const std::string& id, const Channel* chan
   if (auto it = states_.find(id); it != states_.end()) return &it->second;
   State st;
   auto q = sql::Query(
-      *db_, "SELECT paid, seq, served, COALESCE(voucher, '') FROM channels WHERE id = ?1", id);
+      *db_, "SELECT paid, seq, served, COALESCE(voucher, ''), doc FROM channels WHERE id = ?1", id);
   if (q.executeStep()) {
     st.paid = q.getColumn(0).getInt64();
     st.seq = static_cast<uint64_t>(q.getColumn(1).getInt64());
     st.served = st.saved_served = static_cast<uint64_t>(q.getColumn(2).getInt64());
     st.best = q.getColumn(3).getString();
+    // Checked when it was stored; a damaged one matches no payer.
+    auto doc = ParseJson(q.getColumn(4).getString());
+    auto payer = ParseAddress(doc.ok() ? StringOr(*doc, "payer") : "");
+    if (payer.ok()) st.payer = *payer;
   } else if (channel) {
     sql::Run(*db_, "INSERT INTO channels(id, doc, added) VALUES(?1, ?2, strftime('%s','now'))", id,
              DumpDocument(channel->doc));
+    st.payer = channel->payer;
   } else {
     return nullptr;
   }
@@ -96,6 +101,10 @@ Result<VoucherBook::Decision> VoucherBook::Charge(const Channel& channel, const 
   std::lock_guard lock(mu_);
   auto r = sql::Try("voucher book", [&]() -> Result<Decision> {
     State* st = Load(channel.id, &channel);
+    if (st->payer != channel.payer) {
+      return Status::Integrity("channel " + channel.id + " is another payer's here (" +
+                               AddressToString(st->payer) + ")");
+    }
     Decision d;
     std::string taken;
     if (voucher) {
