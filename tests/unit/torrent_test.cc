@@ -127,6 +127,56 @@ TEST_F(TorrentTest, AMissingOrChangedChunkFileIsAnIntegrityError) {
   EXPECT_EQ(r.status().code(), Code::kIntegrity);
 }
 
+// Downloads `t` from the seed at `peer` in a session of its own; the bytes,
+// or empty after 20 s.
+std::string DownloadFrom(const TrackTorrent& t, uint64_t size, const std::string& peer,
+                         const std::string& temp) {
+  auto session = Dht::Start({.listen = "127.0.0.1:0",
+                             .bootstrap = {"none"},
+                             .dht = false,
+                             .bittorrent = true,
+                             .bt_listen = {"127.0.0.1:0"}});
+  if (!session.ok()) return "";
+  auto swarm = (*session)->Join({.magnet = t.magnet + "&x.pe=" + peer}, size, temp);
+  if (!swarm.ok()) return "";
+  (*swarm)->Want(0, size);
+  for (int i = 0; i < 200 && !(*swarm)->Has(0, size); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto bytes = (*swarm)->Read(0, size);
+  return (*swarm)->Has(0, size) && bytes.ok() ? *bytes : "";
+}
+
+// A seed keeps the pieces it reads in memory for the blocks asked next, for
+// every torrent it seeds: each is served its own, also one seeded after
+// another was downloaded and stopped.
+TEST_F(TorrentTest, ATorrentSeededAfterAnotherIsServedItsOwnPieces) {
+  Bytes other = testing::SomeBytes(100000, 4);
+  ASSERT_TRUE(WriteOutput(dir_ / "in2", std::string(other.begin(), other.end())).ok());
+  int fd = open((dir_ / "in2").c_str(), O_RDONLY);
+  Manifest m2 = *ChunkStream(fd, {.chunk_size = 16384, .store = store_.get()});
+  close(fd);
+  m2.source_name = "other.flac";
+  TorrentLayout l1 = TrackLayout(manifest_, store_.get()), l2 = TrackLayout(m2, store_.get());
+  TrackTorrent t1 = *MakeTrackTorrent(manifest_, l1, {}), t2 = *MakeTrackTorrent(m2, l2, {});
+  auto seed = std::move(Dht::Start({.listen = "127.0.0.1:0",
+                                    .bootstrap = {"none"},
+                                    .dht = false,
+                                    .bittorrent = true,
+                                    .bt_listen = {"127.0.0.1:0"}}))
+                  .value();
+  std::string stored1 = Stored();
+  ASSERT_TRUE(seed->Seed(std::string(t1.bytes.begin(), t1.bytes.end()), l1).ok());
+  EXPECT_EQ(DownloadFrom(t1, l1.size, seed->endpoint(), dir_.path()), stored1);
+  seed->StopSeeding(t1.btih);
+  ASSERT_TRUE(seed->Seed(std::string(t2.bytes.begin(), t2.bytes.end()), l2).ok());
+  std::string stored2;
+  for (const auto& c : m2.chunks) {
+    Bytes b = *store_->Get(c.hash);
+    stored2.append(b.begin(), b.end());
+  }
+  EXPECT_EQ(DownloadFrom(t2, l2.size, seed->endpoint(), dir_.path()), stored2);
+}
+
 TEST(TorrentArgument, BadLinksAndFilesAreBadInput) {
   EXPECT_TRUE(IsTorrentArgument("magnet:?xt=urn:btih:00"));
   EXPECT_TRUE(IsTorrentArgument("x.torrent"));

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <libtorrent/disk_buffer_holder.hpp>
 #include <libtorrent/file_storage.hpp>
 #include <libtorrent/hasher.hpp>
@@ -117,8 +118,9 @@ using Strand = boost::asio::strand<boost::asio::thread_pool::executor_type>;
 // one at a time: libtorrent asks for a piece's hash once it has asked for
 // the piece's writes, not once they are done.
 struct Slot {
-  explicit Slot(Strand s) : strand(std::move(s)) {}
+  Slot(Strand s, uint64_t g) : strand(std::move(s)), gen(g) {}
   Strand strand;
+  uint64_t gen;  // never reused, unlike storage indices: names its cached pieces
   std::shared_ptr<Storage> storage;
   std::shared_ptr<void> torrent;  // keeps `files` alive
   const lt::file_storage* files = nullptr;
@@ -129,6 +131,65 @@ struct Slot {
   }
 };
 
+// The pieces last read or hashed whole, of every torrent, up to a budget,
+// so a peer's block requests for a piece, which come one after another, are
+// answered from memory on the network thread: a read and two thread
+// hand-offs per 16 KiB block were most of what seeding cost. A piece written
+// or cleared is forgotten, and a torrent's pieces when it is removed.
+class PieceCache {
+ public:
+  using Piece = std::shared_ptr<const std::vector<char>>;
+
+  Piece Get(uint64_t slot, lt::piece_index_t piece) {
+    std::lock_guard lock(mu_);
+    for (auto it = pieces_.rbegin(); it != pieces_.rend(); ++it) {
+      if (it->slot == slot && it->piece == piece) return it->bytes;
+    }
+    return nullptr;
+  }
+  void Keep(uint64_t slot, lt::piece_index_t piece, Piece bytes) {
+    if (bytes->size() > kBudget / 4) return;  // pieces this large are read as asked
+    std::lock_guard lock(mu_);
+    Drop([&](const Entry& e) { return e.slot == slot && e.piece == piece; });
+    while (!pieces_.empty() && held_ + bytes->size() > kBudget) {
+      held_ -= pieces_.front().bytes->size();
+      pieces_.pop_front();
+    }
+    held_ += bytes->size();
+    pieces_.push_back({slot, piece, std::move(bytes)});
+  }
+  void Forget(uint64_t slot, lt::piece_index_t piece) {
+    std::lock_guard lock(mu_);
+    Drop([&](const Entry& e) { return e.slot == slot && e.piece == piece; });
+  }
+  void ForgetAll(uint64_t slot) {
+    std::lock_guard lock(mu_);
+    Drop([&](const Entry& e) { return e.slot == slot; });
+  }
+
+ private:
+  static constexpr size_t kBudget = 16 << 20;
+  struct Entry {
+    uint64_t slot;
+    lt::piece_index_t piece;
+    Piece bytes;
+  };
+  template <typename F>
+  void Drop(F match) {  // under mu_
+    for (auto it = pieces_.begin(); it != pieces_.end();) {
+      if (match(*it)) {
+        held_ -= it->bytes->size();
+        it = pieces_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  std::mutex mu_;
+  std::deque<Entry> pieces_;  // oldest first
+  size_t held_ = 0;
+};
+
 class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_interface {
  public:
   DiskIo(lt::io_context& ioc, StorageFinder find) : ioc_(ioc), find_(std::move(find)) {}
@@ -136,25 +197,27 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
 
   lt::storage_holder new_torrent(const lt::storage_params& p,
                                  const std::shared_ptr<void>& torrent) override {
-    auto slot = std::make_shared<Slot>(boost::asio::make_strand(pool_));
-    slot->storage = find_ ? find_(p) : nullptr;
-    slot->torrent = torrent;
-    slot->files = &p.files;
     std::lock_guard lock(mu_);
     lt::storage_index_t idx{static_cast<std::uint32_t>(slots_.size())};
     if (!free_.empty()) {
       idx = free_.back();
       free_.pop_back();
-      slots_[static_cast<std::uint32_t>(idx)] = slot;
     } else {
-      slots_.push_back(slot);
+      slots_.emplace_back();
     }
+    auto slot = std::make_shared<Slot>(boost::asio::make_strand(pool_), ++slots_made_);
+    slot->storage = find_ ? find_(p) : nullptr;
+    slot->torrent = torrent;
+    slot->files = &p.files;
+    slots_[static_cast<std::uint32_t>(idx)] = slot;
     return lt::storage_holder(idx, *this);
   }
 
   void remove_torrent(lt::storage_index_t idx) override {
     std::lock_guard lock(mu_);
-    slots_[static_cast<std::uint32_t>(idx)].reset();
+    auto& slot = slots_[static_cast<std::uint32_t>(idx)];
+    if (slot) cache_.ForgetAll(slot->gen);  // a job still running may keep one: never asked for
+    slot.reset();
     free_.push_back(idx);
   }
 
@@ -162,8 +225,23 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
                   std::function<void(lt::disk_buffer_holder, const lt::storage_error&)> handler,
                   lt::disk_job_flags_t) override {
     auto slot = Get(idx);
+    if (slot) {
+      if (auto piece = cache_.Get(slot->gen, r.piece)) return Answer(*piece, r, std::move(handler));
+    }
     boost::asio::post(
         On(slot), [work = Work(), this, slot, r, handler = std::move(handler)]() mutable {
+          // The whole piece, kept for the blocks asked next; one that cannot
+          // be read whole is read block by block, for the error.
+          PieceCache::Piece piece = slot ? cache_.Get(slot->gen, r.piece) : nullptr;
+          if (!piece && slot && slot->storage) {
+            auto bytes = std::make_shared<std::vector<char>>(
+                static_cast<size_t>(slot->files->piece_size(r.piece)));
+            if (ReadAt(slot, r.piece, 0, bytes->data(), bytes->size())) {
+              cache_.Keep(slot->gen, r.piece, bytes);
+              piece = std::move(bytes);
+            }
+          }
+          if (piece) return Answer(*piece, r, std::move(handler));
           char* buf = static_cast<char*>(std::malloc(static_cast<size_t>(std::max(r.length, 1))));
           lt::storage_error e;
           if (!buf || !ReadAt(slot, r.piece, r.start, buf, static_cast<size_t>(r.length)))
@@ -179,6 +257,7 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
                    std::function<void(const lt::storage_error&)> handler,
                    lt::disk_job_flags_t) override {
     auto slot = Get(idx);
+    if (slot) cache_.Forget(slot->gen, r.piece);
     std::string copy(buf, static_cast<size_t>(r.length));
     boost::asio::post(On(slot), [work = Work(), this, slot, r, copy = std::move(copy),
                                  handler = std::move(handler)]() mutable {
@@ -198,26 +277,29 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
       std::function<void(lt::piece_index_t, const lt::sha1_hash&, const lt::storage_error&)>
           handler) override {
     auto slot = Get(idx);
-    boost::asio::post(On(slot), [work = Work(), this, slot, piece, v2,
-                                 handler = std::move(handler)]() mutable {
-      lt::storage_error e;
-      lt::sha1_hash h1;
-      size_t n = slot ? static_cast<size_t>(slot->files->piece_size(piece)) : 0;
-      auto buf = std::make_unique_for_overwrite<char[]>(std::max<size_t>(n, 1));
-      if (ReadAt(slot, piece, 0, buf.get(), n)) {
-        h1 = lt::hasher(buf.get(), static_cast<int>(n)).final();
-        int size2 = slot->files->piece_size2(piece);
-        for (int k = 0; !v2.empty() && k < slot->files->blocks_in_piece2(piece); ++k) {
-          int at = k * lt::default_block_size;
-          v2[k] =
-              lt::hasher256(buf.get() + at, std::min(lt::default_block_size, size2 - at)).final();
-        }
-      } else {
-        e = Failed(lt::operation_t::file_read);
-      }
-      boost::asio::post(ioc_,
-                        [piece, h1, e, handler = std::move(handler)] { handler(piece, h1, e); });
-    });
+    boost::asio::post(
+        On(slot), [work = Work(), this, slot, piece, v2, handler = std::move(handler)]() mutable {
+          lt::storage_error e;
+          lt::sha1_hash h1;
+          size_t n = slot ? static_cast<size_t>(slot->files->piece_size(piece)) : 0;
+          // Kept for the reads that follow: a seed hashes each piece before its
+          // first upload. (One that fails its hash is cleared, and forgotten.)
+          auto bytes = std::make_shared<std::vector<char>>(n);
+          if (ReadAt(slot, piece, 0, bytes->data(), n)) {
+            const char* buf = bytes->data();
+            h1 = lt::hasher(buf, static_cast<int>(n)).final();
+            int size2 = slot->files->piece_size2(piece);
+            for (int k = 0; !v2.empty() && k < slot->files->blocks_in_piece2(piece); ++k) {
+              int at = k * lt::default_block_size;
+              v2[k] = lt::hasher256(buf + at, std::min(lt::default_block_size, size2 - at)).final();
+            }
+            cache_.Keep(slot->gen, piece, std::move(bytes));
+          } else {
+            e = Failed(lt::operation_t::file_read);
+          }
+          boost::asio::post(
+              ioc_, [piece, h1, e, handler = std::move(handler)] { handler(piece, h1, e); });
+        });
   }
 
   void async_hash2(
@@ -293,8 +375,9 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
     });
   }
 
-  void async_clear_piece(lt::storage_index_t, lt::piece_index_t index,
+  void async_clear_piece(lt::storage_index_t idx, lt::piece_index_t index,
                          std::function<void(lt::piece_index_t)> handler) override {
+    if (auto slot = Get(idx)) cache_.Forget(slot->gen, index);
     Post([index, handler = std::move(handler)] { handler(index); });
   }
 
@@ -309,6 +392,29 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
   void free_disk_buffer(char* buf) override { std::free(buf); }
 
  private:
+  // Completes a read of block `r` from its piece's bytes, on the network
+  // thread (after the caller returns, as libtorrent expects).
+  void Answer(const std::vector<char>& piece, const lt::peer_request& r,
+              std::function<void(lt::disk_buffer_holder, const lt::storage_error&)> handler) {
+    lt::storage_error e;
+    char* buf = nullptr;
+    if (r.start < 0 || r.length < 0 ||
+        static_cast<size_t>(r.start) + static_cast<size_t>(r.length) > piece.size()) {
+      e = lt::storage_error(lt::error_code(EINVAL, lt::system_category()),
+                            lt::operation_t::file_read);
+    } else {
+      buf = static_cast<char*>(std::malloc(static_cast<size_t>(std::max(r.length, 1))));
+      if (buf)
+        std::memcpy(buf, piece.data() + r.start, static_cast<size_t>(r.length));
+      else
+        e = lt::storage_error(lt::error_code(ENOMEM, lt::system_category()),
+                              lt::operation_t::alloc_cache_piece);
+    }
+    Post([this, buf, r, e, handler = std::move(handler)] {
+      handler(lt::disk_buffer_holder(*this, buf, e ? 0 : r.length), e);
+    });
+  }
+
   // False when the torrent has no storage or the bytes cannot all be read.
   static bool ReadAt(const std::shared_ptr<Slot>& slot, lt::piece_index_t piece, int start,
                      char* buf, size_t size) {
@@ -338,6 +444,8 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
   std::mutex mu_;
   std::vector<std::shared_ptr<Slot>> slots_;
   std::vector<lt::storage_index_t> free_;
+  uint64_t slots_made_ = 0;
+  PieceCache cache_;
   boost::asio::thread_pool pool_{2};
   Strand no_slot_{boost::asio::make_strand(pool_)};
 };
