@@ -138,7 +138,11 @@ struct Slot {
 // or cleared is forgotten, and a torrent's pieces when it is removed.
 class PieceCache {
  public:
-  using Piece = std::shared_ptr<const std::vector<char>>;
+  struct Bytes {
+    std::unique_ptr<char[]> data;
+    size_t size;
+  };
+  using Piece = std::shared_ptr<const Bytes>;
 
   Piece Get(uint64_t slot, lt::piece_index_t piece) {
     std::lock_guard lock(mu_);
@@ -148,14 +152,14 @@ class PieceCache {
     return nullptr;
   }
   void Keep(uint64_t slot, lt::piece_index_t piece, Piece bytes) {
-    if (bytes->size() > kBudget / 4) return;  // pieces this large are read as asked
+    if (bytes->size > kBudget / 4) return;  // pieces this large are read as asked
     std::lock_guard lock(mu_);
     Drop([&](const Entry& e) { return e.slot == slot && e.piece == piece; });
-    while (!pieces_.empty() && held_ + bytes->size() > kBudget) {
-      held_ -= pieces_.front().bytes->size();
+    while (!pieces_.empty() && held_ + bytes->size > kBudget) {
+      held_ -= pieces_.front().bytes->size;
       pieces_.pop_front();
     }
-    held_ += bytes->size();
+    held_ += bytes->size;
     pieces_.push_back({slot, piece, std::move(bytes)});
   }
   void Forget(uint64_t slot, lt::piece_index_t piece) {
@@ -178,7 +182,7 @@ class PieceCache {
   void Drop(F match) {  // under mu_
     for (auto it = pieces_.begin(); it != pieces_.end();) {
       if (match(*it)) {
-        held_ -= it->bytes->size();
+        held_ -= it->bytes->size;
         it = pieces_.erase(it);
       } else {
         ++it;
@@ -233,14 +237,7 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
           // The whole piece, kept for the blocks asked next; one that cannot
           // be read whole is read block by block, for the error.
           PieceCache::Piece piece = slot ? cache_.Get(slot->gen, r.piece) : nullptr;
-          if (!piece && slot && slot->storage) {
-            auto bytes = std::make_shared<std::vector<char>>(
-                static_cast<size_t>(slot->files->piece_size(r.piece)));
-            if (ReadAt(slot, r.piece, 0, bytes->data(), bytes->size())) {
-              cache_.Keep(slot->gen, r.piece, bytes);
-              piece = std::move(bytes);
-            }
-          }
+          if (!piece) piece = ReadPiece(slot, r.piece);
           if (piece) return Answer(*piece, r, std::move(handler));
           char* buf = static_cast<char*>(std::malloc(static_cast<size_t>(std::max(r.length, 1))));
           lt::storage_error e;
@@ -281,19 +278,16 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
         On(slot), [work = Work(), this, slot, piece, v2, handler = std::move(handler)]() mutable {
           lt::storage_error e;
           lt::sha1_hash h1;
-          size_t n = slot ? static_cast<size_t>(slot->files->piece_size(piece)) : 0;
           // Kept for the reads that follow: a seed hashes each piece before its
           // first upload. (One that fails its hash is cleared, and forgotten.)
-          auto bytes = std::make_shared<std::vector<char>>(n);
-          if (ReadAt(slot, piece, 0, bytes->data(), n)) {
-            const char* buf = bytes->data();
-            h1 = lt::hasher(buf, static_cast<int>(n)).final();
+          if (auto bytes = ReadPiece(slot, piece)) {
+            const char* buf = bytes->data.get();
+            h1 = lt::hasher(buf, static_cast<int>(bytes->size)).final();
             int size2 = slot->files->piece_size2(piece);
             for (int k = 0; !v2.empty() && k < slot->files->blocks_in_piece2(piece); ++k) {
               int at = k * lt::default_block_size;
               v2[k] = lt::hasher256(buf + at, std::min(lt::default_block_size, size2 - at)).final();
             }
-            cache_.Keep(slot->gen, piece, std::move(bytes));
           } else {
             e = Failed(lt::operation_t::file_read);
           }
@@ -392,20 +386,31 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
   void free_disk_buffer(char* buf) override { std::free(buf); }
 
  private:
+  // The whole piece read from storage, and kept; null when it cannot be read.
+  PieceCache::Piece ReadPiece(const std::shared_ptr<Slot>& slot, lt::piece_index_t piece) {
+    if (!slot) return nullptr;
+    auto n = static_cast<size_t>(slot->files->piece_size(piece));
+    auto bytes = std::make_shared<PieceCache::Bytes>(
+        PieceCache::Bytes{std::make_unique_for_overwrite<char[]>(std::max<size_t>(n, 1)), n});
+    if (!ReadAt(slot, piece, 0, bytes->data.get(), n)) return nullptr;
+    cache_.Keep(slot->gen, piece, bytes);
+    return bytes;
+  }
+
   // Completes a read of block `r` from its piece's bytes, on the network
   // thread (after the caller returns, as libtorrent expects).
-  void Answer(const std::vector<char>& piece, const lt::peer_request& r,
+  void Answer(const PieceCache::Bytes& piece, const lt::peer_request& r,
               std::function<void(lt::disk_buffer_holder, const lt::storage_error&)> handler) {
     lt::storage_error e;
     char* buf = nullptr;
     if (r.start < 0 || r.length < 0 ||
-        static_cast<size_t>(r.start) + static_cast<size_t>(r.length) > piece.size()) {
+        static_cast<size_t>(r.start) + static_cast<size_t>(r.length) > piece.size) {
       e = lt::storage_error(lt::error_code(EINVAL, lt::system_category()),
                             lt::operation_t::file_read);
     } else {
       buf = static_cast<char*>(std::malloc(static_cast<size_t>(std::max(r.length, 1))));
       if (buf)
-        std::memcpy(buf, piece.data() + r.start, static_cast<size_t>(r.length));
+        std::memcpy(buf, piece.data.get() + r.start, static_cast<size_t>(r.length));
       else
         e = lt::storage_error(lt::error_code(ENOMEM, lt::system_category()),
                               lt::operation_t::alloc_cache_piece);

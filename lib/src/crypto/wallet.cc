@@ -126,14 +126,19 @@ Signature SignHash(const Wallet& w, const Hash256& hash) {
 
 namespace {
 
-// The public key that signed `hash`, if `signature` recovers to one.
-bool RecoverKey(const Hash256& hash, const Signature& signature, secp256k1_pubkey* pk) {
+// r, s and the recovery id (v, 27 or 28, or 0 to 3) of a 65-byte signature.
+bool ParseRecoverable(const Signature& signature, secp256k1_ecdsa_recoverable_signature* sig) {
   int v = signature[64];
   int recid = v >= 27 ? v - 27 : v;
-  secp256k1_ecdsa_recoverable_signature sig;
   return recid >= 0 && recid <= 3 &&
-         secp256k1_ecdsa_recoverable_signature_parse_compact(SecpContext(), &sig, signature.data(),
-                                                             recid) &&
+         secp256k1_ecdsa_recoverable_signature_parse_compact(SecpContext(), sig, signature.data(),
+                                                             recid);
+}
+
+// The public key that signed `hash`, if `signature` recovers to one.
+bool RecoverKey(const Hash256& hash, const Signature& signature, secp256k1_pubkey* pk) {
+  secp256k1_ecdsa_recoverable_signature sig;
+  return ParseRecoverable(signature, &sig) &&
          secp256k1_ecdsa_recover(SecpContext(), pk, &sig, hash.data());
 }
 
@@ -160,15 +165,9 @@ class KnownKeys {
       if (it == keys_.end()) return false;
       pk = it->second;
     }
-    int v = signature[64];
-    int recid = v >= 27 ? v - 27 : v;
     secp256k1_ecdsa_recoverable_signature rsig;
     secp256k1_ecdsa_signature sig;
-    if (recid < 0 || recid > 3 ||
-        !secp256k1_ecdsa_recoverable_signature_parse_compact(SecpContext(), &rsig, signature.data(),
-                                                             recid)) {
-      return false;
-    }
+    if (!ParseRecoverable(signature, &rsig)) return false;
     secp256k1_ecdsa_recoverable_signature_convert(SecpContext(), &sig, &rsig);
     return secp256k1_ecdsa_verify(SecpContext(), &sig, hash.data(), &pk);
   }
