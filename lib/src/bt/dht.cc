@@ -276,8 +276,7 @@ struct Swarm::State {
     }
   }
   // Under mu, once the metadata is known: the torrent must be the track's.
-  // Once only: the fetcher's thread may catch the metadata before its alert
-  // comes, and a second time would forget the pieces had since.
+  // Once only: a second time would forget the pieces had since.
   void Metadata(const lt::torrent_info& ti) {
     if (piece_length || !status.ok()) return;
     if (bt::RealFiles(ti) != 1 || static_cast<uint64_t>(ti.total_size()) != size) {
@@ -738,14 +737,16 @@ Result<std::unique_ptr<Swarm>> Dht::Join(const TorrentSource& source, uint64_t s
   auto ti = atp.ti;
   if (!impl_->storages->Add(state->hashes, state->storage))
     return Status::BadInput("the torrent is in this session already");
-  lt::torrent_handle h = impl_->session.add_torrent(std::move(atp), ec);
-  if (ec) {
-    impl_->storages->Remove(state->hashes);
-    return Status::BadInput("cannot join the swarm: " + ec.message());
-  }
-  state->handle = h;
   {
+    // Known to the alert loop before it can see the torrent's alerts: the
+    // metadata's comes once, and Has and Want wait for it.
     std::lock_guard lock(impl_->mu);
+    lt::torrent_handle h = impl_->session.add_torrent(std::move(atp), ec);
+    if (ec) {
+      impl_->storages->Remove(state->hashes);
+      return Status::BadInput("cannot join the swarm: " + ec.message());
+    }
+    state->handle = h;
     impl_->swarms[h] = state;
   }
   if (ti) {
@@ -767,17 +768,8 @@ Swarm::~Swarm() {
   impl->storages->Remove(state_->hashes);
 }
 
-namespace {
-// Under s.mu: the metadata, if it came in an alert that went by.
-void CatchMetadata(Swarm::State& s) {
-  if (s.piece_length || !s.status.ok()) return;  // known, or not the track
-  if (auto ti = s.handle.torrent_file()) s.Metadata(*ti);
-}
-}  // namespace
-
 void Swarm::Want(uint64_t offset, uint64_t size) {
   std::lock_guard lock(state_->mu);
-  CatchMetadata(*state_);
   if (state_->piece_length == 0) {
     state_->wanted.emplace_back(offset, size);
   } else {
@@ -802,7 +794,6 @@ void Swarm::Done(uint64_t offset, uint64_t size) {
 
 bool Swarm::Has(uint64_t offset, uint64_t size) {
   std::lock_guard lock(state_->mu);
-  CatchMetadata(*state_);
   if (state_->piece_length == 0 || offset + size > state_->size) return false;
   auto [first, last] = state_->Pieces(offset, size);
   for (int p = first; p <= last; ++p) {
