@@ -144,6 +144,20 @@ start_btpeer() {  # start_btpeer READY MODE ARGS...
   [ ! -e alone.flac ]
 }
 
+@test "a magnet whose swarm never answers: the HTTP node delivers the whole track" {
+  local magnet closed
+  start_node a
+  publish_to "$URL_a"
+  magnet=$(digm-seed torrent "$ROOT" --data a -o t.torrent | jq -r .magnet)
+  closed=$(free_port)  # nothing listens there: the torrent's metadata never comes
+  run --separate-stderr digm-fetch "$magnet&x.pe=127.0.0.1:$closed" --manifest "$FIX/flac.json" \
+    --peer "$URL_a" -o t.flac --no-cache --wallet "$FIX/listener.wallet" --receipt r.json
+  [ "$status" -eq 0 ] || { echo "$stderr"; false; }
+  assert_same_bytes t.flac "$AUDIO/track.flac"
+  [ "$(jq -r '[.deliveries[].url] | join(" ")' r.json)" = "$URL_a" ] || { jq -c .deliveries r.json; false; }
+  [ "$(jq -r '.deliveries[0].bytes' r.json)" -eq "$(jq '[.chunks[].size] | add' "$FIX/flac.json")" ]
+}
+
 @test "digm-fetch TORRENT: usage errors name what is missing" {
   start_node a
   publish_to "$URL_a"
