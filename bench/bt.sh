@@ -5,7 +5,9 @@
 # whose web seeds are the three nodes, against `aria2c -x3 -s3` of the same
 # bytes from three nginx servers; digm-fetch takes it from a mixed set (the
 # first node's swarm by magnet link, the other two over HTTP) against HTTP
-# alone from all three; and the seeding node's peak RSS.
+# alone from all three; and the seeding node's peak RSS. The CPU seconds of
+# digm-fetch and of the three nodes in each of its best runs are shown: on a
+# machine where they share the cores, they bound the mixed fetch.
 # Usage: bench/bt.sh [BIN_DIR]   (env: DIGM_BENCH_SIZE_MB=256)
 source "$(dirname "$0")/lib.sh" "$@"
 size_mb=${DIGM_BENCH_SIZE_MB:-256}
@@ -17,6 +19,7 @@ digm-chunk "$work/track.bin" --store "$work/chunks" -q | digm-merkle seal > "$wo
 root=$(jq -r .root "$work/track.json")
 bt_port=$((30000 + RANDOM % 20000))
 urls=()
+node_pids=()
 for i in 1 2 3; do
   digm-seed init --data "$work/n$i" > /dev/null
   digm-seed add "$work/track.json" --from "$work/chunks" --data "$work/n$i" > /dev/null
@@ -26,6 +29,7 @@ for i in 1 2 3; do
     "${extra[@]}" 2> "$work/n$i.log" &
   pids+=($!)
   [ "$i" -eq 1 ] && seeder=$!
+  node_pids+=($!)
   urls+=("$(node_url "$work/n$i.log" "$!")")
 done
 rm -rf "$work/chunks"
@@ -37,17 +41,31 @@ digm-seed torrent "$root" --data "$work/n1" --web-seed "${urls[0]}" --web-seed "
   --web-seed "${urls[2]}" -o "$work/web.torrent" > /dev/null
 magnet=$(digm-seed torrent "$root" --data "$work/n1" -o "$work/bare.torrent" | jq -r .magnet)
 
-best_time() {  # best wall seconds of 3 runs of a command, each checked against the track
-  local best="" out=$1; shift
+# CPU seconds the three nodes have used so far (user + system).
+nodes_cpu() {
+  local p ticks=0
+  for p in "${node_pids[@]}"; do ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+# best_time OUT CMD...: the best wall seconds of 3 runs of CMD, each checked
+# against the track, then the CPU seconds of that run: CMD's and the nodes'.
+best_time() {
+  local best="" cpu="" out=$1 t c0 c1 used
+  shift
   for _ in 1 2 3; do
     rm -rf "$work/out" "$work/aria"
     sync
-    /usr/bin/time -o "$work/time" -f '%e' "$@" > /dev/null 2>&1
+    c0=$(nodes_cpu)
+    /usr/bin/time -o "$work/time" -f '%e %U %S' "$@" > /dev/null 2>&1
+    c1=$(nodes_cpu)
     cmp "$out" "$work/track.bin"
-    t=$(cat "$work/time")
-    if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
+    read -r t used <<< "$(awk '{ printf "%s %.2f", $1, $2 + $3 }' "$work/time")"
+    if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+      best=$t
+      cpu="$used $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')"
+    fi
   done
-  echo "$best"
+  echo "$best $cpu"
 }
 
 # aria2c in BitTorrent mode lingers about 2 s after the download completes
@@ -79,14 +97,16 @@ torrent_time() {  # best seconds to completion of 3 aria2c runs of a torrent; se
 
 aria=(aria2c -q -x3 -s3 -k1M --allow-overwrite=true --file-allocation=none)
 echo "downloading, best of 3 each..."
-t_nginx=$(best_time "$work/aria/track.bin" "${aria[@]}" -d "$work/aria" -o track.bin "${nginx_urls[@]}")
+read -r t_nginx _ <<< "$(best_time "$work/aria/track.bin" "${aria[@]}" -d "$work/aria" -o track.bin \
+  "${nginx_urls[@]}")"
 read -r t_torrent t_torrent_exit <<< "$(torrent_time "$work/web.torrent")"
-t_http=$(best_time "$work/out" digm-fetch "$root" --peer "${urls[0]}" --peer "${urls[1]}" \
-  --peer "${urls[2]}" --no-cache -q -o "$work/out")
-t_mixed=$(best_time "$work/out" digm-fetch "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" \
-  --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out")
-t_swarm=$(best_time "$work/out" digm-fetch "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" \
-  --no-cache -q -o "$work/out")
+read -r t_http cpu_http nodes_http <<< "$(best_time "$work/out" digm-fetch "$root" \
+  --peer "${urls[0]}" --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out")"
+read -r t_mixed cpu_mixed nodes_mixed <<< "$(best_time "$work/out" digm-fetch \
+  "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" \
+  --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out")"
+read -r t_swarm cpu_swarm nodes_swarm <<< "$(best_time "$work/out" digm-fetch \
+  "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" --no-cache -q -o "$work/out")"
 # What the swarm delivered in a mixed fetch.
 digm-pay wallet new -o "$work/l.wallet" > /dev/null
 digm-fetch "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" --peer "${urls[1]}" \
@@ -96,13 +116,16 @@ bt_share=$(jq '([.deliveries[] | select(.url | startswith("bt://")) | .bytes] | 
 rss=$(( $(awk '/VmHWM/ { print $2 }' "/proc/$seeder/status") / 1024 ))
 mbps() { awk -v s="$1" -v m="$size_mb" 'BEGIN { printf "%.0f", m / s }'; }
 
-printf '\n%-58s %8s %8s\n' "${size_mb} MiB" seconds "MiB/s"
+printf '\n%-58s %8s %8s %10s %10s\n' "${size_mb} MiB" seconds "MiB/s" "CPU fetch" "CPU nodes"
 printf '%-58s %8s %8s\n' "aria2c -x3 -s3 from three nginx" "$t_nginx" "$(mbps "$t_nginx")"
 printf '%-58s %8s %8s\n' "aria2c through digm's torrent (three nodes' web seeds)" "$t_torrent" "$(mbps "$t_torrent")"
 printf '%-58s %8s\n' "  the same, to aria2c's exit" "$t_torrent_exit"
-printf '%-58s %8s %8s\n' "digm-fetch, HTTP from three nodes" "$t_http" "$(mbps "$t_http")"
-printf '%-58s %8s %8s\n' "digm-fetch, node 1's swarm + two nodes over HTTP" "$t_mixed" "$(mbps "$t_mixed")"
-printf '%-58s %8s %8s\n' "digm-fetch, node 1's swarm alone" "$t_swarm" "$(mbps "$t_swarm")"
+printf '%-58s %8s %8s %10s %10s\n' "digm-fetch, HTTP from three nodes" "$t_http" "$(mbps "$t_http")" \
+  "$cpu_http" "$nodes_http"
+printf '%-58s %8s %8s %10s %10s\n' "digm-fetch, node 1's swarm + two nodes over HTTP" "$t_mixed" \
+  "$(mbps "$t_mixed")" "$cpu_mixed" "$nodes_mixed"
+printf '%-58s %8s %8s %10s %10s\n' "digm-fetch, node 1's swarm alone" "$t_swarm" "$(mbps "$t_swarm")" \
+  "$cpu_swarm" "$nodes_swarm"
 echo "in a mixed fetch the swarm delivered ${bt_share}% of the bytes"
 echo
 r_torrent=$(ratio "$t_torrent" "$t_nginx")
