@@ -183,7 +183,9 @@ TEST(VoucherBook, AnIdClaimedByAnotherPayerIsRefused) {
   auto v1 = *ReadVoucher(MakeVoucher(p.payer, p.channel, 1000, 1, "", 0), p.channel);
   for (bool reopened : {false, true}) {
     auto book = std::move(VoucherBook::Open(dir / "v.db")).value();
-    if (!reopened) ASSERT_TRUE(book->Charge(p.channel, &v1, 1, per_mb, 1 << 20)->allowed);
+    if (!reopened) {
+      ASSERT_TRUE(book->Charge(p.channel, &v1, 1, per_mb, 1 << 20)->allowed);
+    }
     auto d = book->Charge(mallory, &forged, 1, per_mb, 1 << 20);
     EXPECT_EQ(d.status().code(), Code::kIntegrity) << reopened;
     EXPECT_EQ(book->Charge(mallory, nullptr, 1, per_mb, 1 << 20).status().code(), Code::kIntegrity);

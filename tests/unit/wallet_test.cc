@@ -135,6 +135,29 @@ TEST(SignedDocument, AKnownSignerGetsTheAnswersRecoveryGives) {
   EXPECT_EQ(VerifyDocument(changed).status().code(), Code::kIntegrity);
 }
 
+// A signature checked against the signer expected gives what recovery
+// gives, before and after that signer's key is known, and for another's.
+TEST(SignedHash, RecoveringWithAnExpectedSignerGivesTheSameAnswers) {
+  Wallet w = Wallet::Generate(), other = Wallet::Generate();
+  Hash256 hash{};
+  hash[0] = 0x5a;  // any 32 bytes
+  Signature sig = SignHash(w, hash);
+  for (int round = 0; round < 2; ++round) {  // unknown, then known
+    EXPECT_EQ(*RecoverSigner(hash, sig, w.address), w.address) << round;
+    EXPECT_EQ(*RecoverSigner(hash, sig, other.address), w.address) << round;
+  }
+  Hash256 changed = hash;
+  changed[0] ^= 1;
+  auto expected = RecoverSigner(changed, sig), got = RecoverSigner(changed, sig, w.address);
+  ASSERT_EQ(got.ok(), expected.ok());
+  if (got.ok()) {
+    EXPECT_EQ(*got, *expected);
+    EXPECT_NE(*got, w.address);
+  }
+  Signature bad{};
+  EXPECT_EQ(RecoverSigner(hash, bad, w.address).status().code(), Code::kIntegrity);
+}
+
 TEST(Rendezvous, StableAndMinimalMovement) {
   std::vector<std::string> nodes = {"0xa", "0xb", "0xc", "0xd", "0xe"};
   auto rank = RendezvousRank("root1", nodes);

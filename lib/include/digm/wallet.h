@@ -40,6 +40,11 @@ Result<Wallet> ReadWalletFile(const std::string& path);  // refuses modes others
 Signature SignHash(const Wallet& wallet, const Hash256& hash);
 // Integrity error when the signature does not recover to a key.
 Result<Address> RecoverSigner(const Hash256& hash, const Signature& signature);
+// The same answer, found at a third less cost when `expected` is a signer
+// whose key an earlier answer recovered: its signature is verified against
+// that key (a payer's vouchers, a node's pongs).
+Result<Address> RecoverSigner(const Hash256& hash, const Signature& signature,
+                              const Address& expected);
 
 // The bytes a document's signature covers: members sorted by key, no
 // whitespace, "signature" removed.

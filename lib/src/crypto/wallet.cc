@@ -149,12 +149,12 @@ Address AddressOfKey(const secp256k1_pubkey& pk) {
   return *AddressOfPublicKey(std::span(full, len));
 }
 
-// The public keys of signers whose documents were verified, so the next
-// document a known signer claims is checked by verifying its signature
-// against that key: what recovering the key and comparing addresses would
-// find, at two thirds of the cost (a payer's vouchers, a node's pongs). A
-// signature that does not verify is recovered as before, for the same answer
-// and message. Bounded: forgotten all at once when full.
+// The public keys of signers whose signatures were recovered, so the next
+// one an expected signer makes is checked by verifying it against that key:
+// what recovering the key and comparing addresses would find, at two thirds
+// of the cost (a payer's vouchers, a node's pongs). A signature that does not
+// verify is recovered as before, for the same answer and message. Bounded:
+// forgotten all at once when full.
 class KnownKeys {
  public:
   bool Verify(const Address& signer, const Hash256& hash, const Signature& signature) {
@@ -199,6 +199,16 @@ Result<Address> RecoverSigner(const Hash256& hash, const Signature& signature) {
   return AddressOfKey(pk);
 }
 
+Result<Address> RecoverSigner(const Hash256& hash, const Signature& signature,
+                              const Address& expected) {
+  if (Known().Verify(expected, hash, signature)) return expected;
+  secp256k1_pubkey pk;
+  if (!RecoverKey(hash, signature, &pk)) return NoKey();
+  Address recovered = AddressOfKey(pk);
+  if (recovered == expected) Known().Add(recovered, pk);
+  return recovered;
+}
+
 std::string CanonicalForm(const Json& doc) {
   nlohmann::json sorted(doc);  // std::map: members sorted
   if (sorted.is_object()) sorted.erase("signature");
@@ -233,16 +243,11 @@ Result<Address> VerifyDocument(const Json& doc) {
   if (!HexDecodeInto(signature->get<std::string>(), sig).ok()) {
     return Status::Integrity("bad signature: expected 130 hex characters");
   }
-  Hash256 hash = CanonicalHash(doc);
-  if (Known().Verify(*claimed, hash, sig)) return *claimed;
-  secp256k1_pubkey pk;
-  if (!RecoverKey(hash, sig, &pk)) return NoKey();
-  Address recovered = AddressOfKey(pk);
+  DIGM_ASSIGN_OR_RETURN(Address recovered, RecoverSigner(CanonicalHash(doc), sig, *claimed));
   if (recovered != *claimed) {
     return Status::Integrity("bad signature: signed by " + AddressToString(recovered) + ", not " +
                              signer->get<std::string>());
   }
-  Known().Add(recovered, pk);
   return recovered;
 }
 

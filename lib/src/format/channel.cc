@@ -168,7 +168,8 @@ Result<Voucher> ReadVoucher(const Json& doc, const Channel& channel) {
     auto sig = HexDecodeArray<65>(text);
     if (!sig.ok()) return Status::BadInput("voucher.evm_signature must be 65 bytes of hex");
     auto evm_signer = RecoverSigner(
-        VoucherDigest(*channel.contract, channel.id, v.amount, channel.asset.decimals), *sig);
+        VoucherDigest(*channel.contract, channel.id, v.amount, channel.asset.decimals), *sig,
+        channel.payer);
     if (!evm_signer.ok() || *evm_signer != channel.payer)
       return Status::Integrity("the voucher's evm_signature is not the channel's payer's");
     v.evm_signature = *sig;
