@@ -61,6 +61,11 @@ struct FetchOptions {
   // starts it, and a paid fetch waits for it before its first request.
   std::shared_ptr<PeerProbes> probes;
   std::function<void(const FetchProgress&)> progress;
+  // Called once every chunk is written and the track matches its
+  // source.sha256, while the nodes are paid the rest of what they sent:
+  // digm-fetch commits its output there, so its fsync and the payments
+  // overlap. An error ends the fetch with it (the payments are still made).
+  std::function<Status()> written;
 };
 
 struct Delivery {

@@ -264,8 +264,8 @@ Status FetchCommand(const FetchRequest& r) {
     result = std::move(got);
   } else {
     DIGM_ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::Create(r.output));
+    o.written = [&out] { return out.Commit(); };
     DIGM_ASSIGN_OR_RETURN(FetchResult got, FetchTrack(manifest, o, out.fd()));
-    DIGM_RETURN_IF_ERROR(out.Commit());
     result = std::move(got);
   }
   if (r.receipt.empty()) return Status::Ok();

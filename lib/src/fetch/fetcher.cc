@@ -314,16 +314,18 @@ class Fetch {
       }
     }
     // Every chunk is in and verified: the nodes are paid the rest while the
-    // writer finishes, whatever becomes of the output.
+    // writer finishes and the caller commits the output, whatever becomes
+    // of it (the payments were a round trip and a signature check on each
+    // node after the last chunk, before the output's fsync).
     std::vector<Background<Result<HttpResult>>> settling;
     if (o_.payer) settling = Settle();
     Status written = writer.Finish(&digest);
+    if (written.ok() && count_ == m_.chunks.size() && digest != m_.source_sha256)
+      written = Status::Integrity("the fetched track does not match its source.sha256");
+    if (written.ok() && o_.written) written = o_.written();
     for (auto& post : settling)
       (void)post.Get(std::chrono::milliseconds(kIdentityTimeoutMs + 1000));
     DIGM_RETURN_IF_ERROR(written);
-    if (count_ == m_.chunks.size() && digest != m_.source_sha256) {
-      return Status::Integrity("the fetched track does not match its source.sha256");
-    }
     result.finished = UnixNow();
     for (size_t i = 0; i < peers_.size(); ++i) {
       Delivery d = peers_[i].delivery;
