@@ -5,7 +5,8 @@
 # whose web seeds are the three nodes, against `aria2c -x3 -s3` of the same
 # bytes from three nginx servers; digm-fetch takes it from a mixed set (the
 # first node's swarm by magnet link, the other two over HTTP) against HTTP
-# alone from all three; and the seeding node's peak RSS. The CPU seconds of
+# alone from all three (and from the two HTTP nodes alone, to show what the
+# swarm adds); and the seeding node's peak RSS. The CPU seconds of
 # digm-fetch and of the three nodes in each of its best runs are shown: on a
 # machine where they share the cores, they bound the mixed fetch.
 # Usage: bench/bt.sh [BIN_DIR]   (env: DIGM_BENCH_SIZE_MB=256)
@@ -102,6 +103,13 @@ read -r t_nginx _ <<< "$(best_time "$work/aria/track.bin" "${aria[@]}" -d "$work
 read -r t_torrent t_torrent_exit <<< "$(torrent_time "$work/web.torrent")"
 read -r t_http cpu_http nodes_http <<< "$(best_time "$work/out" digm-fetch "$root" \
   --peer "${urls[0]}" --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out")"
+read -r t_http2 cpu_http2 nodes_http2 <<< "$(best_time "$work/out" digm-fetch "$root" \
+  --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out")"
+# The same magnet link with a peer that refuses connections (port 1): the
+# cost of the BitTorrent session itself, with the HTTP nodes doing all the work.
+read -r t_idle cpu_idle nodes_idle <<< "$(best_time "$work/out" digm-fetch \
+  "$magnet&x.pe=127.0.0.1:1" --manifest "$work/track.json" \
+  --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out")"
 read -r t_mixed cpu_mixed nodes_mixed <<< "$(best_time "$work/out" digm-fetch \
   "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" \
   --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out")"
@@ -122,11 +130,17 @@ printf '%-58s %8s %8s\n' "aria2c through digm's torrent (three nodes' web seeds)
 printf '%-58s %8s\n' "  the same, to aria2c's exit" "$t_torrent_exit"
 printf '%-58s %8s %8s %10s %10s\n' "digm-fetch, HTTP from three nodes" "$t_http" "$(mbps "$t_http")" \
   "$cpu_http" "$nodes_http"
+printf '%-58s %8s %8s %10s %10s\n' "digm-fetch, HTTP from nodes 2 and 3 only" "$t_http2" "$(mbps "$t_http2")" \
+  "$cpu_http2" "$nodes_http2"
+printf '%-58s %8s %8s %10s %10s\n' "digm-fetch, a swarm that never answers + the same two" "$t_idle" \
+  "$(mbps "$t_idle")" "$cpu_idle" "$nodes_idle"
 printf '%-58s %8s %8s %10s %10s\n' "digm-fetch, node 1's swarm + two nodes over HTTP" "$t_mixed" \
   "$(mbps "$t_mixed")" "$cpu_mixed" "$nodes_mixed"
 printf '%-58s %8s %8s %10s %10s\n' "digm-fetch, node 1's swarm alone" "$t_swarm" "$(mbps "$t_swarm")" \
   "$cpu_swarm" "$nodes_swarm"
 echo "in a mixed fetch the swarm delivered ${bt_share}% of the bytes"
+echo "mixed time / time from nodes 2 and 3 alone: $(ratio "$t_mixed" "$t_http2") (above 1: on these"
+echo "  cores, the swarm's bytes cost more CPU than they add bandwidth)"
 echo
 r_torrent=$(ratio "$t_torrent" "$t_nginx")
 r_mixed=$(ratio "$t_http" "$t_mixed")
