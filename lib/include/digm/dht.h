@@ -65,7 +65,8 @@ class Swarm {
   void Done(uint64_t offset, uint64_t size);
   bool Has(uint64_t offset, uint64_t size);
   Result<std::string> Read(uint64_t offset, uint64_t size);
-  // The peer ("IP:PORT") that sent most of the range's blocks; empty: unknown.
+  // The peer ("IP:PORT") that took part in the pieces covering most of the
+  // range (told once each piece passed its hash check); empty: unknown.
   std::string Sender(uint64_t offset, uint64_t size);
   size_t Peers();  // connected
   // Not ok once the torrent proves not to be the track (its file's size).

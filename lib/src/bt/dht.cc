@@ -29,6 +29,7 @@
 
 #include "bt/disk_io.h"
 #include "bt/nodelay.h"
+#include "bt/senders.h"
 #include "digm/address.h"
 #include "digm/file.h"
 
@@ -236,12 +237,6 @@ struct Storages {
   }
 };
 
-std::string EndpointText(const lt::tcp::endpoint& e) {
-  std::string host = e.address().to_string();
-  if (e.address().is_v6()) host = "[" + host + "]";
-  return host + ":" + std::to_string(e.port());
-}
-
 }  // namespace
 
 struct Swarm::State {
@@ -252,8 +247,8 @@ struct Swarm::State {
   uint64_t size = 0;
   int piece_length = 0;  // 0 until the metadata is in
   std::vector<bool> have;
-  std::vector<std::pair<uint64_t, uint64_t>> wanted;   // before the metadata
-  std::map<std::pair<int, int>, std::string> senders;  // (piece, block) -> endpoint
+  std::vector<std::pair<uint64_t, uint64_t>> wanted;  // before the metadata
+  std::shared_ptr<bt::PieceSenders> senders = std::make_shared<bt::PieceSenders>();
   std::vector<std::pair<std::string, std::string>> banned;
   Status status;
   std::shared_ptr<bt::Storage> storage;
@@ -333,17 +328,15 @@ struct Dht::Impl {
     if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
       auto i = static_cast<size_t>(static_cast<int>(p->piece_index));
       if (i < s.have.size()) s.have[i] = true;
-    } else if (auto* b = lt::alert_cast<lt::block_finished_alert>(a)) {
-      s.senders[{static_cast<int>(b->piece_index), b->block_index}] = EndpointText(b->endpoint);
     } else if (auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
-      std::string who = EndpointText(ban->endpoint);
+      std::string who = bt::EndpointText(ban->endpoint);
       bool known = std::any_of(s.banned.begin(), s.banned.end(),
                                [&](const auto& b) { return b.first == who; });
       if (!known) s.banned.emplace_back(who, "sent pieces that failed their hash");
     } else if (lt::alert_cast<lt::metadata_received_alert>(a)) {
       if (auto ti = s.handle.torrent_file()) s.Metadata(*ti);
     }
-    if (s.wake && !lt::alert_cast<lt::block_finished_alert>(a)) s.wake();  // not per block
+    if (s.wake) s.wake();
   }
 
   // The routing table's size comes from libtorrent's DHT stats, asked for
@@ -411,7 +404,6 @@ struct Dht::Impl {
               endpoint = "[" + l->address.to_string() + "]:" + std::to_string(l->port);
           }
         } else if (!swarms.empty() && (lt::alert_cast<lt::piece_finished_alert>(a) ||
-                                       lt::alert_cast<lt::block_finished_alert>(a) ||
                                        lt::alert_cast<lt::peer_ban_alert>(a) ||
                                        lt::alert_cast<lt::metadata_received_alert>(a))) {
           OnTorrentAlert(a);
@@ -499,8 +491,7 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
             lt::alert_category::dht | lt::alert_category::dht_operation |
                 lt::alert_category::status | lt::alert_category::error |
                 (o.log ? lt::alert_category::dht_log : lt::alert_category_t{}) |
-                (o.bittorrent ? lt::alert_category::peer | lt::alert_category::piece_progress |
-                                    lt::alert_category::block_progress
+                (o.bittorrent ? lt::alert_category::peer | lt::alert_category::piece_progress
                               : lt::alert_category_t{}));
   if (o.bittorrent) {
     // Peers of one machine (a node's clients, the nodes of a test) share an
@@ -527,7 +518,10 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     return std::unique_ptr<lt::dht::dht_storage_interface>(new TtlStorage(settings, ttl));
   };
 
-  if (o.bittorrent) params.extensions.push_back(bt::NoDelayPlugin());
+  if (o.bittorrent) {
+    params.extensions.push_back(bt::NoDelayPlugin());
+    params.extensions.push_back(bt::SendersPlugin());
+  }
   auto storages = std::make_shared<Storages>();
   params.disk_io_constructor = bt::DiskIoConstructor(
       [storages](const lt::storage_params& p) { return storages->Find(p.info_hash); });
@@ -735,6 +729,7 @@ Result<std::unique_ptr<Swarm>> Dht::Join(const TorrentSource& source, uint64_t s
   state->storage = bt::FileStorage(fd);
   state->hashes = atp.ti ? atp.ti->info_hashes() : atp.info_hashes;
   auto ti = atp.ti;
+  atp.userdata = lt::client_data_t(state->senders.get());  // filled by bt::SendersPlugin
   if (!impl_->storages->Add(state->hashes, state->storage))
     return Status::BadInput("the torrent is in this session already");
   {
@@ -811,25 +806,12 @@ Result<std::string> Swarm::Read(uint64_t offset, uint64_t size) {
 }
 
 std::string Swarm::Sender(uint64_t offset, uint64_t size) {
-  constexpr uint64_t kBlock = 16 << 10;
-  std::lock_guard lock(state_->mu);
-  if (state_->piece_length == 0 || size == 0) return "";
-  auto pl = static_cast<uint64_t>(state_->piece_length);
-  std::map<std::string, int> count;
-  for (uint64_t at = offset / kBlock * kBlock; at < offset + size; at += kBlock) {
-    std::pair<int, int> key{static_cast<int>(at / pl), static_cast<int>(at % pl / kBlock)};
-    auto it = state_->senders.find(key);
-    if (it == state_->senders.end()) continue;
-    ++count[it->second];
-    // A block wholly inside the range is not asked about again.
-    if (at >= offset && at + kBlock <= offset + size) state_->senders.erase(it);
+  uint64_t piece_length;
+  {
+    std::lock_guard lock(state_->mu);
+    piece_length = static_cast<uint64_t>(state_->piece_length);
   }
-  std::string best;
-  int most = 0;
-  for (const auto& [who, n] : count) {
-    if (n > most) best = who, most = n;
-  }
-  return best;
+  return state_->senders->Most(offset, size, piece_length);
 }
 
 size_t Swarm::Peers() {
