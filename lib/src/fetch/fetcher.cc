@@ -1,6 +1,9 @@
 #include "digm/fetcher.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -154,9 +157,15 @@ class Writer {
 
  private:
   static constexpr size_t kQueue = 16;
+  static constexpr uint64_t kWriteback = 8 << 20;
 
   void Loop() {
     Sha256Hasher source;
+    struct stat st;
+    bool file = fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+    off_t base = file ? lseek(fd_, 0, SEEK_CUR) : -1;
+    file = file && base >= 0;
+    uint64_t written = 0, started = 0;  // bytes written, and handed to writeback
     for (;;) {
       std::pair<size_t, std::string> item;
       {
@@ -172,7 +181,18 @@ class Writer {
           item.first, std::span(reinterpret_cast<const uint8_t*>(stored.data()), stored.size()),
           /*hash_checked=*/true);
       Status s = plain.ok() ? WriteAll(fd_, *plain).Context("writing the track") : plain.status();
-      if (plain.ok()) source.Update(*plain);
+      if (plain.ok()) {
+        source.Update(*plain);
+        written += plain->size();
+      }
+      // The disk starts writing the track while the rest comes, so the
+      // fsync that commits it has only the last few MiB left to wait for
+      // (it was about a third of a fetch of 256 MiB from three local nodes).
+      if (s.ok() && file && written - started >= kWriteback) {
+        (void)sync_file_range(fd_, base + static_cast<off_t>(started),
+                              static_cast<off_t>(written - started), SYNC_FILE_RANGE_WRITE);
+        started = written;
+      }
       if (!s.ok()) {
         std::lock_guard<std::mutex> lock(mu_);
         status_ = s;
