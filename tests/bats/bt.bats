@@ -127,9 +127,9 @@ start_btpeer() {  # start_btpeer READY MODE ARGS...
   publish_to "$URL_a"
   wait_seeding a
   magnet=$(digm-seed torrent "$ROOT" --data a -o t.torrent | jq -r .magnet)
-  # Node b's HTTP answers come after a second each: its first chunks are
-  # asked before the swarm has a peer, the swarm takes others meanwhile.
-  LIAR_STALL=1 start_behind_liar b delay 1
+  # Node b's HTTP answers come after two seconds each: its first chunks are
+  # asked before the swarm has a peer, and the swarm is asked for the rest.
+  LIAR_STALL=2 start_behind_liar b delay 1
   publish_to "$URL_b"
   run --separate-stderr digm-fetch "$magnet&x.pe=127.0.0.1:$bt" --manifest "$FIX/flac.json" \
     --peer "$URL_liar" -o t.flac --no-cache --wallet "$FIX/listener.wallet" --receipt r.json

@@ -715,6 +715,10 @@ Result<std::unique_ptr<Swarm>> Dht::Join(const TorrentSource& source, uint64_t s
   // Web seeds are the fetcher's HTTP nodes, asked under its own rules.
   atp.url_seeds.clear();
   atp.flags = lt::torrent_flags::override_web_seeds | lt::torrent_flags::disable_lsd;
+  // Nothing is downloaded until it is asked for: a magnet link's torrent
+  // would otherwise fetch pieces at the default priority from when its
+  // metadata comes until the alert loop has set them (a small track whole).
+  atp.file_priorities = {lt::dont_download};
   atp.save_path = temp_dir;
   std::string path = temp_dir + "/.digm-bt-XXXXXX";
   int fd = mkostemp(path.data(), O_CLOEXEC);
