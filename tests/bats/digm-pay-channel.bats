@@ -147,6 +147,17 @@ price_of() { awk -v b="$1" 'BEGIN { p = b * 100000 / 1000000; q = int(p); print 
   [[ "$stderr" == *"--pay needs --wallet"* ]]
 }
 
+@test "a channel spent before the track is in: exit 5, the hint names it, no file" {
+  priced_node n1
+  # 0.001 XFG pays for 0.1 MB at 0.01 per MB: the track is some MB.
+  digm-pay channel open --payer listener.wallet --to "$(address_of n1)" --amount 0.001 > small.channel
+  run -5 --separate-stderr digm-fetch "$ROOT" --peer "$URL_n1" --pay small.channel \
+    --wallet listener.wallet --no-cache -q -o got.flac
+  [[ "$stderr" == *"hint: the --pay channel $(jq -r .id small.channel) is spent"*"digm-pay channel open"* ]] ||
+    { echo "$stderr"; false; }
+  [ ! -e got.flac ]
+}
+
 # voucher CHANNEL_FILE AMOUNT SEQ WALLET [CHANNEL_ID]: a signed digm.voucher/1.
 voucher() {
   local id=${5:-$(jq -r .id "$1")}

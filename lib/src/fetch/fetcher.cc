@@ -47,6 +47,7 @@ struct Peer {
   // What it charges (from its signed pong) and how it is paid.
   std::optional<Price> price;
   const Channel* channel = nullptr;
+  bool spent = false;       // dropped as its channel could not pay for more
   uint64_t asked = 0;       // bytes asked of it this fetch, paid on top of
   int64_t base = 0;         // what the channel's vouchers had paid before this fetch
   uint64_t signed_for = 0;  // of `asked`, those the last voucher pays for
@@ -443,6 +444,20 @@ class Fetch {
             "a node charges for its content: open a channel to it (digm-pay channel open) and "
             "add --pay CHANNEL --wallet WALLET");
       }
+      std::string spent;
+      size_t n = 0;
+      for (const auto& p : peers_) {
+        if (!p.spent) continue;
+        spent += (n++ ? ", " : "") + p.channel->id;
+      }
+      if (n > 0) {
+        return s.WithHint(std::string(n > 1 ? "the --pay channels " : "the --pay channel ") +
+                          spent +
+                          (n > 1 ? " are spent: open new ones (digm-pay channel open) and pass "
+                                   "them with --pay"
+                                 : " is spent: open a new one (digm-pay channel open) and pass "
+                                   "it with --pay"));
+      }
       return s;
     }
     return Status::Ok();
@@ -703,6 +718,7 @@ class Fetch {
     uint64_t asked = p.asked + bytes;
     int64_t amount = p.base + PriceOf(asked, p.price->per_mb);
     if (amount > p.channel->amount) {
+      p.spent = true;
       Drop(p, "its channel " + p.channel->id + " is spent");
       return false;
     }
