@@ -1,6 +1,7 @@
 #include "digm/document.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "digm/file.h"
 #include "test_util.h"
@@ -117,6 +118,35 @@ TEST(AtomicFile, UncommittedLeavesNothing) {
   EXPECT_EQ(*ReadWholeFile(dir / "out"), "whole");
   EXPECT_EQ(std::filesystem::status(dir / "out").permissions(),
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+TEST(StreamWriter, WritesInOrderFromTheFilesOffsetAndIntoAPipe) {
+  testing::TempDir dir;
+  // 20 MiB: past two writeback steps; after a header written before it.
+  std::string big(20 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 + i / 4096);
+  auto bytes = [](std::string_view s) {
+    return std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  };
+  auto f = AtomicFile::Create(dir / "out");
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->Write("header").ok());
+  StreamWriter out(f->fd());
+  for (size_t at = 0; at < big.size(); at += 3 << 20) {
+    ASSERT_TRUE(out.Write(bytes(std::string_view(big).substr(at, 3 << 20))).ok());
+  }
+  ASSERT_TRUE(f->Commit().ok());
+  EXPECT_EQ(*ReadWholeFile(dir / "out"), "header" + big);
+
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  StreamWriter to_pipe(p[1]);
+  EXPECT_TRUE(to_pipe.Write(bytes("through a pipe")).ok());
+  close(p[1]);
+  char got[32] = {};
+  EXPECT_EQ(read(p[0], got, sizeof got), 14);
+  close(p[0]);
+  EXPECT_EQ(std::string(got), "through a pipe");
 }
 
 }  // namespace

@@ -129,6 +129,23 @@ Status WriteAll(int fd, std::string_view data) {
   return WriteAll(fd, std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
 }
 
+StreamWriter::StreamWriter(int fd) : fd_(fd) {
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) base_ = lseek(fd, 0, SEEK_CUR);
+}
+
+Status StreamWriter::Write(std::span<const uint8_t> data) {
+  DIGM_RETURN_IF_ERROR(WriteAll(fd_, data));
+  written_ += data.size();
+  constexpr uint64_t kWriteback = 8 << 20;
+  if (base_ >= 0 && written_ - started_ >= kWriteback) {
+    (void)sync_file_range(fd_, static_cast<off_t>(base_) + static_cast<off_t>(started_),
+                          static_cast<off_t>(written_ - started_), SYNC_FILE_RANGE_WRITE);
+    started_ = written_;
+  }
+  return Status::Ok();
+}
+
 Result<AtomicFile> AtomicFile::Create(const std::string& path, unsigned mode) {
   struct stat st;
   if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {

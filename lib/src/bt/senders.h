@@ -1,7 +1,7 @@
 // Who sent each piece of a download: the peers that took part in a piece
 // that passed its hash check, as libtorrent tells a peer plugin on its
 // network thread. A block_finished alert for every 16 KiB block told the
-// same, at the cost of a wake-up of the alert thread per block (two thirds
+// same, at the cost of a wake-up of the alert thread per block (over half
 // of a swarm download's thread switches). Only the BitTorrent translation
 // units include this.
 #pragma once

@@ -1,9 +1,6 @@
 #include "digm/fetcher.h"
 
 #include <curl/curl.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -158,15 +155,10 @@ class Writer {
 
  private:
   static constexpr size_t kQueue = 16;
-  static constexpr uint64_t kWriteback = 8 << 20;
 
   void Loop() {
     Sha256Hasher source;
-    struct stat st;
-    bool file = fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
-    off_t base = file ? lseek(fd_, 0, SEEK_CUR) : -1;
-    file = file && base >= 0;
-    uint64_t written = 0, started = 0;  // bytes written, and handed to writeback
+    StreamWriter out(fd_);
     for (;;) {
       std::pair<size_t, std::string> item;
       {
@@ -181,19 +173,8 @@ class Writer {
       auto plain = opener_.Open(
           item.first, std::span(reinterpret_cast<const uint8_t*>(stored.data()), stored.size()),
           /*hash_checked=*/true);
-      Status s = plain.ok() ? WriteAll(fd_, *plain).Context("writing the track") : plain.status();
-      if (plain.ok()) {
-        source.Update(*plain);
-        written += plain->size();
-      }
-      // The disk starts writing the track while the rest comes, so the
-      // fsync that commits it has only the last few MiB left to wait for
-      // (it was about a third of a fetch of 256 MiB from three local nodes).
-      if (s.ok() && file && written - started >= kWriteback) {
-        (void)sync_file_range(fd_, base + static_cast<off_t>(started),
-                              static_cast<off_t>(written - started), SYNC_FILE_RANGE_WRITE);
-        started = written;
-      }
+      Status s = plain.ok() ? out.Write(*plain).Context("writing the track") : plain.status();
+      if (plain.ok()) source.Update(*plain);
       if (!s.ok()) {
         std::lock_guard<std::mutex> lock(mu_);
         status_ = s;
@@ -485,8 +466,9 @@ class Fetch {
     if (!SwarmUsable()) return;
     size_t limit = o_.window;
     if (HttpUsable()) {
-      if (swarm_.swarm->Peers() == 0) return;
-      limit = Now() - swarm_.last_progress < kSwarmStall ? static_cast<size_t>(2 * o_.per_peer) : 1;
+      auto most = static_cast<size_t>(2 * o_.per_peer);
+      if (swarm_.asked >= most || swarm_.swarm->Peers() == 0) return;
+      limit = Now() - swarm_.last_progress < kSwarmStall ? most : 1;
     }
     size_t far = SwarmEnd(next_write);
     for (size_t i = far; i > next_write && swarm_.asked < limit; --i) {

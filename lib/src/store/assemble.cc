@@ -82,11 +82,12 @@ Status AssembleTrack(const Manifest& manifest, const ChunkStore& store, const Tr
                      int fd) {
   DIGM_ASSIGN_OR_RETURN(ChunkOpener opener, ChunkOpener::Create(manifest, key));
   Sha256Hasher source;
+  StreamWriter out(fd);
   for (uint64_t i = 0; i < manifest.chunks.size(); ++i) {
     DIGM_ASSIGN_OR_RETURN(Bytes stored, store.Get(manifest.chunks[i].hash));
     DIGM_ASSIGN_OR_RETURN(Bytes plain, opener.Open(i, stored));
     source.Update(plain);
-    DIGM_RETURN_IF_ERROR(WriteAll(fd, plain));
+    DIGM_RETURN_IF_ERROR(out.Write(plain));
   }
   if (source.Final() != manifest.source_sha256) {
     return Status::Integrity("the reassembled track does not match \"source.sha256\"");
