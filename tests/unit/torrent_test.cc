@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "digm/chunker.h"
@@ -187,6 +189,36 @@ TEST(TorrentArgument, BadLinksAndFilesAreBadInput) {
   EXPECT_EQ(ReadTorrentArgument(dir / "junk.torrent").status().code(), Code::kBadInput);
 }
 
+TEST(TorrentArgument, ALinkWithAnHttpsTrackerIsNoted) {
+  std::string link = "magnet:?xt=urn:btih:" + std::string(40, 'a');
+  EXPECT_FALSE(ReadTorrentArgument(link)->https_trackers);
+  EXPECT_FALSE(ReadTorrentArgument(link + "&tr=http://127.0.0.1:1/announce")->https_trackers);
+  EXPECT_FALSE(ReadTorrentArgument(link + "&tr=udp://127.0.0.1:1")->https_trackers);
+  EXPECT_TRUE(ReadTorrentArgument(link + "&tr=udp://127.0.0.1:1&tr=HTTPS://127.0.0.1:1/announce")
+                  ->https_trackers);
+}
+
+// A session that makes no TLS connection skips the CA certificates through
+// OpenSSL's environment variable, and leaves the variable as it found it.
+TEST(DhtSession, ASessionWithoutHttpsTrackersLeavesTheEnvironmentAsItWas) {
+  DhtOptions o;
+  o.dht = false;
+  o.bittorrent = true;
+  o.bt_listen = {"127.0.0.1:0"};
+  o.https_trackers = false;
+  const char* name = "SSL_CERT_FILE";
+  std::optional<std::string> before;
+  if (const char* v = std::getenv(name)) before = v;
+  setenv(name, "/etc/ssl/certs/some.pem", 1);
+  ASSERT_TRUE(Dht::Start(o).ok());
+  ASSERT_NE(std::getenv(name), nullptr);
+  EXPECT_STREQ(std::getenv(name), "/etc/ssl/certs/some.pem");
+  unsetenv(name);
+  ASSERT_TRUE(Dht::Start(o).ok());
+  EXPECT_EQ(std::getenv(name), nullptr);
+  if (before) setenv(name, before->c_str(), 1);
+}
+
 TEST_F(TorrentTest, ASwarmReadsTheTrackFromASessionSeedingChunkFiles) {
   TorrentLayout l = TrackLayout(manifest_, store_.get());
   auto t = MakeTrackTorrent(manifest_, l, {});
@@ -196,6 +228,7 @@ TEST_F(TorrentTest, ASwarmReadsTheTrackFromASessionSeedingChunkFiles) {
   o.bittorrent = true;
   o.bt_listen = {"127.0.0.1:0"};
   auto seeder = Dht::Start(o);
+  o.https_trackers = false;  // as digm-fetch's: the swarm needs no CA certificates
   auto leecher = Dht::Start(o);
   ASSERT_TRUE(seeder.ok() && leecher.ok());
   ASSERT_TRUE((*seeder)->Seed(t->bytes, l).ok());

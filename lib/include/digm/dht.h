@@ -47,6 +47,13 @@ struct DhtOptions {
   // libtorrent's tick, on which it connects peers and measures rates (its
   // own default is 500 ms). A download of seconds wants it short.
   int tick_ms = 100;
+  // Whether the session may make TLS connections of its own, to HTTPS
+  // trackers (web seeds are never its own). libtorrent loads the system's
+  // CA certificates when a session starts, about 40 ms of CPU that delay a
+  // fetch; false skips that, and an HTTPS tracker then fails validation.
+  // Set false only while no other thread of the process reads its
+  // environment: the load is skipped through it.
+  bool https_trackers = true;
 };
 
 // A download of one track's torrent from BitTorrent peers, asked for and read

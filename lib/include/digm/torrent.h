@@ -64,6 +64,7 @@ struct TorrentSource {
   std::vector<std::string> web_seeds;
   std::vector<std::string> nodes;  // web seeds of the form BASE/content/ROOT: BASE
   std::string root;                // the ROOT those name, when they agree
+  bool https_trackers = false;     // whether it names a tracker at an https: URL
 };
 
 // True for a magnet link or a file whose name ends in .torrent.

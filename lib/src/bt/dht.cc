@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -235,6 +236,29 @@ struct Storages {
     auto it = by_hash.find(h);
     return it == by_hash.end() ? nullptr : it->second;
   }
+};
+
+// Sets an environment variable for its lifetime, then puts back what was
+// there (or nothing).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
 };
 
 }  // namespace
@@ -525,7 +549,14 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   auto storages = std::make_shared<Storages>();
   params.disk_io_constructor = bt::DiskIoConstructor(
       [storages](const lt::storage_params& p) { return storages->Find(p.info_hash); });
-  auto impl = std::make_unique<Impl>(std::move(params), storages);
+  std::unique_ptr<Impl> impl;
+  {
+    // The session's own TLS context loads the CA file OpenSSL's environment
+    // variable names (SSL_CERT_FILE), once, while it starts.
+    std::optional<ScopedEnv> no_ca;
+    if (!o.https_trackers) no_ca.emplace(X509_get_default_cert_file_env(), "/dev/null");
+    impl = std::make_unique<Impl>(std::move(params), storages);
+  }
   impl->bittorrent = o.bittorrent;
   impl->state_file = o.state_file;
   impl->log = o.log;

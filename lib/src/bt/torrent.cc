@@ -1,6 +1,7 @@
 #include "digm/torrent.h"
 
 #include <algorithm>
+#include <cctype>
 #include <iterator>
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/bencode.hpp>
@@ -21,6 +22,12 @@ namespace digm {
 namespace {
 
 constexpr size_t kMaxTorrentBytes = 16 << 20;
+
+bool IsHttps(const std::string& url) {
+  return url.size() >= 6 && std::equal(url.begin(), url.begin() + 6, "https:", [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
 
 Result<TrackTorrent> Describe(std::vector<char> bytes) {
   lt::error_code ec;
@@ -138,6 +145,7 @@ Result<TorrentSource> ReadTorrentArgument(const std::string& arg) {
     src.btih = bt::Btih(p.info_hashes);
     src.btmh = bt::Btmh(p.info_hashes);
     src.web_seeds = p.url_seeds;
+    for (const auto& t : p.trackers) src.https_trackers |= IsHttps(t);
   } else {
     DIGM_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(arg));
     if (bytes.size() > kMaxTorrentBytes) return Status::BadInput("'" + arg + "' is too big");
@@ -150,6 +158,7 @@ Result<TorrentSource> ReadTorrentArgument(const std::string& arg) {
     src.btih = bt::Btih(ti.info_hashes());
     src.btmh = bt::Btmh(ti.info_hashes());
     for (const auto& w : ti.web_seeds()) src.web_seeds.push_back(w.url);
+    for (const auto& t : ti.trackers()) src.https_trackers |= IsHttps(t.url);
   }
   // A node's web seed names the track: BASE/content/ROOT.
   bool agree = true;

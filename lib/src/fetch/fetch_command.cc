@@ -52,7 +52,9 @@ Status AddDhtNodes(const FetchRequest& r, TrackArg& track, std::vector<std::stri
   auto start = Steady::now();
   std::unique_ptr<Dht> own;
   if (!session) {
-    DIGM_ASSIGN_OR_RETURN(own, Dht::Start(*r.dht));
+    DhtOptions o = *r.dht;
+    o.https_trackers = false;  // a lookup alone; the process has no threads yet
+    DIGM_ASSIGN_OR_RETURN(own, Dht::Start(o));
     session = own.get();
   }
   Dht* dht = session;
@@ -127,8 +129,9 @@ Result<TrackArg> NamedTrack(const FetchRequest& r, const TorrentSource* torrent)
 }
 
 // The process's one libtorrent session, for a torrent's swarm and, with
-// --dht, the lookup of nodes too. It listens on any free port.
-Result<std::unique_ptr<Dht>> SwarmSession(const FetchRequest& r) {
+// --dht, the lookup of nodes too. It listens on any free port. Started
+// before the fetch has threads of its own.
+Result<std::unique_ptr<Dht>> SwarmSession(const FetchRequest& r, const TorrentSource& torrent) {
   DhtOptions o;
   if (r.dht) {
     o = *r.dht;
@@ -138,6 +141,7 @@ Result<std::unique_ptr<Dht>> SwarmSession(const FetchRequest& r) {
   o.bittorrent = true;
   o.bt_listen = {"0.0.0.0:0", "127.0.0.1:0"};
   o.tick_ms = 20;  // the link's peers are connected on the first tick
+  o.https_trackers = torrent.https_trackers;
   return Dht::Start(o);
 }
 
@@ -213,7 +217,7 @@ Status FetchCommand(const FetchRequest& r) {
   DIGM_ASSIGN_OR_RETURN(TrackArg track, NamedTrack(r, torrent ? &*torrent : nullptr));
   std::unique_ptr<Dht> session;
   if (torrent) {
-    DIGM_ASSIGN_OR_RETURN(session, SwarmSession(r));
+    DIGM_ASSIGN_OR_RETURN(session, SwarmSession(r, *torrent));
   }
   DIGM_ASSIGN_OR_RETURN(Nodes nodes, GivenNodes(r, track, session.get(), SeedNodes(torrent)));
   DIGM_ASSIGN_OR_RETURN(RequestKeys keys, OpenRequestKeys(r));
