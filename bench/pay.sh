@@ -74,7 +74,11 @@ timed() {  # wall seconds of one fetch, its output checked
   cmp out.bin track.bin
   echo "$t"
 }
-free_fetch() { timed "$bin/digm-fetch" "$root" "${free_urls[@]}" --no-cache -q -o out.bin; }
+# Both sign a receipt (which names the nodes dropped): they differ only in paying.
+free_fetch() {
+  timed "$bin/digm-fetch" "$root" "${free_urls[@]}" --no-cache -q --wallet payer.wallet \
+    --receipt free.json -o out.bin
+}
 paid_fetch() {
   timed "$bin/digm-fetch" "$root" "${paid_urls[@]}" --no-cache -q --pay n1.channel \
     --pay n2.channel --pay n3.channel --wallet payer.wallet --receipt paid.json -o out.bin
