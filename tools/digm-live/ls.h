@@ -24,6 +24,8 @@ struct ListArgs {
   ListArgs() {
     dht.default_port = 0;  // any free port
     dht.read_only = true;  // a lookup, gone in seconds
+    // No TLS of its own, and started before the command has other threads.
+    dht.https_trackers = false;
   }
 };
 
