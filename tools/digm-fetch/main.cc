@@ -74,7 +74,8 @@ static int Run(int argc, char** argv) {
                "print the nodes found (one URL a line) and fetch nothing");
   app.add_option("-k,--key", r.key, "the track key file")->type_name("FILE");
   app.add_option("--wrapped", r.wrapped, "a digm.wrapped-key/1 for --wallet")->type_name("FILE");
-  app.add_option("--wallet", r.wallet, "your wallet: opens --wrapped, signs --receipt")
+  app.add_option("--wallet", r.wallet,
+                 "your wallet: opens --wrapped, signs --receipt and the vouchers of --pay")
       ->type_name("FILE");
   app.add_option("-o,--output", r.output, "write the track here, or - for stdout")
       ->type_name("FILE");
