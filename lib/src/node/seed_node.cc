@@ -451,6 +451,26 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
     log("fsck: " + DumpDocument(report.ToJson()));
   }
   DIGM_RETURN_IF_ERROR(WriteOutput(marker, std::to_string(getpid()) + "\n"));
+  // The libtorrent session starts before the node's first thread (the stream
+  // sweeper's), so it may skip loading the system's CA certificates: a
+  // node's torrents name no trackers, so the session never makes TLS
+  // connections of its own.
+  DhtOptions dht_options = o.dht_options;
+  std::unique_ptr<Dht> dht;
+  if (o.dht || o.bittorrent) {
+    DhtOptions& d = dht_options;
+    d.state_file = o.dht ? o.data_dir + "/dht.state" : "";
+    d.dht = o.dht;
+    d.bittorrent = o.bittorrent;
+    d.bt_listen = o.bt_listen;
+    d.https_trackers = false;
+    auto started = Dht::Start(d);
+    if (!started.ok()) {
+      unlink(marker.c_str());
+      return started.status();
+    }
+    dht = std::move(*started);
+  }
   std::unique_ptr<SeedApi> api;
   auto server = HttpServer::Bind(
       o.listen, [&api](const HttpRequest& r) { return api->Handle(r); }, o.limits,
@@ -491,19 +511,8 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
         o.price->asset.name + " per MB, " + std::to_string(o.price->credit) + " bytes of credit");
   }
   log("serving " + o.data_dir + " at " + o.url + " as " + api->node_id());
-  std::unique_ptr<Dht> dht;
-  if (o.dht || o.bittorrent) {
-    DhtOptions d = o.dht_options;
-    d.state_file = o.dht ? o.data_dir + "/dht.state" : "";
-    d.dht = o.dht;
-    d.bittorrent = o.bittorrent;
-    d.bt_listen = o.bt_listen;
-    auto started = Dht::Start(d);
-    if (!started.ok()) {
-      unlink(marker.c_str());
-      return started.status();
-    }
-    dht = std::move(*started);
+  if (dht) {
+    DhtOptions& d = dht_options;
     std::string from = d.bootstrap.empty() ? "the public routers" : "";
     if (dht->saved_nodes()) {
       from += (from.empty() ? "" : " and ") + std::to_string(dht->saved_nodes()) +
