@@ -18,7 +18,7 @@ echo "preparing a ${size_mb} MiB track on three nodes and three nginx servers...
 head -c $((size_mb << 20)) /dev/urandom > "$work/track.bin"
 digm-chunk "$work/track.bin" --store "$work/chunks" -q | digm-merkle seal > "$work/track.json"
 root=$(jq -r .root "$work/track.json")
-bt_port=$((30000 + RANDOM % 20000))
+bt_port=$(free_port)
 urls=()
 node_pids=()
 for i in 1 2 3; do
@@ -48,25 +48,27 @@ nodes_cpu() {
   for p in "${node_pids[@]}"; do ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
   awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
 }
-# best_time OUT CMD...: the best wall seconds of 3 runs of CMD, each checked
-# against the track, then the CPU seconds of that run: CMD's and the nodes'.
+# best_time VAR OUT CMD...: sets VAR to the best wall seconds of 3 runs of
+# CMD, each checked against the track, then the CPU seconds of that run:
+# CMD's and the nodes'. A run that does not write the track ends the bench.
 best_time() {
-  local best="" cpu="" out=$1 t c0 c1 used
-  shift
+  local -n result=$1
+  local best="" cpu="" out=$2 t c0 c1 used
+  shift 2
   for _ in 1 2 3; do
     rm -rf "$work/out" "$work/aria"
     sync
     c0=$(nodes_cpu)
-    /usr/bin/time -o "$work/time" -f '%e %U %S' "$@" > /dev/null 2>&1
+    /usr/bin/time -o "$work/time" -f '%e %U %S' "$@" > /dev/null 2> "$work/err" || true
     c1=$(nodes_cpu)
-    cmp "$out" "$work/track.bin"
+    cmp -s "$out" "$work/track.bin" || { echo "bench: '$*' did not write the track:"; cat "$work/err"; exit 1; } >&2
     read -r t used <<< "$(awk '{ printf "%s %.2f", $1, $2 + $3 }' "$work/time")"
     if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then
       best=$t
       cpu="$used $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')"
     fi
   done
-  echo "$best $cpu"
+  result="$best $cpu"
 }
 
 # aria2c in BitTorrent mode lingers about 2 s after the download completes
@@ -79,48 +81,58 @@ date +%s.%N > "$DIGM_BT_DONE"
 HOOK
 chmod +x "$work/done.sh"
 export DIGM_BT_DONE="$work/done.at"
-torrent_time() {  # best seconds to completion of 3 aria2c runs of a torrent; sets t_torrent_exit
+# torrent_time VAR TORRENT: sets VAR to the best seconds to completion of 3
+# aria2c runs of TORRENT, then the best to aria2c's exit.
+torrent_time() {
+  local -n result=$1
   local best="" exit_best="" t0 t e
+  shift
   for _ in 1 2 3; do
     rm -rf "$work/aria" "$DIGM_BT_DONE"
     sync
     t0=$(date +%s.%N)
     "${aria[@]}" --enable-dht=false --bt-enable-lpd=false --enable-peer-exchange=false --seed-time=0 \
-      --on-bt-download-complete="$work/done.sh" -d "$work/aria" "$1" > /dev/null 2>&1
+      --on-bt-download-complete="$work/done.sh" -d "$work/aria" "$1" > /dev/null 2>&1 || true
     e=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
-    cmp "$work/aria/track.bin" "$work/track.bin"
+    cmp -s "$work/aria/track.bin" "$work/track.bin" || { echo "bench: aria2c $1 did not write the track"; exit 1; } >&2
     t=$(awk -v a="$t0" -v b="$(cat "$DIGM_BT_DONE")" 'BEGIN { printf "%.2f", b - a }')
     if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$t; fi
     if [ -z "$exit_best" ] || awk -v a="$e" -v b="$exit_best" 'BEGIN { exit !(a < b) }'; then exit_best=$e; fi
   done
-  echo "$best $exit_best"
+  result="$best $exit_best"
 }
 
 aria=(aria2c -q -x3 -s3 -k1M --allow-overwrite=true --file-allocation=none)
 echo "downloading, best of 3 each..."
-read -r t_nginx _ <<< "$(best_time "$work/aria/track.bin" "${aria[@]}" -d "$work/aria" -o track.bin \
-  "${nginx_urls[@]}")"
-read -r t_torrent t_torrent_exit <<< "$(torrent_time "$work/web.torrent")"
-read -r t_http cpu_http nodes_http <<< "$(best_time "$work/out" digm-fetch "$root" \
-  --peer "${urls[0]}" --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out")"
-read -r t_http2 cpu_http2 nodes_http2 <<< "$(best_time "$work/out" digm-fetch "$root" \
-  --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out")"
+best_time r "$work/aria/track.bin" "${aria[@]}" -d "$work/aria" -o track.bin "${nginx_urls[@]}"
+read -r t_nginx _ <<< "$r"
+torrent_time r "$work/web.torrent"
+read -r t_torrent t_torrent_exit <<< "$r"
+best_time r "$work/out" digm-fetch "$root" --peer "${urls[0]}" --peer "${urls[1]}" --peer "${urls[2]}" \
+  --no-cache -q -o "$work/out"
+read -r t_http cpu_http nodes_http <<< "$r"
+best_time r "$work/out" digm-fetch "$root" --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q \
+  -o "$work/out"
+read -r t_http2 cpu_http2 nodes_http2 <<< "$r"
 # The same magnet link with a peer that refuses connections (port 1): the
 # cost of the BitTorrent session itself, with the HTTP nodes doing all the work.
-read -r t_idle cpu_idle nodes_idle <<< "$(best_time "$work/out" digm-fetch \
-  "$magnet&x.pe=127.0.0.1:1" --manifest "$work/track.json" \
-  --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out")"
-read -r t_mixed cpu_mixed nodes_mixed <<< "$(best_time "$work/out" digm-fetch \
-  "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" \
-  --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out")"
-read -r t_swarm cpu_swarm nodes_swarm <<< "$(best_time "$work/out" digm-fetch \
-  "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" --no-cache -q -o "$work/out")"
+best_time r "$work/out" digm-fetch "$magnet&x.pe=127.0.0.1:1" --manifest "$work/track.json" \
+  --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out"
+read -r t_idle cpu_idle nodes_idle <<< "$r"
+best_time r "$work/out" digm-fetch "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" \
+  --peer "${urls[1]}" --peer "${urls[2]}" --no-cache -q -o "$work/out"
+read -r t_mixed cpu_mixed nodes_mixed <<< "$r"
+best_time r "$work/out" digm-fetch "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" \
+  --no-cache -q -o "$work/out"
+read -r t_swarm cpu_swarm nodes_swarm <<< "$r"
 # What the swarm delivered in a mixed fetch.
 digm-pay wallet new -o "$work/l.wallet" > /dev/null
 digm-fetch "$magnet&x.pe=127.0.0.1:$bt_port" --manifest "$work/track.json" --peer "${urls[1]}" \
   --peer "${urls[2]}" --no-cache -q -o "$work/out" --wallet "$work/l.wallet" --receipt "$work/r.json"
 bt_share=$(jq '([.deliveries[] | select(.url | startswith("bt://")) | .bytes] | add // 0) * 100
   / ([.deliveries[].bytes] | add) | floor' "$work/r.json")
+# With no byte from the swarm it was not a mixed fetch, and its figure says nothing.
+[ "$bt_share" -gt 0 ] || { echo "bench: node 1's swarm delivered nothing in a mixed fetch:"; cat "$work/n1.log"; exit 1; } >&2
 rss=$(( $(awk '/VmHWM/ { print $2 }' "/proc/$seeder/status") / 1024 ))
 mbps() { awk -v s="$1" -v m="$size_mb" 'BEGIN { printf "%.0f", m / s }'; }
 

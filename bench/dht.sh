@@ -42,7 +42,8 @@ done
 : > "$work/first"; : > "$work/dht"; : > "$work/peer"; found2=0
 for _ in $(seq "$runs"); do
   rm -f "$work/out"
-  t=$(seconds digm-fetch "$root" --dht --dht-bootstrap "$boot" --no-cache -o "$work/out" 2> "$work/err")
+  t=$(seconds digm-fetch "$root" --dht --dht-bootstrap "$boot" --no-cache -o "$work/out" 2> "$work/err") ||
+    { echo "dht fetch failed"; cat "$work/err"; exit 1; }
   cmp -s "$work/out" "$work/track.bin" || { echo "dht fetch differs"; cat "$work/err"; exit 1; }
   echo "$t" >> "$work/dht"
   sed -n 's/.*(the first after \([0-9.]*\) s).*/\1/p' "$work/err" >> "$work/first"

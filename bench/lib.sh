@@ -25,12 +25,14 @@ verdict() {
   awk -v v="$1" -v t="$2" -v dir="${3:-ge}" 'BEGIN { ok = dir == "ge" ? v >= t : v <= t; print ok ? "ok" : "MISSED" }'
 }
 
-# seconds CMD...: wall time of one run, stdout discarded.
+# seconds CMD...: wall time of one run, stdout discarded. A run that fails
+# has no time: it ends the bench (the caller's assignment fails, under set -e).
 seconds() {
-  local t0 t1
+  local t0 t1 rc=0
   t0=$(date +%s.%N)
-  "$@" > /dev/null || true
+  "$@" > /dev/null || rc=$?
   t1=$(date +%s.%N)
+  [ "$rc" -eq 0 ] || { echo "bench: '$*' failed (exit $rc)" >&2; exit 1; }
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
 
@@ -44,7 +46,7 @@ start_nginx_mirrors() {
   ln -f "$1" "$work/www/track.bin" 2>/dev/null || cp "$1" "$work/www/track.bin"
   for i in 1 2 3; do
     mkdir -p "$work/ng$i/logs"
-    port=$((30000 + RANDOM % 20000 + i))
+    port=$(free_port)
     cat > "$work/ng$i/nginx.conf" <<CONF
 worker_processes 1;
 daemon off;

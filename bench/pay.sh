@@ -30,6 +30,7 @@ first=$(seconds "$bin/digm-pay" settle receipts/r-*.json --price-per-mb 0.001 --
 again=$(seconds "$bin/digm-pay" settle receipts/r-*.json --price-per-mb 0.001 --ledger ledger.db)
 "$bin/digm-pay" check --ledger ledger.db
 paid=$(sqlite3 ledger.db "SELECT count(*) FROM transfers t JOIN postings p ON p.id = t.posting WHERE p.kind = 'settle'")
+[ "$paid" -eq 30000 ] || { echo "bench: the receipts were settled as $paid transfers, not 30000" >&2; exit 1; }
 echo "settle 10,000 receipts ($paid transfers): ${first} s   target <= 10 s: $(verdict "$first" 10 le)"
 echo "settle them again (nothing to do):     ${again} s"
 
@@ -71,7 +72,7 @@ timed() {  # wall seconds of one fetch, its output checked
   local t
   rm -f out.bin
   t=$(seconds "$@")
-  cmp out.bin track.bin
+  cmp -s out.bin track.bin || { echo "bench: '$*' did not write the track" >&2; exit 1; }
   echo "$t"
 }
 # Both sign a receipt (which names the nodes dropped): they differ only in paying.

@@ -9,16 +9,6 @@ source "$(dirname "$0")/lib.sh" "$@"
 secs=${DIGM_BENCH_SECONDS:-10}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-free_port() {  # a port nothing listens on, from the kernel
-  "$bin/digm-seed" serve --help > /dev/null
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-  return 1
-}
-
 echo "preparing 200 chunks of 256 KiB in a node's store..."
 head -c $((200 * 262144)) /dev/urandom > "$work/track.bin"
 "$bin/digm-chunk" "$work/track.bin" --store "$work/chunks" -q > "$work/track.json"

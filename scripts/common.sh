@@ -13,6 +13,21 @@ wait_log() {
   return 1
 }
 
+# A port on 127.0.0.1 that is free for TCP and UDP now, chosen by the system
+# (for a server that cannot be given port 0 and tell which it got).
+free_port() {
+  python3 -c 'import socket
+for _ in range(50):
+    t, u = socket.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    t.bind(("127.0.0.1", 0))
+    try:
+        u.bind(("127.0.0.1", t.getsockname()[1]))
+    except OSError:
+        continue
+    print(t.getsockname()[1])
+    break'
+}
+
 # The URL that `digm-seed serve --listen HOST:0` logged to LOG (see wait_log).
 node_url() { wait_log "$1" 's/.* at \(http:[^ ]*\) as .*/\1/p' "${2:-}"; }
 

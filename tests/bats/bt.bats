@@ -220,3 +220,24 @@ start_btpeer() {  # start_btpeer READY MODE ARGS...
   run digm-seed fsck --data a
   [ "$status" -eq 0 ]
 }
+
+@test "a node whose BitTorrent port is taken exits 5 and says so; on port 0 it logs the port it got" {
+  local port bt
+  port=$(free_port)
+  # Another process holds the port for TCP alone (its UDP port is free).
+  python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+open(sys.argv[2], "w").close(); time.sleep(120)' "$port" held &
+  echo $! >> "$BATS_TEST_TMPDIR/pids"
+  eventually 10 test -e held
+  digm-seed init --data a > /dev/null
+  run --separate-stderr timeout 30 digm-seed serve --data a --listen 127.0.0.1:0 --bittorrent \
+    --bt-listen "127.0.0.1:$port"
+  [ "$status" -eq 5 ]
+  [[ "$stderr" == *"BitTorrent: cannot listen on 127.0.0.1:$port"*"in use"* ]]
+  [ ! -e a/serving.pid ]
+  start_node b --bittorrent --bt-listen 127.0.0.1:0
+  bt=$(wait_log b.log 's/.*bittorrent listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p')
+  [ "$bt" -gt 0 ]
+  python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2)' "$bt"
+}

@@ -119,9 +119,6 @@ start_liar() {  # start_liar UPSTREAM MODE SHARE [ARGS...]
 }
 
 # A TCP port of 127.0.0.1 free a moment ago.
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # Starts node NAME behind a lying proxy that is its public face: the node's
 # --url is the proxy's, so the proxy passes on the node's proof of identity

@@ -111,7 +111,10 @@ class Dht {
   ~Dht();  // saves the state (when a state file was given)
 
   std::string endpoint() const;  // "IP:PORT" it listens at
-  size_t saved_nodes() const;    // nodes read from the state file, tried first
+  // With BitTorrent: the "IP:PORT"s its TCP sockets listen at when it started
+  // (a port of 0 is the one the system chose).
+  std::vector<std::string> bt_endpoints() const;
+  size_t saved_nodes() const;  // nodes read from the state file, tried first
   size_t RoutingTableSize();
 
   void Announce(const Hash256& root, uint16_t http_port);

@@ -330,6 +330,9 @@ struct Dht::Impl {
   bool stop = false, listening = false;
   std::function<void(std::string_view)> log;  // libtorrent's DHT log lines, when set
   std::string listen_error, endpoint;
+  // BitTorrent's TCP sockets: where they listen, and why one could not.
+  std::vector<std::string> tcp_endpoints;
+  std::string tcp_error;
   std::map<lt::sha1_hash, std::set<lt::tcp::endpoint>> found;
   std::vector<std::pair<std::string, int>> bootstrap_nodes;  // only the loop thread touches these
   std::chrono::steady_clock::time_point next_rejoin =
@@ -421,11 +424,14 @@ struct Dht::Impl {
           auto& set = found[r->info_hash];
           for (const auto& e : r->peers()) set.insert(e);
         } else if (auto* l = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
+          std::string at = l->address.to_string() + ":" + std::to_string(l->port);
+          if (l->address.is_v6())
+            at = "[" + l->address.to_string() + "]:" + std::to_string(l->port);
           if (l->socket_type == lt::socket_type_t::utp) {  // the UDP socket, which the DHT uses
             listening = true;
-            endpoint = l->address.to_string() + ":" + std::to_string(l->port);
-            if (l->address.is_v6())
-              endpoint = "[" + l->address.to_string() + "]:" + std::to_string(l->port);
+            endpoint = at;
+          } else if (l->socket_type == lt::socket_type_t::tcp) {
+            tcp_endpoints.push_back(at);
           }
         } else if (!swarms.empty() && (lt::alert_cast<lt::piece_finished_alert>(a) ||
                                        lt::alert_cast<lt::peer_ban_alert>(a) ||
@@ -435,6 +441,8 @@ struct Dht::Impl {
           log(a->message());
         } else if (auto* f = lt::alert_cast<lt::listen_failed_alert>(a)) {
           if (f->socket_type == lt::socket_type_t::utp && !listening) listen_error = f->message();
+          if (f->socket_type == lt::socket_type_t::tcp && tcp_error.empty())
+            tcp_error = f->message();
         }
       }
       cv.notify_all();
@@ -486,6 +494,12 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   }
   lt::settings_pack& s = params.settings;
   s.set_str(lt::settings_pack::listen_interfaces, interfaces);
+  // A port that is taken is an error, as for --listen: libtorrent would
+  // otherwise try the next ten, then one the system picks, and the node
+  // would be found at none of the ports its operator opened or its magnet
+  // links name.
+  s.set_int(lt::settings_pack::max_retry_port_bind, 0);
+  s.set_bool(lt::settings_pack::listen_system_port_fallback, false);
   s.set_bool(lt::settings_pack::enable_dht, o.dht);
   s.set_bool(lt::settings_pack::enable_lsd, false);
   s.set_bool(lt::settings_pack::enable_upnp, o.port_mapping);
@@ -567,13 +581,28 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
   impl->thread = std::thread([raw] { raw->Loop(); });
   std::unique_ptr<Dht> dht(new Dht(std::move(impl)));
   std::unique_lock lock(raw->mu);
-  raw->cv.wait_for(lock, std::chrono::seconds(10),
-                   [raw] { return raw->listening || !raw->listen_error.empty(); });
+  // BitTorrent needs its TCP port as well as the UDP one (uTP and the DHT):
+  // a port another process holds for TCP alone would leave the node
+  // announcing a swarm that TCP clients cannot reach.
+  raw->cv.wait_for(lock, std::chrono::seconds(10), [raw, &o] {
+    bool tcp_done = !o.bittorrent || !raw->tcp_endpoints.empty();
+    return !raw->listen_error.empty() || (o.bittorrent && !raw->tcp_error.empty()) ||
+           (raw->listening && tcp_done);
+  });
+  if (o.bittorrent && !raw->tcp_error.empty()) {
+    std::string why = raw->tcp_error;
+    lock.unlock();
+    return Status::Network("BitTorrent: cannot listen on " + interfaces + ": " + why);
+  }
   if (!raw->listening) {
     std::string why = raw->listen_error.empty() ? "timed out" : raw->listen_error;
     lock.unlock();
     return Status::Network((o.dht ? "DHT: cannot listen on " : "BitTorrent: cannot listen on ") +
                            interfaces + ": " + why);
+  }
+  if (o.bittorrent && raw->tcp_endpoints.empty()) {
+    lock.unlock();
+    return Status::Network("BitTorrent: cannot listen on " + interfaces + ": timed out");
   }
   return dht;
 }
@@ -595,6 +624,11 @@ size_t Dht::saved_nodes() const { return impl_->saved_nodes; }
 std::string Dht::endpoint() const {
   std::lock_guard lock(impl_->mu);
   return impl_->endpoint;
+}
+
+std::vector<std::string> Dht::bt_endpoints() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->tcp_endpoints;
 }
 
 size_t Dht::RoutingTableSize() {

@@ -523,9 +523,9 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
           (from.empty() ? "" : " (joining through " + from + ")"));
     }
     if (o.bittorrent) {
-      std::string at = o.dht ? dht->endpoint() : "";
-      for (const auto& b : o.bt_listen) at += (at.empty() ? "" : ", ") + b;
-      log("bittorrent listening on " + (at.empty() ? "0.0.0.0:6881, 127.0.0.1:6881" : at));
+      std::string at;
+      for (const auto& b : dht->bt_endpoints()) at += (at.empty() ? "" : ", ") + b;
+      log("bittorrent listening on " + at);
     }
   }
   int sig;
