@@ -74,6 +74,11 @@ run_stream() {
   wait "$reader" || true
   # The first second after joining is the catch-up from the live edge.
   tail -n +$((rate / 32)) "$work/$tag.lat" > "$work/$tag.steady.lat"
+  # Latencies of nothing would read as 0 s, and pass.
+  [ -s "$work/$tag.steady.lat" ] || { echo "the listener heard nothing"; cat "$work/$tag.fetch.log"; exit 1; }
+  if [ -n "$with_load" ] && [ ! -s "$work/$tag.load.lat" ]; then
+    echo "the $listeners listeners heard nothing"; cat "$work/$tag.load.log"; exit 1
+  fi
 }
 
 echo "two nodes on 127.0.0.1; node 2 relays the streams of node 1"

@@ -28,7 +28,8 @@ measure() {  # measure NAME URL: median playing_ms of 5 warm loads, and the stag
     node "$play" "$target" --warm --seconds 0.2 --timeout 30 | jq -c '{p: .playing_ms, t: .digm.t}'
   done | jq -s 'sort_by(.p) | .[2]' > "$work/$name.json"
   local ms
-  ms=$(jq '.p | round' "$work/$name.json")
+  ms=$(jq '.p | round' "$work/$name.json" 2> /dev/null) || true
+  [[ "$ms" =~ ^[0-9]+$ ]] || { echo "bench: $name did not play in the page: $(cat "$work/$name.json")" >&2; exit 1; }
   echo "   $name: first audio after ${ms} ms (target <= 300: $(verdict "$ms" 300 le)); stages (ms): $(jq -c .t "$work/$name.json")"
 }
 
