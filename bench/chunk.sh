@@ -31,11 +31,13 @@ limit=$(awk -v s="$sha" -v a="$aes" 'BEGIN { print 1 / (1 / s + 1 / a) }')
 # whole input (source.sha256) besides each chunk's hash, so two hashes.
 limit2=$(awk -v s="$sha" -v a="$aes" 'BEGIN { print 1 / (2 / s + 1 / a) }')
 
-# Best of three: prints "seconds peak_rss_kib".
+# Best of three: prints "seconds peak_rss_kib"; a run that fails ends the
+# bench (called as r=$(measure ...), whose failure set -e sees).
 measure() {
   local best="" rss="" line
   for _ in 1 2 3; do
-    /usr/bin/time -o "$work/time" -f '%e %M' "$@" > /dev/null
+    /usr/bin/time -o "$work/time" -f '%e %M' "$@" > /dev/null ||
+      { echo "bench: '$*' failed" >&2; exit 1; }
     line=$(tail -n 1 "$work/time")
     if [ -z "$best" ] || awk -v a="${line% *}" -v b="$best" 'BEGIN { exit !(a < b) }'; then
       best=${line% *}
@@ -52,11 +54,15 @@ rate() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
 "$bin/digm-chunk" /dev/null --encrypt --key-out "$work/key" > /dev/null
 
 echo "running digm-chunk and ipfs-unixfs-importer, best of 3 each..."
-read -r t1 rss1 < <(measure "$bin/digm-chunk" "$work/input" --key "$work/key" --threads 1)
-read -r t2 rss2 < <(measure "$bin/digm-chunk" "$work/input" --key "$work/key" --threads 2)
-read -r ts _ < <(measure "$bin/digm-chunk" "$work/input" --key "$work/key" --threads 2 --store "$work/store")
+r=$(measure "$bin/digm-chunk" "$work/input" --key "$work/key" --threads 1)
+read -r t1 rss1 <<< "$r"
+r=$(measure "$bin/digm-chunk" "$work/input" --key "$work/key" --threads 2)
+read -r t2 rss2 <<< "$r"
+r=$(measure "$bin/digm-chunk" "$work/input" --key "$work/key" --threads 2 --store "$work/store")
+read -r ts _ <<< "$r"
 rm -rf "$work/store"
-read -r tipfs _ < <(measure node "$here/ipfs-import.mjs" "$work/input")
+r=$(measure node "$here/ipfs-import.mjs" "$work/input")
+read -r tipfs _ <<< "$r"
 # 4 GiB (by default) streamed through stdin: memory must not grow with input.
 head -c $((big_mb << 20)) /dev/zero \
   | /usr/bin/time -o "$work/time" -f '%M' "$bin/digm-chunk" - --key "$work/key" > /dev/null

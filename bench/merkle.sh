@@ -20,14 +20,17 @@ ls -lh "$work/m.json" | awk '{ print "manifest: " $5 }'
 best() {
   local b=""
   for _ in 1 2 3; do
-    /usr/bin/time -o "$work/time" -f '%e %M' "$@" > "$work/out"
+    /usr/bin/time -o "$work/time" -f '%e %M' "$@" > "$work/out" ||
+      { echo "bench: '$*' failed" >&2; exit 1; }
     read -r t rss < "$work/time"
     if [ -z "$b" ] || awk -v a="$t" -v b="$b" 'BEGIN { exit !(a < b) }'; then b=$t; fi
   done
   echo "$b $rss"
 }
-read -r troot rss < <(best "$bin/digm-merkle" root "$work/m.json")
-read -r tsum _ < <(best sha256sum "$work/m.json")
+r=$(best "$bin/digm-merkle" root "$work/m.json")
+read -r troot rss <<< "$r"
+r=$(best sha256sum "$work/m.json")
+read -r tsum _ <<< "$r"
 printf '\n%-52s %8s\n' "over $n chunks" seconds
 printf '%-52s %8s\n' "sha256sum of the manifest file (yardstick)" "$tsum"
 printf '%-52s %8s   (peak RSS %d MiB)\n' "digm-merkle root" "$troot" "$((rss / 1024))"
