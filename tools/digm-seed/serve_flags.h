@@ -77,8 +77,10 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
   serve->add_flag("--bittorrent", so.bittorrent,
                   "seed every complete track over BitTorrent, from the chunk store");
   serve
-      ->add_option("--bt-listen", so.bt_listen,
-                   "BitTorrent address (repeatable; default: the DHT's, or 0.0.0.0:6881)")
+      ->add_option(
+          "--bt-listen", so.bt_listen,
+          "BitTorrent address, TCP and UDP (repeatable; default: the DHT's, or 0.0.0.0:6881 "
+          "and 127.0.0.1:6881; a taken port exits 5; port 0: the system picks)")
       ->type_name("HOST:PORT");
 }
 
