@@ -430,8 +430,10 @@ struct Dht::Impl {
           if (l->socket_type == lt::socket_type_t::utp) {  // the UDP socket, which the DHT uses
             listening = true;
             endpoint = at;
-          } else if (l->socket_type == lt::socket_type_t::tcp) {
-            tcp_endpoints.push_back(at);
+          } else if (l->socket_type == lt::socket_type_t::tcp &&
+                     std::find(tcp_endpoints.begin(), tcp_endpoints.end(), at) ==
+                         tcp_endpoints.end()) {
+            tcp_endpoints.push_back(at);  // once each, however often the sockets reopen
           }
         } else if (!swarms.empty() && (lt::alert_cast<lt::piece_finished_alert>(a) ||
                                        lt::alert_cast<lt::peer_ban_alert>(a) ||
