@@ -118,8 +118,6 @@ start_liar() {  # start_liar UPSTREAM MODE SHARE [ARGS...]
   URL_liar=$(cat liar.url)
 }
 
-# A TCP port of 127.0.0.1 free a moment ago.
-
 # Starts node NAME behind a lying proxy that is its public face: the node's
 # --url is the proxy's, so the proxy passes on the node's proof of identity
 # and its lies are the node's. start_liar's MODE SHARE [ARGS...] follow NAME;

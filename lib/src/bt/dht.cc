@@ -424,9 +424,7 @@ struct Dht::Impl {
           auto& set = found[r->info_hash];
           for (const auto& e : r->peers()) set.insert(e);
         } else if (auto* l = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
-          std::string at = l->address.to_string() + ":" + std::to_string(l->port);
-          if (l->address.is_v6())
-            at = "[" + l->address.to_string() + "]:" + std::to_string(l->port);
+          std::string at = bt::EndpointText(lt::tcp::endpoint(l->address, l->port));
           if (l->socket_type == lt::socket_type_t::utp) {  // the UDP socket, which the DHT uses
             listening = true;
             endpoint = at;
@@ -591,21 +589,17 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     return !raw->listen_error.empty() || (o.bittorrent && !raw->tcp_error.empty()) ||
            (raw->listening && tcp_done);
   });
+  std::string why;
   if (o.bittorrent && !raw->tcp_error.empty()) {
-    std::string why = raw->tcp_error;
-    lock.unlock();
-    return Status::Network("BitTorrent: cannot listen on " + interfaces + ": " + why);
+    why = "BitTorrent: cannot listen on " + interfaces + ": " + raw->tcp_error;
+  } else if (!raw->listening) {
+    why = (o.dht ? "DHT: cannot listen on " : "BitTorrent: cannot listen on ") + interfaces + ": " +
+          (raw->listen_error.empty() ? "timed out" : raw->listen_error);
+  } else if (o.bittorrent && raw->tcp_endpoints.empty()) {
+    why = "BitTorrent: cannot listen on " + interfaces + ": timed out";
   }
-  if (!raw->listening) {
-    std::string why = raw->listen_error.empty() ? "timed out" : raw->listen_error;
-    lock.unlock();
-    return Status::Network((o.dht ? "DHT: cannot listen on " : "BitTorrent: cannot listen on ") +
-                           interfaces + ": " + why);
-  }
-  if (o.bittorrent && raw->tcp_endpoints.empty()) {
-    lock.unlock();
-    return Status::Network("BitTorrent: cannot listen on " + interfaces + ": timed out");
-  }
+  lock.unlock();
+  if (!why.empty()) return Status::Network(why);
   return dht;
 }
 
@@ -684,11 +678,7 @@ std::vector<std::string> Dht::FindPeers(const Hash256& root, std::chrono::millis
   if (first_after && first)
     *first_after = std::chrono::duration_cast<std::chrono::milliseconds>(*first - start);
   std::vector<std::string> urls;
-  for (const auto& e : impl_->found[ih]) {
-    std::string host = e.address().to_string();
-    if (e.address().is_v6()) host = "[" + host + "]";
-    urls.push_back("http://" + host + ":" + std::to_string(e.port()));
-  }
+  for (const auto& e : impl_->found[ih]) urls.push_back("http://" + bt::EndpointText(e));
   return urls;
 }
 

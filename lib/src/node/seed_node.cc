@@ -455,10 +455,9 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
   // sweeper's), so it may skip loading the system's CA certificates: a
   // node's torrents name no trackers, so the session never makes TLS
   // connections of its own.
-  DhtOptions dht_options = o.dht_options;
   std::unique_ptr<Dht> dht;
   if (o.dht || o.bittorrent) {
-    DhtOptions& d = dht_options;
+    DhtOptions d = o.dht_options;
     d.state_file = o.dht ? o.data_dir + "/dht.state" : "";
     d.dht = o.dht;
     d.bittorrent = o.bittorrent;
@@ -512,8 +511,7 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
   }
   log("serving " + o.data_dir + " at " + o.url + " as " + api->node_id());
   if (dht) {
-    DhtOptions& d = dht_options;
-    std::string from = d.bootstrap.empty() ? "the public routers" : "";
+    std::string from = o.dht_options.bootstrap.empty() ? "the public routers" : "";
     if (dht->saved_nodes()) {
       from += (from.empty() ? "" : " and ") + std::to_string(dht->saved_nodes()) +
               " nodes saved in dht.state";
