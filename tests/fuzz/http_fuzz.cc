@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <sstream>
@@ -49,11 +50,18 @@ struct Node {
   std::string channel_text, foreign_text;
 };
 
+// The node's folder, removed when the fuzzer exits (a crash leaves it, with
+// the input that made it).
+char node_dir[] = "/tmp/digm-fuzz-XXXXXX";
+
 Node& TheNode() {
   static Node* node = [] {
     auto* n = new Node;
-    char dir[] = "/tmp/digm-fuzz-XXXXXX";
-    std::string d = mkdtemp(dir);
+    std::string d = mkdtemp(node_dir);
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove_all(node_dir, ignored);
+    });
     n->store = std::move(digm::NodeStore::Open(d + "/node", true)).value();
     // One chunk, so content requests reach the priced node's charging.
     std::string_view chunk = "digm fuzz chunk\n";
