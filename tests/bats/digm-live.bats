@@ -4,7 +4,9 @@
 # lists it while it runs and not after; SIGTERM ends it cleanly, kill -9
 # leaves it to go stale; a publisher the node does not allow is refused; the
 # ended stream is sealed as a track every node stores (and a buyer of the
-# stream id opens); each lie a publisher or impostor tells is refused.
+# stream id opens); gc removes streams silent for a day (a killed publisher's
+# chunks go, a sealed stream's track stays); each lie a publisher or
+# impostor tells is refused.
 
 load helpers
 
@@ -73,6 +75,43 @@ teardown() {
   [ "$(digm-live ls --peer "$URL_n1" | jq -r .id)" = "$id2" ]
   sleep 3.5   # stale after 2 s; last_heard counts whole seconds
   [ -z "$(digm-live ls --peer "$URL_n1")" ]
+}
+
+@test "gc removes streams silent for a day and the chunks only they name; a sealed stream's track stays" {
+  start_node n1
+  publish_live "$URL_n1" -o set.json
+  sealed=$(stream_id)
+  wait "$(cat live.pid)"
+  root=$(jq -r .root set.json)
+  # Another set, whose publisher is killed: never sealed, no track holds its chunks.
+  sox -n -r 44100 -c 2 other.wav synth 4 sine 550 2>/dev/null
+  ffmpeg -v error -i other.wav -c:a libmp3lame -b:a 128k other.mp3
+  : > live.out
+  { ffmpeg -v error -re -i other.mp3 -c copy -f mp3 - \
+      | digm-live publish - --wallet "$FIX/dj.wallet" --node "$URL_n1" > live.out 2> live.err & } 2>/dev/null
+  echo $! > live.pid
+  killed=$(stream_id)
+  for _ in $(seq 100); do
+    [ "$(curl -sf "$URL_n1/streams/$killed/head" | jq -r '.size // 0')" -ge 2 ] && break
+    sleep 0.1
+  done
+  kill -KILL "$(cat live.pid)"
+  only=$(comm -23 <(sqlite3 n1/index.db "SELECT hash FROM stream_chunks WHERE id = '$killed'" | sort) \
+    <(jq -r '.chunks[].hash' set.json | sort))
+  [ -n "$only" ]
+  run -0 digm-seed gc --data n1
+  jq -e '.removed == [] and .streams == []' <<<"$output"
+  # A day later.
+  sqlite3 n1/index.db "UPDATE streams SET last_heard = last_heard - 86401"
+  run -0 digm-seed gc --data n1
+  jq -e --arg a "$sealed" --arg b "$killed" '.removed == [] and .streams == ([$a, $b] | sort)' <<<"$output"
+  for h in $only; do [ ! -e "n1/chunks/${h:0:2}/$h" ]; done
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL_n1/streams/$killed/0")" = 404 ]
+  ffmpeg -v error -i "$FIX/set.mp3" -c copy -f mp3 - > sent.mp3
+  digm-fetch "$root" --peer "$URL_n1" --no-cache -o got.mp3
+  cmp got.mp3 sent.mp3
+  run -0 digm-seed fsck --data n1
+  jq -e .clean <<<"$output"
 }
 
 @test "a node that does not allow the publisher refuses the stream; usage errors exit 2" {

@@ -270,7 +270,7 @@ TEST_F(SeedApiTest, OnlyAValidCurrentPinAuthorisesAndPinsAccumulatePerOwner) {
   EXPECT_EQ(store_->ListPins(now + 31 * 86400).size(), 0u);
   auto gone = store_->CollectGarbage(now + 31 * 86400);
   ASSERT_TRUE(gone.ok());
-  EXPECT_EQ(*gone, std::vector<std::string>{root_});
+  EXPECT_EQ(gone->tracks, std::vector<std::string>{root_});
   EXPECT_FALSE(store_->ChunkIsPinned(h));
 }
 

@@ -274,6 +274,16 @@ class StreamStoreTest : public StreamTest {
     return MakeTreeHead(stream_.id, i + 1, MerkleRoot(hashes), 1767225600 + i, ended, by);
   }
 
+  // A sealed track of chunk 0 alone.
+  Manifest SealedOfChunk0() {
+    Manifest m;
+    uint64_t size = Part(0).size();
+    m.chunks.push_back(ChunkRef{.hash = Sha256(Part(0)), .size = size, .plain = size});
+    m.size = size;
+    m.stream = stream_.id;
+    return m;
+  }
+
   testing::TempDir dir_;
   int64_t now_ = 1767225600;
   Clock clock_ = [this] { return now_; };
@@ -305,6 +315,40 @@ TEST_F(StreamStoreTest, ChunksAndHeadsGrowTheLogAndTheDirectoryListsTheStream) {
   ASSERT_TRUE(streams_->End(id_, HeadAfter(4, dj_, true)).ok());
   EXPECT_TRUE(streams_->ListLive(now_ - 120).empty());
   EXPECT_TRUE(streams_->Row(id_)->ended);
+}
+
+TEST_F(StreamStoreTest, GcRemovesAStreamUnheardForADayAndKeepsChunksATrackUses) {
+  for (uint32_t i = 0; i < 3; ++i)
+    ASSERT_TRUE(streams_->Append(id_, i, Part(i), HeadAfter(i, dj_)).ok());
+  // A track that holds chunk 0 too (as a sealed stream's track does).
+  Manifest m = SealedOfChunk0();
+  ASSERT_TRUE(node_->AddTrack(m).ok());
+  auto file = [&](uint32_t i) { return node_->chunks().PathFor(Sha256(Part(i))); };
+  // Silent for less than a day: kept, and a removed track leaves its chunks.
+  auto g = node_->CollectGarbage(now_ + kStreamKeepSeconds - 1);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_TRUE(g->streams.empty());
+  // A day: gone with the chunks only it named; the track's stays.
+  g = node_->CollectGarbage(now_ + kStreamKeepSeconds + 1);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ(g->streams, std::vector<std::string>{id_});
+  EXPECT_FALSE(streams_->Row(id_));
+  EXPECT_TRUE(node_->HasChunk(HexEncode(Sha256(Part(0)))));
+  EXPECT_TRUE(std::filesystem::exists(file(0)));
+  for (uint32_t i : {1u, 2u}) {
+    EXPECT_FALSE(node_->HasChunk(HexEncode(Sha256(Part(i)))));
+    EXPECT_FALSE(std::filesystem::exists(file(i)));
+  }
+  EXPECT_TRUE(node_->Fsck(false)->clean());
+}
+
+TEST_F(StreamStoreTest, RemovingATrackKeepsTheChunksALiveStreamNames) {
+  ASSERT_TRUE(streams_->Append(id_, 0, Part(0), HeadAfter(0, dj_)).ok());
+  Manifest m = SealedOfChunk0();
+  ASSERT_TRUE(node_->AddTrack(m).ok());
+  ASSERT_TRUE(node_->RemoveTrack(HexEncode(m.ComputeRoot())).ok());
+  EXPECT_TRUE(node_->HasChunk(HexEncode(Sha256(Part(0)))));
+  EXPECT_TRUE(std::filesystem::exists(node_->chunks().PathFor(Sha256(Part(0)))));
 }
 
 TEST_F(StreamStoreTest, EveryLieIsRefusedAndNothingOfItIsKept) {

@@ -123,7 +123,9 @@ int main(int argc, char** argv) {
   torrent->add_flag("--v1", v1, "a BitTorrent v1 torrent (BEP 3), for clients without BEP 52");
   auto* vouchers =
       with_data("vouchers", "print each channel's best voucher, for digm-pay (NDJSON)");
-  auto* gc = with_data("gc", "remove tracks whose pins all expired, and their chunks (JSON)");
+  auto* gc = with_data(
+      "gc",
+      "remove tracks whose pins all expired, streams silent for a day, and their chunks (JSON)");
   if (int rc = cli::Parse(app, argc, argv); rc >= 0) return rc;
 
   so.data_dir = data;

@@ -54,6 +54,10 @@ struct FsckReport {
   Json ToJson() const;
 };
 
+// How long `gc` keeps a live stream no publisher or relay has been heard
+// from: a day (SPEC §9 says when a stream is stale, not when it may go).
+inline constexpr int64_t kStreamKeepSeconds = 24 * 3600;
+
 class NodeStore {
  public:
   // Opens DATA (creating it, its chunk folder and index when `create`).
@@ -72,7 +76,7 @@ class NodeStore {
   std::optional<std::string> ManifestText(const std::string& root);
   std::optional<Manifest> GetManifest(const std::string& root);
   std::vector<TrackRow> ListTracks();
-  // Removes the track, its pin, and chunks no other track uses.
+  // Removes the track, its pin, and chunks no other track or stream uses.
   Status RemoveTrack(const std::string& root);
 
   // Stores a chunk after checking SHA-256(data) == hash (Integrity otherwise).
@@ -96,9 +100,15 @@ class NodeStore {
   };
   // The pins still live at `now`, by root then owner.
   std::vector<PinRow> ListPins(int64_t now);
+  // What CollectGarbage removed: track roots and stream ids.
+  struct Garbage {
+    std::vector<std::string> tracks, streams;
+  };
   // Removes every track whose pins have all expired by `now` (imported,
-  // never-pinned tracks stay) and the chunks only they used; their roots.
-  Result<std::vector<std::string>> CollectGarbage(int64_t now);
+  // never-pinned tracks stay), every live stream not heard from for
+  // kStreamKeepSeconds (ended or not: an ended one lives on as its sealed
+  // track), and the chunks only they used.
+  Result<Garbage> CollectGarbage(int64_t now);
 
   void UpsertPeer(const PeerRow& peer);
   // Peers seen since `seen_since`: all by node id, or with `limit` the most
@@ -119,6 +129,7 @@ class NodeStore {
  private:
   NodeStore(std::string data_dir, ChunkStore chunks, std::unique_ptr<SQLite::Database> db,
             Clock clock);
+  Result<std::vector<std::string>> RemoveStreams(int64_t heard_before);
   std::string data_dir_;
   ChunkStore chunks_;
   std::mutex mu_;

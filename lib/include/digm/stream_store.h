@@ -33,7 +33,8 @@ struct LiveStreamRow {
 
 class StreamStore {
  public:
-  // Opens the streams of the node whose store is `node` (its index.db).
+  // Opens the streams of the node whose store is `node` (its index.db, whose
+  // tables NodeStore::Open makes; its CollectGarbage removes old streams).
   static Result<std::unique_ptr<StreamStore>> Open(NodeStore& node, Clock clock = UnixNow);
   ~StreamStore();
 

@@ -595,7 +595,7 @@ Result<Json> PublishTrack(const std::string& manifest_path, const std::string& f
 Result<Json> CollectGarbage(const std::string& data_dir, int64_t now) {
   DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(data_dir, false));
   DIGM_ASSIGN_OR_RETURN(auto removed, store->CollectGarbage(now));
-  return Json{{"schema", "digm.gc/1"}, {"removed", removed}};
+  return Json{{"schema", "digm.gc/1"}, {"removed", removed.tracks}, {"streams", removed.streams}};
 }
 
 Result<Json> PeerList(const std::string& data_dir, int64_t now) {

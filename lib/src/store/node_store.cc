@@ -33,6 +33,14 @@ CREATE TABLE IF NOT EXISTS pins(
 CREATE TABLE IF NOT EXISTS peers(
   node_id TEXT PRIMARY KEY, url TEXT NOT NULL, record TEXT NOT NULL, roots TEXT NOT NULL,
   seen INTEGER NOT NULL, host TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS streams(
+  id TEXT PRIMARY KEY, doc TEXT NOT NULL, title TEXT NOT NULL, artist TEXT NOT NULL,
+  head TEXT, size INTEGER NOT NULL DEFAULT 0, last_heard INTEGER NOT NULL,
+  ended INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS streams_by_heard ON streams(ended, last_heard);
+CREATE TABLE IF NOT EXISTS stream_chunks(
+  id TEXT NOT NULL, idx INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(id, idx));
+CREATE INDEX IF NOT EXISTS stream_chunks_by_hash ON stream_chunks(hash);
 )sql";
 
 constexpr std::string_view kDb = "index";  // how errors name this file
@@ -71,6 +79,23 @@ void MigratePins(SQLite::Database& db) {
   }
   db.exec("DROP TABLE pins_v1");
   tx.commit();
+}
+
+// In a transaction: the index stops naming the chunks `hashes`. Throws.
+void ForgetChunks(SQLite::Database& db, const std::vector<std::string>& hashes) {
+  SQLite::Statement dc(db, "DELETE FROM chunks WHERE hash=?");
+  for (const auto& h : hashes) {
+    dc.bind(1, h);
+    dc.exec();
+    dc.reset();
+  }
+}
+
+// Files go after the index stops naming them (ForgetChunks, committed).
+void UnlinkChunks(const ChunkStore& chunks, const std::vector<std::string>& hashes) {
+  for (const auto& h : hashes) {
+    if (auto hash = HexDecodeArray<32>(h); hash.ok()) unlink(chunks.PathFor(*hash).c_str());
+  }
 }
 
 }  // namespace
@@ -219,8 +244,9 @@ Status NodeStore::RemoveTrack(const std::string& root) {
       SQLite::Statement exists = sql::Query(*db_, "SELECT 1 FROM tracks WHERE root=?", root);
       if (!exists.executeStep()) return Status::BadInput("no track " + root + " on this node");
       SQLite::Statement q = sql::Query(*db_, R"sql(
-        SELECT DISTINCT hash FROM track_chunks WHERE root=?1 AND hash NOT IN
-          (SELECT hash FROM track_chunks WHERE root != ?1))sql",
+        SELECT DISTINCT hash FROM track_chunks t WHERE root=?1
+          AND NOT EXISTS(SELECT 1 FROM track_chunks o WHERE o.hash = t.hash AND o.root != ?1)
+          AND NOT EXISTS(SELECT 1 FROM stream_chunks s WHERE s.hash = t.hash))sql",
                                        root);
       while (q.executeStep()) unused.push_back(q.getColumn(0).getString());
       for (const char* text :
@@ -228,21 +254,13 @@ Status NodeStore::RemoveTrack(const std::string& root) {
             "DELETE FROM pins WHERE root=?"}) {
         sql::Run(*db_, text, root);
       }
-      SQLite::Statement dc(*db_, "DELETE FROM chunks WHERE hash=?");
-      for (const auto& h : unused) {
-        dc.bind(1, h);
-        dc.exec();
-        dc.reset();
-      }
+      ForgetChunks(*db_, unused);
       tx.commit();
     } catch (const std::exception& e) {
       return sql::Error(kDb, e);
     }
   }
-  // Files go after the index stops naming them.
-  for (const auto& h : unused) {
-    if (auto hash = HexDecodeArray<32>(h); hash.ok()) unlink(chunks_.PathFor(*hash).c_str());
-  }
+  UnlinkChunks(chunks_, unused);
   return Status::Ok();
 }
 
@@ -320,8 +338,8 @@ std::vector<NodeStore::PinRow> NodeStore::ListPins(int64_t now) {
       now);
 }
 
-Result<std::vector<std::string>> NodeStore::CollectGarbage(int64_t now) {
-  std::vector<std::string> expired;
+Result<NodeStore::Garbage> NodeStore::CollectGarbage(int64_t now) {
+  Garbage g;
   {
     std::lock_guard<std::mutex> lock(mu_);
     try {
@@ -330,13 +348,46 @@ Result<std::vector<std::string>> NodeStore::CollectGarbage(int64_t now) {
           AND NOT EXISTS(SELECT 1 FROM pins p WHERE p.root = t.root AND p.expires > ?)
         ORDER BY t.root)sql",
                                        now);
-      while (q.executeStep()) expired.push_back(q.getColumn(0).getString());
+      while (q.executeStep()) g.tracks.push_back(q.getColumn(0).getString());
     } catch (const std::exception& e) {
       return sql::Error(kDb, e);
     }
   }
-  for (const auto& root : expired) DIGM_RETURN_IF_ERROR(RemoveTrack(root));
-  return expired;
+  for (const auto& root : g.tracks) DIGM_RETURN_IF_ERROR(RemoveTrack(root));
+  DIGM_ASSIGN_OR_RETURN(g.streams, RemoveStreams(now - kStreamKeepSeconds));
+  return g;
+}
+
+// The streams last heard before `heard_before`, with the chunks that no
+// track and no other stream names; their ids.
+Result<std::vector<std::string>> NodeStore::RemoveStreams(int64_t heard_before) {
+  std::vector<std::string> ids, unused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    try {
+      SQLite::Transaction tx(*db_);
+      SQLite::Statement q =
+          sql::Query(*db_, "SELECT id FROM streams WHERE last_heard < ? ORDER BY id", heard_before);
+      while (q.executeStep()) ids.push_back(q.getColumn(0).getString());
+      SQLite::Statement chunks(*db_, R"sql(
+        SELECT DISTINCT hash FROM stream_chunks s WHERE id = ?1
+          AND NOT EXISTS(SELECT 1 FROM stream_chunks o WHERE o.hash = s.hash AND o.id != ?1)
+          AND NOT EXISTS(SELECT 1 FROM track_chunks t WHERE t.hash = s.hash))sql");
+      for (const auto& id : ids) {
+        chunks.bind(1, id);
+        while (chunks.executeStep()) unused.push_back(chunks.getColumn(0).getString());
+        chunks.reset();
+        sql::Run(*db_, "DELETE FROM stream_chunks WHERE id = ?", id);
+        sql::Run(*db_, "DELETE FROM streams WHERE id = ?", id);
+      }
+      ForgetChunks(*db_, unused);
+      tx.commit();
+    } catch (const std::exception& e) {
+      return sql::Error(kDb, e);
+    }
+  }
+  UnlinkChunks(chunks_, unused);
+  return ids;
 }
 
 void NodeStore::UpsertPeer(const PeerRow& p) {

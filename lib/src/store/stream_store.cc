@@ -6,16 +6,6 @@
 namespace digm {
 namespace {
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS streams(
-  id TEXT PRIMARY KEY, doc TEXT NOT NULL, title TEXT NOT NULL, artist TEXT NOT NULL,
-  head TEXT, size INTEGER NOT NULL DEFAULT 0, last_heard INTEGER NOT NULL,
-  ended INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS streams_by_heard ON streams(ended, last_heard);
-CREATE TABLE IF NOT EXISTS stream_chunks(
-  id TEXT NOT NULL, idx INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(id, idx));
-)sql";
-
 constexpr std::string_view kDb = "index";
 
 Status NoStream(const std::string& id) {
@@ -58,7 +48,7 @@ StreamStore::~StreamStore() = default;
 Result<std::unique_ptr<StreamStore>> StreamStore::Open(NodeStore& node, Clock clock) {
   return sql::Try(kDb, [&] {
     return std::unique_ptr<StreamStore>(new StreamStore(
-        node, sql::Open(node.data_dir() + "/index.db", false, 10000, kSchema), std::move(clock)));
+        node, sql::Open(node.data_dir() + "/index.db", false, 10000, ""), std::move(clock)));
   });
 }
 
