@@ -340,6 +340,17 @@ TEST_F(StreamStoreTest, GcRemovesAStreamUnheardForADayAndKeepsChunksATrackUses) 
     EXPECT_FALSE(std::filesystem::exists(file(i)));
   }
   EXPECT_TRUE(node_->Fsck(false)->clean());
+  // Its publisher back under the same id, the log still held in memory: a
+  // heartbeat or a chunk is refused, nothing of it kept, until the stream is
+  // announced anew (and then it starts over).
+  EXPECT_EQ(streams_->Heartbeat(id_, HeadAfter(2, dj_)).code(), Code::kBadInput);
+  ASSERT_TRUE(streams_->Announce(stream_).ok());
+  ASSERT_TRUE(streams_->Append(id_, 0, Part(0), HeadAfter(0, dj_)).ok());
+  now_ += 2 * kStreamKeepSeconds;
+  ASSERT_EQ(node_->CollectGarbage(now_ + 1)->streams, std::vector<std::string>{id_});
+  EXPECT_EQ(streams_->Append(id_, 1, Part(1), HeadAfter(1, dj_)).code(), Code::kBadInput);
+  EXPECT_FALSE(node_->HasChunk(HexEncode(Sha256(Part(1)))));
+  EXPECT_TRUE(streams_->ChunkHashes(id_).empty());
 }
 
 TEST_F(StreamStoreTest, RemovingATrackKeepsTheChunksALiveStreamNames) {

@@ -91,6 +91,7 @@ class StreamStore {
   Status Commit(const std::string& id, uint64_t first, std::span<const Hash256> hashes,
                 const TreeHead& head, const std::function<Status()>& keep_chunks);
   Status Accept(const std::string& id, const TreeHead& head, bool ending);
+  Status Forget(const std::string& id);
 
   NodeStore& node_;
   std::mutex mu_;
