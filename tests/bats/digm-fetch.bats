@@ -45,6 +45,10 @@ root() { jq -r .root "$FIX/$1.json"; }
   [[ "$stderr" == *"--receipt needs --wallet"* ]]
   run --separate-stderr -2 digm-fetch -o x
   [[ "$stderr" == *"error: TRACK is required"* ]]
+  # A root one digit short reads as a file name: said before any node is asked.
+  run --separate-stderr -3 digm-fetch "$(root mp3 | cut -c2-)" -o x
+  [[ "$stderr" == *"no such file"*"hint: TRACK is a track root or stream id (64 hex digits)"* ]]
+  [ ! -e x ]
   run --separate-stderr -2 digm-fetch "$(root mp3)" --peer http://127.0.0.1:1 --timeout -1 -o x
   run -0 digm-fetch -V
   [[ "$output" == "digm-fetch "* ]]

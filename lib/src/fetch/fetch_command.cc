@@ -25,7 +25,16 @@ class TrackArg {
   bool is_root() const { return is_root_; }
   const std::string& text() const { return track_; }
   const Result<Manifest>& manifest() {
-    if (!manifest_) manifest_ = ReadManifest(track_, false);
+    if (!manifest_) {
+      manifest_ = ReadManifest(track_, false);
+      struct stat st;
+      if (!manifest_->ok() && stat(track_.c_str(), &st) != 0) {
+        // A mistyped root reads as a file name.
+        manifest_ = Result<Manifest>(manifest_->status().WithHint(
+            "TRACK is a track root or stream id (64 hex digits), a manifest file, a magnet: "
+            "link or a .torrent file"));
+      }
+    }
     return *manifest_;
   }
   // The root the DHT knows the track by: given, or its manifest's.
@@ -215,6 +224,7 @@ Status FetchCommand(const FetchRequest& r) {
   DIGM_RETURN_IF_ERROR(CheckKeyFlags(r));
   DIGM_ASSIGN_OR_RETURN(auto torrent, TorrentOf(r));
   DIGM_ASSIGN_OR_RETURN(TrackArg track, NamedTrack(r, torrent ? &*torrent : nullptr));
+  if (!track.is_root()) DIGM_RETURN_IF_ERROR(track.manifest().status());  // before any node
   std::unique_ptr<Dht> session;
   if (torrent) {
     DIGM_ASSIGN_OR_RETURN(session, SwarmSession(r, *torrent));
