@@ -92,6 +92,15 @@ Node& TheNode() {
   return *node;
 }
 
+// The number of the digits at `at` (moved past them), short of 2^40.
+uint64_t Digits(const std::string& s, size_t& at) {
+  uint64_t n = 0;
+  for (; at < s.size() && isdigit(static_cast<unsigned char>(s[at])) && n < (uint64_t{1} << 40);
+       ++at)
+    n = n * 10 + static_cast<uint64_t>(s[at] - '0');
+  return n;
+}
+
 // A header value with its stand-ins replaced (see the top of the file).
 // Leading blanks are dropped, as an HTTP parser does.
 std::string Expand(const Node& node, const std::string& raw) {
@@ -114,17 +123,9 @@ std::string Expand(const Node& node, const std::string& raw) {
       ++i;
     } else if (what == 'V') {
       size_t end = i + 2;
-      int64_t amount = 0;
-      uint64_t seq = 0;
-      for (; end < value.size() && isdigit(static_cast<unsigned char>(value[end])) &&
-             amount < (int64_t{1} << 40);
-           ++end)
-        amount = amount * 10 + (value[end] - '0');
+      auto amount = static_cast<int64_t>(Digits(value, end));
       if (end < value.size() && value[end] == ',') ++end;
-      for (; end < value.size() && isdigit(static_cast<unsigned char>(value[end])) &&
-             seq < (uint64_t{1} << 40);
-           ++end)
-        seq = seq * 10 + static_cast<uint64_t>(value[end] - '0');
+      uint64_t seq = Digits(value, end);
       out += digm::DumpDocument(digm::MakeVoucher(node.payer, node.channel, amount, seq, "", 0));
       i = end - 1;
     } else {

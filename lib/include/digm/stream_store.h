@@ -88,10 +88,13 @@ class StreamStore {
   StreamStore(NodeStore& node, std::unique_ptr<SQLite::Database> db, Clock clock);
   // The log of `id`, rebuilt from the index on first use. REQUIRES: mu_ held.
   Result<StreamLog*> LogOf(const std::string& id);
+  // LogOf for an append or a head: the stream must still be in the index
+  // (gc may have removed it, unheard for a day, while its log was held here;
+  // it is then forgotten, unknown until announced anew). REQUIRES: mu_ held.
+  Result<StreamLog*> LogToExtend(const std::string& id);
   Status Commit(const std::string& id, uint64_t first, std::span<const Hash256> hashes,
                 const TreeHead& head, const std::function<Status()>& keep_chunks);
   Status Accept(const std::string& id, const TreeHead& head, bool ending);
-  Status Forget(const std::string& id);
 
   NodeStore& node_;
   std::mutex mu_;

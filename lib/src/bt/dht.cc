@@ -589,17 +589,17 @@ Result<std::unique_ptr<Dht>> Dht::Start(const DhtOptions& o) {
     return !raw->listen_error.empty() || (o.bittorrent && !raw->tcp_error.empty()) ||
            (raw->listening && tcp_done);
   });
-  std::string why;
+  std::string who = "BitTorrent", why;
   if (o.bittorrent && !raw->tcp_error.empty()) {
-    why = "BitTorrent: cannot listen on " + interfaces + ": " + raw->tcp_error;
+    why = raw->tcp_error;
   } else if (!raw->listening) {
-    why = (o.dht ? "DHT: cannot listen on " : "BitTorrent: cannot listen on ") + interfaces + ": " +
-          (raw->listen_error.empty() ? "timed out" : raw->listen_error);
+    if (o.dht) who = "DHT";  // the UDP socket, which the DHT listens on
+    why = raw->listen_error.empty() ? "timed out" : raw->listen_error;
   } else if (o.bittorrent && raw->tcp_endpoints.empty()) {
-    why = "BitTorrent: cannot listen on " + interfaces + ": timed out";
+    why = "timed out";
   }
   lock.unlock();
-  if (!why.empty()) return Status::Network(why);
+  if (!why.empty()) return Status::Network(who + ": cannot listen on " + interfaces + ": " + why);
   return dht;
 }
 

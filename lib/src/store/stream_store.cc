@@ -97,6 +97,17 @@ Result<StreamLog*> StreamStore::LogOf(const std::string& id) {
   return &logs_.emplace(id, std::move(log)).first->second;
 }
 
+Result<StreamLog*> StreamStore::LogToExtend(const std::string& id) {
+  DIGM_ASSIGN_OR_RETURN(StreamLog * log, LogOf(id));
+  DIGM_ASSIGN_OR_RETURN(
+      bool held, sql::Try(kDb, [&] {
+        return sql::Query(*db_, "SELECT 1 FROM streams WHERE id = ?", id).executeStep();
+      }));
+  if (held) return log;
+  logs_.erase(id);
+  return NoStream(id);
+}
+
 Result<TreeHead> StreamStore::ReadHead(const std::string& id, const Json& doc) {
   auto stream = Get(id);
   if (!stream) return NoStream(id);
@@ -133,13 +144,8 @@ Status StreamStore::Append(const std::string& id, uint64_t first, std::span<cons
 Status StreamStore::Commit(const std::string& id, uint64_t first, std::span<const Hash256> hashes,
                            const TreeHead& head, const std::function<Status()>& keep_chunks) {
   std::lock_guard<std::mutex> lock(mu_);
-  DIGM_ASSIGN_OR_RETURN(StreamLog * log, LogOf(id));
+  DIGM_ASSIGN_OR_RETURN(StreamLog * log, LogToExtend(id));
   if (HexEncode(head.stream) != id) return Status::Integrity("the tree head is of another stream");
-  DIGM_ASSIGN_OR_RETURN(
-      bool held, sql::Try(kDb, [&] {
-        return sql::Query(*db_, "SELECT 1 FROM streams WHERE id = ?", id).executeStep();
-      }));
-  if (!held) return Forget(id);
   if (first != log->size()) {
     return Status::BadInput("expected chunk " + std::to_string(log->size()) + " of stream " + id +
                             ", not " + std::to_string(first));
@@ -167,7 +173,7 @@ Status StreamStore::Commit(const std::string& id, uint64_t first, std::span<cons
 
 Status StreamStore::Accept(const std::string& id, const TreeHead& head, bool ending) {
   std::lock_guard<std::mutex> lock(mu_);
-  DIGM_ASSIGN_OR_RETURN(StreamLog * log, LogOf(id));
+  DIGM_ASSIGN_OR_RETURN(StreamLog * log, LogToExtend(id));
   if (HexEncode(head.stream) != id) return Status::Integrity("the tree head is of another stream");
   if (ending && !head.ended) return Status::BadInput("the final head must say \"ended\": true");
   StreamLog before = *log;
@@ -176,16 +182,8 @@ Status StreamStore::Accept(const std::string& id, const TreeHead& head, bool end
     return sql::Run(*db_, "UPDATE streams SET head = ?, last_heard = ?, ended = ? WHERE id = ?",
                     DumpDocument(head.doc), clock_(), head.ended ? 1 : 0, id);
   });
-  if (kept.ok() && *kept == 0) return Forget(id);
   if (!kept.ok()) *log = std::move(before);
   return kept.status();
-}
-
-// Under mu_: gc removed the stream (unheard for a day) while its log was
-// held here; it is unknown again until announced anew.
-Status StreamStore::Forget(const std::string& id) {
-  logs_.erase(id);
-  return NoStream(id);
 }
 
 Status StreamStore::Heartbeat(const std::string& id, const TreeHead& head) {
