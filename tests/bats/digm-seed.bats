@@ -20,6 +20,9 @@ setup() {
 
 teardown() {
   stop_nodes
+  if [ -f "$BATS_TEST_TMPDIR/mounts" ]; then
+    while read -r m; do umount "$m" || true; done < "$BATS_TEST_TMPDIR/mounts"
+  fi
 }
 
 publish() {  # publish MANIFEST URL REPLICAS
@@ -209,6 +212,50 @@ publish() {  # publish MANIFEST URL REPLICAS
     h=$(basename "$f")
     [ "$(curl -sf "$URL_a/content/$h" | sha256sum | cut -c1-64)" = "$h" ]
   done
+}
+
+@test "a full disk: what does not fit is refused (507) and said, the rest is served, the store stays clean" {
+  mkdir a
+  mount -t tmpfs -o size=24m tmpfs a 2> /dev/null || skip "cannot mount a tmpfs here (needs root)"
+  echo "$BATS_TEST_TMPDIR/a" >> "$BATS_TEST_TMPDIR/mounts"
+  digm-seed init --data a > /dev/null
+  start_node a
+  publish "$FIX/wav.json" "$URL_a" 1 > /dev/null
+  # The flac's pin goes in while there is room, none of its chunks yet.
+  root=$(jq -r .root "$FIX/flac.json")
+  owner=$(digm-pay wallet identity "$FIX/artist.wallet" | jq -r .address)
+  jq -nc --arg r "$root" --arg o "$owner" '{schema: "digm.pin/1", root: $r, desired_replicas: 1,
+      duration_days: 30, owner: $o, created: (now | floor | todate)}' \
+    | digm-test-sign - "$FIX/artist.wallet" > pin.json
+  jq -c --slurpfile p pin.json '{manifest: ., pin: $p[0]}' "$FIX/flac.json" > put.json
+  curl -sf -X PUT --data-binary @put.json "$URL_a/tracks/$root" | jq -e '.missing | length > 0'
+  h1=$(jq -r '.chunks[1].hash' "$FIX/flac.json")
+  # Then something else fills the disk into the node's reserve.
+  free=$(df --output=avail -B1 a | tail -1)
+  head -c $((free - 15 * 1024 * 1024)) /dev/zero > a/filler
+  run -5 --separate-stderr publish "$FIX/mp3.json" "$URL_a" 1
+  [[ "$stderr" == *"refused the track (507): this node's disk is full"* ]]
+  run -0 curl -s -o out.json -w '%{http_code}' -X PUT --data-binary "@$FIX/chunks/${h1:0:2}/$h1" "$URL_a/content/$h1"
+  [ "$output" = 507 ]
+  json_holds "$(cat out.json)" '.error | test("disk is full")'
+  eventually 5 grep -q "the disk is full: .* refused (507)" a.log
+  grep -q "refused track $(jq -r .root "$FIX/mp3.json"): this node's disk is full" a.log
+  # A live stream's chunks are refused too: the publisher says why, and fails.
+  ffmpeg -v error -i "$AUDIO/track.wav" -t 2 -c:a libmp3lame -b:a 128k -f mp3 live.mp3
+  run -5 --separate-stderr digm-live publish live.mp3 --wallet "$FIX/artist.wallet" --node "$URL_a" --title t
+  [[ "$stderr" == *"HTTP 507: this node's disk is full"*"no node stored the sealed track"* ]]
+  curl -sf "$URL_a/metrics" | awk '/^digm_insufficient_storage_total / { n = $2 } END { exit !(n >= 3) }'
+  # What it holds is still served, and the store is clean.
+  digm-fetch "$(jq -r .root "$FIX/wav.json")" --peer "$URL_a" --key "$FIX/wav.key" --no-cache -o wav.out
+  cmp wav.out "$AUDIO/track.wav"
+  run -0 digm-seed fsck --data a
+  json_holds "$output" '.clean'
+  # Room again: said, and the flac goes in whole.
+  rm a/filler
+  eventually 5 grep -q "the disk has room again" a.log
+  publish "$FIX/flac.json" "$URL_a" 1 > /dev/null
+  digm-fetch "$(jq -r .root "$FIX/flac.json")" --peer "$URL_a" --no-cache -o flac.out
+  cmp flac.out "$AUDIO/track.flac"
 }
 
 # --- the DCMX endpoints and real clients ---------------------------------------------

@@ -107,6 +107,16 @@ peak_mib() {
   [[ "$stderr" == *"does not prove who it is"* ]]
 }
 
+@test "a peer's words in an error are shown, not obeyed: control characters are escaped" {
+  # Clear the screen, retitle the terminal, and return to overwrite the line.
+  printf '{"error":"\\u001b[2J\\u001b]0;owned\\u0007\\rall is well"}' > esc.json
+  start_behind_liar a flip 0 --reply "PUT /tracks 500 esc.json"
+  run -5 --separate-stderr digm-seed publish "$FIX/mp3.json" --from "$FIX/chunks" --node "$URL_liar" \
+    --wallet "$FIX/artist.wallet" --replicas 1
+  [[ "$stderr" == *'refused the track (500): \x1b[2J\x1b]0;owned\x07\x0dall is well'* ]]
+  run -1 grep -q $'[\x1b\x07\r]' <<<"$stderr"
+}
+
 @test "replication to a peer that answers {\"missing\":[1]} is logged, and the node goes on" {
   printf '{"root":"x","missing":[1]}' > missing.json
   start_node a

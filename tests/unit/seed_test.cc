@@ -207,6 +207,27 @@ TEST_F(SeedApiTest, UploadNeedsAPinAndTheRightBytes) {
   EXPECT_FALSE(store_->TrackComplete(root_));
 }
 
+TEST_F(SeedApiTest, RoomIsCountedInTheChunksATrackStillNeeds) {
+  uint64_t all = 0;
+  for (const auto& c : manifest_.chunks) all += c.size;
+  EXPECT_EQ(store_->MissingBytes(manifest_), all);
+  ASSERT_EQ(Call("PUT", "/tracks/" + root_, PutTrackBody(Pin(artist_))).status, 201);
+  ASSERT_EQ(Call("PUT", "/content/" + HexEncode(manifest_.chunks[0].hash), Chunk(0)).status, 201);
+  EXPECT_EQ(store_->MissingBytes(manifest_), all - manifest_.chunks[0].size);
+  // A chunk listed twice is needed once.
+  Manifest twice = manifest_;
+  twice.chunks.push_back(twice.chunks[1]);
+  EXPECT_EQ(store_->MissingBytes(twice), all - manifest_.chunks[0].size);
+
+  auto free = store_->FreeBytes();
+  ASSERT_TRUE(free.has_value());
+  EXPECT_EQ(store_->NoRoomFor(0).has_value(), *free < NodeStore::kReserveBytes);
+  auto full = store_->NoRoomFor(*free);  // all of it: none left for the reserve
+  ASSERT_TRUE(full.has_value());
+  EXPECT_NE(full->find("disk is full"), std::string::npos) << *full;
+  EXPECT_NE(Call("GET", "/metrics").body.find("\ndigm_store_free_bytes "), std::string::npos);
+}
+
 TEST_F(SeedApiTest, ForgedOrForeignPinsAreRefused) {
   Json forged = Pin(artist_);
   forged["desired_replicas"] = 9;  // changed after signing

@@ -13,8 +13,26 @@ namespace {
 
 std::string g_program = "digm";
 
+// A message may quote what a peer said: its control characters (an escape
+// sequence, a carriage return that hides the line) are shown, not obeyed.
+std::string Visible(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 void Print(std::string_view kind, std::string_view message) {
-  std::string line = g_program + ": " + std::string(kind) + ": " + std::string(message) + "\n";
+  std::string line = g_program + ": " + std::string(kind) + ": " + Visible(message) + "\n";
   fwrite(line.data(), 1, line.size(), stderr);
 }
 
@@ -43,7 +61,7 @@ void Error(std::string_view message) { Print("error", message); }
 void Warning(std::string_view message) { Print("warning", message); }
 void Hint(std::string_view message) { Print("hint", message); }
 void Log(std::string_view message) {
-  std::string line = g_program + ": " + std::string(message) + "\n";
+  std::string line = g_program + ": " + Visible(message) + "\n";
   fwrite(line.data(), 1, line.size(), stderr);
 }
 

@@ -81,6 +81,19 @@ class NodeStore {
 
   // Stores a chunk after checking SHA-256(data) == hash (Integrity otherwise).
   Status PutChunk(const Hash256& hash, std::span<const uint8_t> data);
+
+  // A node keeps this much of its disk free for its index: SQLite needs
+  // room to commit, and gc to delete what frees the rest.
+  static constexpr uint64_t kReserveBytes = 16 << 20;
+  // What the data folder's file system has free for this node (statvfs's
+  // f_bavail); nullopt when it cannot tell.
+  std::optional<uint64_t> FreeBytes() const;
+  // Why `bytes` more would not fit beside the reserve, said for the one
+  // who sent them; nullopt when they fit (or the file system cannot tell:
+  // the write then says).
+  std::optional<std::string> NoRoomFor(uint64_t bytes) const;
+  // The bytes of the manifest's distinct chunks not stored here.
+  uint64_t MissingBytes(const Manifest& manifest);
   bool HasChunk(const std::string& hash);
   std::optional<uint64_t> ChunkSize(const std::string& hash);
   // True when a track on this node with a live (unexpired) pin lists the chunk.

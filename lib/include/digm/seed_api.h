@@ -31,6 +31,7 @@ struct SeedMetrics {
   // Of the content bytes a priced node sent, those vouchers had paid for and
   // those sent on credit; and the requests it answered 402.
   std::atomic<uint64_t> bytes_paid{0}, bytes_unpaid{0}, payment_required{0};
+  std::atomic<uint64_t> insufficient_storage{0};  // answered 507: the disk is full
 };
 
 class SeedApi {
@@ -52,7 +53,8 @@ class SeedApi {
     // Charging for content (SPEC §12): with a price above zero, content is
     // sent only within what a channel's vouchers paid plus the price's credit.
     std::optional<Price> price;
-    VoucherBook* vouchers = nullptr;  // required with a price
+    VoucherBook* vouchers = nullptr;              // required with a price
+    std::function<void(const std::string&)> log;  // what the operator should hear
   };
 
   SeedApi(NodeStore& store, const Wallet& identity, Options options);

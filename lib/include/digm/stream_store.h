@@ -38,6 +38,8 @@ class StreamStore {
   static Result<std::unique_ptr<StreamStore>> Open(NodeStore& node, Clock clock = UnixNow);
   ~StreamStore();
 
+  NodeStore& node() { return node_; }
+
   // ANNOUNCE: keeps a checked stream document (ReadStreamDocument).
   // Idempotent; a stream heard again is fresh again.
   Status Announce(const Stream& stream);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <cstring>
 #include <set>
 #include <thread>
@@ -156,6 +157,14 @@ Result<std::set<Hash256>> MissingChunks(const std::string& body, const Manifest&
 
 }  // namespace
 
+std::string RefusalText(const HttpResult& r) {
+  auto err = ParseJson(r.body);
+  std::string why = err.ok() ? StringOr(*err, "error", r.body) : r.body;
+  if (why.size() > 300) why = why.substr(0, 300) + "...";
+  while (!why.empty() && std::isspace(static_cast<unsigned char>(why.back()))) why.pop_back();
+  return why;
+}
+
 Result<UploadResult> UploadTrack(const std::string& url, const Manifest& sealed, const Json& pin,
                                  const ChunkStore& from) {
   return UploadTrack(url, sealed, pin, [&](const Hash256& h) { return from.Get(h); });
@@ -170,10 +179,13 @@ Result<UploadResult> UploadTrack(const std::string& url_in, const Manifest& seal
                              DumpDocument(Json{{"manifest", ManifestToJson(sealed)}, {"pin", pin}}),
                              {.max_body = kMaxUploadReply}));
   if (r.status != 201) {
-    auto err = ParseJson(r.body);
-    std::string why = err.ok() ? StringOr(*err, "error", r.body) : r.body;
-    return Status(r.status == 403 ? Code::kIntegrity : Code::kBadInput,
-                  url + " refused the track (" + std::to_string(r.status) + "): " + why);
+    // The node's own words; a node that cannot take it now (5xx: its disk
+    // full, say) is a failure of the network's, not of the track.
+    Code code = r.status == 403  ? Code::kIntegrity
+                : r.status < 500 ? Code::kBadInput
+                                 : Code::kNetwork;
+    return Status(code,
+                  url + " refused the track (" + std::to_string(r.status) + "): " + RefusalText(r));
   }
   auto missing = MissingChunks(r.body, sealed);
   if (!missing.ok()) return Status::Network(url + ": " + missing.status().message());
@@ -192,7 +204,8 @@ Result<UploadResult> UploadTrack(const std::string& url_in, const Manifest& seal
                  {.timeout_ms = 120000, .content_type = "application/octet-stream"}));
     if (put.status == 422) return Status::Integrity("chunk " + h + " does not hash to its name");
     if (put.status >= 300) {
-      return Status::Network(url + " refused chunk " + h + " (" + std::to_string(put.status) + ")");
+      return Status::Network(url + " refused chunk " + h + " (" + std::to_string(put.status) +
+                             "): " + RefusalText(put));
     }
     ++result.uploaded;
   }

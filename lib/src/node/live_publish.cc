@@ -117,7 +117,7 @@ class Sender {
     auto r = HttpCall(method, n.url + path, body, o);
     if (r.ok() && r->status < 300) return {Outcome::kOk, ""};
     if (!r.ok()) return {Outcome::kLag, r.status().message()};
-    std::string why = "HTTP " + std::to_string(r->status) + ": " + r->body.substr(0, 200);
+    std::string why = "HTTP " + std::to_string(r->status) + ": " + RefusalText(*r);
     bool refused = r->status == 400 || r->status == 403 || r->status == 413;
     return {refused ? Outcome::kDrop : Outcome::kLag, why};
   }

@@ -341,6 +341,7 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
     return res;
   }
   if (res.status >= 400 && res.status < 500) ++metrics_.client_errors;
+  if (res.status == 507) ++metrics_.insufficient_storage;
   finish(res);
   return res;
 }
@@ -542,6 +543,11 @@ HttpResponse SeedApi::PutTrack(const HttpRequest& req, const std::string& root) 
       !s.ok()) {
     return HttpResponse::Error(s.code() == Code::kIntegrity ? 403 : 400, s.message());
   }
+  // A track this node has no room for is refused before any of it is sent.
+  if (auto full = store_.NoRoomFor(store_.MissingBytes(*manifest))) {
+    if (options_.log) options_.log("refused track " + root + ": " + *full);
+    return HttpResponse::Error(507, *full);
+  }
   if (Status s = store_.AddTrack(*manifest); !s.ok()) return HttpResponse::Error(500, s.message());
   // The node a publisher chose anchors the replica set: the pin names it,
   // under the publisher's signature (members outside the pin are not trusted).
@@ -561,9 +567,16 @@ HttpResponse SeedApi::PutContent(const HttpRequest& req, const std::string& hash
   if (!store_.ChunkIsPinned(hash))
     return HttpResponse::Error(403, "no pin on this node covers " + hash);
   const auto* data = reinterpret_cast<const uint8_t*>(req.body.data());
+  bool held = store_.HasChunk(hash);
+  if (auto full = held ? std::nullopt : store_.NoRoomFor(req.body.size()))
+    return HttpResponse::Error(507, *full);
   Status s = store_.PutChunk(*HexDecodeArray<32>(hash), std::span(data, req.body.size()));
   if (s.code() == Code::kIntegrity) return HttpResponse::Error(422, s.message());
-  if (!s.ok()) return HttpResponse::Error(500, s.message());
+  if (!s.ok()) {
+    // Another writer may have filled the disk since the check.
+    auto full = store_.NoRoomFor(req.body.size());
+    return full ? HttpResponse::Error(507, *full) : HttpResponse::Error(500, s.message());
+  }
   ++metrics_.chunks_received;
   return HttpResponse::Json(
       201,
@@ -669,7 +682,11 @@ HttpResponse SeedApi::Playlist(const std::string& root) {
 HttpResponse SeedApi::Metrics() {
   auto tracks = store_.ListTracks();
   uint64_t chunks = 0;
-  for (const auto& t : tracks) chunks += t.complete ? t.chunks : 0;
+  uint64_t complete = 0;
+  for (const auto& t : tracks) {
+    complete += t.complete;
+    chunks += t.complete ? t.chunks : 0;
+  }
   auto peers = store_.ListPeers(options_.clock() - options_.peer_ttl);
   std::string out;
   auto metric = [&](const char* name, const char* type, const char* help, uint64_t value) {
@@ -692,9 +709,15 @@ HttpResponse SeedApi::Metrics() {
          metrics_.audit_answers);
   metric("digm_rejected_records_total", "counter", "Unsigned or forged peer records dropped.",
          metrics_.rejected_records);
-  metric("digm_tracks", "gauge", "Complete tracks held.", tracks.size());
+  metric("digm_insufficient_storage_total", "counter",
+         "Tracks, chunks and stream chunks refused for want of disk space (507).",
+         metrics_.insufficient_storage);
+  metric("digm_tracks", "gauge", "Complete tracks held.", complete);
   metric("digm_track_chunks", "gauge", "Chunks of complete tracks held.", chunks);
   metric("digm_peers", "gauge", "Peers believed alive.", peers.size());
+  if (auto free = store_.FreeBytes())
+    metric("digm_store_free_bytes", "gauge",
+           "Bytes free on the data folder's file system (the node keeps 16 MiB of them).", *free);
   HttpResponse res;
   res.body = std::move(out);
   res.Set("Content-Type", "text/plain; version=0.0.4");

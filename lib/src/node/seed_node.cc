@@ -85,6 +85,7 @@ class Maintainer {
 
  private:
   std::chrono::milliseconds Round() {
+    WatchRoom();
     Gossip();
     Replicate();
     return std::chrono::seconds(o_.gossip_interval_s);
@@ -148,6 +149,20 @@ class Maintainer {
     }
   }
 
+  // Says when the disk fills past the reserve, and when it has room again.
+  void WatchRoom() {
+    auto free = api_.store().FreeBytes();
+    bool full = free && *free < NodeStore::kReserveBytes;
+    if (full && !said_full_) {
+      log_("the disk is full: " + std::to_string(*free) + " bytes free, under the " +
+           std::to_string(NodeStore::kReserveBytes) +
+           " kept for the index; new tracks and chunks are refused (507) until gc or the operator "
+           "frees room");
+    }
+    if (!full && said_full_) log_("the disk has room again");
+    said_full_ = full;
+  }
+
   bool Push(const NodeStore::PinRow& pin, const PeerRow& peer) {
     NodeStore& store = api_.store();
     auto manifest = store.GetManifest(pin.root);
@@ -162,6 +177,7 @@ class Maintainer {
   const SeedOptions& o_;
   const std::function<void(const std::string&)>& log_;
   std::mt19937 rng_{Seed(o_.random)};
+  bool said_full_ = false;
   Periodic thread_{[this] { return Round(); }};
 };
 
@@ -504,7 +520,8 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
                                                    .clock = o.clock,
                                                    .streams = &stream_api,
                                                    .price = o.price,
-                                                   .vouchers = vouchers.get()});
+                                                   .vouchers = vouchers.get(),
+                                                   .log = log});
   if (vouchers) {
     log("charging " + FormatAmount(o.price->per_mb, o.price->asset.decimals) + " " +
         o.price->asset.name + " per MB, " + std::to_string(o.price->credit) + " bytes of credit");

@@ -226,6 +226,7 @@ HttpResponse StreamApi::Append(const HttpRequest& req, const std::string& id,
   HttpResponse refusal;
   auto head = ReadHead(id, *doc, &refusal);
   if (!head.ok()) return refusal;
+  if (auto full = store_.node().NoRoomFor(req.body.size())) return HttpResponse::Error(507, *full);
   Status s = store_.Append(
       id, *index, std::span(reinterpret_cast<const uint8_t*>(req.body.data()), req.body.size()),
       *head);

@@ -1,6 +1,7 @@
 #include "digm/node_store.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -277,6 +278,29 @@ Status NodeStore::PutChunk(const Hash256& hash, std::span<const uint8_t> data) {
     return sql::Error(kDb, e);
   }
   return Status::Ok();
+}
+
+std::optional<uint64_t> NodeStore::FreeBytes() const {
+  struct statvfs fs;
+  if (statvfs(chunks_.dir().c_str(), &fs) != 0) return std::nullopt;
+  return static_cast<uint64_t>(fs.f_bavail) * static_cast<uint64_t>(fs.f_frsize);
+}
+
+std::optional<std::string> NodeStore::NoRoomFor(uint64_t bytes) const {
+  auto free = FreeBytes();
+  if (!free || (*free >= kReserveBytes && *free - kReserveBytes >= bytes)) return std::nullopt;
+  return "this node's disk is full: " + std::to_string(bytes) + " bytes more do not fit (" +
+         std::to_string(*free) + " bytes free; it keeps " + std::to_string(kReserveBytes) +
+         " free for its index)";
+}
+
+uint64_t NodeStore::MissingBytes(const Manifest& manifest) {
+  std::set<Hash256> seen;
+  uint64_t bytes = 0;
+  for (const auto& c : manifest.chunks) {
+    if (seen.insert(c.hash).second && !HasChunk(HexEncode(c.hash))) bytes += c.size;
+  }
+  return bytes;
 }
 
 bool NodeStore::HasChunk(const std::string& hash) { return ChunkSize(hash).has_value(); }
