@@ -15,6 +15,10 @@ setup() {
   LISTENER=$(jq -r .listener "$FIX/receipt.json")
 }
 
+teardown() {
+  unmount_all
+}
+
 addr() { digm-pay wallet show "$1" | awk '/^address/ { print $2 }'; }
 bal() { digm-pay balance "$1" | jq -r --arg a "${2:-XFG}" 'select(.asset == $a) | .amount'; }
 
@@ -60,6 +64,21 @@ bal() { digm-pay balance "$1" | jq -r --arg a "${2:-XFG}" 'select(.asset == $a) 
   run -0 digm-pay transfer --from $a --to $b --amount 0.25
   jq -e '.kind == "transfer" and .amount == "0.25"' <<<"$output"
   [ "$(bal $a)" = 1.25 ] && [ "$(bal $b)" = 0.25 ]
+}
+
+@test "a ledger on a full disk: exit 3 with a hint, nothing half-applied, all there once room is made" {
+  small_disk disk 1m
+  export DIGM_LEDGER=disk/ledger.db
+  a=0x00000000000000000000000000000000000000a1 b=0x00000000000000000000000000000000000000b1
+  digm-pay deposit --to $a --amount 5 > /dev/null
+  head -c 2M /dev/zero > disk/filler 2> /dev/null || true  # as much as fits
+  run -3 --separate-stderr digm-pay transfer --from $a --to $b --amount 2
+  [[ "$stderr" == *"ledger.db'"*"hint: is its disk full? free some room there and run it again"* ]]
+  rm disk/filler
+  digm-pay check > /dev/null
+  [ "$(bal $a)" = 5 ] && [ -z "$(bal $b)" ]
+  digm-pay transfer --from $a --to $b --amount 2 > /dev/null
+  [ "$(bal $a)" = 3 ] && [ "$(bal $b)" = 2 ]
 }
 
 @test "settle pays each node for its bytes, states the rounding, and only once" {

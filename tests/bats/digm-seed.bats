@@ -20,9 +20,7 @@ setup() {
 
 teardown() {
   stop_nodes
-  if [ -f "$BATS_TEST_TMPDIR/mounts" ]; then
-    while read -r m; do umount "$m" || true; done < "$BATS_TEST_TMPDIR/mounts"
-  fi
+  unmount_all
 }
 
 publish() {  # publish MANIFEST URL REPLICAS
@@ -215,9 +213,7 @@ publish() {  # publish MANIFEST URL REPLICAS
 }
 
 @test "a full disk: what does not fit is refused (507) and said, the rest is served, the store stays clean" {
-  mkdir a
-  mount -t tmpfs -o size=24m tmpfs a 2> /dev/null || skip "cannot mount a tmpfs here (needs root)"
-  echo "$BATS_TEST_TMPDIR/a" >> "$BATS_TEST_TMPDIR/mounts"
+  small_disk a 24m
   digm-seed init --data a > /dev/null
   start_node a
   publish "$FIX/wav.json" "$URL_a" 1 > /dev/null

@@ -94,6 +94,21 @@ start_node() {
   printf -v "PID_$name" '%s' "$pid"
 }
 
+# A file system of SIZE (tmpfs) at folder DIR, made now, to fill up; the test
+# is skipped where mounting is not allowed (not root). unmount_all undoes it.
+small_disk() {  # small_disk DIR SIZE
+  mkdir -p "$1"
+  mount -t tmpfs -o "size=$2" tmpfs "$1" 2> /dev/null || skip "cannot mount a tmpfs here (needs root)"
+  echo "$(cd "$1" && pwd)" >> "$BATS_TEST_TMPDIR/mounts"
+}
+
+unmount_all() {
+  [ -f "$BATS_TEST_TMPDIR/mounts" ] || return 0
+  local m
+  while read -r m; do umount "$m" || umount -l "$m" || true; done < "$BATS_TEST_TMPDIR/mounts"
+  rm -f "$BATS_TEST_TMPDIR/mounts"
+}
+
 stop_nodes() {
   [ -f "$BATS_TEST_TMPDIR/pids" ] || return 0
   local pid

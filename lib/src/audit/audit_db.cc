@@ -152,7 +152,7 @@ Result<std::unique_ptr<AuditDb>> AuditDb::Open(const std::string& path, bool cre
     return std::unique_ptr<AuditDb>(new AuditDb(path, sql::Open(path, create, 10000, kSchema),
                                                 std::move(clock), std::move(random)));
   } catch (const std::exception& e) {
-    return Status::BadInput("'" + path + "': " + e.what());
+    return sql::Error("'" + path + "'", e);
   }
 }
 

@@ -104,7 +104,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, bool creat
     return std::unique_ptr<Ledger>(
         new Ledger(sql::Open(path, create, 30000, kSchema), std::move(clock)));
   } catch (const std::exception& e) {
-    return Status::BadInput("'" + path + "': " + e.what());
+    return sql::Error("'" + path + "'", e);
   }
 }
 

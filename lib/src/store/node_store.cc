@@ -162,7 +162,7 @@ Result<std::unique_ptr<NodeStore>> NodeStore::Open(const std::string& data_dir, 
     return std::unique_ptr<NodeStore>(
         new NodeStore(data_dir, std::move(chunks), std::move(db), std::move(clock)));
   } catch (const std::exception& e) {
-    return sql::Error(kDb, e);
+    return sql::Error("'" + db_path + "'", e);
   }
 }
 
