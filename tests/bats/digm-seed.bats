@@ -184,6 +184,32 @@ publish() {  # publish MANIFEST URL REPLICAS
   eventually 30 restored
 }
 
+@test "a replica with no room is passed over: the next node in rendezvous order takes the copy" {
+  root=$(jq -r .root "$FIX/mp3.json")
+  # Of b, c and d, rendezvous ranks first the highest SHA-256(root || node id).
+  ranked=$(for x in b c d; do
+      id=$(digm-seed init --data "$x" | jq -r .address)
+      echo "$(printf '%s%s' "$root" "$id" | sha256sum | cut -c1-64) $x"
+    done | sort -r | cut -d' ' -f2 | xargs)
+  read -r first second third <<<"$ranked"
+  # The first one's disk is full.
+  mv "$first" init
+  small_disk "$first" 24m
+  cp -a init/. "$first"/
+  free=$(df --output=avail -B1 "$first" | tail -1)
+  head -c $((free - 15 * 1024 * 1024)) /dev/zero > "$first/filler"
+  start_node a
+  for x in b c d; do start_node "$x" --peer "$URL_a"; done
+  all_know() { for u in "$URL_a" "$URL_b" "$URL_c" "$URL_d"; do [ "$(curl -sf "$u/peers" | jq length)" = 3 ] || return 1; done; }
+  eventually 20 all_know
+  publish "$FIX/mp3.json" "$URL_a" 2 > /dev/null
+  eventually 20 holds "$second" "$root"
+  grep -q "replication of $root to .*(507): this node's disk is full" a.log
+  sleep 2  # two more rounds: the copy stays where it went, and goes nowhere else
+  run -1 holds "$first" "$root"
+  run -1 holds "$third" "$root"
+}
+
 @test "crash: kill -9 during 50 concurrent uploads, then a clean restart" {
   start_node a
   root=$(jq -r .root "$FIX/wav.json")

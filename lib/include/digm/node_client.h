@@ -63,16 +63,19 @@ struct UploadResult {
 // must name only chunks of the track. Integrity error when the node refuses
 // the pin (403) or a chunk (422: it does not hash to its name); BadInput for
 // another refusal of the track (4xx); Network error for the rest (5xx: 507,
-// its disk full, say). Each error quotes the node's (RefusalText).
+// its disk full, say). Each error quotes the node's (RefusalText), and
+// `refused`, when given, is set to the HTTP status the node refused with.
 Result<UploadResult> UploadTrack(const std::string& url, const Manifest& sealed, const Json& pin,
-                                 const ChunkStore& from);
+                                 const ChunkStore& from, int* refused = nullptr);
+// The same with the chunks from `get` (stored bytes by hash).
+Result<UploadResult> UploadTrack(const std::string& url, const Manifest& sealed, const Json& pin,
+                                 const std::function<Result<Bytes>(const Hash256&)>& get,
+                                 int* refused = nullptr);
+
 struct HttpResult;
 // What a node said in refusing a request: its JSON "error", or the start of
 // its body, at most 300 bytes, with no trailing white space.
 std::string RefusalText(const HttpResult& r);
-// The same with the chunks from `get` (stored bytes by hash).
-Result<UploadResult> UploadTrack(const std::string& url, const Manifest& sealed, const Json& pin,
-                                 const std::function<Result<Bytes>(const Hash256&)>& get);
 
 // Asks each peer's /peers for more peers (one round of gossip) and returns
 // every distinct URL, the given ones first, none of `never` (struck out).

@@ -166,12 +166,14 @@ std::string RefusalText(const HttpResult& r) {
 }
 
 Result<UploadResult> UploadTrack(const std::string& url, const Manifest& sealed, const Json& pin,
-                                 const ChunkStore& from) {
-  return UploadTrack(url, sealed, pin, [&](const Hash256& h) { return from.Get(h); });
+                                 const ChunkStore& from, int* refused) {
+  return UploadTrack(
+      url, sealed, pin, [&](const Hash256& h) { return from.Get(h); }, refused);
 }
 
 Result<UploadResult> UploadTrack(const std::string& url_in, const Manifest& sealed, const Json& pin,
-                                 const std::function<Result<Bytes>(const Hash256&)>& get) {
+                                 const std::function<Result<Bytes>(const Hash256&)>& get,
+                                 int* refused) {
   std::string url = BaseUrl(url_in);
   std::string root = HexEncode(sealed.ComputeRoot());
   DIGM_ASSIGN_OR_RETURN(
@@ -179,6 +181,7 @@ Result<UploadResult> UploadTrack(const std::string& url_in, const Manifest& seal
                              DumpDocument(Json{{"manifest", ManifestToJson(sealed)}, {"pin", pin}}),
                              {.max_body = kMaxUploadReply}));
   if (r.status != 201) {
+    if (refused) *refused = r.status;
     // The node's own words; a node that cannot take it now (5xx: its disk
     // full, say) is a failure of the network's, not of the track.
     Code code = r.status == 403  ? Code::kIntegrity
@@ -202,6 +205,7 @@ Result<UploadResult> UploadTrack(const std::string& url_in, const Manifest& seal
         HttpResult put,
         HttpCall("PUT", url + "/content/" + h, std::string(bytes.begin(), bytes.end()),
                  {.timeout_ms = 120000, .content_type = "application/octet-stream"}));
+    if (put.status >= 300 && refused) *refused = put.status;
     if (put.status == 422) return Status::Integrity("chunk " + h + " does not hash to its name");
     if (put.status >= 300) {
       return Status::Network(url + " refused chunk " + h + " (" + std::to_string(put.status) +

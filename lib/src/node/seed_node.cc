@@ -125,11 +125,18 @@ class Maintainer {
 
   void Replicate() {
     NodeStore& store = api_.store();
-    auto peers = store.ListPeers(o_.clock() - o_.peer_ttl_s);
-    std::vector<std::string> live = {api_.node_id()};
-    for (const auto& p : peers) live.push_back(p.node_id);
-    for (const auto& pin : store.ListPins(o_.clock())) {  // expired pins are left to gc
+    int64_t now = o_.clock();
+    auto peers = store.ListPeers(now - o_.peer_ttl_s);
+    std::erase_if(no_room_, [&](const auto& e) { return e.second <= now; });
+    for (const auto& pin : store.ListPins(now)) {  // expired pins are left to gc
       if (!store.TrackComplete(pin.root)) continue;
+      // A peer whose disk had no room for a track it lacks is passed over a
+      // while: the next in rendezvous order takes the copy instead.
+      std::vector<std::string> live = {api_.node_id()};
+      for (const auto& p : peers) {
+        bool holds = std::find(p.roots.begin(), p.roots.end(), pin.root) != p.roots.end();
+        if (holds || !no_room_.count(p.node_id)) live.push_back(p.node_id);
+      }
       uint64_t replicas = pin.pin.value("desired_replicas", 1);
       for (const auto& node : ReplicaSet(pin.root, pin.origin, live, replicas)) {
         if (node == api_.node_id()) continue;
@@ -167,9 +174,12 @@ class Maintainer {
     NodeStore& store = api_.store();
     auto manifest = store.GetManifest(pin.root);
     if (!manifest) return false;
-    auto sent = UploadTrack(peer.url, *manifest, pin.pin, store.chunks());
-    if (!sent.ok())
+    int refused = 0;
+    auto sent = UploadTrack(peer.url, *manifest, pin.pin, store.chunks(), &refused);
+    if (!sent.ok()) {
       log_("replication of " + pin.root + " to " + peer.url + ": " + sent.status().message());
+      if (refused == 507) no_room_[peer.node_id] = o_.clock() + kNoRoomPassOver;
+    }
     return sent.ok();
   }
 
@@ -178,6 +188,10 @@ class Maintainer {
   const std::function<void(const std::string&)>& log_;
   std::mt19937 rng_{Seed(o_.random)};
   bool said_full_ = false;
+  // Peers that answered 507 (no room) to a push, and until when they are
+  // passed over for tracks they lack (then asked again).
+  static constexpr int64_t kNoRoomPassOver = 600;
+  std::map<std::string, int64_t> no_room_;
   Periodic thread_{[this] { return Round(); }};
 };
 
