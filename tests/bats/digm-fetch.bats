@@ -32,6 +32,7 @@ setup() {
 teardown() {
   stop_nodes
   [ -z "${LIAR:-}" ] || kill "$LIAR" 2>/dev/null || true
+  unmount_all
 }
 
 root() { jq -r .root "$FIX/$1.json"; }
@@ -203,6 +204,23 @@ root() { jq -r .root "$FIX/$1.json"; }
     --receipt r2.json --wallet "$FIX/listener.wallet"
   cmp second.out "$AUDIO/track.wav"
   [ "$(jq '[.deliveries[].bytes] | add // 0' r2.json)" = 0 ]
+}
+
+@test "a full cache is said once and the fetch goes on; what it holds is whole" {
+  small_disk cache 256k
+  start_node n1
+  run -0 --separate-stderr digm-fetch "$(root wav)" --peer "$URL_n1" --key "$FIX/wav.key" --cache cache -o wav.out
+  cmp wav.out "$AUDIO/track.wav"
+  [[ "$stderr" == *"warning: chunks are no longer cached: storing chunk "*"No space left on device"* ]]
+  [ "$(grep -c warning <<<"$stderr")" = 1 ]
+  [ "$(find cache -type f | wc -l)" -gt 0 ]
+  for f in $(find cache -type f); do [ "$(sha256sum < "$f" | cut -c1-64)" = "$(basename "$f")" ]; done
+  run -0 --separate-stderr digm-fetch "$(root wav)" --peer "$URL_n1" --key "$FIX/wav.key" --cache cache -q -o wav.out
+  [ -z "$stderr" ]
+  # A cache that cannot be made at all is said, and not needed.
+  run -0 --separate-stderr digm-fetch "$(root mp3)" --peer "$URL_n1" --cache /proc/no-cache -o mp3.out
+  [[ "$stderr" == *"warning: no cache: "*"/proc/no-cache"* ]]
+  cmp mp3.out "$AUDIO/track.mp3"
 }
 
 @test "a wrapped key opens the track for its wallet only" {

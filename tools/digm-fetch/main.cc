@@ -115,6 +115,7 @@ static int Run(int argc, char** argv) {
     if (!quiet) r.on_dht = ReportDht;
   }
   if (no_cache) r.cache.clear();
+  if (!quiet) r.warn = [](const std::string& m) { diag::Warning(m); };
   r.timeout_ms = timeout_s * 1000;
   if (live) return ListenLive(app, r, from_start, quiet);
   if (from_start) return cli::UsageError("--from-start goes with --live");

@@ -41,6 +41,9 @@ struct FetchRequest {
   long timeout_ms = 10000;
   std::function<void(const FetchProgress&)> progress;
   std::function<void(const DhtLookup&)> on_dht;
+  // What the user should hear that does not stop the fetch (a cache that
+  // cannot be opened, or that filled up); empty: nothing is said.
+  std::function<void(const std::string&)> warn;
   // Where the swarm's temporary (unlinked) file goes; empty: $TMPDIR or /tmp.
   std::string temp_dir;
 };

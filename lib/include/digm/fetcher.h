@@ -84,6 +84,7 @@ struct FetchResult {
   uint64_t downloaded = 0;            // bytes over the network, duplicates included
   uint64_t from_cache = 0;            // bytes the cache had
   int64_t started = 0, finished = 0;  // unix seconds
+  std::string cache_error;            // why the cache took no more chunks; empty: it took all
 };
 
 // The manifest of `root` from the first peer that has it. Integrity error when

@@ -264,7 +264,11 @@ Status FetchCommand(const FetchRequest& r) {
   std::optional<ChunkStore> cache;
   if (!r.cache.empty()) {
     auto c = ChunkStore::Open(r.cache, {});
-    if (c.ok()) cache = std::move(*c);  // a cache that cannot be opened is only slower
+    if (c.ok()) {
+      cache = std::move(*c);
+    } else if (r.warn) {  // a cache that cannot be opened is only slower
+      r.warn("no cache: " + c.status().message());
+    }
   }
   o.key = key ? &*key : nullptr;
   o.preview_only = r.preview;
@@ -282,6 +286,8 @@ Status FetchCommand(const FetchRequest& r) {
     DIGM_ASSIGN_OR_RETURN(FetchResult got, FetchTrack(manifest, o, out.fd()));
     result = std::move(got);
   }
+  if (!result->cache_error.empty() && r.warn)
+    r.warn("chunks are no longer cached: " + result->cache_error);
   if (r.receipt.empty()) return Status::Ok();
   return WriteOutput(r.receipt, DumpDocument(MakeReceipt(manifest, *result, *wallet)) + "\n");
 }

@@ -329,6 +329,7 @@ class Fetch {
       (void)post.Get(std::chrono::milliseconds(kIdentityTimeoutMs + 1000));
     DIGM_RETURN_IF_ERROR(written);
     result.finished = UnixNow();
+    result.cache_error = cache_error_;
     for (size_t i = 0; i < peers_.size(); ++i) {
       Delivery d = peers_[i].delivery;
       // Only a peer that delivered is waited for (at most its timeout); one
@@ -446,6 +447,13 @@ class Fetch {
 
   static constexpr double kSwarmStall = 1.0;  // seconds without a chunk: HTTP peers help
 
+  // Keeps a verified chunk in the cache, until the cache first fails (its
+  // disk full, say): then no more is written to it, and the caller is told.
+  void Keep(const Hash256& hash, std::span<const uint8_t> bytes) {
+    if (!o_.cache || !cache_error_.empty()) return;
+    if (Status s = o_.cache->Put(hash, bytes); !s.ok()) cache_error_ = s.message();
+  }
+
   bool SwarmUsable() const { return swarm_.swarm && !swarm_.dropped; }
 
   bool HttpUsable() const {
@@ -548,7 +556,7 @@ class Fetch {
       }
       ReleaseSwarm(c);
       c.state = ChunkState::kDone;
-      if (o_.cache) (void)o_.cache->Put(ref.hash, span);
+      Keep(ref.hash, span);
       c.stored = std::move(*bytes);
       std::string who = swarm_.swarm->Sender(offset, ref.size);
       std::string url = "bt://" + (who.empty() ? std::string("unknown") : who);
@@ -820,7 +828,7 @@ class Fetch {
         ReleaseSwarm(c);
         if (swarm_.swarm) swarm_.swarm->Done(swarm_.offsets[t.chunk], ref.size);
         c.state = ChunkState::kDone;
-        if (o_.cache) (void)o_.cache->Put(ref.hash, bytes);
+        Keep(ref.hash, bytes);
         c.stored = std::move(t.body);
         peer.delivery.chunks.push_back(t.chunk);
         peer.delivery.bytes += ref.size;
@@ -855,7 +863,8 @@ class Fetch {
   size_t count_ = 0;
   FetchProgress progress_;
   SwarmSource swarm_;
-  bool saw_402_ = false;  // a node wanted paying
+  bool saw_402_ = false;     // a node wanted paying
+  std::string cache_error_;  // the cache's first failure (Keep)
 };
 
 }  // namespace
