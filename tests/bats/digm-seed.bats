@@ -198,12 +198,13 @@ publish() {  # publish MANIFEST URL REPLICAS
   cp -a init/. "$first"/
   free=$(df --output=avail -B1 "$first" | tail -1)
   head -c $((free - 15 * 1024 * 1024)) /dev/zero > "$first/filler"
+  export PEER_TTL=60  # no peer is lost to a slow round under load
   start_node a
   for x in b c d; do start_node "$x" --peer "$URL_a"; done
   all_know() { for u in "$URL_a" "$URL_b" "$URL_c" "$URL_d"; do [ "$(curl -sf "$u/peers" | jq length)" = 3 ] || return 1; done; }
   eventually 20 all_know
   publish "$FIX/mp3.json" "$URL_a" 2 > /dev/null
-  eventually 20 holds "$second" "$root"
+  eventually 30 holds "$second" "$root"
   grep -q "replication of $root to .*(507): this node's disk is full" a.log
   sleep 2  # two more rounds: the copy stays where it went, and goes nowhere else
   run -1 holds "$first" "$root"
