@@ -9,6 +9,7 @@
 
 #include "digm/chunker.h"
 #include "digm/file.h"
+#include "digm/http_client.h"
 #include "digm/node_client.h"
 #include "digm/peer_record.h"
 #include "digm/rendezvous.h"
@@ -485,6 +486,22 @@ TEST_F(SeedApiTest, APeerIsLearnedOnlyWhereItProvesItsKey) {
   EXPECT_EQ(api_->ProvePending(10), 1u);
   EXPECT_TRUE(
       api_->LearnPeer(MakePeerRecord(honest, "http://127.0.0.1:7", UnixNow())));  // known: at once
+}
+
+TEST(RefusalText, TheNodesJsonErrorOrTheStartOfItsBodyTrimmed) {
+  HttpResult r;
+  r.status = 507;
+  r.body = R"({"error":"this node's disk is full"})"
+           "\n";
+  EXPECT_EQ(RefusalText(r), "this node's disk is full");
+  r.body = "Service Unavailable\r\n";
+  EXPECT_EQ(RefusalText(r), "Service Unavailable");
+  r.body = std::string(5000, 'x');
+  EXPECT_EQ(RefusalText(r), std::string(300, 'x') + "...");
+  r.body = R"({"no":"error field"})";
+  EXPECT_EQ(RefusalText(r), r.body);
+  r.body = "";
+  EXPECT_EQ(RefusalText(r), "");
 }
 
 TEST(PeerPolicy, ScopesOfAddresses) {
