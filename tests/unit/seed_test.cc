@@ -226,6 +226,19 @@ TEST_F(SeedApiTest, RoomIsCountedInTheChunksATrackStillNeeds) {
   auto full = store_->NoRoomFor(*free);  // all of it: none left for the reserve
   ASSERT_TRUE(full.has_value());
   EXPECT_NE(full->find("disk is full"), std::string::npos) << *full;
+  // An upload is refused on its headers when its declared length does not
+  // fit; a chunk held already takes no room.
+  auto upload = [&](size_t i, uint64_t length) {
+    return api_->Admit(HttpRequest{"PUT",
+                                   "/content/" + HexEncode(manifest_.chunks[i].hash),
+                                   {{"content-length", std::to_string(length)}},
+                                   "",
+                                   "127.0.0.1"});
+  };
+  auto refused = upload(1, *free);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 507);
+  EXPECT_FALSE(upload(0, *free).has_value());
   EXPECT_NE(Call("GET", "/metrics").body.find("\ndigm_store_free_bytes "), std::string::npos);
 }
 

@@ -61,7 +61,8 @@ class SeedApi {
 
   HttpResponse Handle(const HttpRequest& request);
   // The check on a request's headers before its body is read (see
-  // HttpServer::Admission): an upload no pin covers is refused unread.
+  // HttpServer::Admission): an upload no pin covers is refused unread (403),
+  // and so is one the disk has no room for (507, by its Content-Length).
   std::optional<HttpResponse> Admit(const HttpRequest& head);
 
   // This node's signed digm.peer/1, and the same with "available_tracks".

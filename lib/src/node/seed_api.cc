@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <ctime>
 
@@ -192,10 +193,23 @@ std::optional<HttpResponse> SeedApi::Admit(const HttpRequest& head) {
   if (!segs || segs->size() != 2 || (*segs)[0] != "content" || !IsHash((*segs)[1])) {
     return std::nullopt;  // Handle answers
   }
-  if (store_.ChunkIsPinned((*segs)[1])) return std::nullopt;
+  const std::string& hash = (*segs)[1];
+  if (!store_.ChunkIsPinned(hash)) {
+    ++metrics_.requests;
+    ++metrics_.client_errors;
+    return HttpResponse::Error(403, "no pin on this node covers " + hash);
+  }
+  // So is one this node has no room for (its declared length).
+  std::string declared = head.Header("content-length");
+  uint64_t length = 0;
+  auto [end, ec] = std::from_chars(declared.data(), declared.data() + declared.size(), length);
+  if (ec != std::errc() || end != declared.data() + declared.size() || store_.HasChunk(hash))
+    return std::nullopt;  // Handle answers
+  auto full = store_.NoRoomFor(length);
+  if (!full) return std::nullopt;
   ++metrics_.requests;
-  ++metrics_.client_errors;
-  return HttpResponse::Error(403, "no pin on this node covers " + (*segs)[1]);
+  ++metrics_.insufficient_storage;
+  return HttpResponse::Error(507, *full);
 }
 
 HttpResponse SeedApi::Handle(const HttpRequest& req) {
