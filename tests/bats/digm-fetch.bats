@@ -223,6 +223,26 @@ root() { jq -r .root "$FIX/$1.json"; }
   cmp mp3.out "$AUDIO/track.mp3"
 }
 
+@test "--cache-size: the cache keeps to its size, the track's first chunks kept longest" {
+  start_node n1
+  run -2 --separate-stderr digm-fetch "$(root wav)" --peer "$URL_n1" --cache cache --cache-size 1X -o x.out
+  [[ "$stderr" == *"--cache-size: '1X' is not a size"* ]]
+  digm-fetch "$(root mp3)" --peer "$URL_n1" --cache cache -o mp3.out
+  digm-fetch "$(root wav)" --peer "$URL_n1" --key "$FIX/wav.key" --cache cache --cache-size 64K -o wav.out
+  cmp wav.out "$AUDIO/track.wav"
+  [ "$(find cache -type f -printf '%s\n' | awk '{ n += $1 } END { print n }')" -le 65536 ]
+  # What is left is the start of the track just fetched, nothing of the other.
+  kept=$(find cache -type f -printf '%f\n' | sort)
+  [ -n "$kept" ]
+  n=$(wc -l <<<"$kept")
+  [ "$kept" = "$(jq -r --argjson n "$n" '.chunks[:$n][].hash' "$FIX/wav.json" | sort)" ]
+  digm-fetch "$(root wav)" --peer "$URL_n1" --key "$FIX/wav.key" --cache cache --cache-size 64K -o again.out \
+    --receipt r.json --wallet "$FIX/listener.wallet"
+  cmp again.out "$AUDIO/track.wav"
+  cached=$(jq --argjson n "$n" '[.chunks[:$n][].size] | add' "$FIX/wav.json")
+  [ "$(jq '[.deliveries[].bytes] | add' r.json)" = "$(( $(jq '[.chunks[].size] | add' "$FIX/wav.json") - cached ))" ]
+}
+
 @test "a wrapped key opens the track for its wallet only" {
   start_node n1
   make_wallet buyer.wallet 8da4ef21b864d2cc526dbdb2a120bd2874c36c9d0a1fb7f8c63d7f7a8b41de8f

@@ -5,6 +5,7 @@
 #include "digm/assemble.h"
 #include "digm/chunk_format.h"
 #include "digm/chunker.h"
+#include "digm/crypto.h"
 #include "digm/file.h"
 #include "digm/track_key.h"
 #include "test_util.h"
@@ -175,6 +176,33 @@ TEST_F(ChunkTest, PreviewChunksOpenWithoutTheTrackKey) {
   auto locked = opener.Open(2, *store_.Get(m.chunks[2].hash));
   EXPECT_EQ(locked.status().message(), "chunk 2 is encrypted and no track key was given");
   EXPECT_EQ(Reassemble(m, &key), data);
+}
+
+TEST_F(ChunkTest, TrimRemovesTheChunksUsedLongestAgoAndNothingElse) {
+  std::vector<Hash256> hashes;
+  for (int i = 0; i < 4; ++i) {
+    Bytes b = testing::SomeBytes(1000, static_cast<uint32_t>(i + 1));
+    hashes.push_back(Sha256(b));
+    ASSERT_TRUE(store_.Put(hashes.back(), b).ok());
+  }
+  // Used in the order 2, 0, 3, 1 (oldest first).
+  int64_t t = int64_t{1700000000} * 1000000000;
+  for (int i : {2, 0, 3, 1}) ASSERT_TRUE(store_.Touch(hashes[i], t += 1000));
+  EXPECT_FALSE(store_.Touch(Sha256(testing::SomeBytes(10, 99)), t));
+  // A writer's temp file is none of Trim's business.
+  std::string shard = store_.PathFor(hashes[0]);
+  shard.resize(shard.rfind('/'));
+  ASSERT_TRUE(WriteOutput(shard + "/.tmp-writer", std::string(5000, 'x')).ok());
+
+  EXPECT_EQ(*store_.Trim(4000), 0u);
+  EXPECT_EQ(*store_.Trim(2500), 2000u);
+  EXPECT_FALSE(store_.Has(hashes[2]));
+  EXPECT_FALSE(store_.Has(hashes[0]));
+  EXPECT_TRUE(store_.Has(hashes[3]));
+  EXPECT_TRUE(store_.Has(hashes[1]));
+  EXPECT_EQ(access((shard + "/.tmp-writer").c_str(), F_OK), 0);
+  EXPECT_EQ(*store_.Trim(0), 2000u);
+  EXPECT_FALSE(store_.Has(hashes[1]));
 }
 
 TEST(Preview, ChunkCountCoversTheSeconds) {

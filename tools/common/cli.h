@@ -7,8 +7,10 @@
 #include <atomic>
 #include <cctype>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -129,6 +131,17 @@ inline void StopOnSignal(std::atomic<bool>* stop) {
 }
 
 // Reports a usage error found after parsing.
+// "1048576", "512K", "1M", "2G" (binary multiples) -> bytes; nullopt when not one.
+inline std::optional<uint64_t> ParseBytes(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 15) return std::nullopt;
+  std::string unit = text.substr(digits);
+  int shift = unit.empty() ? 0 : unit == "K" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : -1;
+  if (shift < 0) return std::nullopt;
+  return std::stoull(text.substr(0, digits)) << shift;
+}
+
 inline int UsageError(const std::string& message, const std::string& hint = "") {
   diag::Error(message);
   if (!hint.empty()) diag::Hint(hint);

@@ -84,17 +84,6 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
       ->type_name("HOST:PORT");
 }
 
-// "1048576", "512K", "1M", "2G" (binary multiples) -> bytes; nullopt when not one.
-inline std::optional<uint64_t> ParseBytes(const std::string& text) {
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  if (digits == 0 || digits > 15) return std::nullopt;
-  std::string unit = text.substr(digits);
-  int shift = unit.empty() ? 0 : unit == "K" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : -1;
-  if (shift < 0) return std::nullopt;
-  return std::stoull(text.substr(0, digits)) << shift;
-}
-
 // Sets so.price (with its credit) from the flags; -1, or the exit code of a usage error.
 inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
   if (f.per_mb.empty()) {
@@ -107,7 +96,7 @@ inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
   Asset asset = *ParseAsset(f.asset);
   auto per_mb = ParseAmount(f.per_mb, asset.decimals);
   if (!per_mb.ok()) return cli::UsageError("--price-per-mb: " + per_mb.status().message());
-  auto credit = ParseBytes(f.credit);
+  auto credit = cli::ParseBytes(f.credit);
   if (!credit) return cli::UsageError("--credit: '" + f.credit + "' is not a size (e.g. 1M)");
   so.price = Price{asset, *per_mb, *credit};
   return -1;

@@ -35,6 +35,14 @@ class ChunkStore {
   // Flushes every chunk written so far to stable storage (one syncfs).
   Status Sync() const;
 
+  // For a store used as a cache: marks the chunk used at `unix_ns` (its
+  // mtime), for Trim. False when it is not here.
+  bool Touch(const Hash256& hash, int64_t unix_ns) const;
+  // Removes the chunks used longest ago (by mtime) until those left take at
+  // most `max_bytes`; returns the bytes removed. Files not named as chunks
+  // (a writer's temp file) are neither counted nor touched.
+  Result<uint64_t> Trim(uint64_t max_bytes) const;
+
  private:
   ChunkStore(std::string dir, Options options) : dir_(std::move(dir)), options_(options) {}
   std::string dir_;

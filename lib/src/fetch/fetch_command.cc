@@ -288,6 +288,18 @@ Status FetchCommand(const FetchRequest& r) {
   }
   if (!result->cache_error.empty() && r.warn)
     r.warn("chunks are no longer cached: " + result->cache_error);
+  if (cache) {
+    // This track's chunks are the ones used last, its first ones latest (a
+    // cache too small for it keeps the start, which plays first); then the
+    // cache keeps to its size.
+    int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    for (size_t i = 0; i < manifest.chunks.size(); ++i)
+      cache->Touch(manifest.chunks[i].hash, now_ns - static_cast<int64_t>(i));
+    auto trimmed = cache->Trim(r.cache_size);
+    if (!trimmed.ok() && r.warn) r.warn("the cache was not trimmed: " + trimmed.status().message());
+  }
   if (r.receipt.empty()) return Status::Ok();
   return WriteOutput(r.receipt, DumpDocument(MakeReceipt(manifest, *result, *wallet)) + "\n");
 }

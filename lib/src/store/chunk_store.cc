@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <vector>
 
 #include "digm/file.h"
 
@@ -85,6 +88,51 @@ Result<Bytes> ChunkStore::Read(const Hash256& hash, uint64_t offset, uint64_t le
   if (!n.ok()) return n.status().Context("reading '" + path + "'");
   data.resize(*n);
   return data;
+}
+
+bool ChunkStore::Touch(const Hash256& hash, int64_t unix_ns) const {
+  struct timespec t = {static_cast<time_t>(unix_ns / 1000000000),
+                       static_cast<long>(unix_ns % 1000000000)};
+  struct timespec times[2] = {t, t};
+  return utimensat(AT_FDCWD, PathFor(hash).c_str(), times, 0) == 0;
+}
+
+Result<uint64_t> ChunkStore::Trim(uint64_t max_bytes) const {
+  struct Held {
+    struct timespec used;
+    uint64_t size;
+    std::string path;
+  };
+  std::vector<Held> held;
+  uint64_t total = 0;
+  try {  // another process may remove what is listed
+    for (const auto& shard : std::filesystem::directory_iterator(dir_)) {
+      std::string name = shard.path().filename();
+      if (name.size() != 2) continue;  // chunk files' names are checked below
+      std::error_code gone;
+      for (const auto& f : std::filesystem::directory_iterator(shard.path(), gone)) {
+        std::string file = f.path().filename();
+        struct stat st;
+        if (!IsHash(file) || file.compare(0, 2, name) != 0) continue;
+        if (lstat(f.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        held.push_back({st.st_mtim, static_cast<uint64_t>(st.st_size), f.path()});
+        total += static_cast<uint64_t>(st.st_size);
+      }
+    }
+  } catch (const std::filesystem::filesystem_error& e) {
+    return Status::BadInput("cannot list store '" + dir_ + "': " + e.code().message());
+  }
+  if (total <= max_bytes) return uint64_t{0};
+  std::sort(held.begin(), held.end(), [](const Held& a, const Held& b) {
+    return a.used.tv_sec != b.used.tv_sec ? a.used.tv_sec < b.used.tv_sec
+                                          : a.used.tv_nsec < b.used.tv_nsec;
+  });
+  uint64_t removed = 0;
+  for (const auto& h : held) {
+    if (total - removed <= max_bytes) break;
+    if (unlink(h.path.c_str()) == 0) removed += h.size;
+  }
+  return removed;
 }
 
 Status ChunkStore::Sync() const {
