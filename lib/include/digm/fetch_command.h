@@ -36,7 +36,7 @@ struct FetchRequest {
   std::string output = "-";          // a file (written atomically) or "-"
   std::string receipt;               // where the signed receipt goes (needs wallet)
   std::string cache;                 // a chunk cache folder; empty: none
-  uint64_t cache_size = 2ULL << 30;  // the cache is trimmed to this, least recently used first
+  uint64_t cache_size = 2ULL << 30;  // after a fetch that adds to the cache, it is trimmed to this
   std::vector<std::string> pay;      // digm.channel/1 files, paid from wallet (SPEC §12)
   bool preview = false;
   long timeout_ms = 10000;

@@ -83,6 +83,7 @@ struct FetchResult {
   std::vector<Delivery> deliveries;   // one per peer asked
   uint64_t downloaded = 0;            // bytes over the network, duplicates included
   uint64_t from_cache = 0;            // bytes the cache had
+  uint64_t to_cache = 0;              // bytes put in the cache
   int64_t started = 0, finished = 0;  // unix seconds
   std::string cache_error;            // why the cache took no more chunks; empty: it took all
 };

@@ -79,7 +79,9 @@ class NodeStore {
   // Removes the track, its pin, and chunks no other track or stream uses.
   Status RemoveTrack(const std::string& root);
 
-  // Stores a chunk after checking SHA-256(data) == hash (Integrity otherwise).
+  // Stores a chunk after checking SHA-256(data) == hash (Integrity otherwise);
+  // a new one only where it fits beside kReserveBytes (BadInput, NoRoomFor's
+  // words, otherwise).
   Status PutChunk(const Hash256& hash, std::span<const uint8_t> data);
 
   // A node keeps this much of its disk free for its index: SQLite needs
@@ -92,8 +94,9 @@ class NodeStore {
   // who sent them; nullopt when they fit (or the file system cannot tell:
   // the write then says).
   std::optional<std::string> NoRoomFor(uint64_t bytes) const;
-  // The bytes of the manifest's distinct chunks not stored here.
-  uint64_t MissingBytes(const Manifest& manifest);
+  // The bytes of the manifest's distinct chunks not stored here; `which`,
+  // when given, gets those chunks, in the manifest's order.
+  uint64_t MissingBytes(const Manifest& manifest, std::vector<Hash256>* which = nullptr);
   bool HasChunk(const std::string& hash);
   std::optional<uint64_t> ChunkSize(const std::string& hash);
   // True when a track on this node with a live (unexpired) pin lists the chunk.

@@ -291,14 +291,19 @@ Status FetchCommand(const FetchRequest& r) {
   if (cache) {
     // This track's chunks are the ones used last, its first ones latest (a
     // cache too small for it keeps the start, which plays first); then the
-    // cache keeps to its size.
+    // cache keeps to its size, which only what this fetch put in can pass
+    // (the walk over the whole cache is not made for a fetch that added
+    // nothing).
     int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
     for (size_t i = 0; i < manifest.chunks.size(); ++i)
       cache->Touch(manifest.chunks[i].hash, now_ns - static_cast<int64_t>(i));
-    auto trimmed = cache->Trim(r.cache_size);
-    if (!trimmed.ok() && r.warn) r.warn("the cache was not trimmed: " + trimmed.status().message());
+    if (result->to_cache > 0) {
+      auto trimmed = cache->Trim(r.cache_size);
+      if (!trimmed.ok() && r.warn)
+        r.warn("the cache was not trimmed: " + trimmed.status().message());
+    }
   }
   if (r.receipt.empty()) return Status::Ok();
   return WriteOutput(r.receipt, DumpDocument(MakeReceipt(manifest, *result, *wallet)) + "\n");

@@ -330,6 +330,7 @@ class Fetch {
     DIGM_RETURN_IF_ERROR(written);
     result.finished = UnixNow();
     result.cache_error = cache_error_;
+    result.to_cache = to_cache_;
     for (size_t i = 0; i < peers_.size(); ++i) {
       Delivery d = peers_[i].delivery;
       // Only a peer that delivered is waited for (at most its timeout); one
@@ -451,7 +452,11 @@ class Fetch {
   // disk full, say): then no more is written to it, and the caller is told.
   void Keep(const Hash256& hash, std::span<const uint8_t> bytes) {
     if (!o_.cache || !cache_error_.empty()) return;
-    if (Status s = o_.cache->Put(hash, bytes); !s.ok()) cache_error_ = s.message();
+    if (Status s = o_.cache->Put(hash, bytes); !s.ok()) {
+      cache_error_ = s.message();
+    } else {
+      to_cache_ += bytes.size();
+    }
   }
 
   bool SwarmUsable() const { return swarm_.swarm && !swarm_.dropped; }
@@ -865,6 +870,7 @@ class Fetch {
   SwarmSource swarm_;
   bool saw_402_ = false;     // a node wanted paying
   std::string cache_error_;  // the cache's first failure (Keep)
+  uint64_t to_cache_ = 0;    // bytes Keep put in the cache
 };
 
 }  // namespace

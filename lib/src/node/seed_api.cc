@@ -558,7 +558,8 @@ HttpResponse SeedApi::PutTrack(const HttpRequest& req, const std::string& root) 
     return HttpResponse::Error(s.code() == Code::kIntegrity ? 403 : 400, s.message());
   }
   // A track this node has no room for is refused before any of it is sent.
-  if (auto full = store_.NoRoomFor(store_.MissingBytes(*manifest))) {
+  std::vector<Hash256> lacking;
+  if (auto full = store_.NoRoomFor(store_.MissingBytes(*manifest, &lacking))) {
     if (options_.log) options_.log("refused track " + root + ": " + *full);
     return HttpResponse::Error(507, *full);
   }
@@ -569,10 +570,7 @@ HttpResponse SeedApi::PutTrack(const HttpRequest& req, const std::string& root) 
   if (Status s = store_.PutPin(root, pin, origin); !s.ok())
     return HttpResponse::Error(500, s.message());
   Json missing = Json::array();
-  for (const auto& c : manifest->chunks) {
-    std::string h = HexEncode(c.hash);
-    if (!store_.HasChunk(h)) missing.push_back(h);
-  }
+  for (const auto& h : lacking) missing.push_back(HexEncode(h));
   return HttpResponse::Json(
       201, DumpDocument(Json{{"schema", "digm.upload/1"}, {"root", root}, {"missing", missing}}));
 }
@@ -581,13 +579,10 @@ HttpResponse SeedApi::PutContent(const HttpRequest& req, const std::string& hash
   if (!store_.ChunkIsPinned(hash))
     return HttpResponse::Error(403, "no pin on this node covers " + hash);
   const auto* data = reinterpret_cast<const uint8_t*>(req.body.data());
-  bool held = store_.HasChunk(hash);
-  if (auto full = held ? std::nullopt : store_.NoRoomFor(req.body.size()))
-    return HttpResponse::Error(507, *full);
   Status s = store_.PutChunk(*HexDecodeArray<32>(hash), std::span(data, req.body.size()));
   if (s.code() == Code::kIntegrity) return HttpResponse::Error(422, s.message());
   if (!s.ok()) {
-    // Another writer may have filled the disk since the check.
+    // No room (PutChunk's check, or another writer filled the disk): 507.
     auto full = store_.NoRoomFor(req.body.size());
     return full ? HttpResponse::Error(507, *full) : HttpResponse::Error(500, s.message());
   }

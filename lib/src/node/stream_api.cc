@@ -226,14 +226,16 @@ HttpResponse StreamApi::Append(const HttpRequest& req, const std::string& id,
   HttpResponse refusal;
   auto head = ReadHead(id, *doc, &refusal);
   if (!head.ok()) return refusal;
-  if (auto full = store_.node().NoRoomFor(req.body.size())) return HttpResponse::Error(507, *full);
   Status s = store_.Append(
       id, *index, std::span(reinterpret_cast<const uint8_t*>(req.body.data()), req.body.size()),
       *head);
   // The stream exists and its publisher signed the head: what the store
   // still refuses (a chunk out of order, a root the chunk does not make, a
-  // fork) is at odds with the log.
-  if (!s.ok()) return HttpResponse::Error(409, s.message());
+  // fork) is at odds with the log, unless the disk had no room for it.
+  if (!s.ok()) {
+    auto full = store_.node().NoRoomFor(req.body.size());
+    return HttpResponse::Error(full ? 507 : 409, full ? *full : s.message());
+  }
   Wake(id, false);
   return HttpResponse::Json(201, DumpDocument(Json{{"size", *index + 1}}));
 }

@@ -269,6 +269,11 @@ Status NodeStore::PutChunk(const Hash256& hash, std::span<const uint8_t> data) {
   if (Sha256(data) != hash) {
     return Status::Integrity("the body's SHA-256 is not " + HexEncode(hash));
   }
+  // A new chunk is written only beside the reserve, whoever sends it (an
+  // upload, a publisher's stream, a relay, an import).
+  if (!chunks_.Has(hash)) {
+    if (auto full = NoRoomFor(data.size())) return Status::BadInput(*full);
+  }
   DIGM_RETURN_IF_ERROR(chunks_.Put(hash, data));
   std::lock_guard<std::mutex> lock(mu_);
   try {
@@ -294,11 +299,13 @@ std::optional<std::string> NodeStore::NoRoomFor(uint64_t bytes) const {
          " free for its index)";
 }
 
-uint64_t NodeStore::MissingBytes(const Manifest& manifest) {
+uint64_t NodeStore::MissingBytes(const Manifest& manifest, std::vector<Hash256>* which) {
   std::set<Hash256> seen;
   uint64_t bytes = 0;
   for (const auto& c : manifest.chunks) {
-    if (seen.insert(c.hash).second && !HasChunk(HexEncode(c.hash))) bytes += c.size;
+    if (!seen.insert(c.hash).second || HasChunk(HexEncode(c.hash))) continue;
+    bytes += c.size;
+    if (which) which->push_back(c.hash);
   }
   return bytes;
 }
