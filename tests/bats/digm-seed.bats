@@ -281,6 +281,38 @@ publish() {  # publish MANIFEST URL REPLICAS
   cmp flac.out "$AUDIO/track.flac"
 }
 
+@test "--max-storage: a track past the limit is refused (507) and said; rm frees its room at once" {
+  run -2 --separate-stderr digm-seed serve --data a --max-storage 1X
+  [[ "$stderr" == *"--max-storage: '1X' is not a size"* ]]
+  run -2 digm-seed serve --data a --max-storage 0
+  wav=$(jq '[.chunks[].size] | add' "$FIX/wav.json")
+  mp3=$(jq '[.chunks[].size] | add' "$FIX/mp3.json")
+  wav_root=$(jq -r .root "$FIX/wav.json") mp3_root=$(jq -r .root "$FIX/mp3.json")
+  # Room for the wav and half the mp3: under a chunk of the usual size left.
+  max=$((wav + mp3 / 2))
+  start_node a --max-storage "$max"
+  publish "$FIX/wav.json" "$URL_a" 1 > /dev/null
+  run -5 --separate-stderr publish "$FIX/mp3.json" "$URL_a" 1
+  [[ "$stderr" == *"refused the track (507): this node's store is full"*"--max-storage"* ]]
+  grep -q "refused track $mp3_root: this node's store is full" a.log
+  eventually 5 grep -q "the store is full: it holds $wav of the $max bytes of --max-storage" a.log
+  curl -sf "$URL_a/metrics" > metrics
+  grep -qx "digm_store_bytes $wav" metrics
+  grep -qx "digm_store_max_bytes $max" metrics
+  grep -qx "digm_insufficient_storage_total 1" metrics
+  digm-fetch "$wav_root" --peer "$URL_a" --key "$FIX/wav.key" --no-cache -o wav.out
+  cmp wav.out "$AUDIO/track.wav"
+  # Another process removes the wav: the node counts the room at once.
+  digm-seed rm "$wav_root" --data a > /dev/null
+  eventually 5 grep -q "the store has room again" a.log
+  [ "$(curl -sf "$URL_a/metrics" | awk '/^digm_store_bytes / { print $2 }')" = 0 ]
+  publish "$FIX/mp3.json" "$URL_a" 1 > /dev/null
+  digm-fetch "$mp3_root" --peer "$URL_a" --no-cache -o mp3.out
+  cmp mp3.out "$AUDIO/track.mp3"
+  run -0 digm-seed fsck --data a
+  json_holds "$output" '.clean'
+}
+
 # --- the DCMX endpoints and real clients ---------------------------------------------
 
 @test "DCMX endpoints answer with their documented shapes" {

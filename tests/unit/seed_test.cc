@@ -1,3 +1,4 @@
+#include <SQLiteCpp/Database.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -240,6 +241,54 @@ TEST_F(SeedApiTest, RoomIsCountedInTheChunksATrackStillNeeds) {
   EXPECT_EQ(refused->status, 507);
   EXPECT_FALSE(upload(0, *free).has_value());
   EXPECT_NE(Call("GET", "/metrics").body.find("\ndigm_store_free_bytes "), std::string::npos);
+}
+
+TEST_F(SeedApiTest, TheStoreLimitCountsWhatEveryProcessStoresAndRemoves) {
+  ASSERT_EQ(manifest_.chunks.size(), 3u);
+  uint64_t size[3];
+  for (size_t i = 0; i < 3; ++i) size[i] = manifest_.chunks[i].size;
+  auto upload = [&](size_t i) {
+    return Call("PUT", "/content/" + HexEncode(manifest_.chunks[i].hash), Chunk(i));
+  };
+  EXPECT_EQ(store_->StoredBytes(), 0u);
+  // A track that does not fit under the limit is refused before its pin is kept.
+  store_->LimitBytes(size[0] + size[1]);
+  auto refused = Call("PUT", "/tracks/" + root_, PutTrackBody(Pin(artist_)));
+  EXPECT_EQ(refused.status, 507);
+  EXPECT_NE(refused.body.find("store is full"), std::string::npos) << refused.body;
+  EXPECT_TRUE(store_->ListPins(UnixNow()).empty());
+  store_->LimitBytes(0);
+  ASSERT_EQ(Call("PUT", "/tracks/" + root_, PutTrackBody(Pin(artist_))).status, 201);
+  store_->LimitBytes(size[0] + size[1]);
+  ASSERT_EQ(upload(0).status, 201);
+  ASSERT_EQ(upload(0).status, 201);  // held already: counted once
+  EXPECT_EQ(store_->StoredBytes(), size[0]);
+  ASSERT_EQ(upload(1).status, 201);  // exactly fits
+  auto over = upload(2);
+  EXPECT_EQ(over.status, 507);
+  EXPECT_NE(over.body.find("--max-storage"), std::string::npos) << over.body;
+  EXPECT_EQ(store_->StoredBytes(), size[0] + size[1]);
+  std::string metrics = Call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("\ndigm_store_bytes " + std::to_string(size[0] + size[1]) + "\n"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("\ndigm_store_max_bytes " + std::to_string(size[0] + size[1]) + "\n"),
+            std::string::npos);
+
+  // An index made before the count: it is counted when first opened.
+  {
+    SQLite::Database db(dir_ / "node/index.db", SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER chunk_stored; DROP TRIGGER chunk_forgotten; DROP TABLE stored");
+  }
+  auto reopened = NodeStore::Open(dir_ / "node", false);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().message();
+  EXPECT_EQ((*reopened)->StoredBytes(), size[0] + size[1]);
+  EXPECT_EQ(store_->StoredBytes(), size[0] + size[1]);
+  // Another process removing the track (rm, or gc from cron) frees its room
+  // for the node at once.
+  ASSERT_TRUE((*reopened)->RemoveTrack(root_).ok());
+  EXPECT_EQ(store_->StoredBytes(), 0u);
+  EXPECT_FALSE(store_->NoRoomFor(size[0] + size[1]).has_value());
+  EXPECT_TRUE(store_->NoRoomFor(size[0] + size[1] + 1).has_value());
 }
 
 TEST_F(SeedApiTest, ForgedOrForeignPinsAreRefused) {

@@ -131,15 +131,23 @@ inline void StopOnSignal(std::atomic<bool>* stop) {
 }
 
 // Reports a usage error found after parsing.
-// "1048576", "512K", "1M", "2G" (binary multiples) -> bytes; nullopt when not one.
+// "1048576", "512K", "1M", "2G", "4T" (binary multiples) -> bytes; nullopt
+// when not one, or over 2^64.
 inline std::optional<uint64_t> ParseBytes(const std::string& text) {
   size_t digits = 0;
   while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
   if (digits == 0 || digits > 15) return std::nullopt;
   std::string unit = text.substr(digits);
-  int shift = unit.empty() ? 0 : unit == "K" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : -1;
+  int shift = unit.empty()  ? 0
+              : unit == "K" ? 10
+              : unit == "M" ? 20
+              : unit == "G" ? 30
+              : unit == "T" ? 40
+                            : -1;
   if (shift < 0) return std::nullopt;
-  return std::stoull(text.substr(0, digits)) << shift;
+  uint64_t n = std::stoull(text.substr(0, digits));
+  if (n > (UINT64_MAX >> shift)) return std::nullopt;
+  return n << shift;
 }
 
 inline int UsageError(const std::string& message, const std::string& hint = "") {

@@ -86,8 +86,9 @@ static int Run(int argc, char** argv) {
   app.add_option("--cache", r.cache, "content-addressed cache of fetched chunks")->type_name("DIR");
   app.add_flag("--no-cache", no_cache, "neither read nor write the cache");
   std::string cache_size = "2G";
-  app.add_option("--cache-size", cache_size,
-                 "keep the cache to this size, least recently used first (K, M, G: KiB, MiB, GiB)")
+  app.add_option(
+         "--cache-size", cache_size,
+         "keep the cache to this size, least recently used first (K, M, G, T: KiB, MiB, GiB, TiB)")
       ->capture_default_str()
       ->type_name("BYTES");
   app.add_flag("--preview", r.preview, "fetch only the preview chunks (no key needed)");

@@ -5,6 +5,7 @@
 // and repairs any other disagreement. Thread-safe: the index is behind a lock.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -80,8 +81,8 @@ class NodeStore {
   Status RemoveTrack(const std::string& root);
 
   // Stores a chunk after checking SHA-256(data) == hash (Integrity otherwise);
-  // a new one only where it fits beside kReserveBytes (BadInput, NoRoomFor's
-  // words, otherwise).
+  // a new one only where it fits beside kReserveBytes and under the limit
+  // (BadInput, NoRoomFor's words, otherwise).
   Status PutChunk(const Hash256& hash, std::span<const uint8_t> data);
 
   // A node keeps this much of its disk free for its index: SQLite needs
@@ -90,9 +91,17 @@ class NodeStore {
   // What the data folder's file system has free for this node (statvfs's
   // f_bavail); nullopt when it cannot tell.
   std::optional<uint64_t> FreeBytes() const;
-  // Why `bytes` more would not fit beside the reserve, said for the one
-  // who sent them; nullopt when they fit (or the file system cannot tell:
-  // the write then says).
+  // At most `max` bytes of chunks are held from now on (0: as many as the
+  // disk takes); a new chunk that would pass it is refused. Chunks written
+  // at once by several requests may pass it by those chunks.
+  void LimitBytes(uint64_t max) { max_bytes_ = max; }
+  uint64_t max_bytes() const { return max_bytes_; }
+  // The bytes of the chunks the index names, as every process that changes
+  // it keeps the count.
+  uint64_t StoredBytes() const;
+  // Why `bytes` more would not fit beside the reserve or under the limit,
+  // said for the one who sent them; nullopt when they fit (or the file
+  // system cannot tell: the write then says).
   std::optional<std::string> NoRoomFor(uint64_t bytes) const;
   // The bytes of the manifest's distinct chunks not stored here; `which`,
   // when given, gets those chunks, in the manifest's order.
@@ -148,9 +157,10 @@ class NodeStore {
   Result<std::vector<std::string>> RemoveStreams(int64_t heard_before);
   std::string data_dir_;
   ChunkStore chunks_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::unique_ptr<SQLite::Database> db_;
   Clock clock_;
+  std::atomic<uint64_t> max_bytes_{0};
 };
 
 }  // namespace digm

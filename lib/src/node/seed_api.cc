@@ -719,7 +719,8 @@ HttpResponse SeedApi::Metrics() {
   metric("digm_rejected_records_total", "counter", "Unsigned or forged peer records dropped.",
          metrics_.rejected_records);
   metric("digm_insufficient_storage_total", "counter",
-         "Tracks, chunks and stream chunks refused for want of disk space (507).",
+         "Tracks, chunks and stream chunks refused for want of room: the disk's or --max-storage's "
+         "(507).",
          metrics_.insufficient_storage);
   metric("digm_tracks", "gauge", "Complete tracks held.", complete);
   metric("digm_track_chunks", "gauge", "Chunks of complete tracks held.", chunks);
@@ -727,6 +728,9 @@ HttpResponse SeedApi::Metrics() {
   if (auto free = store_.FreeBytes())
     metric("digm_store_free_bytes", "gauge",
            "Bytes free on the data folder's file system (the node keeps 16 MiB of them).", *free);
+  metric("digm_store_bytes", "gauge", "Bytes of the chunks held.", store_.StoredBytes());
+  if (uint64_t max = store_.max_bytes())
+    metric("digm_store_max_bytes", "gauge", "Bytes of chunks held at most (--max-storage).", max);
   HttpResponse res;
   res.body = std::move(out);
   res.Set("Content-Type", "text/plain; version=0.0.4");

@@ -156,18 +156,31 @@ class Maintainer {
     }
   }
 
-  // Says when the disk fills past the reserve, and when it has room again.
+  // Says when the disk fills past the reserve, or the store to its
+  // --max-storage (no room for another chunk of the usual size), and when
+  // each has room again.
   void WatchRoom() {
-    auto free = api_.store().FreeBytes();
-    bool full = free && *free < NodeStore::kReserveBytes;
-    if (full && !said_full_) {
+    NodeStore& store = api_.store();
+    auto free = store.FreeBytes();
+    bool disk_full = free && *free < NodeStore::kReserveBytes;
+    if (disk_full && !said_disk_full_) {
       log_("the disk is full: " + std::to_string(*free) + " bytes free, under the " +
            std::to_string(NodeStore::kReserveBytes) +
            " kept for the index; new tracks and chunks are refused (507) until gc or the operator "
            "frees room");
     }
-    if (!full && said_full_) log_("the disk has room again");
-    said_full_ = full;
+    if (!disk_full && said_disk_full_) log_("the disk has room again");
+    said_disk_full_ = disk_full;
+    uint64_t max = store.max_bytes();
+    uint64_t held = max ? store.StoredBytes() : 0;
+    bool store_full = max && (held > max || max - held < kDefaultChunkSize);
+    if (store_full && !said_store_full_) {
+      log_("the store is full: it holds " + std::to_string(held) + " of the " +
+           std::to_string(max) +
+           " bytes of --max-storage; new tracks and chunks are refused (507) until gc frees room");
+    }
+    if (!store_full && said_store_full_) log_("the store has room again");
+    said_store_full_ = store_full;
   }
 
   bool Push(const NodeStore::PinRow& pin, const PeerRow& peer) {
@@ -187,7 +200,7 @@ class Maintainer {
   const SeedOptions& o_;
   const std::function<void(const std::string&)>& log_;
   std::mt19937 rng_{Seed(o_.random)};
-  bool said_full_ = false;
+  bool said_disk_full_ = false, said_store_full_ = false;
   // Peers that answered 507 (no room) to a push, and until when they are
   // passed over for tracks they lack (then asked again).
   static constexpr int64_t kNoRoomPassOver = 600;
@@ -468,6 +481,7 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
                          "where to reach it: give --url http://ADDRESS:PORT");
   }
   DIGM_ASSIGN_OR_RETURN(auto store, NodeStore::Open(o.data_dir, false, o.clock));
+  store->LimitBytes(o.max_storage);
   // One process per data folder (SPEC §5): held until this process ends.
   DIGM_ASSIGN_OR_RETURN(DataLock lock, DataLock::Take(o.data_dir));
   DIGM_ASSIGN_OR_RETURN(auto streams, StreamStore::Open(*store, o.clock));
