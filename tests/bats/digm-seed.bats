@@ -291,6 +291,7 @@ publish() {  # publish MANIFEST URL REPLICAS
   # Room for the wav and half the mp3: under a chunk of the usual size left.
   max=$((wav + mp3 / 2))
   start_node a --max-storage "$max"
+  grep -q "holding at most $max bytes of chunks (0 held)" a.log
   publish "$FIX/wav.json" "$URL_a" 1 > /dev/null
   run -5 --separate-stderr publish "$FIX/mp3.json" "$URL_a" 1
   [[ "$stderr" == *"refused the track (507): this node's store is full"*"--max-storage"* ]]

@@ -554,6 +554,10 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
     log("charging " + FormatAmount(o.price->per_mb, o.price->asset.decimals) + " " +
         o.price->asset.name + " per MB, " + std::to_string(o.price->credit) + " bytes of credit");
   }
+  if (o.max_storage) {
+    log("holding at most " + std::to_string(o.max_storage) + " bytes of chunks (" +
+        std::to_string(store->StoredBytes()) + " held)");
+  }
   log("serving " + o.data_dir + " at " + o.url + " as " + api->node_id());
   if (dht) {
     std::string from = o.dht_options.bootstrap.empty() ? "the public routers" : "";
