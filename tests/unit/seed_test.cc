@@ -285,6 +285,16 @@ TEST_F(SeedApiTest, TheStoreLimitCountsWhatEveryProcessStoresAndRemoves) {
   EXPECT_EQ(store_->StoredBytes(), size[0] + size[1]);
   // Another process removing the track (rm, or gc from cron) frees its room
   // for the node at once.
+  // fsck --repair makes a count edited by hand agree with the index again.
+  {
+    SQLite::Database db(dir_ / "node/index.db", SQLite::OPEN_READWRITE);
+    db.exec("UPDATE stored SET bytes = 7");
+  }
+  EXPECT_EQ(store_->StoredBytes(), 7u);
+  ASSERT_TRUE(store_->Fsck(false).ok());
+  EXPECT_EQ(store_->StoredBytes(), 7u);
+  ASSERT_TRUE(store_->Fsck(true).ok());
+  EXPECT_EQ(store_->StoredBytes(), size[0] + size[1]);
   ASSERT_TRUE((*reopened)->RemoveTrack(root_).ok());
   EXPECT_EQ(store_->StoredBytes(), 0u);
   EXPECT_FALSE(store_->NoRoomFor(size[0] + size[1]).has_value());

@@ -552,6 +552,16 @@ Result<FsckReport> NodeStore::Fsck(bool repair) {
     if (!on_disk.count(h)) report.missing.push_back(h);
   }
   report.temp_files = temps.size();
+  if (repair) {
+    // The count of stored bytes is the index's own: made to agree with its
+    // chunk rows (the triggers keep it so; a hand-edited index may not).
+    std::lock_guard<std::mutex> lock(mu_);
+    try {
+      db_->exec("UPDATE stored SET bytes = (SELECT COALESCE(SUM(size), 0) FROM chunks)");
+    } catch (const std::exception& e) {
+      return sql::Error(kDb, e);
+    }
+  }
   if (!repair || report.clean()) return report;
 
   std::string quarantine = data_dir_ + "/quarantine";
