@@ -143,6 +143,11 @@ root() { jq -r .root "$FIX/$1.json"; }
     -o wav.out --receipt r.json --wallet "$FIX/listener.wallet"
   cmp wav.out "$AUDIO/track.wav"
   jq -e --arg u "$URL_liar" '.dropped[] | select(.url == $u and (.reason | startswith("served bad bytes")))' r.json
+  # With no honest node left, the error says why each failed.
+  run --separate-stderr -5 digm-fetch "$FIX/wav.json" --peer "$URL_liar" --key "$FIX/wav.key" \
+    --no-cache -o none.out
+  [[ "$stderr" == *"(all 1 failed: $URL_liar: served bad bytes for chunk "* ]] || { echo "$stderr"; false; }
+  [ ! -e none.out ]
 }
 
 @test "truncating, stalling and resetting nodes do not corrupt the output" {

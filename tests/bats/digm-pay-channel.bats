@@ -134,6 +134,7 @@ price_of() { awk -v b="$1" 'BEGIN { p = b * 100000 / 1000000; q = int(p); print 
   run -0 curl -s -o /dev/null -w '%{http_code}' "$URL_n1/content/$(chunk 3)"
   [ "$output" = 402 ]
   run -5 --separate-stderr digm-fetch "$ROOT" --peer "$URL_n1" --no-cache -o nopay.flac
+  [[ "$stderr" == *"$URL_n1: charges for its content (HTTP 402: this node charges: pay through a channel)"* ]]
   [[ "$stderr" == *"hint:"*"digm-pay channel open"*"--pay"* ]]
   [ ! -e nopay.flac ]
   # A channel to another node does not pay this one: left out, exit 5.

@@ -417,15 +417,21 @@ class Fetch {
         return Status::Network("the BitTorrent swarm cannot serve " + HexEncode(*m_.root) + ": " +
                                swarm_.reason);
       }
-      Status s =
-          Status::Network("no peer could serve " + HexEncode(*m_.root) + " (all " +
-                          std::to_string(peers_.size() + (swarm_.swarm ? 1 : 0)) + " failed)");
-      bool unpaid = saw_402_ || std::any_of(peers_.begin(), peers_.end(),
-                                            [](const Peer& p) { return p.price && !p.channel; });
+      Status s = Status::Network("no peer could serve " + HexEncode(*m_.root) + " (all " +
+                                 std::to_string(peers_.size() + (swarm_.swarm ? 1 : 0)) +
+                                 " failed: " + FailureList() + ")");
+      bool unpaid = saw_402_unpaid_ || std::any_of(peers_.begin(), peers_.end(), [](const Peer& p) {
+                      return p.price && !p.channel;
+                    });
       if (unpaid) {
         return s.WithHint(
             "a node charges for its content: open a channel to it (digm-pay channel open) and "
             "add --pay CHANNEL --wallet WALLET");
+      }
+      if (saw_402_paid_) {
+        return s.WithHint(
+            "a node would not serve on what this fetch pays it (its words are above): fetch "
+            "from other nodes, or pay it through a new channel (digm-pay channel open)");
       }
       std::string spent;
       size_t n = 0;
@@ -444,6 +450,43 @@ class Fetch {
       return s;
     }
     return Status::Ok();
+  }
+
+  // What a 402's digm.invoice/1 says: the node's error, or what it is owed
+  // and has been paid; empty for a body that is neither.
+  static std::string InvoiceWords(const std::string& body) {
+    auto doc = ParseJson(body);
+    if (!doc.ok() || !doc->is_object()) return "";
+    std::string why = RefusalText(HttpResult{402, body});
+    if (doc->contains("error")) return why;
+    std::string owed = StringOr(*doc, "owed", ""), paid = StringOr(*doc, "paid", "");
+    if (owed.empty() || paid.empty()) return "";
+    std::string asset;
+    if (auto price = doc->find("price"); price != doc->end() && price->is_object())
+      asset = StringOr(*price, "asset", "");
+    if (!asset.empty()) asset = " " + asset;
+    std::string out = "owed " + owed + asset + ", paid " + paid + asset;
+    return out.size() > 120 ? "" : out;
+  }
+
+  // Why the peers failed, for the error that ends the fetch: the first
+  // few, each once ("URL: why; URL: why; and N more").
+  std::string FailureList() const {
+    constexpr size_t kShown = 3;
+    std::string out;
+    size_t shown = 0;
+    for (const auto& p : peers_) {
+      if (shown == kShown) break;
+      out += (shown++ ? "; " : "") + p.url + ": " +
+             (p.delivery.reason.empty() ? "no answer" : p.delivery.reason);
+    }
+    if (swarm_.swarm && shown < kShown) {
+      out += (shown++ ? "; " : "") + std::string("the BitTorrent swarm: ") +
+             (swarm_.reason.empty() ? "no piece" : swarm_.reason);
+    }
+    size_t all = peers_.size() + (swarm_.swarm ? 1 : 0);
+    if (all > shown) out += "; and " + std::to_string(all - shown) + " more";
+    return out;
   }
 
   static constexpr double kSwarmStall = 1.0;  // seconds without a chunk: HTTP peers help
@@ -845,9 +888,11 @@ class Fetch {
     } else if (status == 402) {
       // It wants paying (more): not one this fetch pays, or one that asks
       // for more than the vouchers sent cover.
-      saw_402_ = true;
-      Drop(peer, peer.channel ? "asked for more than it was paid (HTTP 402)"
-                              : "charges for its content (HTTP 402)");
+      (peer.channel ? saw_402_paid_ : saw_402_unpaid_) = true;
+      std::string words = InvoiceWords(t.body);
+      Drop(peer, (peer.channel ? "asked for more than it was paid (HTTP 402"
+                               : "charges for its content (HTTP 402") +
+                     (words.empty() ? "" : ": " + words) + ")");
     } else {
       // Refused, missing, slow or cut off: try elsewhere, and back off this peer.
       ++peer.failures;
@@ -868,7 +913,9 @@ class Fetch {
   size_t count_ = 0;
   FetchProgress progress_;
   SwarmSource swarm_;
-  bool saw_402_ = false;     // a node wanted paying
+  bool saw_402_unpaid_ = false;  // a node wanted paying, and no channel paid it
+  bool saw_402_paid_ =
+      false;  // a node wanted more than its channel's vouchers paid     // a node wanted paying
   std::string cache_error_;  // the cache's first failure (Keep)
   uint64_t to_cache_ = 0;    // bytes Keep put in the cache
 };
