@@ -130,9 +130,8 @@ inline void StopOnSignal(std::atomic<bool>* stop) {
   std::_Exit(rc);
 }
 
-// Reports a usage error found after parsing.
 // "1048576", "512K", "1M", "2G", "4T" (binary multiples) -> bytes; nullopt
-// when not one, or over 2^64.
+// when not one, or 2^64 or more.
 inline std::optional<uint64_t> ParseBytes(const std::string& text) {
   size_t digits = 0;
   while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
@@ -150,6 +149,7 @@ inline std::optional<uint64_t> ParseBytes(const std::string& text) {
   return n << shift;
 }
 
+// Reports a usage error found after parsing.
 inline int UsageError(const std::string& message, const std::string& hint = "") {
   diag::Error(message);
   if (!hint.empty()) diag::Hint(hint);

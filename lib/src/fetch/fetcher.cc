@@ -914,10 +914,9 @@ class Fetch {
   FetchProgress progress_;
   SwarmSource swarm_;
   bool saw_402_unpaid_ = false;  // a node wanted paying, and no channel paid it
-  bool saw_402_paid_ =
-      false;  // a node wanted more than its channel's vouchers paid     // a node wanted paying
-  std::string cache_error_;  // the cache's first failure (Keep)
-  uint64_t to_cache_ = 0;    // bytes Keep put in the cache
+  bool saw_402_paid_ = false;    // a node wanted more than its channel's vouchers paid
+  std::string cache_error_;      // the cache's first failure (Keep)
+  uint64_t to_cache_ = 0;        // bytes Keep put in the cache
 };
 
 }  // namespace
