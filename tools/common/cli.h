@@ -149,6 +149,27 @@ inline std::optional<uint64_t> ParseBytes(const std::string& text) {
   return n << shift;
 }
 
+// An option whose value is a size (ParseBytes) put straight into `*out`,
+// which holds its default; one that is not a size, or 0 when `nonzero`, is a
+// usage error naming the option, with `example`.
+inline CLI::Option* AddBytesOption(CLI::App* app, const std::string& name, uint64_t* out,
+                                   const std::string& description, const std::string& example,
+                                   bool nonzero = false) {
+  std::string flag = name.substr(name.rfind(',') + 1);
+  return app
+      ->add_option_function<std::string>(
+          name,
+          [out, flag, example, nonzero](const std::string& text) {
+            auto bytes = ParseBytes(text);
+            if (!bytes || (nonzero && *bytes == 0))
+              throw CLI::ValidationError(flag,
+                                         "'" + text + "' is not a size (e.g. " + example + ")");
+            *out = *bytes;
+          },
+          description + " (K, M, G, T: KiB, MiB, GiB, TiB)")
+      ->type_name("BYTES");
+}
+
 // Reports a usage error found after parsing.
 inline int UsageError(const std::string& message, const std::string& hint = "") {
   diag::Error(message);

@@ -85,12 +85,9 @@ static int Run(int argc, char** argv) {
       ->type_name("FILE");
   app.add_option("--cache", r.cache, "content-addressed cache of fetched chunks")->type_name("DIR");
   app.add_flag("--no-cache", no_cache, "neither read nor write the cache");
-  std::string cache_size = "2G";
-  app.add_option(
-         "--cache-size", cache_size,
-         "keep the cache to this size, least recently used first (K, M, G, T: KiB, MiB, GiB, TiB)")
-      ->capture_default_str()
-      ->type_name("BYTES");
+  cli::AddBytesOption(&app, "--cache-size", &r.cache_size,
+                      "keep the cache to this size, least recently used first", "500M")
+      ->default_str("2G");
   app.add_flag("--preview", r.preview, "fetch only the preview chunks (no key needed)");
   app.add_option("--timeout", timeout_s, "seconds one request may take")
       ->capture_default_str()
@@ -121,11 +118,6 @@ static int Run(int argc, char** argv) {
     if (!quiet) r.on_dht = ReportDht;
   }
   if (no_cache) r.cache.clear();
-  if (auto size = cli::ParseBytes(cache_size)) {
-    r.cache_size = *size;
-  } else {
-    return cli::UsageError("--cache-size: '" + cache_size + "' is not a size (e.g. 500M)");
-  }
   if (!quiet) r.warn = [](const std::string& m) { diag::Warning(m); };
   r.timeout_ms = timeout_s * 1000;
   if (live) return ListenLive(app, r, from_start, quiet);

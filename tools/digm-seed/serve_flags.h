@@ -13,8 +13,8 @@ namespace digm {
 
 // The price flags as given; Serve parses them (ServePrice).
 struct PriceFlags {
-  std::string per_mb, asset = "XFG", credit = "1M";
-  std::string max_storage;  // not a price; parsed with it, as a size
+  std::string per_mb, asset = "XFG";
+  uint64_t credit = 1 << 20;
 };
 
 inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::string>& allow,
@@ -70,16 +70,12 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
   serve->add_option("--asset", price.asset, "what the price is in: XFG or PARA")
       ->capture_default_str()
       ->check(CLI::IsMember({"XFG", "PARA"}));
-  serve
-      ->add_option("--credit", price.credit,
-                   "bytes sent unpaid to a paying client (K, M, G, T: KiB, MiB, GiB, TiB)")
-      ->capture_default_str()
-      ->type_name("BYTES");
-  serve
-      ->add_option("--max-storage", price.max_storage,
-                   "hold at most this many bytes of chunks; more is refused (507) "
-                   "(K, M, G, T: KiB, MiB, GiB, TiB)")
-      ->type_name("BYTES");
+  cli::AddBytesOption(serve, "--credit", &price.credit, "bytes sent unpaid to a paying client",
+                      "1M")
+      ->default_str("1M");
+  cli::AddBytesOption(serve, "--max-storage", &so.max_storage,
+                      "hold at most this many bytes of chunks; more is refused (507)", "20G",
+                      /*nonzero=*/true);
   serve->add_flag("--bittorrent", so.bittorrent,
                   "seed every complete track over BitTorrent, from the chunk store");
   serve
@@ -90,15 +86,8 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
       ->type_name("HOST:PORT");
 }
 
-// Sets so.price (with its credit) and so.max_storage from the flags; -1, or
-// the exit code of a usage error.
+// Sets so.price (with its credit) from the flags; -1, or the exit code of a usage error.
 inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
-  if (!f.max_storage.empty()) {
-    auto max = cli::ParseBytes(f.max_storage);
-    if (!max || *max == 0)
-      return cli::UsageError("--max-storage: '" + f.max_storage + "' is not a size (e.g. 20G)");
-    so.max_storage = *max;
-  }
   if (f.per_mb.empty()) {
     for (const char* o : {"--asset", "--credit"}) {
       if (serve->get_option(o)->count())
@@ -109,9 +98,7 @@ inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
   Asset asset = *ParseAsset(f.asset);
   auto per_mb = ParseAmount(f.per_mb, asset.decimals);
   if (!per_mb.ok()) return cli::UsageError("--price-per-mb: " + per_mb.status().message());
-  auto credit = cli::ParseBytes(f.credit);
-  if (!credit) return cli::UsageError("--credit: '" + f.credit + "' is not a size (e.g. 1M)");
-  so.price = Price{asset, *per_mb, *credit};
+  so.price = Price{asset, *per_mb, f.credit};
   return -1;
 }
 

@@ -457,8 +457,7 @@ class Fetch {
   static std::string InvoiceWords(const std::string& body) {
     auto doc = ParseJson(body);
     if (!doc.ok() || !doc->is_object()) return "";
-    std::string why = RefusalText(HttpResult{402, body});
-    if (doc->contains("error")) return why;
+    if (doc->contains("error")) return RefusalText(HttpResult{402, body});
     std::string owed = StringOr(*doc, "owed", ""), paid = StringOr(*doc, "paid", "");
     if (owed.empty() || paid.empty()) return "";
     std::string asset;
