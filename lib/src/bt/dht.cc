@@ -787,7 +787,7 @@ Result<std::unique_ptr<Swarm>> Dht::Join(const TorrentSource& source, uint64_t s
   auto state = std::make_shared<Swarm::State>();
   state->impl = impl_.get();
   state->size = size;
-  state->storage = bt::FileStorage(fd);
+  state->storage = bt::DownloadStorage(fd);
   state->hashes = atp.ti ? atp.ti->info_hashes() : atp.info_hashes;
   auto ti = atp.ti;
   atp.userdata = lt::client_data_t(state->senders.get());  // filled by bt::SendersPlugin
@@ -834,6 +834,7 @@ void Swarm::Want(uint64_t offset, uint64_t size) {
 }
 
 void Swarm::Done(uint64_t offset, uint64_t size) {
+  state_->storage->Release(offset, size);
   std::lock_guard lock(state_->mu);
   if (state_->piece_length == 0 || size == 0) return;
   auto pl = static_cast<uint64_t>(state_->piece_length);
@@ -863,6 +864,7 @@ Result<std::string> Swarm::Read(uint64_t offset, uint64_t size) {
   if (!state_->storage->Read(offset, out.data(), out.size()))
     return Status::BadInput(std::string("reading the swarm's temporary file: ") +
                             std::strerror(errno));
+  state_->storage->Release(offset, size);
   return out;
 }
 

@@ -17,6 +17,7 @@
 #include <libtorrent/hasher.hpp>
 #include <libtorrent/io_context.hpp>
 #include <libtorrent/storage_defs.hpp>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -83,28 +84,151 @@ class ChunkFiles final : public Storage {
   TorrentLayout layout_;
 };
 
-class File final : public Storage {
+bool PwriteAll(int fd, uint64_t offset, const char* buf, size_t size) {
+  while (size > 0) {
+    ssize_t n = pwrite(fd, buf, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    buf += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+// A download: libtorrent's 16 KiB blocks are copied into their piece's
+// buffer on its network thread, not written one system call and two thread
+// hand-offs each; the piece is hashed from memory, written to the file
+// whole when settled, and read from memory by the fetch. The file holds
+// what memory does not: pieces past the budget, and pieces released.
+class Download final : public Storage {
  public:
-  explicit File(int fd) : fd_(fd) {}
-  ~File() override { close(fd_); }
+  Download(int fd, size_t budget) : fd_(fd), budget_(budget) {}
+  ~Download() override { close(fd_); }
 
   bool Read(uint64_t offset, char* buf, size_t size) override {
-    return PreadAll(fd_, offset, buf, size);
-  }
-  bool Write(uint64_t offset, const char* buf, size_t size) override {
+    std::unique_lock lock(mu_);
     while (size > 0) {
-      ssize_t n = pwrite(fd_, buf, size, static_cast<off_t>(offset));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
+      // The held piece the range starts in, if any, and how much of the
+      // range lies in it.
+      auto it = pieces_.upper_bound(offset);
+      const Piece* p = nullptr;
+      if (it != pieces_.begin() &&
+          offset < std::prev(it)->first + std::prev(it)->second.bytes->size)
+        p = &std::prev(it)->second;
+      size_t n;
+      if (p) {
+        uint64_t piece = std::prev(it)->first;
+        size_t at = static_cast<size_t>(offset - piece);
+        size_t block = at / kBlock;
+        n = std::min(size, std::min((block + 1) * kBlock, p->bytes->size) - at);
+        if (p->has[block]) {
+          std::memcpy(buf, p->bytes->data.get() + at, n);
+        } else if (!PreadAll(fd_, offset, buf, n)) {
+          return false;
+        }
+      } else {
+        n = it == pieces_.end() ? size
+                                : static_cast<size_t>(std::min<uint64_t>(size, it->first - offset));
+        if (!PreadAll(fd_, offset, buf, n)) return false;
+      }
       buf += n;
-      size -= static_cast<size_t>(n);
-      offset += static_cast<uint64_t>(n);
+      size -= n;
+      offset += n;
     }
     return true;
   }
 
+  bool Write(uint64_t offset, const char* buf, size_t size) override {
+    return PwriteAll(fd_, offset, buf, size);
+  }
+
+  bool TakeBlock(uint64_t piece, size_t piece_size, size_t start, const char* buf,
+                 size_t size) override {
+    if (start + size > piece_size || piece_size == 0) return false;
+    std::lock_guard lock(mu_);
+    auto it = pieces_.find(piece);
+    if (it == pieces_.end()) {
+      if (held_ + piece_size > budget_) return false;
+      Piece p;
+      auto bytes = std::make_shared<PieceBytes>(
+          PieceBytes{std::make_unique_for_overwrite<char[]>(piece_size), piece_size});
+      p.bytes = std::move(bytes);
+      p.has.assign((piece_size + kBlock - 1) / kBlock, false);
+      it = pieces_.emplace(piece, std::move(p)).first;
+      held_ += piece_size;
+    } else if (it->second.settled) {
+      Drop(it);  // written anew after it passed (never seen): the file takes it
+      return false;
+    }
+    Piece& p = it->second;
+    std::memcpy(p.bytes->data.get() + start, buf, size);
+    for (size_t b = start / kBlock; b * kBlock < start + size; ++b) p.has[b] = true;
+    return true;
+  }
+
+  std::shared_ptr<const PieceBytes> Settle(uint64_t piece, size_t) override {
+    std::lock_guard lock(mu_);
+    auto it = pieces_.find(piece);
+    if (it == pieces_.end()) return nullptr;
+    Piece& p = it->second;
+    if (p.settled) return p.bytes;
+    bool whole = std::all_of(p.has.begin(), p.has.end(), [](bool b) { return b; });
+    if (!whole || !PwriteAll(fd_, piece, p.bytes->data.get(), p.bytes->size)) {
+      // Some of it went to the file: the file gets the rest, and is read.
+      // (A failed write here fails the caller's read of the file.)
+      Flush(piece, p);
+      Drop(it);
+      return nullptr;
+    }
+    p.settled = true;
+    return p.bytes;
+  }
+
+  void Clear(uint64_t piece) override {
+    std::lock_guard lock(mu_);
+    if (auto it = pieces_.find(piece); it != pieces_.end()) Drop(it);
+  }
+
+  void Release(uint64_t offset, uint64_t size) override {
+    std::lock_guard lock(mu_);
+    auto it = pieces_.upper_bound(offset);
+    if (it != pieces_.begin()) --it;
+    while (it != pieces_.end() && it->first < offset + size) {
+      auto next = std::next(it);
+      if (it->first + it->second.bytes->size > offset) {
+        if (!it->second.settled) Flush(it->first, it->second);
+        Drop(it);
+      }
+      it = next;
+    }
+  }
+
  private:
+  static constexpr size_t kBlock = 16 << 10;  // libtorrent's block
+  struct Piece {
+    std::shared_ptr<PieceBytes> bytes;
+    std::vector<bool> has;  // by block
+    bool settled = false;   // in the file too
+  };
+  // Under mu_: the blocks memory has of an unsettled piece, to the file.
+  void Flush(uint64_t piece, const Piece& p) {
+    for (size_t b = 0; b < p.has.size(); ++b) {
+      if (!p.has[b]) continue;
+      size_t at = b * kBlock;
+      PwriteAll(fd_, piece + at, p.bytes->data.get() + at, std::min(kBlock, p.bytes->size - at));
+    }
+  }
+  void Drop(std::map<uint64_t, Piece>::iterator it) {
+    held_ -= it->second.bytes->size;
+    pieces_.erase(it);
+  }
+
   int fd_;
+  size_t budget_;
+  std::mutex mu_;
+  std::map<uint64_t, Piece> pieces_;  // by offset
+  size_t held_ = 0;
 };
 
 lt::storage_error Failed(lt::operation_t op) {
@@ -138,11 +262,7 @@ struct Slot {
 // or cleared is forgotten, and a torrent's pieces when it is removed.
 class PieceCache {
  public:
-  struct Bytes {
-    std::unique_ptr<char[]> data;
-    size_t size;
-  };
-  using Piece = std::shared_ptr<const Bytes>;
+  using Piece = std::shared_ptr<const PieceBytes>;
 
   Piece Get(uint64_t slot, lt::piece_index_t piece) {
     std::lock_guard lock(mu_);
@@ -255,6 +375,13 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
                    lt::disk_job_flags_t) override {
     auto slot = Get(idx);
     if (slot) cache_.Forget(slot->gen, r.piece);
+    if (slot && slot->storage && r.start >= 0 && r.length > 0 &&
+        slot->storage->TakeBlock(
+            slot->Offset(r.piece, 0), static_cast<size_t>(slot->files->piece_size(r.piece)),
+            static_cast<size_t>(r.start), buf, static_cast<size_t>(r.length))) {
+      Post([handler = std::move(handler)] { handler(lt::storage_error()); });
+      return false;
+    }
     std::string copy(buf, static_cast<size_t>(r.length));
     boost::asio::post(On(slot), [work = Work(), this, slot, r, copy = std::move(copy),
                                  handler = std::move(handler)]() mutable {
@@ -371,7 +498,10 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
 
   void async_clear_piece(lt::storage_index_t idx, lt::piece_index_t index,
                          std::function<void(lt::piece_index_t)> handler) override {
-    if (auto slot = Get(idx)) cache_.Forget(slot->gen, index);
+    if (auto slot = Get(idx)) {
+      cache_.Forget(slot->gen, index);
+      if (slot->storage) slot->storage->Clear(slot->Offset(index, 0));
+    }
     Post([index, handler = std::move(handler)] { handler(index); });
   }
 
@@ -390,8 +520,12 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
   PieceCache::Piece ReadPiece(const std::shared_ptr<Slot>& slot, lt::piece_index_t piece) {
     if (!slot) return nullptr;
     auto n = static_cast<size_t>(slot->files->piece_size(piece));
-    auto bytes = std::make_shared<PieceCache::Bytes>(
-        PieceCache::Bytes{std::make_unique_for_overwrite<char[]>(std::max<size_t>(n, 1)), n});
+    if (slot->storage) {
+      // A download's piece in memory is kept by its storage until taken.
+      if (auto held = slot->storage->Settle(slot->Offset(piece, 0), n)) return held;
+    }
+    auto bytes = std::make_shared<PieceBytes>(
+        PieceBytes{std::make_unique_for_overwrite<char[]>(std::max<size_t>(n, 1)), n});
     if (!ReadAt(slot, piece, 0, bytes->data.get(), n)) return nullptr;
     cache_.Keep(slot->gen, piece, bytes);
     return bytes;
@@ -399,7 +533,7 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
 
   // Completes a read of block `r` from its piece's bytes, on the network
   // thread (after the caller returns, as libtorrent expects).
-  void Answer(const PieceCache::Bytes& piece, const lt::peer_request& r,
+  void Answer(const PieceBytes& piece, const lt::peer_request& r,
               std::function<void(lt::disk_buffer_holder, const lt::storage_error&)> handler) {
     lt::storage_error e;
     char* buf = nullptr;
@@ -461,7 +595,9 @@ std::shared_ptr<Storage> ChunkFileStorage(TorrentLayout layout) {
   return std::make_shared<ChunkFiles>(std::move(layout));
 }
 
-std::shared_ptr<Storage> FileStorage(int fd) { return std::make_shared<File>(fd); }
+std::shared_ptr<Storage> DownloadStorage(int fd, size_t budget) {
+  return std::make_shared<Download>(fd, budget);
+}
 
 lt::disk_io_constructor_type DiskIoConstructor(StorageFinder find) {
   return [find = std::move(find)](lt::io_context& ioc, const lt::settings_interface&,

@@ -1,8 +1,9 @@
 // libtorrent's disk I/O for digm (SPEC §11): a torrent's one file is read
 // from the chunk files it is laid over, so a node seeds from its store with
-// no second copy of the data; a download writes to an unlinked temporary
-// file. Jobs run on two threads of their own and complete on libtorrent's
-// network thread. Only the BitTorrent translation units include this.
+// no second copy of the data; a download gathers each piece in memory and
+// keeps it there, and in an unlinked temporary file, until it is taken.
+// Jobs run on two threads of their own and complete on libtorrent's network
+// thread. Only the BitTorrent translation units include this.
 #pragma once
 
 #include <cstdint>
@@ -14,23 +15,9 @@
 #include <memory>
 #include <string>
 
-#include "digm/torrent.h"
+#include "bt/storage.h"
 
 namespace digm::bt {
-
-// A torrent's bytes: whole reads and writes at file offsets. Thread-safe.
-class Storage {
- public:
-  virtual ~Storage() = default;
-  // False (errno set) when the bytes cannot all be read or written.
-  virtual bool Read(uint64_t offset, char* buf, size_t size) = 0;
-  virtual bool Write(uint64_t offset, const char* buf, size_t size) = 0;
-};
-
-// Read-only, over the chunk files of `layout`; a write fails with EROFS.
-std::shared_ptr<Storage> ChunkFileStorage(TorrentLayout layout);
-// Over an open file it takes over (and closes).
-std::shared_ptr<Storage> FileStorage(int fd);
 
 // The storage of a torrent libtorrent adds; null: none (every job fails).
 using StorageFinder = std::function<std::shared_ptr<Storage>(const lt::storage_params&)>;
