@@ -7,9 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <string>
 
 #include "bt/storage.h"
+#include "digm/file.h"
 #include "test_util.h"
 
 namespace digm::bt {
@@ -126,6 +128,28 @@ TEST_F(DownloadStorageTest, APieceThatFailedItsHashIsForgottenAndGatheredAgain) 
   EXPECT_FALSE(s->TakeBlock(kPiece, kPiece, kPiece - 10, bad.data(), kBlock));
   EXPECT_TRUE(s->TakeBlock(2 * kPiece, 100, 0, bytes_.data() + 2 * kPiece, 100));
   EXPECT_EQ(Read(*s, 2 * kPiece, 100), Want(2 * kPiece, 100));
+}
+
+TEST_F(DownloadStorageTest, OnceTheFileCannotBeWrittenEveryReadOfItFailsWithTheError) {
+  // A file the storage cannot write to, as a full disk: each write fails.
+  path_ = dir_ / "swarm";
+  ASSERT_TRUE(WriteOutput(path_, "").ok());
+  fd_ = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd_, 0);
+  auto s = DownloadStorage(fd_, 4 * kPiece);
+  for (size_t b = 0; b < 4; ++b) EXPECT_TRUE(Give(*s, 0, b));
+  // Its hash is still taken from memory, where the fetch reads it too.
+  auto piece = s->Settle(0, kPiece);
+  ASSERT_NE(piece, nullptr);
+  EXPECT_EQ(std::string(piece->data.get(), piece->size), Want(0, kPiece));
+  EXPECT_EQ(Read(*s, 0, kPiece), Want(0, kPiece));
+  // What needs the file fails, with the write's error, not with its zeros.
+  s->Release(0, kPiece);
+  std::string out(kBlock, '\0');
+  errno = 0;
+  EXPECT_FALSE(s->Read(0, out.data(), kBlock));
+  EXPECT_EQ(errno, EBADF);
+  EXPECT_FALSE(s->Write(kPiece, out.data(), kBlock));
 }
 
 }  // namespace

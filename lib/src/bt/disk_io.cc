@@ -124,13 +124,13 @@ class Download final : public Storage {
         n = std::min(size, std::min((block + 1) * kBlock, p->bytes->size) - at);
         if (p->has[block]) {
           std::memcpy(buf, p->bytes->data.get() + at, n);
-        } else if (!PreadAll(fd_, offset, buf, n)) {
+        } else if (!ReadFile(offset, buf, n)) {
           return false;
         }
       } else {
         n = it == pieces_.end() ? size
                                 : static_cast<size_t>(std::min<uint64_t>(size, it->first - offset));
-        if (!PreadAll(fd_, offset, buf, n)) return false;
+        if (!ReadFile(offset, buf, n)) return false;
       }
       buf += n;
       size -= n;
@@ -140,7 +140,8 @@ class Download final : public Storage {
   }
 
   bool Write(uint64_t offset, const char* buf, size_t size) override {
-    return PwriteAll(fd_, offset, buf, size);
+    std::lock_guard lock(mu_);
+    return WriteFile(offset, buf, size);
   }
 
   bool TakeBlock(uint64_t piece, size_t piece_size, size_t start, const char* buf,
@@ -173,14 +174,14 @@ class Download final : public Storage {
     if (it == pieces_.end()) return nullptr;
     Piece& p = it->second;
     if (p.settled) return p.bytes;
-    bool whole = std::all_of(p.has.begin(), p.has.end(), [](bool b) { return b; });
-    if (!whole || !PwriteAll(fd_, piece, p.bytes->data.get(), p.bytes->size)) {
+    if (!std::all_of(p.has.begin(), p.has.end(), [](bool b) { return b; })) {
       // Some of it went to the file: the file gets the rest, and is read.
-      // (A failed write here fails the caller's read of the file.)
       Flush(piece, p);
       Drop(it);
       return nullptr;
     }
+    // Hashed from memory even if the write fails: the failure is the file's.
+    WriteFile(piece, p.bytes->data.get(), p.bytes->size);
     p.settled = true;
     return p.bytes;
   }
@@ -216,8 +217,18 @@ class Download final : public Storage {
     for (size_t b = 0; b < p.has.size(); ++b) {
       if (!p.has[b]) continue;
       size_t at = b * kBlock;
-      PwriteAll(fd_, piece + at, p.bytes->data.get() + at, std::min(kBlock, p.bytes->size - at));
+      WriteFile(piece + at, p.bytes->data.get() + at, std::min(kBlock, p.bytes->size - at));
     }
+  }
+  // Under mu_: the file's bytes, false (errno set) once a write has failed.
+  bool WriteFile(uint64_t offset, const char* buf, size_t size) {
+    if (!error_ && !PwriteAll(fd_, offset, buf, size)) error_ = errno ? errno : EIO;
+    errno = error_;
+    return !error_;
+  }
+  bool ReadFile(uint64_t offset, char* buf, size_t size) {
+    errno = error_;
+    return !error_ && PreadAll(fd_, offset, buf, size);
   }
   void Drop(std::map<uint64_t, Piece>::iterator it) {
     held_ -= it->second.bytes->size;
@@ -227,6 +238,7 @@ class Download final : public Storage {
   int fd_;
   size_t budget_;
   std::mutex mu_;
+  int error_ = 0;                     // of the first write to the file that failed
   std::map<uint64_t, Piece> pieces_;  // by offset
   size_t held_ = 0;
 };
