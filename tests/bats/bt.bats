@@ -23,6 +23,7 @@ setup() {
 
 teardown() {
   stop_nodes
+  unmount_all
 }
 
 publish_to() {  # publish_to URL
@@ -140,6 +141,28 @@ start_btpeer() {  # start_btpeer READY MODE ARGS...
   by_http=$(jq --arg u "$URL_liar" '[.deliveries[] | select(.url == $u) | .bytes] | add // 0' r.json)
   [ "$by_bt" -gt 0 ] && [ "$by_http" -gt 0 ] || { jq -c .deliveries r.json; false; }
   [ $((by_bt + by_http)) -eq "$(jq '[.chunks[].size] | add' "$FIX/flac.json")" ]
+}
+
+@test "a swarm whose temporary file is on a full disk: its pieces come from memory, the track whole" {
+  local bt magnet
+  bt=$(free_port)
+  start_node a --bittorrent --bt-listen "127.0.0.1:$bt"
+  publish_to "$URL_a"
+  wait_seeding a
+  magnet=$(digm-seed torrent "$ROOT" --data a -o t.torrent | jq -r .magnet)
+  LIAR_STALL=2 start_behind_liar b delay 1
+  publish_to "$URL_b"
+  # Room for half a piece: every write of the swarm's file fails.
+  small_disk tmp 16k
+  TMPDIR="$PWD/tmp" run --separate-stderr digm-fetch "$magnet&x.pe=127.0.0.1:$bt" \
+    --manifest "$FIX/flac.json" --peer "$URL_liar" -o t.flac --no-cache \
+    --wallet "$FIX/listener.wallet" --receipt r.json
+  [ "$status" -eq 0 ] || { echo "$stderr"; false; }
+  assert_same_bytes t.flac "$AUDIO/track.flac"
+  local by_bt
+  by_bt=$(jq --arg u "bt://127.0.0.1:$bt" '[.deliveries[] | select(.url == $u) | .bytes] | add // 0' r.json)
+  [ "$by_bt" -gt 0 ] || { jq -c '.deliveries, .dropped' r.json; false; }
+  [ "$(jq '[.deliveries[].bytes] | add' r.json)" -eq "$(jq '[.chunks[].size] | add' "$FIX/flac.json")" ]
 }
 
 @test "a peer that sends corrupt pieces is dropped, and the output is the track" {
