@@ -121,47 +121,48 @@ start_btpeer() {  # start_btpeer READY MODE ARGS...
   [ "$(jq -r '[.deliveries[].bytes] | add' r.json)" -eq "$(jq '[.chunks[].size] | add' "$FIX/flac.json")" ]
 }
 
-@test "a mixed fetch: a BitTorrent peer and an HTTP node both deliver, and the receipt names both" {
-  local bt magnet
-  bt=$(free_port)
-  start_node a --bittorrent --bt-listen "127.0.0.1:$bt"
+# A mixed set: node a seeds the track over BitTorrent at port $BT (its
+# magnet link in $MAGNET), and node b serves it over HTTP behind the liar
+# ($URL_liar), which holds each answer two seconds: its first chunks are
+# asked before the swarm has a peer, and the swarm is asked for the rest.
+start_mixed() {
+  BT=$(free_port)
+  start_node a --bittorrent --bt-listen "127.0.0.1:$BT"
   publish_to "$URL_a"
   wait_seeding a
-  magnet=$(digm-seed torrent "$ROOT" --data a -o t.torrent | jq -r .magnet)
-  # Node b's HTTP answers come after two seconds each: its first chunks are
-  # asked before the swarm has a peer, and the swarm is asked for the rest.
+  MAGNET=$(digm-seed torrent "$ROOT" --data a -o t.torrent | jq -r .magnet)
   LIAR_STALL=2 start_behind_liar b delay 1
   publish_to "$URL_b"
-  run --separate-stderr digm-fetch "$magnet&x.pe=127.0.0.1:$bt" --manifest "$FIX/flac.json" \
+}
+
+# Bytes the receipt r.json says URL delivered.
+delivered_by() {  # delivered_by URL
+  jq --arg u "$1" '[.deliveries[] | select(.url == $u) | .bytes] | add // 0' r.json
+}
+
+@test "a mixed fetch: a BitTorrent peer and an HTTP node both deliver, and the receipt names both" {
+  start_mixed
+  run --separate-stderr digm-fetch "$MAGNET&x.pe=127.0.0.1:$BT" --manifest "$FIX/flac.json" \
     --peer "$URL_liar" -o t.flac --no-cache --wallet "$FIX/listener.wallet" --receipt r.json
   [ "$status" -eq 0 ] || { echo "$stderr"; false; }
   assert_same_bytes t.flac "$AUDIO/track.flac"
   local by_bt by_http
-  by_bt=$(jq --arg u "bt://127.0.0.1:$bt" '[.deliveries[] | select(.url == $u) | .bytes] | add // 0' r.json)
-  by_http=$(jq --arg u "$URL_liar" '[.deliveries[] | select(.url == $u) | .bytes] | add // 0' r.json)
+  by_bt=$(delivered_by "bt://127.0.0.1:$BT")
+  by_http=$(delivered_by "$URL_liar")
   [ "$by_bt" -gt 0 ] && [ "$by_http" -gt 0 ] || { jq -c .deliveries r.json; false; }
   [ $((by_bt + by_http)) -eq "$(jq '[.chunks[].size] | add' "$FIX/flac.json")" ]
 }
 
 @test "a swarm whose temporary file is on a full disk: its pieces come from memory, the track whole" {
-  local bt magnet
-  bt=$(free_port)
-  start_node a --bittorrent --bt-listen "127.0.0.1:$bt"
-  publish_to "$URL_a"
-  wait_seeding a
-  magnet=$(digm-seed torrent "$ROOT" --data a -o t.torrent | jq -r .magnet)
-  LIAR_STALL=2 start_behind_liar b delay 1
-  publish_to "$URL_b"
+  start_mixed
   # Room for half a piece: every write of the swarm's file fails.
   small_disk tmp 16k
-  TMPDIR="$PWD/tmp" run --separate-stderr digm-fetch "$magnet&x.pe=127.0.0.1:$bt" \
+  TMPDIR="$PWD/tmp" run --separate-stderr digm-fetch "$MAGNET&x.pe=127.0.0.1:$BT" \
     --manifest "$FIX/flac.json" --peer "$URL_liar" -o t.flac --no-cache \
     --wallet "$FIX/listener.wallet" --receipt r.json
   [ "$status" -eq 0 ] || { echo "$stderr"; false; }
   assert_same_bytes t.flac "$AUDIO/track.flac"
-  local by_bt
-  by_bt=$(jq --arg u "bt://127.0.0.1:$bt" '[.deliveries[] | select(.url == $u) | .bytes] | add // 0' r.json)
-  [ "$by_bt" -gt 0 ] || { jq -c '.deliveries, .dropped' r.json; false; }
+  [ "$(delivered_by "bt://127.0.0.1:$BT")" -gt 0 ] || { jq -c '.deliveries, .dropped' r.json; false; }
   [ "$(jq '[.deliveries[].bytes] | add' r.json)" -eq "$(jq '[.chunks[].size] | add' "$FIX/flac.json")" ]
 }
 
