@@ -124,8 +124,11 @@ TEST_F(DownloadStorageTest, APieceThatFailedItsHashIsForgottenAndGatheredAgain) 
   ASSERT_NE(piece, nullptr);
   EXPECT_EQ(std::string(piece->data.get(), piece->size), Want(0, kPiece));
   EXPECT_EQ(OnDisk(0, kPiece), Want(0, kPiece));
-  // A short last piece, and a block that does not fit its piece.
-  EXPECT_FALSE(s->TakeBlock(kPiece, kPiece, kPiece - 10, bad.data(), kBlock));
+  // A block that does not fit its piece, and part of a block, go to the
+  // file; a short last piece is held.
+  EXPECT_FALSE(s->TakeBlock(kPiece, kPiece, kPiece - kBlock, bad.data(), 2 * kBlock));
+  EXPECT_FALSE(s->TakeBlock(kPiece, kPiece, 100, bad.data(), 1000));
+  EXPECT_FALSE(s->TakeBlock(kPiece, kPiece, 0, bad.data(), 1000));
   EXPECT_TRUE(s->TakeBlock(2 * kPiece, 100, 0, bytes_.data() + 2 * kPiece, 100));
   EXPECT_EQ(Read(*s, 2 * kPiece, 100), Want(2 * kPiece, 100));
 }

@@ -100,7 +100,9 @@ bool PwriteAll(int fd, uint64_t offset, const char* buf, size_t size) {
 // buffer on its network thread, not written one system call and two thread
 // hand-offs each; the piece is hashed from memory, written to the file
 // whole when settled, and read from memory by the fetch. The file holds
-// what memory does not: pieces past the budget, and pieces released.
+// what memory does not: pieces past the budget, and pieces released. Once a
+// write to the file fails (a full disk), every read that needs the file
+// fails with that error.
 class Download final : public Storage {
  public:
   Download(int fd, size_t budget) : fd_(fd), budget_(budget) {}
@@ -146,7 +148,10 @@ class Download final : public Storage {
 
   bool TakeBlock(uint64_t piece, size_t piece_size, size_t start, const char* buf,
                  size_t size) override {
-    if (start + size > piece_size || piece_size == 0) return false;
+    // Whole blocks only (as libtorrent writes them), which `has` counts.
+    if (start % kBlock != 0 || start + size > piece_size ||
+        (size != kBlock && start + size != piece_size))
+      return false;
     std::lock_guard lock(mu_);
     auto it = pieces_.find(piece);
     if (it == pieces_.end()) {
