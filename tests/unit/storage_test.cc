@@ -1,4 +1,4 @@
-// A swarm download's storage (lib/src/bt/storage.h): blocks gathered in
+// A swarm download's storage (lib/src/bt/storage.cc): blocks gathered in
 // memory and settled pieces must read back exactly as if every byte had gone
 // to the file, whichever way each block went: into memory, past the budget
 // to the file, or flushed when a piece is released before it is whole.
