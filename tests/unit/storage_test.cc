@@ -2,6 +2,8 @@
 // memory and settled pieces must read back exactly as if every byte had gone
 // to the file, whichever way each block went: into memory, past the budget
 // to the file, or flushed when a piece is released before it is whole.
+#include "bt/storage.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -10,7 +12,6 @@
 #include <cerrno>
 #include <string>
 
-#include "bt/storage.h"
 #include "digm/file.h"
 #include "test_util.h"
 
@@ -68,15 +69,15 @@ TEST_F(DownloadStorageTest, APieceGatheredInMemoryIsHashedFromItAndReachesTheFil
   EXPECT_EQ(st.st_size, 0);  // not one write yet
   EXPECT_EQ(Read(*s, kPiece + 100, 2 * kBlock), Want(kPiece + 100, 2 * kBlock));
 
-  auto piece = s->Settle(kPiece, kPiece);
+  auto piece = s->Settle(kPiece);
   ASSERT_NE(piece, nullptr);
   EXPECT_EQ(std::string(piece->data.get(), piece->size), Want(kPiece, kPiece));
-  EXPECT_EQ(s->Settle(kPiece, kPiece), piece);  // the same bytes, not written twice
+  EXPECT_EQ(s->Settle(kPiece), piece);  // the same bytes, not written twice
   EXPECT_EQ(OnDisk(kPiece, kPiece), Want(kPiece, kPiece));
 
   // Taken by the fetch: memory lets go, and the file answers the same.
   s->Release(kPiece, kPiece);
-  EXPECT_EQ(s->Settle(kPiece, kPiece), nullptr);
+  EXPECT_EQ(s->Settle(kPiece), nullptr);
   EXPECT_EQ(Read(*s, kPiece, kPiece), Want(kPiece, kPiece));
 }
 
@@ -86,10 +87,10 @@ TEST_F(DownloadStorageTest, PastTheBudgetBlocksGoToTheFileAndReadsSpanBoth) {
   EXPECT_FALSE(Give(*s, 2, 0));  // a second piece does not fit: the file takes it
   for (size_t b = 1; b < 4; ++b) EXPECT_TRUE(Give(*s, 0, b));
   for (size_t b = 1; b < 4; ++b) EXPECT_FALSE(Give(*s, 2, b));
-  ASSERT_NE(s->Settle(0, kPiece), nullptr);
-  EXPECT_EQ(s->Settle(2 * kPiece, kPiece), nullptr);  // not held: read from the file
+  ASSERT_NE(s->Settle(0), nullptr);
+  EXPECT_EQ(s->Settle(2 * kPiece), nullptr);  // not held: read from the file
   // A read across a held piece, the file's gap between, and the file's piece.
-  Give(*s, 1, 0), Give(*s, 1, 1), Give(*s, 1, 2), Give(*s, 1, 3);
+  for (size_t b = 0; b < 4; ++b) Give(*s, 1, b);
   EXPECT_EQ(Read(*s, kBlock, 3 * kPiece - 2 * kBlock), Want(kBlock, 3 * kPiece - 2 * kBlock));
 }
 
@@ -105,7 +106,7 @@ TEST_F(DownloadStorageTest, APieceReleasedBeforeItIsWholeKeepsEveryBlockItGot) {
   EXPECT_TRUE(Give(*s, 3, 3));
   // Settling finds it partly on disk: the rest is written, and it is read
   // from the file, whole and right.
-  EXPECT_EQ(s->Settle(3 * kPiece, kPiece), nullptr);
+  EXPECT_EQ(s->Settle(3 * kPiece), nullptr);
   EXPECT_EQ(OnDisk(3 * kPiece, kPiece), Want(3 * kPiece, kPiece));
   EXPECT_EQ(Read(*s, 3 * kPiece, kPiece), Want(3 * kPiece, kPiece));
 }
@@ -115,12 +116,12 @@ TEST_F(DownloadStorageTest, APieceThatFailedItsHashIsForgottenAndGatheredAgain) 
   std::string bad(kBlock, 'x');
   EXPECT_TRUE(s->TakeBlock(0, kPiece, 0, bad.data(), kBlock));
   for (size_t b = 1; b < 4; ++b) Give(*s, 0, b);
-  auto piece = s->Settle(0, kPiece);
+  auto piece = s->Settle(0);
   ASSERT_NE(piece, nullptr);
   EXPECT_EQ(std::string(piece->data.get(), kBlock), bad);
   s->Clear(0);  // libtorrent's verdict: it is downloaded again
   for (size_t b = 0; b < 4; ++b) EXPECT_TRUE(Give(*s, 0, b));
-  piece = s->Settle(0, kPiece);
+  piece = s->Settle(0);
   ASSERT_NE(piece, nullptr);
   EXPECT_EQ(std::string(piece->data.get(), piece->size), Want(0, kPiece));
   EXPECT_EQ(OnDisk(0, kPiece), Want(0, kPiece));
@@ -142,7 +143,7 @@ TEST_F(DownloadStorageTest, OnceTheFileCannotBeWrittenEveryReadOfItFailsWithTheE
   auto s = DownloadStorage(fd_, 4 * kPiece);
   for (size_t b = 0; b < 4; ++b) EXPECT_TRUE(Give(*s, 0, b));
   // Its hash is still taken from memory, where the fetch reads it too.
-  auto piece = s->Settle(0, kPiece);
+  auto piece = s->Settle(0);
   ASSERT_NE(piece, nullptr);
   EXPECT_EQ(std::string(piece->data.get(), piece->size), Want(0, kPiece));
   EXPECT_EQ(Read(*s, 0, kPiece), Want(0, kPiece));

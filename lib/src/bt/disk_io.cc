@@ -314,7 +314,7 @@ class DiskIo final : public lt::disk_interface, public lt::buffer_allocator_inte
     auto n = static_cast<size_t>(slot->files->piece_size(piece));
     if (slot->storage) {
       // A download's piece in memory is kept by its storage until taken.
-      if (auto held = slot->storage->Settle(slot->Offset(piece, 0), n)) return held;
+      if (auto held = slot->storage->Settle(slot->Offset(piece, 0))) return held;
     }
     auto bytes = std::make_shared<PieceBytes>(
         PieceBytes{std::make_unique_for_overwrite<char[]>(std::max<size_t>(n, 1)), n});

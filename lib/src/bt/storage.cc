@@ -158,7 +158,7 @@ class Download final : public Storage {
     return true;
   }
 
-  std::shared_ptr<const PieceBytes> Settle(uint64_t piece, size_t) override {
+  std::shared_ptr<const PieceBytes> Settle(uint64_t piece) override {
     std::lock_guard lock(mu_);
     auto it = pieces_.find(piece);
     if (it == pieces_.end()) return nullptr;

@@ -35,9 +35,7 @@ class Storage {
   }
   // Puts every byte written to the piece in storage, and returns the piece
   // when memory holds it whole; null: read it.
-  virtual std::shared_ptr<const PieceBytes> Settle(uint64_t /*piece*/, size_t /*piece_size*/) {
-    return nullptr;
-  }
+  virtual std::shared_ptr<const PieceBytes> Settle(uint64_t /*piece*/) { return nullptr; }
   // The piece failed its hash: what memory holds of it is forgotten.
   virtual void Clear(uint64_t /*piece*/) {}
   // The bytes in [offset, offset + size) are not wanted from memory again.
