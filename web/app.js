@@ -7,11 +7,15 @@
 // the URL fragment (#key=HEX, never sent to a server) or a pasted
 // digm.key/1; without one the preview plays. A node whose bytes do not
 // verify is marked bad and the chunk is fetched from another.
+// "/play/STREAM_ID" plays a live stream from its live edge; once the stream
+// has ended, its sealed track whole (or, on a node without that track, the
+// stream's chunks from the first).
 //
 // window.digm reports what happened, for people and for the browser tests:
 // {chunks, verified, bad: [node URLs], error, done, mode: "mse"|"blob", t:
 // {stage: ms since navigation}, and for a live stream live: true and
-// appended: [[chunk index, unix ms when it reached the player]]}.
+// appended: [[chunk index, unix ms when it reached the player]]; for an
+// ended stream played as its sealed track, sealed: the stream id}.
 
 import { bytesToHex, ChunkError, hexToBytes, importTrackKey, openChunk } from "./chunk.js";
 import { merkleRoot } from "./merkle.js";
@@ -390,7 +394,9 @@ async function playLive(id, entry) {
     const h = await getLive(`${base}/head?wait=20`).catch(() => null);
     if (h) head = await checkHead(id, stream, h, null);
   }
-  let next = Math.max(0, head.size - 1); // the live edge: the newest chunk
+  // The live edge, the newest chunk; a stream already ended has none, and
+  // plays from its start.
+  let next = head.ended ? 0 : Math.max(0, head.size - 1);
   const first = next;
   const box = $("chunks");
   box.replaceChildren();
@@ -438,7 +444,7 @@ async function playLive(id, entry) {
 async function play(id) {
   $("player").hidden = false;
   $("node").textContent = location.host;
-  let manifest;
+  let manifest, root = id;
   peersPromise = peerUrls();
   try {
     manifest = await getJson("/tracks/" + id);
@@ -449,8 +455,15 @@ async function play(id) {
     } catch {
       return fail("This node knows no track or stream " + id + ".");
     }
-    return playLive(id, entry).catch((e) =>
-      fail(e instanceof WrongKey ? "the key does not open this stream: " + e.message : String(e.message || e)));
+    // An ended stream is its sealed track (the root of the final head its
+    // publisher signed): played whole, and seekable, when this node has it.
+    root = entry.head?.ended ? await sealedRoot(id, entry) : null;
+    manifest = root && (await getJson("/tracks/" + root).catch(() => null));
+    if (!manifest) {
+      return playLive(id, entry).catch((e) =>
+        fail(e instanceof WrongKey ? "the key does not open this stream: " + e.message : String(e.message || e)));
+    }
+    state.sealed = id;
   }
   $("usekey").addEventListener("click", () => {
     try {
@@ -458,12 +471,20 @@ async function play(id) {
       $("keybox").hidden = true;
       $("nodes").replaceChildren();
       Object.assign(state, { chunks: 0, verified: 0, bad: [], error: null, done: false });
-      playTrack(id, manifest, raw);
+      playTrack(root, manifest, raw);
     } catch (e) {
       fail("That is not a digm.key/1: " + e.message);
     }
   });
-  await playTrack(id, manifest);
+  await playTrack(root, manifest);
+}
+
+// The root of an ended stream's final head, once the stream document and
+// the head check out as in playLive.
+async function sealedRoot(id, entry) {
+  const { checkHead, checkStream } = await import("./live.js");
+  const stream = await checkStream(id, entry.stream);
+  return (await checkHead(id, stream, entry.head, null)).root;
 }
 
 const m = /^\/play\/([0-9a-f]{64})$/.exec(location.pathname);

@@ -3,7 +3,8 @@
 # Chromium from Debian driven by puppeteer-core (tests/web/play.mjs), on
 # 127.0.0.1 only. A clear MP3, an encrypted FLAC opened with #key=, its
 # preview without a key, a wrong key, a lying node, and live streams (through
-# a relay; encrypted), every head's signature checked in the page. A
+# a relay; encrypted; ended, as their sealed track), every head's signature
+# checked in the page. A
 # screenshot of the page while it plays is kept in $DIGM_ARTIFACTS (default
 # build/test-artifacts).
 
@@ -166,4 +167,30 @@ play() {
   play "$URL_n1/play/$id#key=$(jq -r .key set.key)" --seconds 2
   [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
   jq -e '.currentTime > 2 and .digm.live and .digm.verified >= 8 and .digm.error == null' <<<"$output"
+}
+
+@test "an ended stream's page plays its sealed track whole; a node without the track plays the stream from its start" {
+  start_node n2
+  digm-live publish "$FIX/set.mp3" --wallet "$FIX/dj.wallet" --node "$URL_n1" --node "$URL_n2" \
+    --title "Friday set" -o sealed.json > live.out
+  id=$(head -1 live.out | jq -r .id)
+  root=$(jq -r .root sealed.json)
+  chunks=$(jq '.chunks | length' sealed.json)
+  play "$URL_n1/play/$id" --seconds 2 --until-done
+  [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
+  jq -e --arg id "$id" --argjson n "$chunks" '.currentTime > 2 and .digm.sealed == $id
+    and (.digm.live | not) and .digm.verified == $n and .digm.error == null' <<<"$output"
+  # n2 no longer holds the track: the stream's own chunks, all of them.
+  digm-seed rm "$root" --data n2 > /dev/null
+  play "$URL_n2/play/$id" --seconds 2 --until-done
+  [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
+  jq -e --argjson n "$chunks" '.currentTime > 2 and .digm.live and .digm.verified == $n
+    and .digm.error == null' <<<"$output"
+  [[ "$(jq -r .status <<<"$output")" == "The stream has ended: $chunks chunks verified from chunk 0." ]]
+  # A final head pointed at another track the node holds is not the publisher's.
+  curl -sf "$URL_n1/streams/$id" | jq --arg r "$(jq -r .root "$FIX/mp3.json")" '.head.root = $r' > forged.json
+  start_liar "$URL_n1" flip 0 --reply "GET /streams/$id 200 forged.json"
+  play "$URL_liar/play/$id" --timeout 10
+  [ "$status" -eq 1 ]
+  jq -e '.currentTime == 0 and (.digm.error | contains("not signed by the stream'"'"'s publisher"))' <<<"$output"
 }

@@ -274,12 +274,14 @@ class StreamStoreTest : public StreamTest {
     return MakeTreeHead(stream_.id, i + 1, MerkleRoot(hashes), 1767225600 + i, ended, by);
   }
 
-  // A sealed track of chunk 0 alone.
-  Manifest SealedOfChunk0() {
+  // A sealed track of the first `n` chunks.
+  Manifest SealedOf(uint32_t n) {
     Manifest m;
-    uint64_t size = Part(0).size();
-    m.chunks.push_back(ChunkRef{.hash = Sha256(Part(0)), .size = size, .plain = size});
-    m.size = size;
+    for (uint32_t i = 0; i < n; ++i) {
+      uint64_t size = Part(i).size();
+      m.chunks.push_back(ChunkRef{.hash = Sha256(Part(i)), .size = size, .plain = size});
+      m.size += size;
+    }
     m.stream = stream_.id;
     return m;
   }
@@ -321,7 +323,7 @@ TEST_F(StreamStoreTest, GcRemovesAStreamUnheardForADayAndKeepsChunksATrackUses) 
   for (uint32_t i = 0; i < 3; ++i)
     ASSERT_TRUE(streams_->Append(id_, i, Part(i), HeadAfter(i, dj_)).ok());
   // A track that holds chunk 0 too (as a sealed stream's track does).
-  Manifest m = SealedOfChunk0();
+  Manifest m = SealedOf(1);
   ASSERT_TRUE(node_->AddTrack(m).ok());
   auto file = [&](uint32_t i) { return node_->chunks().PathFor(Sha256(Part(i))); };
   // Silent for less than a day: kept, and a removed track leaves its chunks.
@@ -353,9 +355,33 @@ TEST_F(StreamStoreTest, GcRemovesAStreamUnheardForADayAndKeepsChunksATrackUses) 
   EXPECT_TRUE(streams_->ChunkHashes(id_).empty());
 }
 
+TEST_F(StreamStoreTest, GcKeepsAnEndedStreamWhileItsSealedTrackIsHeld) {
+  for (uint32_t i = 0; i < 3; ++i)
+    ASSERT_TRUE(streams_->Append(id_, i, Part(i), HeadAfter(i, dj_)).ok());
+  ASSERT_TRUE(streams_->End(id_, HeadAfter(2, dj_, true)).ok());
+  Manifest m = SealedOf(3);
+  ASSERT_TRUE(node_->AddTrack(m).ok());
+  std::string root = HexEncode(m.ComputeRoot());
+  ASSERT_EQ(streams_->Row(id_)->head["root"], root);
+  // Silent for two days, its recording held: its id still names it.
+  auto g = node_->CollectGarbage(now_ + 2 * kStreamKeepSeconds);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_TRUE(g->streams.empty());
+  ASSERT_TRUE(streams_->Row(id_));
+  EXPECT_EQ(streams_->ChunkHashes(id_).size(), 3u);
+  // The track removed, the stream goes at the next gc, with its chunks.
+  ASSERT_TRUE(node_->RemoveTrack(root).ok());
+  g = node_->CollectGarbage(now_ + 2 * kStreamKeepSeconds);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ(g->streams, std::vector<std::string>{id_});
+  EXPECT_FALSE(streams_->Row(id_));
+  for (uint32_t i = 0; i < 3; ++i) EXPECT_FALSE(node_->HasChunk(HexEncode(Sha256(Part(i)))));
+  EXPECT_TRUE(node_->Fsck(false)->clean());
+}
+
 TEST_F(StreamStoreTest, RemovingATrackKeepsTheChunksALiveStreamNames) {
   ASSERT_TRUE(streams_->Append(id_, 0, Part(0), HeadAfter(0, dj_)).ok());
-  Manifest m = SealedOfChunk0();
+  Manifest m = SealedOf(1);
   ASSERT_TRUE(node_->AddTrack(m).ok());
   ASSERT_TRUE(node_->RemoveTrack(HexEncode(m.ComputeRoot())).ok());
   EXPECT_TRUE(node_->HasChunk(HexEncode(Sha256(Part(0)))));

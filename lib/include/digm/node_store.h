@@ -131,8 +131,8 @@ class NodeStore {
   };
   // Removes every track whose pins have all expired by `now` (imported,
   // never-pinned tracks stay), every live stream not heard from for
-  // kStreamKeepSeconds (ended or not: an ended one lives on as its sealed
-  // track), and the chunks only they used.
+  // kStreamKeepSeconds (ended or not), unless it ended and its sealed track
+  // is held here, and the chunks only they used.
   Result<Garbage> CollectGarbage(int64_t now);
 
   void UpsertPeer(const PeerRow& peer);

@@ -415,8 +415,9 @@ Result<LiveFetchResult> FetchLive(const Hash256& id, int fd, const LiveFetchOpti
     Status s = Status::Ok();
     Json fork;
     if (!log.head()) {
-      s = o.from_start ? listener.Grow(offer->peer, *head, pollers, &fork)
-                       : listener.Join(offer->peer, *head, pollers);
+      // A stream that has ended has no live edge: it is heard from its start.
+      s = o.from_start || head->ended ? listener.Grow(offer->peer, *head, pollers, &fork)
+                                      : listener.Join(offer->peer, *head, pollers);
     } else if (head->size < log.size()) {
       continue;  // older news
     } else if (head->size == log.size()) {

@@ -422,15 +422,19 @@ Result<NodeStore::Garbage> NodeStore::CollectGarbage(int64_t now) {
 }
 
 // The streams last heard before `heard_before`, with the chunks that no
-// track and no other stream names; their ids.
+// track and no other stream names; their ids. An ended stream stays while
+// the node holds its sealed track (the root of its final head), so its id
+// goes on naming the recording.
 Result<std::vector<std::string>> NodeStore::RemoveStreams(int64_t heard_before) {
   std::vector<std::string> ids, unused;
   {
     std::lock_guard<std::mutex> lock(mu_);
     try {
       SQLite::Transaction tx(*db_);
-      SQLite::Statement q =
-          sql::Query(*db_, "SELECT id FROM streams WHERE last_heard < ? ORDER BY id", heard_before);
+      SQLite::Statement q = sql::Query(*db_, R"sql(
+        SELECT id FROM streams s WHERE last_heard < ?1 AND NOT (ended AND EXISTS(
+          SELECT 1 FROM tracks t WHERE t.root = json_extract(s.head, '$.root'))) ORDER BY id)sql",
+                                       heard_before);
       while (q.executeStep()) ids.push_back(q.getColumn(0).getString());
       SQLite::Statement chunks(*db_, R"sql(
         SELECT DISTINCT hash FROM stream_chunks s WHERE id = ?1
