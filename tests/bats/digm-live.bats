@@ -115,6 +115,10 @@ teardown() {
   curl -sf "$URL_n1/streams/$sealed" | jq -e --arg r "$root" '.head.ended and .head.root == $r'
   digm-fetch "$sealed" --live --peer "$URL_n1" -q -o heard.mp3
   cmp heard.mp3 sent.mp3
+  # Without --live the id is taken for a track's root: the error says what to add.
+  run --separate-stderr -5 digm-fetch "$sealed" --peer "$URL_n1" -o wrong.mp3
+  [[ "$stderr" == *"hint: $sealed is a live stream's id, not a track's root: add --live"* ]]
+  [ ! -e wrong.mp3 ]
   run -0 digm-seed fsck --data n1
   jq -e .clean <<<"$output"
   # The sealed track removed, the stream goes at the next gc, with its chunks.

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "digm/fetch_command.h"
 #include "digm/file.h"
+#include "digm/hex.h"
 #include "digm/live_fetch.h"
 
 namespace digm {
@@ -39,7 +40,9 @@ inline int ListenLive(CLI::App& app, FetchRequest& r, bool from_start, bool quie
   o.on_peer_error = [](const std::string& e) { diag::Warning(e); };
   if (!quiet) {
     o.on_stream = [](const Stream& s) {
-      diag::Log("listening to \"" + s.info.title + "\"" +
+      diag::Log("listening to " +
+                (s.info.title.empty() ? "stream " + HexEncode(s.id).substr(0, 16) + "…"
+                                      : "\"" + s.info.title + "\"") +
                 (s.info.artist.empty() ? "" : " by " + s.info.artist));
     };
   }
