@@ -15,7 +15,8 @@
 // {chunks, verified, bad: [node URLs], error, done, mode: "mse"|"blob", t:
 // {stage: ms since navigation}, and for a live stream live: true and
 // appended: [[chunk index, unix ms when it reached the player]]; for an
-// ended stream played as its sealed track, sealed: the stream id}.
+// ended stream played as its sealed track, sealed: the stream id; charging:
+// [URLs of nodes that answered 402, which the page cannot pay]}.
 
 import { bytesToHex, ChunkError, hexToBytes, importTrackKey, openChunk } from "./chunk.js";
 import { merkleRoot } from "./merkle.js";
@@ -34,6 +35,12 @@ function setStatus(text, isError = false) {
 function fail(message) {
   state.error = message;
   setStatus(message, true);
+}
+
+// Starts playback; where the browser wants a gesture first, asks for one,
+// unless the page has failed meanwhile (its error stays shown).
+function tryPlay(audio) {
+  audio.play().catch(() => state.error || setStatus("Press play."));
 }
 
 function duration(seconds) {
@@ -121,6 +128,7 @@ class Nodes {
   constructor(urls) {
     this.urls = [...new Set(urls)];
     this.badSet = new Set();
+    this.charging = new Map(); // url -> its price, as its invoice gave it
     this.drawn = new Map();
     for (const u of this.urls) this.draw(u);
   }
@@ -132,7 +140,7 @@ class Nodes {
       $("nodes").append(li);
     }
     li.textContent = url + (note ? " — " + note : "");
-    li.className = this.badSet.has(url) ? "node-bad" : "";
+    li.className = this.badSet.has(url) ? "node-bad" : this.charging.has(url) ? "node-charges" : "";
   }
   markBad(url, why) {
     if (!this.badSet.has(url)) {
@@ -140,6 +148,16 @@ class Nodes {
       state.bad.push(url);
     }
     this.draw(url, why);
+  }
+  // A node that charges per byte (SPEC §12) answers 402 with an invoice:
+  // the page cannot pay, so it is left, not blamed.
+  markCharging(url, invoice) {
+    const p = invoice?.price || {};
+    const price = typeof p.per_mb === "string" && typeof p.asset === "string"
+      ? `${p.per_mb} ${p.asset} per MB` : "per byte";
+    if (!this.charging.has(url)) (state.charging ??= []).push(url);
+    this.charging.set(url, price);
+    this.draw(url, "charges " + price);
   }
   add(urls) {
     for (const u of urls) {
@@ -150,7 +168,7 @@ class Nodes {
   }
   // The good nodes, starting at a different one for each chunk.
   order(i) {
-    const good = this.urls.filter((u) => !this.badSet.has(u));
+    const good = this.urls.filter((u) => !this.badSet.has(u) && !this.charging.has(u));
     return good.slice(i % good.length).concat(good.slice(0, i % good.length));
   }
 }
@@ -180,6 +198,7 @@ async function fetchChunk(i, ref, nodes, key, prefix) {
       let stored;
       try {
         const r = await fetch(`${url}/content/${ref.hash}`, { signal: AbortSignal.timeout(10000) });
+        if (r.status === 402) nodes.markCharging(url, await r.json().catch(() => null));
         if (!r.ok) continue;
         stored = new Uint8Array(await r.arrayBuffer());
       } catch {
@@ -196,6 +215,11 @@ async function fetchChunk(i, ref, nodes, key, prefix) {
         nodes.markBad(url, `served chunk ${i} with a wrong hash`);
       }
     }
+  }
+  if (nodes.charging.size) {
+    const [url, price] = nodes.charging.entries().next().value;
+    throw new Error(`${url} charges ${price}, which this page cannot pay, and no free node served chunk ${i}: ` +
+      "fetch the track with digm-fetch --pay CHANNEL --wallet FILE");
   }
   throw new Error(`no node served chunk ${i} with its hash`);
 }
@@ -298,7 +322,7 @@ async function playTrack(root, manifest, pastedKey = null) {
   const audio = $("audio");
   const sink = makeSink(audio, m.mime);
   // With MSE the element plays as soon as the first chunk is in.
-  if (state.mode === "mse") audio.play().catch(() => setStatus("Press play."));
+  if (state.mode === "mse") tryPlay(audio);
   const total = m.duration || 0;
   const drawBuffered = () => {
     const b = audio.buffered, span = total || audio.duration;
@@ -337,7 +361,7 @@ async function playTrack(root, manifest, pastedKey = null) {
       setStatus(`${i + 1} of ${n} chunks verified${nodes.badSet.size ? `; ${nodes.badSet.size} bad node(s) left out` : ""}`);
     }
     await sink.end();
-    if (state.mode === "blob") audio.play().catch(() => setStatus("Press play."));
+    if (state.mode === "blob") tryPlay(audio);
     state.done = true;
     setStatus(`All ${n} chunks verified against root ${root.slice(0, 16)}…` +
       (nodes.badSet.size ? `; bad node(s): ${[...nodes.badSet].join(", ")}` : ""));
@@ -387,7 +411,7 @@ async function playLive(id, entry) {
   }
   const audio = $("audio");
   const sink = makeSink(audio, stream.mime);
-  audio.play().catch(() => setStatus("Press play."));
+  tryPlay(audio);
   new Nodes([location.origin]);
   let head = entry.head ? await checkHead(id, stream, entry.head, null) : null;
   while (!head) {

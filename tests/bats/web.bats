@@ -2,11 +2,10 @@
 # The web player every node serves (SPEC §10), in a real browser: headless
 # Chromium from Debian driven by puppeteer-core (tests/web/play.mjs), on
 # 127.0.0.1 only. A clear MP3, an encrypted FLAC opened with #key=, its
-# preview without a key, a wrong key, a lying node, and live streams (through
-# a relay; encrypted; ended, as their sealed track), every head's signature
-# checked in the page. A
-# screenshot of the page while it plays is kept in $DIGM_ARTIFACTS (default
-# build/test-artifacts).
+# preview without a key, a wrong key, a lying node, a node that charges, and
+# live streams (through a relay; encrypted; ended, as their sealed track),
+# every head's signature checked in the page. A screenshot of the page while
+# it plays is kept in $DIGM_ARTIFACTS (default build/test-artifacts).
 
 load helpers
 
@@ -129,6 +128,25 @@ play() {
   jq -e --arg l "$URL_liar" --argjson n "$n" \
     '.currentTime > 2 and .digm.verified == $n and .digm.bad == [$l] and any(.nodes[]; .bad and (.text | startswith($l)))' <<<"$output"
   [[ "$(jq -r .status <<<"$output")" == *"bad node(s): $URL_liar"* ]]
+}
+
+@test "a node that charges is left for a free one, and without one the page says it cannot pay" {
+  start_node n2 --peer "$URL_n1" --price-per-mb 0.001
+  digm-seed add "$FIX/mp3.json" --from "$FIX/chunks" --data "$BATS_TEST_TMPDIR/n2" > /dev/null
+  eventually 10 eval '[ "$(curl -sf "$URL_n2/peers" | jq length)" -ge 1 ]'
+  root=$(jq -r .root "$FIX/mp3.json")
+  # n2 names n1, which serves free: every chunk comes from n1.
+  play "$URL_n2/play/$root" --until-done
+  [ "$status" -eq 0 ] || { echo "$output $stderr"; false; }
+  n=$(jq '.chunks | length' "$FIX/mp3.json")
+  jq -e --arg u "$URL_n2" --argjson n "$n" '.currentTime > 2 and .digm.verified == $n and .digm.bad == []
+    and .digm.charging == [$u] and any(.nodes[]; .text == $u + " — charges 0.001 XFG per MB")' <<<"$output"
+  # n1 gone: no free node is left, and the page says why nothing plays.
+  kill "$PID_n1"
+  play "$URL_n2/play/$root" --timeout 15
+  [ "$status" -eq 1 ]
+  jq -e --arg u "$URL_n2" '.currentTime == 0 and .digm.bad == [] and .status == .digm.error
+    and (.digm.error | startswith($u + " charges 0.001 XFG per MB, which this page cannot pay"))' <<<"$output"
 }
 
 @test "a live stream plays from its live edge through a relay, every head and chunk checked in the page" {
