@@ -3,6 +3,7 @@
 // only, and a log that refuses every way a head can lie.
 #include "digm/stream.h"
 
+#include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -376,6 +377,23 @@ TEST_F(StreamStoreTest, GcKeepsAnEndedStreamWhileItsSealedTrackIsHeld) {
   EXPECT_EQ(g->streams, std::vector<std::string>{id_});
   EXPECT_FALSE(streams_->Row(id_));
   for (uint32_t i = 0; i < 3; ++i) EXPECT_FALSE(node_->HasChunk(HexEncode(Sha256(Part(i)))));
+  EXPECT_TRUE(node_->Fsck(false)->clean());
+}
+
+TEST_F(StreamStoreTest, GcRemovesAnEndedStreamWhoseHeadIsDamagedAndGoesOn) {
+  for (uint32_t i = 0; i < 2; ++i)
+    ASSERT_TRUE(streams_->Append(id_, i, Part(i), HeadAfter(i, dj_)).ok());
+  ASSERT_TRUE(streams_->End(id_, HeadAfter(1, dj_, true)).ok());
+  ASSERT_TRUE(node_->AddTrack(SealedOf(2)).ok());
+  {
+    SQLite::Database db(dir_ / "node/index.db", SQLite::OPEN_READWRITE);
+    db.exec("UPDATE streams SET head = 'not json'");
+  }
+  // No sealed root to be read: it goes as any silent stream; the track stays.
+  auto g = node_->CollectGarbage(now_ + 2 * kStreamKeepSeconds);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ(g->streams, std::vector<std::string>{id_});
+  for (uint32_t i = 0; i < 2; ++i) EXPECT_TRUE(node_->HasChunk(HexEncode(Sha256(Part(i)))));
   EXPECT_TRUE(node_->Fsck(false)->clean());
 }
 

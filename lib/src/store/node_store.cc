@@ -424,7 +424,8 @@ Result<NodeStore::Garbage> NodeStore::CollectGarbage(int64_t now) {
 // The streams last heard before `heard_before`, with the chunks that no
 // track and no other stream names; their ids. An ended stream stays while
 // the node holds its sealed track (the root of its final head), so its id
-// goes on naming the recording.
+// goes on naming the recording; one whose head is not JSON (a damaged
+// index) has none.
 Result<std::vector<std::string>> NodeStore::RemoveStreams(int64_t heard_before) {
   std::vector<std::string> ids, unused;
   {
@@ -433,7 +434,8 @@ Result<std::vector<std::string>> NodeStore::RemoveStreams(int64_t heard_before) 
       SQLite::Transaction tx(*db_);
       SQLite::Statement q = sql::Query(*db_, R"sql(
         SELECT id FROM streams s WHERE last_heard < ?1 AND NOT (ended AND EXISTS(
-          SELECT 1 FROM tracks t WHERE t.root = json_extract(s.head, '$.root'))) ORDER BY id)sql",
+          SELECT 1 FROM tracks t WHERE t.root =
+            CASE WHEN json_valid(s.head) THEN json_extract(s.head, '$.root') END)) ORDER BY id)sql",
                                        heard_before);
       while (q.executeStep()) ids.push_back(q.getColumn(0).getString());
       SQLite::Statement chunks(*db_, R"sql(
