@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # digm-audit: real nodes on 127.0.0.1, deleted and altered chunks, lying
-# proxies, a stopped node, three strikes, concurrent runs, the fresh index.
+# proxies, a stopped node, three strikes, concurrent runs, a node that
+# charges for its content, the fresh index.
 
 load helpers
 
@@ -319,6 +320,24 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
   jq -se --arg u "$URL_liar" 'map(select(.url == $u)) | length == 3
     and all(.[]; .mode == "retrieve" and (.ok | not) and .reason == "wrong-hash")' <<<"$output"
   jq -se --arg u "$URL_n2" 'map(select(.url == $u)) | length == 3 and all(.[]; .ok)' <<<"$output"
+}
+
+@test "retrieve mode leaves a node that charges for its content, never striking it; challenges audit it" {
+  start_node n1
+  start_node n2 --price-per-mb 0.001
+  for e in 1 2 3; do
+    run -0 --separate-stderr audit --mode retrieve --manifest "$FIX/mp3.json" --peer "$URL_n1" \
+      --peer "$URL_n2" --epoch "$e"
+    [ "$(ok_of "$URL_n1" "$output")" = true ]
+    [ "$(jq -s 'length' <<<"$output")" -eq 1 ]  # n1's result alone: no result, no slash for n2
+    [[ "$stderr" == *"$URL_n2: not audited: charges 0.001 XFG per MB for its content"* ]]
+  done
+  # Challenges are answered free: it passes them.
+  digm-audit prepare "$FIX/mp3.json" --from "$FIX/chunks" --db audit.db > /dev/null
+  run -0 --separate-stderr audit --peer "$URL_n2" --epoch 4
+  [ "$(ok_of "$URL_n2" "$output")" = true ]
+  digm-audit index --db audit.db | jq -e --arg id "$(node_id "$URL_n2")" \
+    '.nodes[] | select(.node_id == $id) | .passed == 1 and .failed == 0 and .consecutive_failures == 0'
 }
 
 # --- the fresh index ---------------------------------------------------------

@@ -45,6 +45,7 @@ struct NodeAudit {
 struct NodeClaim {
   std::string node_id;
   std::vector<std::string> roots;
+  std::string price;  // what it charges for content ("0.001 XFG per MB"); empty: free
 };
 Result<NodeClaim> IdentifyNode(const std::string& url, long timeout_ms);
 

@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "digm/channel.h"
 #include "digm/http_client.h"
 #include "digm/merkle.h"
 #include "digm/node_client.h"
@@ -102,6 +103,15 @@ class Auditor {
     if (roots.empty()) {
       out.skipped = o_.retrieve ? "holds none of the given manifests' tracks"
                                 : "holds no track prepared for audit";
+      return out;
+    }
+    if (o_.retrieve && !claim->price.empty()) {
+      // Its content answers 402 to whoever does not pay (SPEC §12): an
+      // honest node, which a download that does not pay cannot check.
+      out.skipped = "charges " + claim->price +
+                    " for its content (its signed peer record): retrieve mode does not pay; "
+                    "audit it with challenges (digm-audit prepare, then run without --mode "
+                    "retrieve)";
       return out;
     }
     if (o_.retrieve) {
@@ -289,6 +299,12 @@ Result<NodeClaim> IdentifyNode(const std::string& url, long timeout_ms) {
   NodeClaim claim;
   claim.roots = std::move(peer->roots);
   claim.node_id = AddressToString(proven);
+  if (auto it = peer->record.find("price"); it != peer->record.end()) {
+    if (auto price = ReadPrice(*it); price.ok() && price->per_mb > 0) {
+      claim.price =
+          price->ToJson()["per_mb"].get<std::string>() + " " + price->asset.name + " per MB";
+    }
+  }
   return claim;
 }
 
