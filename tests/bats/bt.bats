@@ -245,7 +245,7 @@ delivered_by() {  # delivered_by URL
   [ "$status" -eq 0 ]
 }
 
-@test "a node whose BitTorrent port is taken exits 5 and says so; on port 0 it logs the port it got" {
+@test "a node whose BitTorrent port is taken exits 5 and says so; on port 0 it logs the port it got; one that charges says BitTorrent peers do not pay" {
   local port bt
   port=$(free_port)
   # Another process holds the port for TCP alone (its UDP port is free).
@@ -264,4 +264,7 @@ open(sys.argv[2], "w").close(); time.sleep(120)' "$port" held &
   bt=$(wait_log b.log 's/.*bittorrent listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p')
   [ "$bt" -gt 0 ]
   python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2)' "$bt"
+  ! grep -q "do not pay" b.log
+  start_node c --bittorrent --bt-listen 127.0.0.1:0 --price-per-mb 0.001
+  wait_log c.log 's/.*\(BitTorrent peers do not pay --price-per-mb\).*/\1/p' > /dev/null
 }

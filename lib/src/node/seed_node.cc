@@ -573,6 +573,11 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
       std::string at;
       for (const auto& b : dht->bt_endpoints()) at += (at.empty() ? "" : ", ") + b;
       log("bittorrent listening on " + at);
+      // BitTorrent has no way to pay: what the node charges over HTTP it
+      // gives to BitTorrent peers. Said, as the operator may not know.
+      if (vouchers)
+        log("bittorrent: BitTorrent peers do not pay --price-per-mb: the tracks seeded are free "
+            "to them");
     }
   }
   int sig;
