@@ -245,6 +245,25 @@ delivered_by() {  # delivered_by URL
   [ "$status" -eq 0 ]
 }
 
+@test "a track removed while seeded leaves the swarm and its torrents go; added back, a client gets it whole" {
+  local bt magnet
+  start_node a --bittorrent --bt-listen 127.0.0.1:0
+  bt=$(wait_log a.log 's/.*bittorrent listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p')
+  publish_to "$URL_a"
+  wait_seeding a
+  [ -e "a/torrents/$ROOT.torrent" ] && [ -e "a/torrents/$ROOT.v1.torrent" ]
+  digm-seed rm "$ROOT" --data a > /dev/null
+  wait_log a.log "s/.*bittorrent: \(no longer seeding $ROOT\)$/\1/p" > /dev/null
+  [ ! -e "a/torrents/$ROOT.torrent" ] && [ ! -e "a/torrents/$ROOT.v1.torrent" ]
+  publish_to "$URL_a"
+  eventually 10 eval '[ "$(grep -c "bittorrent: seeding $ROOT" a.log)" -eq 2 ]'
+  magnet=$(digm-seed torrent "$ROOT" --data a -o t.torrent | jq -r .magnet)
+  "${BTPEER[@]}" get "$magnet" --save py --connect "127.0.0.1:$bt" --ready py.port 2> py.log &
+  echo $! >> "$BATS_TEST_TMPDIR/pids"
+  eventually 60 test -s py.port || { cat py.log; false; }
+  assert_same_bytes py/track.flac "$AUDIO/track.flac"
+}
+
 @test "a node whose BitTorrent port is taken exits 5 and says so; on port 0 it logs the port it got; one that charges says BitTorrent peers do not pay" {
   local port bt
   port=$(free_port)
