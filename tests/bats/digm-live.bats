@@ -119,6 +119,10 @@ teardown() {
   run --separate-stderr -5 digm-fetch "$sealed" --peer "$URL_n1" -o wrong.mp3
   [[ "$stderr" == *"hint: $sealed is a live stream's id, not a track's root: add --live"* ]]
   [ ! -e wrong.mp3 ]
+  # And the other way round: a track's root given to --live.
+  run --separate-stderr -5 digm-fetch "$root" --live --peer "$URL_n1" -o wrong.mp3
+  [[ "$stderr" == *"hint: $root is a track's root, not a live stream's id: drop --live"* ]]
+  [ ! -e wrong.mp3 ]
   run -0 digm-seed fsck --data n1
   jq -e .clean <<<"$output"
   # The sealed track removed, the stream goes at the next gc, with its chunks.

@@ -53,6 +53,10 @@ struct NodeProof {
 };
 Result<NodeProof> ProveNode(const std::string& url, long timeout_ms = 3000);
 
+// Whether one of the first four of `peers` (base URLs) answers HEAD `path`
+// (e.g. "/tracks/ROOT") with 200: asked at once, two seconds at most. For
+// hints, when what a user named is not where the user looked.
+bool AnyPeerAnswers(const std::vector<std::string>& peers, const std::string& path);
 struct UploadResult {
   uint64_t uploaded = 0, already = 0;  // chunks sent, chunks the node had
 };

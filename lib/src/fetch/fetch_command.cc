@@ -2,16 +2,14 @@
 
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
-#include "base/background.h"
 #include "digm/address.h"
 #include "digm/file.h"
 #include "digm/fresh_index.h"
-#include "digm/http_client.h"
 #include "digm/key_wrap.h"
+#include "digm/node_client.h"
 #include "digm/torrent.h"
 
 namespace digm {
@@ -159,28 +157,16 @@ Result<std::unique_ptr<Dht>> SwarmSession(const FetchRequest& r, const TorrentSo
 }
 
 // The manifest of the track `root` names. When no peer has one, a peer that
-// knows a live stream of that id (the first four asked at once, for two
-// seconds at most) says what was meant.
+// knows a live stream of that id says what was meant.
 Result<Manifest> ManifestOfRoot(const std::string& root, const std::vector<std::string>& peers) {
   auto m = ResolveManifest(root, peers);
   if (m.ok() || m.status().code() != Code::kNetwork) return m;
-  std::vector<Background<bool>> asked;
-  for (size_t i = 0; i < std::min<size_t>(peers.size(), 4); ++i) {
-    asked.emplace_back([url = BaseUrl(peers[i]) + "/streams/" + root] {
-      auto r = HttpCall("GET", url, "",
-                        {.timeout_ms = 2000, .connect_timeout_ms = 1000, .max_body = 64 << 10});
-      return r.ok() && r->status == 200;
-    });
-  }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  for (auto& a : asked) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (a.Get(std::max(left, std::chrono::milliseconds(0))).value_or(false)) {
-      return m.status().WithHint(root +
-                                 " is a live stream's id, not a track's root: add --live (a "
-                                 "stream that has ended is written whole)");
-    }
+  std::vector<std::string> bases;
+  for (const auto& p : peers) bases.push_back(BaseUrl(p));
+  if (AnyPeerAnswers(bases, "/streams/" + root)) {
+    return m.status().WithHint(root +
+                               " is a live stream's id, not a track's root: add --live (a stream "
+                               "that has ended is written whole)");
   }
   return m;
 }

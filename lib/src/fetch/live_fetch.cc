@@ -11,6 +11,7 @@
 #include "digm/crypto.h"
 #include "digm/file.h"
 #include "digm/http_client.h"
+#include "digm/node_client.h"
 #include "digm/proof.h"
 
 namespace digm {
@@ -351,6 +352,7 @@ class Listener {
 // The stream's document from the first node that serves one that verifies.
 Result<Stream> FindStream(const std::string& id, const LiveFetchOptions& o) {
   std::string why;
+  std::vector<std::string> without;  // the peers that answered they have no such stream
   for (const auto& peer : o.peers) {
     auto r =
         HttpCall("GET", peer + "/streams/" + id, "",
@@ -360,6 +362,7 @@ Result<Stream> FindStream(const std::string& id, const LiveFetchOptions& o) {
       fail = r.status().message();
     } else if (r->status != 200) {
       fail = "HTTP " + std::to_string(r->status);
+      if (r->status == 404) without.push_back(peer);
     } else if (auto j = ParseJson(r->body); !j.ok() || !j->is_object()) {
       fail = "not a stream entry";
     } else if (auto s = ReadStreamDocument(j->value("stream", Json())); !s.ok()) {
@@ -372,7 +375,11 @@ Result<Stream> FindStream(const std::string& id, const LiveFetchOptions& o) {
     why += (why.empty() ? "" : "; ") + peer + ": " + fail;
     if (o.on_peer_error) o.on_peer_error(peer + ": " + fail);
   }
-  return Status::Network("no node serves stream " + id + " (" + why + ")");
+  Status none = Status::Network("no node serves stream " + id + " (" + why + ")");
+  // A track's root given for a stream id: a node that has the track says so.
+  if (AnyPeerAnswers(without, "/tracks/" + id))
+    return none.WithHint(id + " is a track's root, not a live stream's id: drop --live");
+  return none;
 }
 
 }  // namespace

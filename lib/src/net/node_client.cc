@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <set>
 #include <thread>
@@ -91,6 +93,23 @@ Json SignedPong(const Wallet& identity, const std::string& url, const std::strin
 Result<Address> ProveIdentity(const std::string& url_in, long timeout_ms) {
   DIGM_ASSIGN_OR_RETURN(NodeProof p, ProveNode(url_in, timeout_ms));
   return p.address;
+}
+
+bool AnyPeerAnswers(const std::vector<std::string>& peers, const std::string& path) {
+  std::vector<Background<bool>> asked;
+  for (size_t i = 0; i < std::min<size_t>(peers.size(), 4); ++i) {
+    asked.emplace_back([url = peers[i] + path] {
+      auto r = HttpCall("HEAD", url, "", {.timeout_ms = 2000, .connect_timeout_ms = 1000});
+      return r.ok() && r->status == 200;
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (auto& a : asked) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (a.Get(std::max(left, std::chrono::milliseconds(0))).value_or(false)) return true;
+  }
+  return false;
 }
 
 Result<NodeProof> ProveNode(const std::string& url_in, long timeout_ms) {
