@@ -25,9 +25,10 @@ inline constexpr size_t kMaxPaymentHeader = 4096;
 
 struct Price {
   Asset asset;
-  int64_t per_mb = 0;   // atomic units per 1,000,000 bytes; 0: free
-  uint64_t credit = 0;  // bytes the node sends ahead of what vouchers pay for
-  Json ToJson() const;  // {"asset","per_mb","credit"}, per_mb a decimal string
+  int64_t per_mb = 0;        // atomic units per 1,000,000 bytes; 0: free
+  uint64_t credit = 0;       // bytes the node sends ahead of what vouchers pay for
+  Json ToJson() const;       // {"asset","per_mb","credit"}, per_mb a decimal string
+  std::string Text() const;  // for people: "0.001 XFG per MB"
 };
 // BadInput unless {"asset": "XFG"|"PARA", "per_mb": decimal string} and,
 // when present, "credit" a byte count.

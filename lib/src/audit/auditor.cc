@@ -300,10 +300,7 @@ Result<NodeClaim> IdentifyNode(const std::string& url, long timeout_ms) {
   claim.roots = std::move(peer->roots);
   claim.node_id = AddressToString(proven);
   if (auto it = peer->record.find("price"); it != peer->record.end()) {
-    if (auto price = ReadPrice(*it); price.ok() && price->per_mb > 0) {
-      claim.price =
-          price->ToJson()["per_mb"].get<std::string>() + " " + price->asset.name + " per MB";
-    }
+    if (auto price = ReadPrice(*it); price.ok() && price->per_mb > 0) claim.price = price->Text();
   }
   return claim;
 }

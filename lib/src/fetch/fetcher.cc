@@ -701,8 +701,7 @@ class Fetch {
       p.cost = p.price->per_mb;
       p.channel = ChannelFor(o_.channels, id);
       if (!p.channel) {
-        Drop(p, "charges " + FormatAmount(p.price->per_mb, p.price->asset.decimals) + " " +
-                    p.price->asset.name + " per MB and no --pay channel pays " +
+        Drop(p, "charges " + p.price->Text() + " and no --pay channel pays " +
                     AddressToString(id.address));
         continue;
       }

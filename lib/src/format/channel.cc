@@ -33,6 +33,10 @@ Json Price::ToJson() const {
       {"asset", asset.name}, {"per_mb", FormatAmount(per_mb, asset.decimals)}, {"credit", credit}};
 }
 
+std::string Price::Text() const {
+  return FormatAmount(per_mb, asset.decimals) + " " + asset.name + " per MB";
+}
+
 Result<Price> ReadPrice(const Json& price) {
   if (!price.is_object()) return Status::BadInput("price must be an object");
   DIGM_ASSIGN_OR_RETURN(std::string name, GetString(price, "asset", "price.asset"));

@@ -551,8 +551,8 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
                                                    .vouchers = vouchers.get(),
                                                    .log = log});
   if (vouchers) {
-    log("charging " + FormatAmount(o.price->per_mb, o.price->asset.decimals) + " " +
-        o.price->asset.name + " per MB, " + std::to_string(o.price->credit) + " bytes of credit");
+    log("charging " + o.price->Text() + ", " + std::to_string(o.price->credit) +
+        " bytes of credit");
   }
   if (o.max_storage) {
     log("holding at most " + std::to_string(o.max_storage) + " bytes of chunks (" +
