@@ -137,7 +137,10 @@ deploy_channels() {
   jq -e '.evm_signature | test("^[0-9a-f]{130}$")' vouchers.ndjson
   paid=$(jq -r .amount vouchers.ndjson)
   node_before=$(wei_of "$node")
-  run -0 digm-pay channel redeem "${CHAIN[@]}" --wallet n1/node.wallet < vouchers.ndjson
+  # Behind a voucher of a channel the ledger does not hold, refused alone.
+  { jq -c --arg c "$(printf 'cd%.0s' {1..32})" '.channel = $c' vouchers.ndjson; cat vouchers.ndjson; } > both.ndjson
+  run -4 --separate-stderr digm-pay channel redeem "${CHAIN[@]}" --wallet n1/node.wallet < both.ndjson
+  [[ "$stderr" == *"error: voucher 1: the ledger holds no channel"* ]]
   run -0 --separate-stderr digm-pay channel redeem "${CHAIN[@]}" --wallet n1/node.wallet < vouchers.ndjson
   [[ "$stderr" == *"redeemed before"* ]]
   # The chain and the ledger see the same channel; the node got the voucher's amount (less its gas).

@@ -2,8 +2,10 @@
 # Paying per chunk (SPEC §12) on the SQLite ledger: three priced nodes paid
 # through channels during a real fetch and redeemed exactly once, a listener
 # who stops paying cut off after the credit, bad vouchers refused with
-# nothing changed, acknowledged vouchers kept through kill -9, and the
-# cheaper node preferred.
+# nothing changed (each voucher of a node's book on its own, so one no ledger
+# holds stops none of the others), a channel refused in its last
+# --channel-margin, the contrib redeem cron as written, acknowledged vouchers
+# kept through kill -9, and the cheaper node preferred.
 
 load helpers
 
@@ -115,6 +117,76 @@ price_of() { awk -v b="$1" 'BEGIN { p = b * 100000 / 1000000; q = int(p); print 
   [ "$(digm-pay balance)" = "$before" ]
 }
 
+@test "a channel no ledger holds, paid to a node, is refused alone at redeem; the node is paid the others" {
+  priced_node n1
+  open_channels n1
+  # A node takes a channel on its payer's signature: this one was opened in
+  # another ledger, so the node's never holds it.
+  DIGM_LEDGER=other.db digm-pay deposit --to "$LISTENER" --amount 1 > /dev/null
+  DIGM_LEDGER=other.db digm-pay channel open --payer listener.wallet --to "$(address_of n1)" \
+    --amount 1 > unopened.channel
+  for ch in unopened.channel n1.channel; do
+    run -0 digm-fetch "$ROOT" --peer "$URL_n1" --pay "$ch" --no-cache -q --wallet listener.wallet -o got.flac
+    assert_same_bytes got.flac "$FIX/track.flac"
+  done
+  digm-seed vouchers --data n1 > vouchers.ndjson
+  unopened=$(jq -r .id unopened.channel)
+  at=$(jq -s --arg c "$unopened" 'map(.channel) | index($c) + 1' vouchers.ndjson)
+  for run in 1 2; do
+    run -4 --separate-stderr digm-pay channel redeem < vouchers.ndjson
+    echo "$stderr"
+    [[ "$stderr" == *"error: voucher $at: the ledger holds no channel $unopened"* ]]
+    [ "$(jq -s 'length' <<<"$output")" = $((2 - run)) ]  # the second time: nothing new
+    paid=$(jq -r "select(.channel == \"$(jq -r .id n1.channel)\") | .amount" vouchers.ndjson)
+    [ "$(bal "$(address_of n1)")" = "$paid" ]
+  done
+  run -0 digm-pay check
+}
+
+@test "a node refuses a channel in its last --channel-margin seconds, which its price states; the fetch says why" {
+  priced_node n1 "$PRICE" --channel-margin 172800
+  digm-pay channel open --payer listener.wallet --to "$(address_of n1)" --amount 1 --expires 1 > short.channel
+  digm-pay channel open --payer listener.wallet --to "$(address_of n1)" --amount 1 --expires 3 > long.channel
+  run -0 jq -e '.price.channel_margin == 172800' <(curl -s "$URL_n1/ping?nonce=$(printf 'ab%.0s' {1..16})")
+  grep -q "a channel is refused from 172800 seconds before it expires" "$BATS_TEST_TMPDIR/n1.log"
+  run -5 --separate-stderr digm-fetch "$ROOT" --peer "$URL_n1" --pay short.channel --no-cache \
+    --wallet listener.wallet -o got.flac
+  echo "$stderr"
+  [[ "$stderr" == *"$URL_n1: would not take this fetch's payment (HTTP 402: the channel expires at "*", within the 172800 seconds this node keeps to redeem its vouchers (--channel-margin): open one that runs longer)"* ]]
+  [[ "$stderr" == *"hint:"* ]]
+  [ ! -e got.flac ]
+  run -0 digm-seed vouchers --data n1
+  [ -z "$output" ]
+  run -0 digm-fetch "$ROOT" --peer "$URL_n1" --pay long.channel --no-cache -q --wallet listener.wallet -o got.flac
+  assert_same_bytes got.flac "$FIX/track.flac"
+  run -2 --separate-stderr digm-seed serve --data n1 --listen 127.0.0.1:0 --channel-margin 60
+  [[ "$stderr" == *"--channel-margin goes with --price-per-mb"* ]]
+}
+
+@test "contrib/digm-seed-redeem.cron: its hourly line redeems as written, and logs what it cannot" {
+  mkdir -p log
+  export DIGM_LEDGER="$PWD/lib/ledger.db"
+  priced_node lib  # the node's data folder, /var/lib/digm in the file
+  digm-pay deposit --to "$LISTENER" --amount 10 > /dev/null
+  open_channels lib
+  DIGM_LEDGER=other.db digm-pay deposit --to "$LISTENER" --amount 1 > /dev/null
+  DIGM_LEDGER=other.db digm-pay channel open --payer listener.wallet --to "$(address_of lib)" \
+    --amount 1 > unopened.channel
+  for ch in lib.channel unopened.channel; do
+    run -0 digm-fetch "$ROOT" --peer "$URL_lib" --pay "$ch" --no-cache -q --wallet listener.wallet -o /dev/null
+  done
+  file="$DIGM_SRC/contrib/digm-seed-redeem.cron"
+  grep -qx 'DIGM_LEDGER=/var/lib/digm/ledger.db' "$file"
+  line=$(grep -E '^[0-9*]' "$file" | cut -d' ' -f7- \
+    | sed -e "s|/var/lib/digm|$PWD/lib|g" -e "s|/var/log/digm|$PWD/log|g")
+  [ -n "$line" ]
+  for run in 1 2; do sh -c "$line" || true; done
+  [ "$(wc -l < log/redeem.ndjson)" -eq 1 ]  # once, though run twice
+  paid=$(digm-seed vouchers --data lib | jq -r "select(.channel == \"$(jq -r .id lib.channel)\") | .amount")
+  [ "$(bal "$(address_of lib)")" = "$paid" ]
+  [ "$(grep -c "the ledger holds no channel $(jq -r .id unopened.channel)" log/redeem.log)" -eq 2 ]
+}
+
 @test "a listener who stops paying is cut off after the credit; no --pay exits 5 with a hint" {
   priced_node n1
   digm-pay channel open --payer listener.wallet --to "$(address_of n1)" --amount 1 > ch.json
@@ -185,11 +257,14 @@ voucher() {
     echo "$bad: $stderr"
     [ "$(digm-pay balance)" = "$before" ]
   done
-  # One bad voucher among good ones: all or none.
-  cat good.json <(voucher ch.json 0.07 7 listener.wallet) stale.json > mixed.ndjson
-  run -4 digm-pay channel redeem < mixed.ndjson
-  [ "$(digm-pay balance)" = "$before" ]
-  run -0 jq -e '.redeemed == "0.05" and .seq == 5 and .left == "0.95"' <(digm-pay channel show ch.json)
+  # Each voucher of a batch on its own: the bad one is refused and named, the
+  # good ones are redeemed, and the exit status is the refusal's.
+  cat good.json <(voucher ch.json 0.07 7 listener.wallet) forged.json > mixed.ndjson
+  run -4 --separate-stderr digm-pay channel redeem < mixed.ndjson
+  [[ "$stderr" == *"error: voucher 3: "* ]]
+  [ "$(jq -s 'length' <<<"$output")" = 1 ]
+  [ "$(bal "$node")" = 0.07 ]
+  run -0 jq -e '.redeemed == "0.07" and .seq == 7 and .left == "0.93"' <(digm-pay channel show ch.json)
   run -1 --separate-stderr digm-pay channel refund ch.json --wallet listener.wallet
   [[ "$stderr" == *"open until"* ]]
   run -4 digm-pay channel refund ch.json --wallet thief.wallet

@@ -588,6 +588,7 @@ publish() {  # publish MANIFEST URL REPLICAS
     file "prefix/bin/$t" | grep -q ', stripped'
   done
   [ -f prefix/share/digm/digm-seed.service ] && [ -f prefix/share/digm/digm-audit.cron ]
+  [ -f prefix/share/digm/digm-seed-gc.cron ] && [ -f prefix/share/digm/digm-seed-redeem.cron ]
   [ -f prefix/share/man/man1/digm-seed.1 ] && [ -f prefix/share/man/man7/digm.7 ]
 }
 

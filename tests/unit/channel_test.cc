@@ -1,12 +1,14 @@
 // Paying per chunk (SPEC §12): prices with known answers, channel and voucher
 // documents against tampering, a node's voucher book and its credit rule
 // (also across a reopen), and ledger escrow: redeem once, refuse bad
-// vouchers without changing anything, refund only after expiry.
+// vouchers without changing anything, refund only after expiry; a batch of
+// vouchers redeemed each on its own.
 #include "digm/channel.h"
 
 #include "digm/channel_pay.h"
 #include "digm/evm.h"
 #include "digm/ledger.h"
+#include "digm/pay_commands.h"
 #include "digm/voucher_book.h"
 #include "test_util.h"
 
@@ -28,6 +30,23 @@ TEST(Price, RoundsTowardsTheNodeByLessThanAUnit) {
   EXPECT_EQ(BytesPaidBy(5, 0), UINT64_MAX);
   for (uint64_t n : {1ull, 999ull, 262144ull, 1000001ull, 987654321ull})
     EXPECT_GE(BytesPaidBy(PriceOf(n, 7777), 7777), n) << n;
+}
+
+TEST(Price, ReadsBackItsCreditAndChannelMarginAndRefusesAnAbsurdMargin) {
+  Price p{{"XFG", 7}, 100000, 1 << 20, 3600};
+  auto back = ReadPrice(p.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->per_mb, 100000);
+  EXPECT_EQ(back->credit, 1u << 20);
+  EXPECT_EQ(back->channel_margin, 3600);
+  Json old = p.ToJson();
+  old.erase("channel_margin");  // a node from before margins: none
+  EXPECT_EQ(ReadPrice(old)->channel_margin, 0);
+  for (Json bad : {Json(-1), Json(kMaxChannelMargin + 1), Json("3600")}) {
+    Json doc = p.ToJson();
+    doc["channel_margin"] = bad;
+    EXPECT_EQ(ReadPrice(doc).status().code(), Code::kBadInput) << bad;
+  }
 }
 
 struct Parties {
@@ -265,6 +284,54 @@ TEST(LedgerChannel, RedeemsOnceRefusesBadVouchersAndRefundsAfterExpiry) {
   EXPECT_EQ(state["redeemed"], "0.45");
   EXPECT_EQ(state["left"], "0");
   EXPECT_EQ(state["refunded"], true);
+  EXPECT_TRUE(ledger->Check().ok());
+}
+
+// What digm-seed vouchers prints for a node holds every channel its payers
+// signed: one no ledger holds (a payer's that was never opened), one refunded
+// since. Each is refused on its own; the others are redeemed, every time.
+TEST(LedgerChannel, ABatchRedeemsEveryVoucherItCanAndRefusesEachOtherAlone) {
+  testing::TempDir dir;
+  std::string path = dir / "l.db";
+  auto ledger = std::move(Ledger::Open(path)).value();
+  Parties good, refunded, unknown;
+  for (Parties* p : {&good, &refunded}) {
+    ASSERT_TRUE(InTxn(*ledger, [&](Ledger::Txn& t) {
+                  std::string payer = AddressToString(p->payer.address);
+                  DIGM_RETURN_IF_ERROR(t.Post("deposit", "d" + payer,
+                                              {{"XFG", kWorldAccount, payer, 10000000, "", ""}},
+                                              nullptr)
+                                           .status());
+                  return OpenLedgerChannel(t, p->channel, nullptr);
+                }).ok());
+  }
+  ASSERT_TRUE(InTxn(*ledger, [&](Ledger::Txn& t) {
+                return RefundChannel(t, refunded.channel.id, refunded.payer.address, kNow + 86400,
+                                     nullptr);
+              }).ok());
+  std::string lines =
+      DumpDocument(MakeVoucher(unknown.payer, unknown.channel, 100, 1, "", 0)) + "\n" +
+      DumpDocument(MakeVoucher(good.payer, good.channel, 3000000, 3, "", 0)) + "\n" +
+      DumpDocument(MakeVoucher(refunded.payer, refunded.channel, 5, 1, "", 0)) + "\n" +
+      DumpDocument(MakeVoucher(good.other, good.channel, 9000000, 9, "", 0)) + "\n";
+  PayBackend b{.ledger = path, .clock = [] { return kNow + 86400 * 2; }};
+  std::string payee = AddressToString(good.payee.address);
+  for (int run = 0; run < 2; ++run) {
+    std::istringstream in(lines);
+    auto r = ChannelRedeem(b, in);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->transfers.size(), run == 0 ? 1u : 0u);  // the second time: nothing new
+    ASSERT_EQ(r->refused.size(), 3u);
+    EXPECT_EQ(r->refused[0].code(), Code::kIntegrity);  // no such channel
+    EXPECT_NE(r->refused[0].message().find("voucher 1: "), std::string::npos);
+    EXPECT_EQ(r->refused[1].code(), Code::kNo);  // refunded
+    EXPECT_NE(r->refused[1].message().find("voucher 3: "), std::string::npos);
+    EXPECT_EQ(r->refused[2].code(), Code::kIntegrity);  // not the payer's
+    EXPECT_EQ(BalanceOf(*ledger, payee), 3000000);
+    EXPECT_EQ(BalanceOf(*ledger, AddressToString(refunded.payee.address)), 0);
+  }
+  std::istringstream garbage("{\"schema\":\"digm.voucher/1\"}\nnot json\n");
+  EXPECT_EQ(ChannelRedeem(b, garbage).status().code(), Code::kBadInput);
   EXPECT_TRUE(ledger->Check().ok());
 }
 

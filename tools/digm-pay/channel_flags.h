@@ -86,12 +86,6 @@ inline Status UseChannelChain(PayBackend& b, ChainFlags chain, const ChannelFlag
 }
 
 inline int RunChannel(const PayBackend& b, const ChannelFlags& f) {
-  auto print = [](const Result<Posted>& r) {
-    if (!r.ok()) return diag::Fail(r.status());
-    for (const auto& w : r->warnings) diag::Warning(w);
-    for (const auto& t : r->transfers) cli::PrintLine(t.ToJson());
-    return 0;
-  };
   if (f.deploy->parsed()) {
     auto doc = ChannelDeploy(b, f.bytecode);
     if (!doc.ok()) return diag::Fail(doc.status());
@@ -107,9 +101,9 @@ inline int RunChannel(const PayBackend& b, const ChannelFlags& f) {
   if (f.redeem->parsed()) {
     if (fcntl(0, F_GETFD) == -1)
       return diag::Fail(Status::BadInput("stdin is closed: give the vouchers on stdin"));
-    return print(ChannelRedeem(b, std::cin));
+    return PrintPosted(ChannelRedeem(b, std::cin));
   }
-  if (f.refund->parsed()) return print(ChannelRefund(b, f.channel, f.wallet));
+  if (f.refund->parsed()) return PrintPosted(ChannelRefund(b, f.channel, f.wallet));
   auto state = ChannelShow(b, f.channel);
   if (!state.ok()) return diag::Fail(state.status());
   cli::PrintLine(*state);

@@ -16,14 +16,6 @@ namespace {
 
 using namespace digm;
 
-// Prints what a command posted, one digm.transfer/1 per line, after its warnings.
-int Print(const Result<Posted>& r) {
-  if (!r.ok()) return diag::Fail(r.status());
-  for (const auto& w : r->warnings) diag::Warning(w);
-  for (const auto& t : r->transfers) cli::PrintLine(t.ToJson());
-  return 0;
-}
-
 int PrintLines(const Result<std::vector<Json>>& r) {
   if (!r.ok()) return diag::Fail(r.status());
   for (const auto& line : *r) cli::PrintLine(line);
@@ -91,15 +83,16 @@ int main(int argc, char** argv) {
   if (f.grant->parsed()) return WriteDoc(f.out, Grant(f.b.ledger, f.root, f.key, f.file));
   if (f.deposit->parsed() || f.transfer->parsed() || f.stake->parsed()) {
     f.move.kind = f.deposit->parsed() ? "deposit" : f.stake->parsed() ? "stake" : "transfer";
-    return Print(MoveMoney(f.b, f.move));
+    return PrintPosted(MoveMoney(f.b, f.move));
   }
-  if (f.settle->parsed()) return Print(SettleReceipts(f.b, f.receipts, f.price));
-  if (f.purchase->parsed()) return Print(Purchase(f.b, f.root, f.file, f.reward_r.artist, f.price));
-  if (f.reward->parsed()) return Print(Reward(f.b, f.reward_r));
+  if (f.settle->parsed()) return PrintPosted(SettleReceipts(f.b, f.receipts, f.price));
+  if (f.purchase->parsed())
+    return PrintPosted(Purchase(f.b, f.root, f.file, f.reward_r.artist, f.price));
+  if (f.reward->parsed()) return PrintPosted(Reward(f.b, f.reward_r));
   if (f.slash->parsed()) {
     if (fcntl(0, F_GETFD) == -1)
       return diag::Fail(Status::BadInput("stdin is closed: give the slash records on stdin"));
-    return Print(Slash(f.b, std::cin, f.auditors, f.share));
+    return PrintPosted(Slash(f.b, std::cin, f.auditors, f.share));
   }
-  return Print(NodeRewards(f.b, f.index, f.pool));
+  return PrintPosted(NodeRewards(f.b, f.index, f.pool));
 }

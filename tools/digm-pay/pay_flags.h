@@ -8,9 +8,26 @@
 #include <tuple>
 #include <vector>
 
+#include "cli.h"
+#include "diag.h"
 #include "digm/pay_commands.h"
 
 namespace digm {
+
+// Prints what a command posted, one digm.transfer/1 per line, after its
+// warnings; then each item it refused as an error, and exits with the first
+// one's code.
+inline int PrintPosted(const Result<Posted>& r) {
+  if (!r.ok()) return diag::Fail(r.status());
+  for (const auto& w : r->warnings) diag::Warning(w);
+  for (const auto& t : r->transfers) cli::PrintLine(t.ToJson());
+  int code = 0;
+  for (const auto& s : r->refused) {
+    int c = diag::Fail(s);
+    if (code == 0) code = c;
+  }
+  return code;
+}
 
 struct PayFlags {
   PayBackend b{.ledger = std::getenv("DIGM_LEDGER") ? std::getenv("DIGM_LEDGER") : ""};

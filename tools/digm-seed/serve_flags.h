@@ -15,6 +15,7 @@ namespace digm {
 struct PriceFlags {
   std::string per_mb, asset = "XFG";
   uint64_t credit = 1 << 20;
+  int64_t channel_margin = 3600;
 };
 
 inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::string>& allow,
@@ -73,6 +74,12 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
   cli::AddBytesOption(serve, "--credit", &price.credit, "bytes sent unpaid to a paying client",
                       "1M")
       ->default_str("1M");
+  serve
+      ->add_option("--channel-margin", price.channel_margin,
+                   "seconds before a channel expires from which it is refused (time to redeem)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, static_cast<int64_t>(kMaxChannelMargin)))
+      ->type_name("S");
   cli::AddBytesOption(serve, "--max-storage", &so.max_storage,
                       "hold at most this many bytes of chunks; more is refused (507)", "20G",
                       /*nonzero=*/true);
@@ -89,7 +96,7 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
 // Sets so.price (with its credit) from the flags; -1, or the exit code of a usage error.
 inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
   if (f.per_mb.empty()) {
-    for (const char* o : {"--asset", "--credit"}) {
+    for (const char* o : {"--asset", "--credit", "--channel-margin"}) {
       if (serve->get_option(o)->count())
         return cli::UsageError(std::string(o) + " goes with --price-per-mb");
     }
@@ -98,7 +105,7 @@ inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
   Asset asset = *ParseAsset(f.asset);
   auto per_mb = ParseAmount(f.per_mb, asset.decimals);
   if (!per_mb.ok()) return cli::UsageError("--price-per-mb: " + per_mb.status().message());
-  so.price = Price{asset, *per_mb, f.credit};
+  so.price = Price{asset, *per_mb, f.credit, f.channel_margin};
   return -1;
 }
 

@@ -22,16 +22,21 @@ inline constexpr const char* kChannelHeader = "Digm-Channel";
 inline constexpr const char* kVoucherHeader = "Digm-Voucher";
 // Larger documents are refused before they are parsed.
 inline constexpr size_t kMaxPaymentHeader = 4096;
+// The longest a node keeps a channel's last stretch to redeem in: 30 days.
+inline constexpr uint64_t kMaxChannelMargin = 30 * 86400;
 
 struct Price {
   Asset asset;
-  int64_t per_mb = 0;        // atomic units per 1,000,000 bytes; 0: free
-  uint64_t credit = 0;       // bytes the node sends ahead of what vouchers pay for
-  Json ToJson() const;       // {"asset","per_mb","credit"}, per_mb a decimal string
+  int64_t per_mb = 0;   // atomic units per 1,000,000 bytes; 0: free
+  uint64_t credit = 0;  // bytes the node sends ahead of what vouchers pay for
+  // Seconds before a channel's expiry from which the node takes no more of
+  // it, kept to redeem its vouchers before the payer may take the rest back.
+  int64_t channel_margin = 0;
+  Json ToJson() const;  // {"asset","per_mb","credit","channel_margin"}, per_mb a decimal string
   std::string Text() const;  // for people: "0.001 XFG per MB"
 };
 // BadInput unless {"asset": "XFG"|"PARA", "per_mb": decimal string} and,
-// when present, "credit" a byte count.
+// when present, "credit" a byte count and "channel_margin" seconds.
 Result<Price> ReadPrice(const Json& price);
 
 // What `bytes` cost: ceil(bytes × per_mb / 1e6) (a node never rounds in the

@@ -30,10 +30,13 @@ struct PayBackend {
   Clock clock = UnixNow;              // dates what is posted
 };
 
-// What a command posted (or mined), and what the user should be told.
+// What a command posted (or mined), and what the user should be told. A
+// command that takes a batch item by item (channel redeem) lists in `refused`
+// the items it did not apply, each changing nothing, the rest applied.
 struct Posted {
   std::vector<Transfer> transfers;
   std::vector<std::string> warnings;
+  std::vector<Status> refused;
 };
 
 // The chain flags of a command: with chain "evm", the RPC, the chain id and
@@ -97,7 +100,10 @@ Result<Posted> NodeRewards(const PayBackend& b, const std::string& index_path,
 // Payment channels (SPEC §12). open: locks `amount` of the payer's money for
 // `payee` until `days` from now and returns the signed digm.channel/1 (with
 // `posted` the escrow transfer). redeem: every digm.voucher/1 line of `in`
-// (NDJSON; other documents pass by), all or none. refund: the rest back to
+// (NDJSON; other documents pass by), each on its own: one that cannot be
+// redeemed (a channel this ledger does not hold, one refunded, a forged
+// voucher) goes to `refused` and does not stop the others; input that is not
+// NDJSON redeems nothing. refund: the rest back to
 // the payer after expiry. show: the channel's digm.channel-state/1.
 // `channel` is a digm.channel/1 file or a channel id.
 struct ChannelOpenRequest {

@@ -452,12 +452,16 @@ class Fetch {
     return Status::Ok();
   }
 
-  // What a 402's digm.invoice/1 says: the node's error, or what it is owed
-  // and has been paid; empty for a body that is neither.
-  static std::string InvoiceWords(const std::string& body) {
+  // What a 402's digm.invoice/1 says: the node's error (`*refused` set: it
+  // would not take the payment at all), or what it is owed and has been
+  // paid; empty for a body that is neither.
+  static std::string InvoiceWords(const std::string& body, bool* refused) {
     auto doc = ParseJson(body);
     if (!doc.ok() || !doc->is_object()) return "";
-    if (doc->contains("error")) return RefusalText(HttpResult{402, body});
+    if (doc->contains("error")) {
+      *refused = true;
+      return RefusalText(HttpResult{402, body});
+    }
     std::string owed = StringOr(*doc, "owed", ""), paid = StringOr(*doc, "paid", "");
     if (owed.empty() || paid.empty()) return "";
     std::string asset;
@@ -887,10 +891,12 @@ class Fetch {
       // It wants paying (more): not one this fetch pays, or one that asks
       // for more than the vouchers sent cover.
       (peer.channel ? saw_402_paid_ : saw_402_unpaid_) = true;
-      std::string words = InvoiceWords(t.body);
-      Drop(peer, (peer.channel ? "asked for more than it was paid (HTTP 402"
-                               : "charges for its content (HTTP 402") +
-                     (words.empty() ? "" : ": " + words) + ")");
+      bool refused = false;
+      std::string words = InvoiceWords(t.body, &refused);
+      Drop(peer, std::string(!peer.channel ? "charges for its content"
+                             : refused     ? "would not take this fetch's payment"
+                                           : "asked for more than it was paid") +
+                     " (HTTP 402" + (words.empty() ? "" : ": " + words) + ")");
     } else {
       // Refused, missing, slow or cut off: try elsewhere, and back off this peer.
       ++peer.failures;

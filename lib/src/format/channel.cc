@@ -29,8 +29,10 @@ bool IsHashHex(const std::string& s) { return s.size() == 64 && HexDecode(s).ok(
 }  // namespace
 
 Json Price::ToJson() const {
-  return Json{
-      {"asset", asset.name}, {"per_mb", FormatAmount(per_mb, asset.decimals)}, {"credit", credit}};
+  return Json{{"asset", asset.name},
+              {"per_mb", FormatAmount(per_mb, asset.decimals)},
+              {"credit", credit},
+              {"channel_margin", channel_margin}};
 }
 
 std::string Price::Text() const {
@@ -46,6 +48,13 @@ Result<Price> ReadPrice(const Json& price) {
   DIGM_ASSIGN_OR_RETURN(p.per_mb, AmountOf(price, "per_mb", p.asset, "price.per_mb"));
   if (price.contains("credit")) {
     DIGM_ASSIGN_OR_RETURN(p.credit, GetUint(price, "credit", "price.credit"));
+  }
+  if (price.contains("channel_margin")) {
+    DIGM_ASSIGN_OR_RETURN(uint64_t margin,
+                          GetUint(price, "channel_margin", "price.channel_margin"));
+    if (margin > kMaxChannelMargin)
+      return Status::BadInput("price.channel_margin is over " + std::to_string(kMaxChannelMargin));
+    p.channel_margin = static_cast<int64_t>(margin);
   }
   return p;
 }

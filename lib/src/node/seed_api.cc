@@ -9,6 +9,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "digm/clock.h"
 #include "digm/crypto.h"
 #include "digm/http_client.h"
 #include "digm/node_client.h"
@@ -470,7 +471,17 @@ std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t byt
     return refuse(
         c.id, 0,
         "the channel is in " + c.asset.name + "; this node charges in " + price.asset.name);
-  if (c.expires <= options_.clock()) return refuse(c.id, 0, "the channel expired");
+  int64_t now = options_.clock();
+  if (c.expires <= now) return refuse(c.id, 0, "the channel expired");
+  // What it takes from here on it could not redeem before the payer may
+  // take the rest back (digm-pay channel refund).
+  if (c.expires - now <= price.channel_margin) {
+    return refuse(c.id, 0,
+                  "the channel expires at " + Rfc3339(c.expires) + ", within the " +
+                      std::to_string(price.channel_margin) +
+                      " seconds this node keeps to redeem its vouchers (--channel-margin): open "
+                      "one that runs longer");
+  }
   std::optional<Voucher> voucher;
   // The voucher it holds already (sent again until more is owed) needs no
   // check, nor one it holds a later one than (a request that was in flight

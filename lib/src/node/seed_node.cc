@@ -552,7 +552,8 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
                                                    .log = log});
   if (vouchers) {
     log("charging " + o.price->Text() + ", " + std::to_string(o.price->credit) +
-        " bytes of credit");
+        " bytes of credit; a channel is refused from " + std::to_string(o.price->channel_margin) +
+        " seconds before it expires: redeem its vouchers by then");
   }
   if (o.max_storage) {
     log("holding at most " + std::to_string(o.max_storage) + " bytes of chunks (" +

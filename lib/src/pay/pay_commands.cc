@@ -401,33 +401,36 @@ Result<Posted> ChannelRedeem(const PayBackend& b, std::istream& in) {
                                             : "on " + chain + ": redeem it with --chain evm"));
     return true;
   };
-  if (b.chain) {
-    // One transaction per voucher, each recorded as it is mined: a re-run
-    // sends only what the contract has not redeemed.
-    Posted all;
-    for (size_t i = 0; i < vouchers.size(); ++i) {
-      auto p = InTxn(b, [&](Ledger::Txn& txn, Posted& p) -> Status {
-        auto other = elsewhere(txn, i, p);
-        if (!other.ok() || *other) return other.status();
-        auto sent = RedeemChainVoucher(txn, *b.chain, *b.payer, vouchers[i]);
-        if (sent.ok() && !*sent)
-          p.warnings.push_back("voucher " + std::to_string(i + 1) + " was redeemed before");
-        return sent.status();
-      });
-      if (!p.ok()) return p.status().Context("voucher " + std::to_string(i + 1));
-      all.warnings.insert(all.warnings.end(), p->warnings.begin(), p->warnings.end());
+  // Each voucher on its own: a node's book holds whatever channels its
+  // payers signed, and one this ledger cannot redeem (a channel it never
+  // held, one refunded) must not keep the payee from the others.
+  DIGM_ASSIGN_OR_RETURN(auto ledger, OpenPayLedger(b.ledger, true, b.clock));
+  Posted all;
+  for (size_t i = 0; i < vouchers.size(); ++i) {
+    std::string name = "voucher " + std::to_string(i + 1);
+    Posted p;
+    Status s = [&]() -> Status {
+      DIGM_ASSIGN_OR_RETURN(auto txn, ledger->Begin());
+      DIGM_ASSIGN_OR_RETURN(bool other, elsewhere(*txn, i, p));
+      if (other) return Status::Ok();
+      if (b.chain) {
+        // One transaction, recorded as it is mined: a re-run sends only
+        // what the contract has not redeemed.
+        DIGM_ASSIGN_OR_RETURN(bool sent, RedeemChainVoucher(*txn, *b.chain, *b.payer, vouchers[i]));
+        if (!sent) p.warnings.push_back(name + " was redeemed before");
+      } else {
+        DIGM_RETURN_IF_ERROR(RedeemVoucher(*txn, vouchers[i], &p.transfers));
+      }
+      return txn->Commit();
+    }();
+    if (!s.ok()) {
+      all.refused.push_back(s.Context(name));
+      continue;
     }
-    return all;
+    std::move(p.transfers.begin(), p.transfers.end(), std::back_inserter(all.transfers));
+    std::move(p.warnings.begin(), p.warnings.end(), std::back_inserter(all.warnings));
   }
-  return InTxn(b, [&](Ledger::Txn& txn, Posted& p) -> Status {
-    for (size_t i = 0; i < vouchers.size(); ++i) {
-      auto other = elsewhere(txn, i, p);
-      if (other.ok() && *other) continue;
-      Status s = other.ok() ? RedeemVoucher(txn, vouchers[i], &p.transfers) : other.status();
-      if (!s.ok()) return s.Context("voucher " + std::to_string(i + 1));
-    }
-    return Status::Ok();
-  });
+  return all;
 }
 
 Result<Posted> ChannelRefund(const PayBackend& b, const std::string& channel,
