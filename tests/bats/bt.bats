@@ -284,6 +284,6 @@ open(sys.argv[2], "w").close(); time.sleep(120)' "$port" held &
   [ "$bt" -gt 0 ]
   python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2)' "$bt"
   ! grep -q "do not pay" b.log
-  start_node c --bittorrent --bt-listen 127.0.0.1:0 --price-per-mb 0.001
+  start_node c --bittorrent --bt-listen 127.0.0.1:0 --price-per-mb 0.001 --ledger ledger.db
   wait_log c.log 's/.*\(BitTorrent peers do not pay --price-per-mb\).*/\1/p' > /dev/null
 }

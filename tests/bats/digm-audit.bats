@@ -324,7 +324,7 @@ reason_of() { jq -rs --arg u "$1" 'map(select(.schema == "digm.audit/1" and .url
 
 @test "retrieve mode leaves a node that charges for its content, never striking it; challenges audit it" {
   start_node n1
-  start_node n2 --price-per-mb 0.001
+  start_node n2 --price-per-mb 0.001 --ledger ledger.db
   for e in 1 2 3; do
     run -0 --separate-stderr audit --mode retrieve --manifest "$FIX/mp3.json" --peer "$URL_n1" \
       --peer "$URL_n2" --epoch "$e"

@@ -125,9 +125,26 @@ deploy_channels() {
   payer=$(digm-pay wallet show payer.wallet | awk '/^address/ { print $2 }')
   digm-pay transfer "${CHAIN[@]}" --wallet bank.wallet --to "$payer" --amount 5 --ref fund-payer > /dev/null
   digm-pay transfer "${CHAIN[@]}" --wallet bank.wallet --to "$node" --amount 1 --ref fund-node > /dev/null
-  start_node n1 --price-per-mb 0.01 --credit 128K
+  DIGM_LEDGER= start_node n1 --price-per-mb 0.01 --credit 128K "${CHAIN[@]}"  # channels on the chain only
   run -0 digm-pay channel open --payer payer.wallet --to "$node" --amount 1 --contract "$CONTRACT" "${CHAIN[@]}"
   echo "$output" > ch.json
+  # The node asks the contract: a channel document it never saw opened, or
+  # one claiming more than was paid in, gets nothing, not even the credit.
+  chunk0="$URL_n1/content/$(jq -r '.chunks[0].hash' track.json)"
+  jq -c --arg id "$(printf 'ee%.0s' {1..32})" '.id = $id' ch.json | digm-test-sign - payer.wallet > unopened.json
+  jq -c '.amount = "2"' ch.json | digm-test-sign - payer.wallet > inflated.json
+  for bad in unopened inflated; do
+    run -0 curl -s -o body.json -w '%{http_code}' -H "Digm-Channel: $(jq -c . "$bad.json")" "$chunk0"
+    [ "$output" = 402 ]
+    jq -e '.error | test("the contract 0x[0-9a-f]{40} holds (no channel|channel .* with another payer, payee, amount or expiry)")' body.json
+  done
+  # Nor is a channel in a ledger, which this node was not given.
+  digm-pay deposit --to "$payer" --amount 1 > /dev/null
+  digm-pay channel open --payer payer.wallet --to "$node" --amount 1 > ledger-ch.json
+  run -0 curl -s -o body.json -w '%{http_code}' -H "Digm-Channel: $(jq -c . ledger-ch.json)" "$chunk0"
+  [ "$output" = 402 ]
+  jq -e '.error | test("channels in a ledger are not taken here")' body.json
+  curl -s "$URL_n1/metrics" | grep -q '^digm_bytes_served_unpaid_total 0$'
   jq -e --arg c "$CONTRACT" '.chain == "evm:98765" and .contract == $c' ch.json
   [ "$(wei_of "$CONTRACT")" = 1000000000000000000 ]
   run -0 digm-fetch "$(jq -r .root track.json)" --peer "$URL_n1" --no-cache -q --pay ch.json \

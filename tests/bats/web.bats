@@ -131,7 +131,7 @@ play() {
 }
 
 @test "a node that charges is left for a free one, and without one the page says it cannot pay" {
-  start_node n2 --peer "$URL_n1" --price-per-mb 0.001
+  start_node n2 --peer "$URL_n1" --price-per-mb 0.001 --ledger ledger.db
   digm-seed add "$FIX/mp3.json" --from "$FIX/chunks" --data "$BATS_TEST_TMPDIR/n2" > /dev/null
   eventually 10 eval '[ "$(curl -sf "$URL_n2/peers" | jq length)" -ge 1 ]'
   root=$(jq -r .root "$FIX/mp3.json")

@@ -2,7 +2,8 @@
 // documents against tampering, a node's voucher book and its credit rule
 // (also across a reopen), and ledger escrow: redeem once, refuse bad
 // vouchers without changing anything, refund only after expiry; a batch of
-// vouchers redeemed each on its own.
+// vouchers redeemed each on its own; a node finding a channel's money in the
+// ledger before it takes the channel.
 #include "digm/channel.h"
 
 #include "digm/channel_pay.h"
@@ -333,6 +334,49 @@ TEST(LedgerChannel, ABatchRedeemsEveryVoucherItCanAndRefusesEachOtherAlone) {
   std::istringstream garbage("{\"schema\":\"digm.voucher/1\"}\nnot json\n");
   EXPECT_EQ(ChannelRedeem(b, garbage).status().code(), Code::kBadInput);
   EXPECT_TRUE(ledger->Check().ok());
+}
+
+// A node takes a channel only once the ledger holds it as signed.
+TEST(LedgerChannel, ANodeFindsAChannelsMoneyInTheLedgerOrRefusesIt) {
+  testing::TempDir dir;
+  std::string path = dir / "l.db";
+  Parties opened, refunded, never;
+  ChannelFunds funds{.ledger = path};
+  EXPECT_EQ(CheckChannelFunds(funds, opened.channel).code(), Code::kIntegrity);  // no file yet
+  auto ledger = std::move(Ledger::Open(path)).value();
+  for (Parties* p : {&opened, &refunded}) {
+    ASSERT_TRUE(InTxn(*ledger, [&](Ledger::Txn& t) {
+                  std::string payer = AddressToString(p->payer.address);
+                  DIGM_RETURN_IF_ERROR(t.Post("deposit", "d" + payer,
+                                              {{"XFG", kWorldAccount, payer, 10000000, "", ""}},
+                                              nullptr)
+                                           .status());
+                  return OpenLedgerChannel(t, p->channel, nullptr);
+                }).ok());
+  }
+  ASSERT_TRUE(InTxn(*ledger, [&](Ledger::Txn& t) {
+                return RefundChannel(t, refunded.channel.id, refunded.payer.address, kNow + 86400,
+                                     nullptr);
+              }).ok());
+  EXPECT_TRUE(CheckChannelFunds(funds, opened.channel).ok());
+  auto never_status = CheckChannelFunds(funds, never.channel);
+  EXPECT_EQ(never_status.code(), Code::kIntegrity);
+  EXPECT_NE(never_status.message().find("holds no channel " + never.channel.id), std::string::npos);
+  EXPECT_EQ(CheckChannelFunds(funds, refunded.channel).code(), Code::kIntegrity);
+  // Another payer's document under an id the ledger holds (ids are the payer's choice).
+  Json claimed =
+      MakeChannel(opened.other, opened.payee.address, kXfg, 10000000, kNow + 86400, "ledger");
+  claimed["id"] = opened.channel.id;
+  SignDocument(claimed, opened.other);
+  auto c = ReadChannel(claimed);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(CheckChannelFunds(funds, *c).code(), Code::kIntegrity);
+  // A node that checks a chain only takes no channel of a ledger, and the other way round.
+  ChannelFunds chain_only{.chain = ChainTarget{"http://127.0.0.1:9", 98765}};
+  EXPECT_EQ(CheckChannelFunds(chain_only, opened.channel).code(), Code::kNo);
+  Channel on_chain = opened.channel;
+  on_chain.chain = "evm:98765";
+  EXPECT_EQ(CheckChannelFunds(funds, on_chain).code(), Code::kNo);
 }
 
 }  // namespace

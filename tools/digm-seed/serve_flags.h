@@ -1,11 +1,15 @@
 // The flags of digm-seed serve, into the node's options.
 #pragma once
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli.h"
+#include "digm/channel_pay.h"
 #include "digm/seed_node.h"
 #include "flags.h"
 
@@ -16,6 +20,10 @@ struct PriceFlags {
   std::string per_mb, asset = "XFG";
   uint64_t credit = 1 << 20;
   int64_t channel_margin = 3600;
+  // Where the channels it is paid through are checked.
+  std::string ledger = std::getenv("DIGM_LEDGER") ? std::getenv("DIGM_LEDGER") : "";
+  std::string chain;
+  ChainTarget target;
 };
 
 inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::string>& allow,
@@ -80,6 +88,22 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, static_cast<int64_t>(kMaxChannelMargin)))
       ->type_name("S");
+  serve
+      ->add_option("--ledger", price.ledger,
+                   "with --price-per-mb: take channels opened in this ledger (default "
+                   "$DIGM_LEDGER)")
+      ->type_name("FILE");
+  serve
+      ->add_option("--chain", price.chain,
+                   "with --price-per-mb: take channels in contracts on this chain")
+      ->check(CLI::IsMember({"evm"}))
+      ->type_name("evm");
+  serve->add_option("--rpc", price.target.rpc, "with --chain: the chain's JSON-RPC URL")
+      ->type_name("URL");
+  serve
+      ->add_option("--chain-id", price.target.chain_id,
+                   "with --chain: the chain id the RPC must serve (EIP-155)")
+      ->type_name("ID");
   cli::AddBytesOption(serve, "--max-storage", &so.max_storage,
                       "hold at most this many bytes of chunks; more is refused (507)", "20G",
                       /*nonzero=*/true);
@@ -96,7 +120,8 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
 // Sets so.price (with its credit) from the flags; -1, or the exit code of a usage error.
 inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
   if (f.per_mb.empty()) {
-    for (const char* o : {"--asset", "--credit", "--channel-margin"}) {
+    for (const char* o : {"--asset", "--credit", "--channel-margin", "--ledger", "--chain", "--rpc",
+                          "--chain-id"}) {
       if (serve->get_option(o)->count())
         return cli::UsageError(std::string(o) + " goes with --price-per-mb");
     }
@@ -106,6 +131,24 @@ inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
   auto per_mb = ParseAmount(f.per_mb, asset.decimals);
   if (!per_mb.ok()) return cli::UsageError("--price-per-mb: " + per_mb.status().message());
   so.price = Price{asset, *per_mb, f.credit, f.channel_margin};
+  // A channel is its payer's word: the node asks where its money is held.
+  ChannelFunds funds{.ledger = f.ledger};
+  bool any_chain = !f.chain.empty() || !f.target.rpc.empty() || f.target.chain_id != 0;
+  bool all_chain = !f.chain.empty() && !f.target.rpc.empty() && f.target.chain_id != 0;
+  if (any_chain && !all_chain)
+    return cli::UsageError("--chain evm, --rpc URL and --chain-id ID go together");
+  if (all_chain) funds.chain = f.target;
+  if (!funds.ledger.empty() && access(funds.ledger.c_str(), F_OK) != 0) {
+    diag::Warning("no ledger at '" + funds.ledger +
+                  "' yet: no channel in a ledger is taken until one is opened there");
+  }
+  if (funds.ledger.empty() && !funds.chain) {
+    return cli::UsageError(
+        "a node that charges checks that each channel it is paid through holds its money: give "
+        "--ledger FILE (or set DIGM_LEDGER) for channels in a ledger, or --chain evm --rpc URL "
+        "--chain-id ID for channels in a contract");
+  }
+  so.check_channel = [funds](const Channel& c) { return CheckChannelFunds(funds, c); };
   return -1;
 }
 

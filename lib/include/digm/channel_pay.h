@@ -73,4 +73,18 @@ Result<bool> RedeemChainVoucher(Ledger::Txn& txn, const ChainTarget& target, con
 Status RefundChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Wallet& payer,
                           const std::string& id);
 
+// Where a node that charges checks that a channel it is paid through holds
+// the money its payer signed for: a channel's document is the payer's word
+// only, and anyone can sign one that was never opened.
+struct ChannelFunds {
+  std::string ledger;                // the ledger channels are opened in; empty: none taken
+  std::optional<ChainTarget> chain;  // the chain of channel contracts; none: none taken
+};
+// Ok when the channel is held as signed: in the ledger, under the same
+// document and not refunded; on the chain, in the contract it names, with
+// its payer, payee, amount and expiry, and not refunded. Integrity when it is
+// not (never opened, another channel under its id, refunded); No when
+// `funds` takes no channel of its kind; Network when the chain cannot be asked.
+Status CheckChannelFunds(const ChannelFunds& funds, const Channel& channel);
+
 }  // namespace digm

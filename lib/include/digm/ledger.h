@@ -108,6 +108,10 @@ class Ledger {
 
   Result<std::unique_ptr<Txn>> Begin();
 
+  // A channel's row read outside any transaction (the file is in WAL mode,
+  // so this waits on no writer): what a node checks channels against.
+  Result<std::optional<ChannelRow>> FindChannel(const std::string& id);
+
   // Every (account, asset) with its balance, or those of one account.
   struct BalanceRow {
     std::string account, asset;

@@ -53,7 +53,11 @@ class SeedApi {
     // Charging for content (SPEC §12): with a price above zero, content is
     // sent only within what a channel's vouchers paid plus the price's credit.
     std::optional<Price> price;
-    VoucherBook* vouchers = nullptr;              // required with a price
+    VoucherBook* vouchers = nullptr;  // required with a price
+    // Whether a channel holds the money its payer signed for (in a ledger, on
+    // a chain): asked once per channel document, before anything is sent on
+    // it, and only a channel it passes is kept. Without it, no channel is taken.
+    std::function<Status(const Channel&)> check_channel;
     std::function<void(const std::string&)> log;  // what the operator should hear
   };
 
@@ -125,11 +129,16 @@ class SeedApi {
   };
 
   // Channel documents whose payer's signature was checked, by their text:
-  // a paying client sends the same one with every request.
-  Result<std::shared_ptr<const Channel>> CheckedChannel(const std::string& text);
+  // a paying client sends the same one with every request. `funded` once
+  // options_.check_channel passed it.
+  struct CheckedChannelDoc {
+    Channel channel;
+    std::atomic<bool> funded{false};
+  };
+  Result<std::shared_ptr<CheckedChannelDoc>> CheckedChannel(const std::string& text);
   static constexpr size_t kMaxChannels = 4096;
   std::mutex channels_mu_;
-  std::unordered_map<std::string, std::shared_ptr<const Channel>> channels_;
+  std::unordered_map<std::string, std::shared_ptr<CheckedChannelDoc>> channels_;
 
   std::mutex files_mu_;
   std::unordered_map<std::string, OpenChunkFile> files_;

@@ -40,6 +40,9 @@ struct SeedOptions {
   int stream_stale_after_s = 120;  // a live stream unheard this long leaves GET /streams
   // Charging per byte (SPEC §12), with its credit: vouchers kept in DATA/vouchers.db.
   std::optional<Price> price;
+  // With a price: whether a channel holds what its payer signed for (see
+  // SeedApi::Options::check_channel); without it no channel is taken.
+  std::function<Status(const Channel&)> check_channel;
   // Chunk bytes held at most (0: as many as the disk takes beside its reserve).
   uint64_t max_storage = 0;
   Clock clock = UnixNow;              // the node's "now"

@@ -269,8 +269,9 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
       if (!IsHash(s[1])) return HttpResponse::Error(400, "expected a 64-hex-digit channel id");
       if (m == "POST") {
         auto named = CheckedChannel(req.Header("digm-channel"));
-        if (named.ok() && (*named)->id != s[1])
-          return HttpResponse::Error(400, "the Digm-Channel header is channel " + (*named)->id);
+        if (named.ok() && (*named)->channel.id != s[1])
+          return HttpResponse::Error(400,
+                                     "the Digm-Channel header is channel " + (*named)->channel.id);
         if (auto refused = Charge(req, 0)) return std::move(*refused);
       }
       auto account = options_.vouchers->Find(s[1]);
@@ -434,14 +435,16 @@ HttpResponse SeedApi::Content(const HttpRequest& req, const std::string& id) {
   return res;
 }
 
-Result<std::shared_ptr<const Channel>> SeedApi::CheckedChannel(const std::string& text) {
+Result<std::shared_ptr<SeedApi::CheckedChannelDoc>> SeedApi::CheckedChannel(
+    const std::string& text) {
   {
     std::lock_guard lock(channels_mu_);
     if (auto it = channels_.find(text); it != channels_.end()) return it->second;
   }
   DIGM_ASSIGN_OR_RETURN(Json doc, ParseJson(text));
   DIGM_ASSIGN_OR_RETURN(Channel c, ReadChannel(doc));
-  auto checked = std::make_shared<const Channel>(std::move(c));
+  auto checked = std::make_shared<CheckedChannelDoc>();
+  checked->channel = std::move(c);
   std::lock_guard lock(channels_mu_);
   if (channels_.size() >= kMaxChannels) channels_.clear();  // a flood of channels costs only checks
   channels_.emplace(text, checked);
@@ -464,7 +467,7 @@ std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t byt
         400, "a payment header is over " + std::to_string(kMaxPaymentHeader) + " bytes");
   auto channel = CheckedChannel(channel_text);
   if (!channel.ok()) return refuse("", 0, "Digm-Channel: " + channel.status().message());
-  const Channel& c = **channel;
+  const Channel& c = (*channel)->channel;
   if (c.payee != identity_.address)
     return refuse(c.id, 0, "the channel pays " + AddressToString(c.payee) + ", not this node");
   if (c.asset.name != price.asset.name)
@@ -481,6 +484,15 @@ std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t byt
                       std::to_string(price.channel_margin) +
                       " seconds this node keeps to redeem its vouchers (--channel-margin): open "
                       "one that runs longer");
+  }
+  // Signed by its payer says only that the payer wrote it: whether the
+  // money is where it says is asked once per document, before anything is
+  // sent on it (one that fails is asked again next time).
+  if (!(*channel)->funded) {
+    Status funded = options_.check_channel ? options_.check_channel(c)
+                                           : Status::No("this node checks no channels");
+    if (!funded.ok()) return refuse(c.id, 0, "Digm-Channel: " + funded.message());
+    (*channel)->funded = true;
   }
   std::optional<Voucher> voucher;
   // The voucher it holds already (sent again until more is owed) needs no

@@ -549,6 +549,7 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
                                                    .streams = &stream_api,
                                                    .price = o.price,
                                                    .vouchers = vouchers.get(),
+                                                   .check_channel = o.check_channel,
                                                    .log = log});
   if (vouchers) {
     log("charging " + o.price->Text() + ", " + std::to_string(o.price->credit) +

@@ -269,4 +269,44 @@ Status RefundChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Wal
   return txn.UpdateChannel(id, h.row);
 }
 
+Status CheckChannelFunds(const ChannelFunds& funds, const Channel& c) {
+  if (c.chain == "ledger") {
+    if (funds.ledger.empty()) {
+      return Status::No(
+          "channels in a ledger are not taken here: this node checks channels on a chain only");
+    }
+    auto ledger = Ledger::Open(funds.ledger, false);
+    if (!ledger.ok()) {
+      if (ledger.status().code() == Code::kBadInput)  // no ledger file yet: no channel in it
+        return Status::Integrity("the ledger this node checks holds no channel " + c.id);
+      return ledger.status();
+    }
+    DIGM_ASSIGN_OR_RETURN(auto row, (*ledger)->FindChannel(c.id));
+    if (!row) return Status::Integrity("the ledger this node checks holds no channel " + c.id);
+    if (row->doc != DumpDocument(c.doc)) {
+      return Status::Integrity("the ledger holds another channel under the id " + c.id);
+    }
+    if (row->refunded) return Status::Integrity("channel " + c.id + " was refunded to its payer");
+    return Status::Ok();
+  }
+  std::string here = funds.chain ? "evm:" + std::to_string(funds.chain->chain_id) : "";
+  if (c.chain != here || !c.contract) {
+    return Status::No("channels on " + c.chain + " are not taken here: this node checks " +
+                      (here.empty() ? "channels in a ledger only" : "channels on " + here));
+  }
+  evm::Rpc rpc(funds.chain->rpc);
+  DIGM_RETURN_IF_ERROR(CheckChainId(rpc, *funds.chain));
+  DIGM_ASSIGN_OR_RETURN(ChainChannel on,
+                        ReadChainChannel(*funds.chain, *c.contract, c.id, c.asset));
+  std::string where = "the contract " + AddressToString(*c.contract);
+  if (!on.exists()) return Status::Integrity(where + " holds no channel " + c.id);
+  if (on.payer != c.payer || on.payee != c.payee || on.amount != c.amount ||
+      on.expires != c.expires) {
+    return Status::Integrity(where + " holds channel " + c.id +
+                             " with another payer, payee, amount or expiry than its document");
+  }
+  if (on.refunded) return Status::Integrity("channel " + c.id + " was refunded to its payer");
+  return Status::Ok();
+}
+
 }  // namespace digm

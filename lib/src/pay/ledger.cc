@@ -206,9 +206,13 @@ Status Ledger::Txn::AddChannel(const std::string& id, const std::string& doc) {
 }
 
 Result<std::optional<ChannelRow>> Ledger::Txn::FindChannel(const std::string& id) {
+  return ledger_.FindChannel(id);
+}
+
+Result<std::optional<ChannelRow>> Ledger::FindChannel(const std::string& id) {
   try {
-    SQLite::Statement q = sql::Query(
-        *ledger_.db_, "SELECT doc, redeemed, seq, refunded FROM channels WHERE id = ?", id);
+    SQLite::Statement q =
+        sql::Query(*db_, "SELECT doc, redeemed, seq, refunded FROM channels WHERE id = ?", id);
     if (!q.executeStep()) return std::optional<ChannelRow>();
     return std::optional<ChannelRow>(
         ChannelRow{q.getColumn(0).getString(), q.getColumn(1).getInt64(),
