@@ -228,6 +228,23 @@ int64_t BalanceOf(Ledger& l, const std::string& account) {
   return *txn->Balance(account, "XFG");
 }
 
+// Deposits the channel's amount for its payer and opens the channel.
+Status OpenFunded(Ledger& l, const Parties& p) {
+  return InTxn(l, [&](Ledger::Txn& t) {
+    std::string payer = AddressToString(p.payer.address);
+    DIGM_RETURN_IF_ERROR(t.Post("deposit", "d" + payer,
+                                {{"XFG", kWorldAccount, payer, p.channel.amount, "", ""}}, nullptr)
+                             .status());
+    return OpenLedgerChannel(t, p.channel, nullptr);
+  });
+}
+
+Status RefundAfterExpiry(Ledger& l, const Parties& p) {
+  return InTxn(l, [&](Ledger::Txn& t) {
+    return RefundChannel(t, p.channel.id, p.payer.address, p.channel.expires, nullptr);
+  });
+}
+
 TEST(LedgerChannel, RedeemsOnceRefusesBadVouchersAndRefundsAfterExpiry) {
   testing::TempDir dir;
   auto ledger = std::move(Ledger::Open(dir / "l.db")).value();
@@ -296,20 +313,9 @@ TEST(LedgerChannel, ABatchRedeemsEveryVoucherItCanAndRefusesEachOtherAlone) {
   std::string path = dir / "l.db";
   auto ledger = std::move(Ledger::Open(path)).value();
   Parties good, refunded, unknown;
-  for (Parties* p : {&good, &refunded}) {
-    ASSERT_TRUE(InTxn(*ledger, [&](Ledger::Txn& t) {
-                  std::string payer = AddressToString(p->payer.address);
-                  DIGM_RETURN_IF_ERROR(t.Post("deposit", "d" + payer,
-                                              {{"XFG", kWorldAccount, payer, 10000000, "", ""}},
-                                              nullptr)
-                                           .status());
-                  return OpenLedgerChannel(t, p->channel, nullptr);
-                }).ok());
-  }
-  ASSERT_TRUE(InTxn(*ledger, [&](Ledger::Txn& t) {
-                return RefundChannel(t, refunded.channel.id, refunded.payer.address, kNow + 86400,
-                                     nullptr);
-              }).ok());
+  ASSERT_TRUE(OpenFunded(*ledger, good).ok());
+  ASSERT_TRUE(OpenFunded(*ledger, refunded).ok());
+  ASSERT_TRUE(RefundAfterExpiry(*ledger, refunded).ok());
   std::string lines =
       DumpDocument(MakeVoucher(unknown.payer, unknown.channel, 100, 1, "", 0)) + "\n" +
       DumpDocument(MakeVoucher(good.payer, good.channel, 3000000, 3, "", 0)) + "\n" +
@@ -344,20 +350,9 @@ TEST(LedgerChannel, ANodeFindsAChannelsMoneyInTheLedgerOrRefusesIt) {
   ChannelFunds funds{.ledger = path};
   EXPECT_EQ(CheckChannelFunds(funds, opened.channel).code(), Code::kIntegrity);  // no file yet
   auto ledger = std::move(Ledger::Open(path)).value();
-  for (Parties* p : {&opened, &refunded}) {
-    ASSERT_TRUE(InTxn(*ledger, [&](Ledger::Txn& t) {
-                  std::string payer = AddressToString(p->payer.address);
-                  DIGM_RETURN_IF_ERROR(t.Post("deposit", "d" + payer,
-                                              {{"XFG", kWorldAccount, payer, 10000000, "", ""}},
-                                              nullptr)
-                                           .status());
-                  return OpenLedgerChannel(t, p->channel, nullptr);
-                }).ok());
-  }
-  ASSERT_TRUE(InTxn(*ledger, [&](Ledger::Txn& t) {
-                return RefundChannel(t, refunded.channel.id, refunded.payer.address, kNow + 86400,
-                                     nullptr);
-              }).ok());
+  ASSERT_TRUE(OpenFunded(*ledger, opened).ok());
+  ASSERT_TRUE(OpenFunded(*ledger, refunded).ok());
+  ASSERT_TRUE(RefundAfterExpiry(*ledger, refunded).ok());
   EXPECT_TRUE(CheckChannelFunds(funds, opened.channel).ok());
   auto never_status = CheckChannelFunds(funds, never.channel);
   EXPECT_EQ(never_status.code(), Code::kIntegrity);
