@@ -196,6 +196,12 @@ price_of() { awk -v b="$1" 'BEGIN { p = b * 100000 / 1000000; q = int(p); print 
     '.schema == "digm.invoice/1" and .channel == $id and .paid == "0" and .price.per_mb == "0.01"' invoice.json
   curl -s "$URL_n1/metrics" | grep -q '^digm_bytes_served_unpaid_total 131072$'
   curl -s "$URL_n1/metrics" | grep -q '^digm_bytes_served_paid_total 0$'
+  # A channel of 0.0005 XFG pays for 50,000 bytes at most: not one 64 KiB
+  # chunk, whatever the credit.
+  digm-pay channel open --payer listener.wallet --to "$(address_of n1)" --amount 0.0005 > tiny.json
+  run -0 curl -s -o /dev/null -w '%{http_code}' -H "Digm-Channel: $(jq -c . tiny.json)" "$URL_n1/content/$(chunk 0)"
+  [ "$output" = 402 ]
+  curl -s "$URL_n1/metrics" | grep -q '^digm_bytes_served_unpaid_total 131072$'
   # Without a channel at all: 402 at once.
   run -0 curl -s -o /dev/null -w '%{http_code}' "$URL_n1/content/$(chunk 3)"
   [ "$output" = 402 ]

@@ -187,6 +187,28 @@ TEST(VoucherBook, ServesCreditUnpaidThenOnlyWhatVouchersPayFor) {
   EXPECT_EQ(VoucherBook::Open(dir / "none.db", false).status().code(), Code::kBadInput);
 }
 
+// A channel of a few units gets a few units' worth: the credit never runs
+// past what the whole channel could pay, so many tiny channels are no way to
+// be served unpaid.
+TEST(VoucherBook, NeverServesMoreThanTheWholeChannelPaysFor) {
+  testing::TempDir dir;
+  Parties p;
+  const int64_t per_mb = 100000;  // 0.01 XFG: 1000 units pay for 10,000 bytes
+  Channel tiny =
+      *ReadChannel(MakeChannel(p.payer, p.payee.address, kXfg, 1000, kNow + 86400, "ledger"));
+  auto book = std::move(VoucherBook::Open(dir / "v.db")).value();
+  EXPECT_FALSE(book->Charge(tiny, nullptr, 10001, per_mb, 1 << 20)->allowed);
+  EXPECT_TRUE(book->Charge(tiny, nullptr, 6000, per_mb, 1 << 20)->allowed);
+  EXPECT_FALSE(book->Charge(tiny, nullptr, 4001, per_mb, 1 << 20)->allowed);
+  auto all = *ReadVoucher(MakeVoucher(p.payer, tiny, 1000, 1, "", 0), tiny);
+  auto d = *book->Charge(tiny, &all, 4000, per_mb, 1 << 20);
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.paid_bytes, 4000u);
+  EXPECT_FALSE(book->Charge(tiny, nullptr, 1, per_mb, 1 << 20)->allowed);  // spent
+  // A channel big enough leaves the credit rule as it was.
+  EXPECT_TRUE(book->Charge(p.channel, nullptr, 1 << 20, per_mb, 1 << 20)->allowed);
+}
+
 // A channel id is the payer's to choose, so another payer may sign a
 // channel document of its own under an id it has seen: the book holds each id
 // for the payer it first saw, and the other's vouchers change nothing, in

@@ -48,7 +48,8 @@ class VoucherBook {
   // one; one below it, or of a seq taken before, is not (`stale`: requests a
   // client has in flight together arrive in any order) and the best one
   // counts. Allowed while served + bytes <= the bytes the best voucher pays
-  // for at `per_mb`, plus `credit`. A channel whose id the book holds with
+  // for at `per_mb`, plus `credit`, and <= the bytes the channel's whole
+  // amount pays for. A channel whose id the book holds with
   // another payer's document is an Integrity error, and changes nothing:
   // ids are the payer's to choose, so another may claim one it has seen.
   Result<Decision> Charge(const Channel& channel, const Voucher* voucher, uint64_t bytes,

@@ -1,5 +1,6 @@
 #include "digm/voucher_book.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "store/sql.h"
@@ -121,8 +122,12 @@ Result<VoucherBook::Decision> VoucherBook::Charge(const Channel& channel, const 
     uint64_t paid_bytes = BytesPaidBy(paid, per_mb);
     uint64_t before = st->served;
     d.paid = paid;
-    d.allowed =
-        before + bytes <= (paid_bytes > UINT64_MAX - credit ? UINT64_MAX : paid_bytes + credit);
+    // Never more than the vouchers pay for plus the credit, nor than the
+    // whole channel could ever pay for: a channel of a few units gets a few
+    // units' worth, not the credit.
+    uint64_t limit = std::min(paid_bytes > UINT64_MAX - credit ? UINT64_MAX : paid_bytes + credit,
+                              BytesPaidBy(channel.amount, per_mb));
+    d.allowed = bytes <= limit && before <= limit - bytes;
     uint64_t after = d.allowed ? before + bytes : before;
     if (d.allowed) d.paid_bytes = paid_bytes > before ? std::min(after, paid_bytes) - before : 0;
     d.owed = PriceOf(d.allowed ? after : before + bytes, per_mb);
