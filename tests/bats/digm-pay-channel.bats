@@ -220,6 +220,21 @@ price_of() { awk -v b="$1" 'BEGIN { p = b * 100000 / 1000000; q = int(p); print 
   [[ "$stderr" == *"--pay needs --wallet"* ]]
 }
 
+@test "--credit 0: nothing is sent before it is paid for, and a paying fetch gets it all" {
+  digm-seed init --data n1 > /dev/null
+  digm-seed add "$FIX/track.json" --from "$FIX/chunks" --data n1 > /dev/null
+  start_node n1 --price-per-mb "$PRICE" --credit 0
+  open_channels n1
+  run -0 curl -s -o /dev/null -w '%{http_code}' -H "Digm-Channel: $(jq -c . n1.channel)" \
+    "$URL_n1/content/$(jq -r '.chunks[0].hash' "$FIX/track.json")"
+  [ "$output" = 402 ]
+  paid_fetch n1
+  [ "$status" -eq 0 ]
+  assert_same_bytes got.flac "$FIX/track.flac"
+  curl -s "$URL_n1/metrics" | grep -q '^digm_bytes_served_unpaid_total 0$'
+  run -0 jq -e '.seq >= 2' <(digm-seed vouchers --data n1)
+}
+
 @test "a channel spent before the track is in: exit 5, the hint names it, no file" {
   priced_node n1
   # 0.001 XFG pays for 0.1 MB at 0.01 per MB: the track is some MB.
