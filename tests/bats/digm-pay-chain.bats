@@ -125,7 +125,7 @@ deploy_channels() {
   payer=$(digm-pay wallet show payer.wallet | awk '/^address/ { print $2 }')
   digm-pay transfer "${CHAIN[@]}" --wallet bank.wallet --to "$payer" --amount 5 --ref fund-payer > /dev/null
   digm-pay transfer "${CHAIN[@]}" --wallet bank.wallet --to "$node" --amount 1 --ref fund-node > /dev/null
-  DIGM_LEDGER= start_node n1 --price-per-mb 0.01 --credit 128K "${CHAIN[@]}"  # channels on the chain only
+  DIGM_LEDGER= start_node n1 --price-per-mb 0.01 --credit 128K "${CHAIN[@]}" --contract "$CONTRACT"  # channels on the chain only
   run -0 digm-pay channel open --payer payer.wallet --to "$node" --amount 1 --contract "$CONTRACT" "${CHAIN[@]}"
   echo "$output" > ch.json
   # The node asks the contract: a channel document it never saw opened, or
@@ -138,6 +138,16 @@ deploy_channels() {
     [ "$output" = 402 ]
     jq -e '.error | test("the contract 0x[0-9a-f]{40} holds (no channel|channel .* with another payer, payee, amount or expiry)")' body.json
   done
+  # Nor is a channel opened, and paid for, in a contract the node does not
+  # trust: any contract could answer anything, and pay nothing at redeem.
+  trusted=$CONTRACT
+  deploy_channels
+  run -0 digm-pay channel open --payer payer.wallet --to "$node" --amount 0.1 --contract "$CONTRACT" "${CHAIN[@]}"
+  echo "$output" > untrusted.json
+  CONTRACT=$trusted
+  run -0 curl -s -o body.json -w '%{http_code}' -H "Digm-Channel: $(jq -c . untrusted.json)" "$chunk0"
+  [ "$output" = 402 ]
+  jq -e --arg c "$CONTRACT" '.error | test("are not taken here: this node takes channels in " + $c)' body.json
   # Nor is a channel in a ledger, which this node was not given.
   digm-pay deposit --to "$payer" --amount 1 > /dev/null
   digm-pay channel open --payer payer.wallet --to "$node" --amount 1 > ledger-ch.json
@@ -154,10 +164,29 @@ deploy_channels() {
   jq -e '.evm_signature | test("^[0-9a-f]{130}$")' vouchers.ndjson
   paid=$(jq -r .amount vouchers.ndjson)
   node_before=$(wei_of "$node")
+  # The node's operator redeems with a ledger of its own, which never saw the
+  # channel opened: it learns the channel from its document, once the
+  # contract is found to hold it.
+  run -4 --separate-stderr env DIGM_LEDGER=node.db digm-pay channel redeem "${CHAIN[@]}" \
+    --wallet n1/node.wallet < vouchers.ndjson
+  [[ "$stderr" == *"hint:"*"digm-seed vouchers --channels"* ]]
+  digm-seed vouchers --data n1 --channels > with-channels.ndjson
+  jq -se '.[0].schema == "digm.channel/1" and .[1].schema == "digm.voucher/1"' with-channels.ndjson
+  jq -c '.amount = "2"' <(head -1 with-channels.ndjson) | digm-test-sign - payer.wallet > inflated.ndjson
+  tail -1 with-channels.ndjson >> inflated.ndjson
+  run -4 --separate-stderr env DIGM_LEDGER=node.db digm-pay channel redeem "${CHAIN[@]}" \
+    --wallet n1/node.wallet < inflated.ndjson
+  echo "inflated: $stderr"
+  [[ "$stderr" == *"with another payer, payee, amount or expiry than its document"* ]]
+  [ "$(wei_of "$node")" = "$node_before" ]
+  run -0 env DIGM_LEDGER=node.db digm-pay channel redeem "${CHAIN[@]}" --wallet n1/node.wallet < with-channels.ndjson
+  run -0 env DIGM_LEDGER=node.db digm-pay channel show ch.json "${CHAIN[@]}"
+  jq -e --arg p "$paid" '.redeemed == $p and .chain.redeemed == $p' <<<"$output"
   # Behind a voucher of a channel the ledger does not hold, refused alone.
   { jq -c --arg c "$(printf 'cd%.0s' {1..32})" '.channel = $c' vouchers.ndjson; cat vouchers.ndjson; } > both.ndjson
   run -4 --separate-stderr digm-pay channel redeem "${CHAIN[@]}" --wallet n1/node.wallet < both.ndjson
   [[ "$stderr" == *"error: voucher 1: the ledger holds no channel"* ]]
+  [[ "$stderr" == *"voucher 2 was redeemed before"* ]]  # and the payer's ledger learns so
   run -0 --separate-stderr digm-pay channel redeem "${CHAIN[@]}" --wallet n1/node.wallet < vouchers.ndjson
   [[ "$stderr" == *"redeemed before"* ]]
   # The chain and the ledger see the same channel; the node got the voucher's amount (less its gas).

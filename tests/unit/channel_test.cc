@@ -178,6 +178,10 @@ TEST(VoucherBook, ServesCreditUnpaidThenOnlyWhatVouchersPayFor) {
   auto best = *book->Best();
   ASSERT_EQ(best.size(), 1u);
   EXPECT_EQ(best[0]["seq"], 1);
+  auto with_channels = *book->Best(true);  // digm-seed vouchers --channels
+  ASSERT_EQ(with_channels.size(), 2u);
+  EXPECT_EQ(with_channels[0], p.channel.doc);
+  EXPECT_EQ(with_channels[1], best[0]);
   auto account = **book->Find(p.channel.id);
   EXPECT_EQ(account.served, 524289u);
   // 524289 served, 524290 paid for, 300000 of credit: 300001 more is refused.

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   so.limits.rate_per_ip = 1000;
   std::vector<std::string> allow;
   uint64_t replicas = 3, days = 365;
-  bool repair = false, quiet = false, v1 = false;
+  bool repair = false, quiet = false, v1 = false, channels = false;
   auto with_data = [&](const char* name, const char* help) {
     auto* c = app.add_subcommand(name, help);
     c->add_option("-d,--data", data, "the node's data folder")
@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
   torrent->add_flag("--v1", v1, "a BitTorrent v1 torrent (BEP 3), for clients without BEP 52");
   auto* vouchers =
       with_data("vouchers", "print each channel's best voucher, for digm-pay (NDJSON)");
+  vouchers->add_flag("--channels", channels, "each after its channel's document (chain channels)");
   auto* gc = with_data(
       "gc",
       "remove tracks whose pins all expired, streams silent for a day, and their chunks (JSON)");
@@ -140,10 +141,9 @@ int main(int argc, char** argv) {
   if (gc->parsed()) return Print(CollectGarbage(data, UnixNow()));
   if (fsck->parsed()) return Fsck(data, repair);
   if (vouchers->parsed()) {
-    auto best = BestVouchers(data);
-    if (!best.ok()) return diag::Fail(best.status());
-    for (const auto& v : *best) cli::PrintLine(v);
-    return 0;
+    auto best = BestVouchers(data, channels);
+    for (const auto& v : best.ok() ? *best : std::vector<Json>{}) cli::PrintLine(v);
+    return best.ok() ? 0 : diag::Fail(best.status());
   }
   if (torrent->parsed()) return Print(WriteTrackTorrent(data, root, web_seeds, out, v1));
   return Print(PeerList(data, UnixNow()));

@@ -22,7 +22,7 @@ struct PriceFlags {
   int64_t channel_margin = 3600;
   // Where the channels it is paid through are checked.
   std::string ledger = std::getenv("DIGM_LEDGER") ? std::getenv("DIGM_LEDGER") : "";
-  std::string chain;
+  std::string chain, contract;
   ChainTarget target;
 };
 
@@ -104,6 +104,10 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
       ->add_option("--chain-id", price.target.chain_id,
                    "with --chain: the chain id the RPC must serve (EIP-155)")
       ->type_name("ID");
+  serve
+      ->add_option("--contract", price.contract,
+                   "with --chain: the channel contract whose channels are taken")
+      ->type_name("ADDRESS");
   cli::AddBytesOption(serve, "--max-storage", &so.max_storage,
                       "hold at most this many bytes of chunks; more is refused (507)", "20G",
                       /*nonzero=*/true);
@@ -121,7 +125,7 @@ inline void AddServeFlags(CLI::App* serve, SeedOptions& so, std::vector<std::str
 inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
   if (f.per_mb.empty()) {
     for (const char* o : {"--asset", "--credit", "--channel-margin", "--ledger", "--chain", "--rpc",
-                          "--chain-id"}) {
+                          "--chain-id", "--contract"}) {
       if (serve->get_option(o)->count())
         return cli::UsageError(std::string(o) + " goes with --price-per-mb");
     }
@@ -133,11 +137,20 @@ inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
   so.price = Price{asset, *per_mb, f.credit, f.channel_margin};
   // A channel is its payer's word: the node asks where its money is held.
   ChannelFunds funds{.ledger = f.ledger};
-  bool any_chain = !f.chain.empty() || !f.target.rpc.empty() || f.target.chain_id != 0;
-  bool all_chain = !f.chain.empty() && !f.target.rpc.empty() && f.target.chain_id != 0;
-  if (any_chain && !all_chain)
-    return cli::UsageError("--chain evm, --rpc URL and --chain-id ID go together");
-  if (all_chain) funds.chain = f.target;
+  bool any_chain =
+      !f.chain.empty() || !f.target.rpc.empty() || f.target.chain_id != 0 || !f.contract.empty();
+  bool all_chain =
+      !f.chain.empty() && !f.target.rpc.empty() && f.target.chain_id != 0 && !f.contract.empty();
+  if (any_chain && !all_chain) {
+    return cli::UsageError(
+        "--chain evm, --rpc URL, --chain-id ID and --contract ADDRESS go together");
+  }
+  if (all_chain) {
+    auto contract = ParseAddress(f.contract);
+    if (!contract.ok()) return cli::UsageError("--contract: " + contract.status().message());
+    funds.chain = f.target;
+    funds.contract = *contract;
+  }
   if (!funds.ledger.empty() && access(funds.ledger.c_str(), F_OK) != 0) {
     diag::Warning("no ledger at '" + funds.ledger +
                   "' yet: no channel in a ledger is taken until one is opened there");
@@ -146,7 +159,7 @@ inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
     return cli::UsageError(
         "a node that charges checks that each channel it is paid through holds its money: give "
         "--ledger FILE (or set DIGM_LEDGER) for channels in a ledger, or --chain evm --rpc URL "
-        "--chain-id ID for channels in a contract");
+        "--chain-id ID --contract ADDRESS for channels in a contract");
   }
   so.check_channel = [funds](const Channel& c) { return CheckChannelFunds(funds, c); };
   return -1;

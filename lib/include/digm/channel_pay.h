@@ -69,6 +69,11 @@ Status OpenChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Walle
 // Refusals as RedeemVoucher's. Returns whether a transaction was mined.
 Result<bool> RedeemChainVoucher(Ledger::Txn& txn, const ChainTarget& target, const Wallet& payee,
                                 const Json& voucher);
+// Records in the ledger a channel opened on the chain by someone else (a
+// payee redeeming with its own ledger): its document, signed by its payer,
+// must be held by the contract it names with its payer, payee, amount and
+// expiry. Nothing is done for a channel the ledger holds already.
+Status LearnChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Json& channel_doc);
 // refund(id) from the payer, once the chain's time is past the expiry.
 Status RefundChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Wallet& payer,
                           const std::string& id);
@@ -78,13 +83,17 @@ Status RefundChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Wal
 // only, and anyone can sign one that was never opened.
 struct ChannelFunds {
   std::string ledger;                // the ledger channels are opened in; empty: none taken
-  std::optional<ChainTarget> chain;  // the chain of channel contracts; none: none taken
+  std::optional<ChainTarget> chain;  // the chain of the channel contract; none: none taken
+  // The channel contract trusted on that chain: any other could answer
+  // anything, and pay nothing at redeem.
+  Address contract{};
 };
 // Ok when the channel is held as signed: in the ledger, under the same
-// document and not refunded; on the chain, in the contract it names, with
-// its payer, payee, amount and expiry, and not refunded. Integrity when it is
+// document and not refunded; on the chain, in the trusted contract, with its
+// payer, payee, amount and expiry, and not refunded. Integrity when it is
 // not (never opened, another channel under its id, refunded); No when
-// `funds` takes no channel of its kind; Network when the chain cannot be asked.
+// `funds` takes no channel of its kind or contract; Network when the chain
+// cannot be asked.
 Status CheckChannelFunds(const ChannelFunds& funds, const Channel& channel);
 
 }  // namespace digm

@@ -87,7 +87,9 @@ Result<Json> PublishTrack(const std::string& manifest_path, const std::string& f
 Result<Json> CollectGarbage(const std::string& data_dir, int64_t now);
 Result<Json> PeerList(const std::string& data_dir, int64_t now);
 // The best voucher of each channel the node was paid through (SPEC §12),
-// for digm-pay channel redeem; BadInput when the node never charged.
-Result<std::vector<Json>> BestVouchers(const std::string& data_dir);
+// for digm-pay channel redeem, each after its digm.channel/1 when
+// `with_channels` (so a payee's own ledger can learn channels opened on a
+// chain by others); BadInput when the node never charged.
+Result<std::vector<Json>> BestVouchers(const std::string& data_dir, bool with_channels = false);
 
 }  // namespace digm

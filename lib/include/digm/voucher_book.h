@@ -70,8 +70,9 @@ class VoucherBook {
   // of `seq` would be stale, and needs no check.
   bool Overtaken(const std::string& id, uint64_t seq);
 
-  // Each channel's best voucher, oldest channel first; channels with none are left out.
-  Result<std::vector<Json>> Best();
+  // Each channel's best voucher, oldest channel first, after the channel's
+  // document when `with_channels`; channels with no voucher are left out.
+  Result<std::vector<Json>> Best(bool with_channels = false);
 
  private:
   explicit VoucherBook(std::unique_ptr<SQLite::Database> db);

@@ -665,14 +665,14 @@ Result<Json> PeerList(const std::string& data_dir, int64_t now) {
   return out;
 }
 
-Result<std::vector<Json>> BestVouchers(const std::string& data_dir) {
+Result<std::vector<Json>> BestVouchers(const std::string& data_dir, bool with_channels) {
   std::string path = data_dir + "/vouchers.db";
   auto book = VoucherBook::Open(path, false);
   if (!book.ok()) {
     return Status::BadInput("no vouchers in " + data_dir + ": the node never charged")
         .WithHint("serve with --price-per-mb P to charge");
   }
-  return (*book)->Best();
+  return (*book)->Best(with_channels);
 }
 
 }  // namespace digm

@@ -225,7 +225,14 @@ Result<bool> RedeemChainVoucher(Ledger::Txn& txn, const ChainTarget& target, con
   DIGM_ASSIGN_OR_RETURN(ChainChannel on_chain,
                         ReadChainChannel(target, *h.channel.contract, id, h.channel.asset));
   if (!on_chain.exists()) return Status::Integrity("the contract holds no channel " + id);
-  if (v.amount == on_chain.redeemed) return false;  // redeemed before
+  if (v.amount == on_chain.redeemed) {  // redeemed before (perhaps through another ledger)
+    if (h.row.redeemed != v.amount) {
+      h.row.redeemed = v.amount;
+      h.row.seq = v.seq;
+      DIGM_RETURN_IF_ERROR(txn.UpdateChannel(id, h.row));
+    }
+    return false;
+  }
   if (on_chain.refunded) return Status::No("channel " + id + " was refunded to its payer");
   if (v.amount < on_chain.redeemed) {
     return Status::Integrity("a stale voucher: " + Amount(v.amount, h.channel) + ", below the " +
@@ -269,6 +276,37 @@ Status RefundChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Wal
   return txn.UpdateChannel(id, h.row);
 }
 
+namespace {
+
+// Ok when the contract `c` names holds it on `target`'s chain as its
+// document says: payer, payee, amount and expiry, and not refunded.
+Status HeldOnChain(const ChainTarget& target, const Channel& c) {
+  evm::Rpc rpc(target.rpc);
+  DIGM_RETURN_IF_ERROR(CheckChainId(rpc, target));
+  DIGM_ASSIGN_OR_RETURN(ChainChannel on, ReadChainChannel(target, *c.contract, c.id, c.asset));
+  std::string where = "the contract " + AddressToString(*c.contract);
+  if (!on.exists()) return Status::Integrity(where + " holds no channel " + c.id);
+  if (on.payer != c.payer || on.payee != c.payee || on.amount != c.amount ||
+      on.expires != c.expires) {
+    return Status::Integrity(where + " holds channel " + c.id +
+                             " with another payer, payee, amount or expiry than its document");
+  }
+  if (on.refunded) return Status::Integrity("channel " + c.id + " was refunded to its payer");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status LearnChainChannel(Ledger::Txn& txn, const ChainTarget& target, const Json& channel_doc) {
+  DIGM_ASSIGN_OR_RETURN(Channel c, ReadChannel(channel_doc));
+  DIGM_ASSIGN_OR_RETURN(auto known, txn.FindChannel(c.id));
+  if (known) return Status::Ok();
+  if (c.chain != "evm:" + std::to_string(target.chain_id) || !c.contract)
+    return Status::Usage("channel " + c.id + " is on " + c.chain);
+  DIGM_RETURN_IF_ERROR(HeldOnChain(target, c));
+  return txn.AddChannel(c.id, DumpDocument(c.doc));
+}
+
 Status CheckChannelFunds(const ChannelFunds& funds, const Channel& c) {
   if (c.chain == "ledger") {
     if (funds.ledger.empty()) {
@@ -294,19 +332,12 @@ Status CheckChannelFunds(const ChannelFunds& funds, const Channel& c) {
     return Status::No("channels on " + c.chain + " are not taken here: this node checks " +
                       (here.empty() ? "channels in a ledger only" : "channels on " + here));
   }
-  evm::Rpc rpc(funds.chain->rpc);
-  DIGM_RETURN_IF_ERROR(CheckChainId(rpc, *funds.chain));
-  DIGM_ASSIGN_OR_RETURN(ChainChannel on,
-                        ReadChainChannel(*funds.chain, *c.contract, c.id, c.asset));
-  std::string where = "the contract " + AddressToString(*c.contract);
-  if (!on.exists()) return Status::Integrity(where + " holds no channel " + c.id);
-  if (on.payer != c.payer || on.payee != c.payee || on.amount != c.amount ||
-      on.expires != c.expires) {
-    return Status::Integrity(where + " holds channel " + c.id +
-                             " with another payer, payee, amount or expiry than its document");
+  if (*c.contract != funds.contract) {
+    return Status::No("channels in the contract " + AddressToString(*c.contract) +
+                      " are not taken here: this node takes channels in " +
+                      AddressToString(funds.contract));
   }
-  if (on.refunded) return Status::Integrity("channel " + c.id + " was refunded to its payer");
-  return Status::Ok();
+  return HeldOnChain(*funds.chain, c);
 }
 
 }  // namespace digm

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <functional>
 #include <istream>
+#include <map>
 
 #include "digm/channel_pay.h"
 #include "digm/file.h"
@@ -381,26 +382,25 @@ Result<Json> ChannelOpen(const PayBackend& b, const ChannelOpenRequest& r, Poste
 
 Result<Posted> ChannelRedeem(const PayBackend& b, std::istream& in) {
   std::vector<Json> vouchers;
+  std::map<std::string, Json> channels;  // digm.channel/1 lines (digm-seed vouchers --channels)
   std::string line;
   for (size_t n = 1; std::getline(in, line); ++n) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     auto doc = ParseJson(line);
     if (!doc.ok()) return doc.status().Context("line " + std::to_string(n));
-    if (!doc->is_object() || StringOr(*doc, "schema").rfind("digm.voucher/", 0) != 0) continue;
-    vouchers.push_back(std::move(*doc));
+    if (!doc->is_object()) continue;
+    std::string schema = StringOr(*doc, "schema");
+    if (schema.rfind("digm.channel/", 0) == 0) {
+      std::string id =
+          StringOr(*doc, "id");  // before the move: an assignment's right side goes first
+      channels[id] = std::move(*doc);
+    }
+    if (schema.rfind("digm.voucher/", 0) == 0) vouchers.push_back(std::move(*doc));
   }
   if (in.bad()) return Status::BadInput("reading the vouchers: " + std::string(strerror(errno)));
   // A node holds vouchers of both kinds: each run redeems those of its own
   // backend and names the others.
   std::string here = b.chain ? "evm:" + std::to_string(b.chain->chain_id) : "ledger";
-  auto elsewhere = [&](Ledger::Txn& txn, size_t i, Posted& p) -> Result<bool> {
-    DIGM_ASSIGN_OR_RETURN(std::string chain, VoucherChain(txn, vouchers[i]));
-    if (chain == here) return false;
-    p.warnings.push_back("voucher " + std::to_string(i + 1) + " is of a channel " +
-                         (chain == "ledger" ? "in the ledger: redeem it without --chain"
-                                            : "on " + chain + ": redeem it with --chain evm"));
-    return true;
-  };
   // Each voucher on its own: a node's book holds whatever channels its
   // payers signed, and one this ledger cannot redeem (a channel it never
   // held, one refunded) must not keep the payee from the others.
@@ -411,8 +411,28 @@ Result<Posted> ChannelRedeem(const PayBackend& b, std::istream& in) {
     Posted p;
     Status s = [&]() -> Status {
       DIGM_ASSIGN_OR_RETURN(auto txn, ledger->Begin());
-      DIGM_ASSIGN_OR_RETURN(bool other, elsewhere(*txn, i, p));
-      if (other) return Status::Ok();
+      // Where its channel is: as its document says (it moves no money
+      // unchecked), else as the ledger has it.
+      auto doc = channels.find(StringOr(vouchers[i], "channel"));
+      auto chain = doc != channels.end() ? Result<std::string>(StringOr(doc->second, "chain"))
+                                         : VoucherChain(*txn, vouchers[i]);
+      if (!chain.ok() && b.chain && chain.status().code() == Code::kIntegrity) {
+        return chain.status().WithHint(
+            "for a channel opened by someone else, give its document before the voucher: "
+            "digm-seed vouchers --channels");
+      }
+      DIGM_RETURN_IF_ERROR(chain.status());
+      if (*chain != here) {
+        p.warnings.push_back(name + " is of a channel " +
+                             (*chain == "ledger"
+                                  ? "in the ledger: redeem it without --chain"
+                                  : "on " + *chain + ": redeem it with --chain evm"));
+        return Status::Ok();
+      }
+      // A channel opened on the chain by its payer, which this ledger never
+      // saw: learnt from its document, once the contract is found to hold it.
+      if (b.chain && doc != channels.end())
+        DIGM_RETURN_IF_ERROR(LearnChainChannel(*txn, *b.chain, doc->second));
       if (b.chain) {
         // One transaction, recorded as it is mined: a re-run sends only
         // what the contract has not redeemed.

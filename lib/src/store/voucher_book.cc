@@ -170,14 +170,18 @@ Result<std::optional<VoucherBook::Account>> VoucherBook::Find(const std::string&
   return std::move(*r);
 }
 
-Result<std::vector<Json>> VoucherBook::Best() {
+Result<std::vector<Json>> VoucherBook::Best(bool with_channels) {
   std::lock_guard lock(mu_);
   auto r = sql::Try("voucher book", [&]() -> Result<std::vector<Json>> {
     std::vector<Json> out;
     auto q = sql::Query(*db_,
-                        "SELECT voucher FROM channels WHERE voucher IS NOT NULL "
+                        "SELECT voucher, doc FROM channels WHERE voucher IS NOT NULL "
                         "ORDER BY added, id");
     while (q.executeStep()) {
+      if (with_channels) {
+        DIGM_ASSIGN_OR_RETURN(Json c, ParseJson(q.getColumn(1).getString()));
+        out.push_back(std::move(c));
+      }
       DIGM_ASSIGN_OR_RETURN(Json v, ParseJson(q.getColumn(0).getString()));
       out.push_back(std::move(v));
     }
