@@ -142,6 +142,49 @@ price_of() { awk -v b="$1" 'BEGIN { p = b * 100000 / 1000000; q = int(p); print 
   run -2 digm-seed serve --data n1 --listen 127.0.0.1:0 --ledger x.db
 }
 
+@test "a chain that never answers holds no server thread: the node serves on while it checks, then refuses" {
+  # A JSON-RPC endpoint that takes connections and never answers.
+  python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+print(s.getsockname()[1], flush=True)
+held = []
+while True: held.append(s.accept()[0])' > rpc.port &
+  echo $! >> "$BATS_TEST_TMPDIR/pids"
+  eventually 5 test -s rpc.port
+  contract=0x00000000000000000000000000000000000000c4
+  digm-seed init --data n1 > /dev/null
+  digm-seed add "$FIX/track.json" --from "$FIX/chunks" --data n1 > /dev/null
+  # One server thread: a check holding it would stop the node.
+  start_node n1 --price-per-mb "$PRICE" --threads 1 --chain evm --rpc "http://127.0.0.1:$(cat rpc.port)" \
+    --chain-id 98765 --contract "$contract"
+  # Channel documents on that chain, signed by the listener.
+  for n in 1 2; do
+    digm-pay channel open --payer listener.wallet --to "$(address_of n1)" --amount 1 |
+      jq -c --arg c "$contract" '.chain = "evm:98765" | .contract = $c' |
+      digm-test-sign - listener.wallet > "evm$n.json"
+  done
+  url="$URL_n1/content/$(jq -r '.chunks[0].hash' "$FIX/track.json")"
+  for n in 1 2; do
+    for k in 1 2 3; do
+      curl -s -o "r$n$k.json" -w '%{http_code}' -H "Digm-Channel: $(jq -c . "evm$n.json")" "$url" > "r$n$k.code" &
+      echo $! >> waiting.pids
+    done
+  done
+  sleep 0.5
+  # Meanwhile the node answers at once: its identity, its tracks, a free manifest.
+  run -0 curl -sf -m 1 "$URL_n1/ping"
+  run -0 curl -sf -m 1 "$URL_n1/tracks"
+  run -0 curl -sf -m 1 -o /dev/null "$URL_n1/tracks/$ROOT"
+  while read -r pid; do wait "$pid"; done < waiting.pids
+  for n in 1 2; do
+    for k in 1 2 3; do
+      [ "$(cat "r$n$k.code")" = 402 ]
+      jq -e '.error | test("chain RPC eth_chainId: .* timed out")' "r$n$k.json"
+    done
+  done
+  curl -s "$URL_n1/metrics" | grep -q '^digm_bytes_served_unpaid_total 0$'
+}
+
 @test "a node refuses a channel in its last --channel-margin seconds, which its price states; the fetch says why" {
   priced_node n1 "$PRICE" --channel-margin 172800
   digm-pay channel open --payer listener.wallet --to "$(address_of n1)" --amount 1 --expires 1 > short.channel

@@ -25,6 +25,7 @@ struct ChainTarget {
   std::string rpc;
   uint64_t chain_id = 0;
   long confirm_timeout_ms = 60000;
+  long call_timeout_ms = 10000;  // each JSON-RPC call
 };
 
 // BadInput unless the RPC serves the target's chain id (nothing is sent then).

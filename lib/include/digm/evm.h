@@ -69,7 +69,9 @@ struct TxReceipt {
 // error object in the answer is Status::No carrying the node's message.
 class Rpc {
  public:
-  explicit Rpc(std::string url) : url_(std::move(url)) {}
+  // Each call waits `timeout_ms` at most (the connection a third of it).
+  explicit Rpc(std::string url, long timeout_ms = 10000)
+      : url_(std::move(url)), timeout_ms_(timeout_ms) {}
   Result<Json> Call(const std::string& method, Json params);
 
   Result<uint64_t> ChainId();
@@ -90,6 +92,7 @@ class Rpc {
 
  private:
   std::string url_;
+  long timeout_ms_;
   int next_id_ = 1;
 };
 

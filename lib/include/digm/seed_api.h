@@ -6,12 +6,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -62,6 +64,7 @@ class SeedApi {
   };
 
   SeedApi(NodeStore& store, const Wallet& identity, Options options);
+  ~SeedApi();
 
   HttpResponse Handle(const HttpRequest& request);
   // The check on a request's headers before its body is read (see
@@ -89,6 +92,13 @@ class SeedApi {
 
   // How long an open chunk file is served before its path is checked again.
   static constexpr std::chrono::seconds kRecheck{1};
+
+  // At the drain: each request waiting for a channel's check is answered
+  // 503, as is any that would wait from now on.
+  void AnswerFundingWaiters();
+  // Waits for the check under way (which answers its request) and ends the
+  // thread: before the server that took the request is gone.
+  void StopFunding();
 
   const std::string& node_id() const { return node_id_; }
   const Options& options() const { return options_; }
@@ -138,6 +148,28 @@ class SeedApi {
   Result<std::shared_ptr<CheckedChannelDoc>> CheckedChannel(const std::string& text);
   static constexpr size_t kMaxChannels = 4096;
   std::mutex channels_mu_;
+  // Checks of channels' money run on a thread of their own, one at a time:
+  // one may wait seconds on a chain's RPC, and a server thread spent on it
+  // would serve no one else (nor accept). A request on a channel not yet
+  // checked is answered once its check is done (HttpResponse::defer), and
+  // over kMaxFundingWaiters waiting, 503 at once.
+  struct FundingWaiter {
+    std::shared_ptr<CheckedChannelDoc> doc;
+    HttpRequest req;
+    uint64_t bytes = 0;
+    std::function<void(HttpResponse)> reply;
+  };
+  HttpResponse AwaitFunding(const HttpRequest& req, std::shared_ptr<CheckedChannelDoc> doc,
+                            uint64_t bytes);
+  void CheckFunding();
+  // A 402 with a digm.invoice/1 for `bytes` on `channel` and `why` as its error.
+  HttpResponse Refusal(const std::string& channel, uint64_t bytes, const std::string& why);
+  static constexpr size_t kMaxFundingWaiters = 16;
+  std::mutex funding_mu_;
+  std::condition_variable funding_cv_;
+  std::deque<FundingWaiter> funding_waiters_;
+  bool funding_stop_ = false;
+  std::thread funding_thread_;
   std::unordered_map<std::string, std::shared_ptr<CheckedChannelDoc>> channels_;
 
   std::mutex files_mu_;

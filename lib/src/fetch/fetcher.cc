@@ -84,7 +84,9 @@ const Channel* ChannelFor(const std::vector<Channel>& channels, const NodeProof&
 }  // namespace
 
 // One peer's answers: who it is and, when a channel pays it, that
-// channel's account at the node (GET /channels/ID).
+// channel's account at the node (GET /channels/ID, with the channel, which
+// the node checks then: a channel it would not take is 402 here, before any
+// content is asked).
 struct PeerProbe {
   Result<NodeProof> id = Status::Network("not asked");
   std::string channel;  // the id asked about; empty: none
@@ -106,10 +108,12 @@ std::shared_ptr<PeerProbes> ProbePeers(const std::vector<std::string>& peers,
       const Channel* c = probe.id.ok() ? ChannelFor(channels, *probe.id) : nullptr;
       if (!c) return probe;
       probe.channel = c->id;
-      probe.account = HttpCall("GET", url + "/channels/" + c->id, "",
-                               {.timeout_ms = kIdentityTimeoutMs,
-                                .connect_timeout_ms = kIdentityTimeoutMs,
-                                .max_body = 64 << 10});
+      probe.account =
+          HttpCall("GET", url + "/channels/" + c->id, "",
+                   {.timeout_ms = kIdentityTimeoutMs,
+                    .connect_timeout_ms = kIdentityTimeoutMs,
+                    .max_body = 64 << 10,
+                    .headers = {std::string(kChannelHeader) + ": " + DumpDocument(c->doc)}});
       return probe;
     });
   }
@@ -711,7 +715,16 @@ class Fetch {
       }
       p.channel_header = std::string(kChannelHeader) + ": " + DumpDocument(p.channel->doc);
       p.delivery.channel = p.channel->id;
-      if (probe->channel == p.channel->id) Resume(p, probe->account);
+      if (probe->channel != p.channel->id) continue;
+      if (probe->account.ok() && probe->account->status == 402) {
+        saw_402_paid_ = true;
+        bool refused = false;
+        std::string words = InvoiceWords(probe->account->body, &refused);
+        Drop(p, "would not take this fetch's payment (HTTP 402" +
+                    (words.empty() ? "" : ": " + words) + ")");
+        continue;
+      }
+      Resume(p, probe->account);
     }
   }
 

@@ -72,7 +72,17 @@ SeedApi::SeedApi(NodeStore& store, const Wallet& identity, Options options)
     : store_(store),
       identity_(identity),
       options_(std::move(options)),
-      node_id_(AddressToString(identity.address)) {}
+      node_id_(AddressToString(identity.address)) {
+  if (Priced()) funding_thread_ = std::thread([this] { CheckFunding(); });
+}
+
+SeedApi::~SeedApi() { StopFunding(); }
+
+void SeedApi::StopFunding() {
+  AnswerFundingWaiters();
+  funding_cv_.notify_all();
+  if (funding_thread_.joinable()) funding_thread_.join();
+}
 
 Json SeedApi::SelfRecord() const {
   return MakePeerRecord(identity_, options_.url, options_.clock(), PriceJson());
@@ -262,12 +272,14 @@ HttpResponse SeedApi::Handle(const HttpRequest& req) {
     }
     if (s.size() == 2 && s[0] == "channels") {
       // A paying client resumes a channel from the best voucher it signed
-      // (GET), and pays what it still owes when it is done (POST, the
-      // payment headers with no content).
+      // (GET; with the channel's document, the node checks it first, so a
+      // channel it would not take is refused before any content is asked),
+      // and pays what it still owes when it is done (POST, the payment
+      // headers with no content).
       if (!get && m != "POST") return MethodNotAllowed("GET, HEAD, POST");
       if (!Priced()) return HttpResponse::Error(404, "this node does not charge");
       if (!IsHash(s[1])) return HttpResponse::Error(400, "expected a 64-hex-digit channel id");
-      if (m == "POST") {
+      if (m == "POST" || !req.Header("digm-channel").empty()) {
         auto named = CheckedChannel(req.Header("digm-channel"));
         if (named.ok() && (*named)->channel.id != s[1])
           return HttpResponse::Error(400,
@@ -451,35 +463,111 @@ Result<std::shared_ptr<SeedApi::CheckedChannelDoc>> SeedApi::CheckedChannel(
   return checked;
 }
 
+HttpResponse SeedApi::Refusal(const std::string& channel, uint64_t bytes, const std::string& why) {
+  const Price& price = *options_.price;
+  ++metrics_.payment_required;
+  Json invoice = MakeInvoice(channel, PriceOf(bytes, price.per_mb), 0, price);
+  if (!why.empty()) invoice["error"] = why;
+  return HttpResponse::Json(402, DumpDocument(invoice));
+}
+
+HttpResponse SeedApi::AwaitFunding(const HttpRequest& req, std::shared_ptr<CheckedChannelDoc> doc,
+                                   uint64_t bytes) {
+  HttpResponse later;
+  later.defer = [this, req, doc = std::move(doc), bytes](std::function<void(HttpResponse)> reply) {
+    std::unique_lock lock(funding_mu_);
+    if (funding_stop_ || funding_waiters_.size() >= kMaxFundingWaiters) {
+      lock.unlock();
+      HttpResponse busy = HttpResponse::Error(
+          503, "the node is checking other channels' money: try again in a moment");
+      busy.Set("Retry-After", "1");
+      reply(std::move(busy));
+      return;
+    }
+    funding_waiters_.push_back({doc, req, bytes, std::move(reply)});
+    funding_cv_.notify_one();
+  };
+  return later;
+}
+
+void SeedApi::CheckFunding() {
+  std::unique_lock lock(funding_mu_);
+  for (;;) {
+    funding_cv_.wait(lock, [&] { return funding_stop_ || !funding_waiters_.empty(); });
+    if (funding_waiters_.empty()) return;  // stopped
+    FundingWaiter w = std::move(funding_waiters_.front());
+    funding_waiters_.pop_front();
+    lock.unlock();
+    Status funded = Status::Ok();
+    if (!w.doc->funded) {  // waiters on one channel: the first one's check serves them all
+      funded = options_.check_channel ? options_.check_channel(w.doc->channel)
+                                      : Status::No("this node checks no channels");
+      if (funded.ok()) w.doc->funded = true;
+    }
+    if (!funded.ok()) {
+      // Those waiting on the same document get the same answer, unasked.
+      std::vector<FundingWaiter> same;
+      same.push_back(std::move(w));
+      {
+        std::lock_guard guard(funding_mu_);
+        for (auto it = funding_waiters_.begin(); it != funding_waiters_.end();) {
+          if (it->doc != same[0].doc) {
+            ++it;
+            continue;
+          }
+          same.push_back(std::move(*it));
+          it = funding_waiters_.erase(it);
+        }
+      }
+      for (auto& s : same)
+        s.reply(Refusal(s.doc->channel.id, s.bytes, "Digm-Channel: " + funded.message()));
+    } else {
+      HttpResponse r = Handle(w.req);  // the request again, its channel now checked
+      if (r.defer) {
+        r.defer(std::move(w.reply));
+      } else {
+        w.reply(std::move(r));
+      }
+    }
+    lock.lock();
+  }
+}
+
+void SeedApi::AnswerFundingWaiters() {
+  std::deque<FundingWaiter> waiting;
+  {
+    std::lock_guard lock(funding_mu_);
+    funding_stop_ = true;
+    waiting.swap(funding_waiters_);
+  }
+  for (auto& w : waiting) w.reply(HttpResponse::Error(503, "the node is stopping"));
+}
+
 std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t bytes) {
   const Price& price = *options_.price;
-  auto refuse = [&](const std::string& channel, int64_t paid, const std::string& why) {
-    ++metrics_.payment_required;
-    Json invoice = MakeInvoice(channel, PriceOf(bytes, price.per_mb), paid, price);
-    if (!why.empty()) invoice["error"] = why;
-    return HttpResponse::Json(402, DumpDocument(invoice));
+  auto refuse = [&](const std::string& channel, const std::string& why) {
+    return Refusal(channel, bytes, why);
   };
   std::string channel_text = req.Header("digm-channel");
   std::string voucher_text = req.Header("digm-voucher");
-  if (channel_text.empty()) return refuse("", 0, "this node charges: pay through a channel");
+  if (channel_text.empty()) return refuse("", "this node charges: pay through a channel");
   if (channel_text.size() > kMaxPaymentHeader || voucher_text.size() > kMaxPaymentHeader)
     return HttpResponse::Error(
         400, "a payment header is over " + std::to_string(kMaxPaymentHeader) + " bytes");
   auto channel = CheckedChannel(channel_text);
-  if (!channel.ok()) return refuse("", 0, "Digm-Channel: " + channel.status().message());
+  if (!channel.ok()) return refuse("", "Digm-Channel: " + channel.status().message());
   const Channel& c = (*channel)->channel;
   if (c.payee != identity_.address)
-    return refuse(c.id, 0, "the channel pays " + AddressToString(c.payee) + ", not this node");
+    return refuse(c.id, "the channel pays " + AddressToString(c.payee) + ", not this node");
   if (c.asset.name != price.asset.name)
     return refuse(
-        c.id, 0,
-        "the channel is in " + c.asset.name + "; this node charges in " + price.asset.name);
+        c.id, "the channel is in " + c.asset.name + "; this node charges in " + price.asset.name);
   int64_t now = options_.clock();
-  if (c.expires <= now) return refuse(c.id, 0, "the channel expired");
+  if (c.expires <= now) return refuse(c.id, "the channel expired");
   // What it takes from here on it could not redeem before the payer may
   // take the rest back (digm-pay channel refund).
   if (c.expires - now <= price.channel_margin) {
-    return refuse(c.id, 0,
+    return refuse(c.id,
                   "the channel expires at " + Rfc3339(c.expires) + ", within the " +
                       std::to_string(price.channel_margin) +
                       " seconds this node keeps to redeem its vouchers (--channel-margin): open "
@@ -488,12 +576,7 @@ std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t byt
   // Signed by its payer says only that the payer wrote it: whether the
   // money is where it says is asked once per document, before anything is
   // sent on it (one that fails is asked again next time).
-  if (!(*channel)->funded) {
-    Status funded = options_.check_channel ? options_.check_channel(c)
-                                           : Status::No("this node checks no channels");
-    if (!funded.ok()) return refuse(c.id, 0, "Digm-Channel: " + funded.message());
-    (*channel)->funded = true;
-  }
+  if (!(*channel)->funded) return AwaitFunding(req, *channel, bytes);
   std::optional<Voucher> voucher;
   // The voucher it holds already (sent again until more is owed) needs no
   // check, nor one it holds a later one than (a request that was in flight
@@ -504,13 +587,13 @@ std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t byt
     auto seq = vdoc.ok() ? GetUint(*vdoc, "seq", "voucher.seq") : Result<uint64_t>(vdoc.status());
     if (!seq.ok() || !options_.vouchers->Overtaken(c.id, *seq)) {
       auto v = vdoc.ok() ? ReadVoucher(*vdoc, c) : Result<Voucher>(vdoc.status());
-      if (!v.ok()) return refuse(c.id, 0, "Digm-Voucher: " + v.status().message());
+      if (!v.ok()) return refuse(c.id, "Digm-Voucher: " + v.status().message());
       voucher = std::move(*v);
     }
   }
   auto d = options_.vouchers->Charge(c, voucher ? &*voucher : nullptr, bytes, price.per_mb,
                                      price.credit);
-  if (!d.ok()) return refuse(c.id, 0, "Digm-Voucher: " + d.status().message());
+  if (!d.ok()) return refuse(c.id, "Digm-Voucher: " + d.status().message());
   if (!d->allowed) {
     ++metrics_.payment_required;
     return HttpResponse::Json(402, DumpDocument(MakeInvoice(c.id, d->owed, d->paid, price)));

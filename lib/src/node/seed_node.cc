@@ -594,8 +594,12 @@ Result<int> RunSeed(const SeedOptions& o_in, const std::function<void(const std:
                                                  UrlPort(o.url, (*server)->port()),
                                                  o.dht_announce_interval_s, log);
     }
-    (*server)->OnDrain([&stream_api] { stream_api.AnswerWaiters(); });
+    (*server)->OnDrain([&stream_api, &api] {
+      stream_api.AnswerWaiters();
+      api->AnswerFundingWaiters();
+    });
     sig = (*server)->Run();
+    api->StopFunding();
   }
   dht.reset();  // saves its state
   unlink(marker.c_str());

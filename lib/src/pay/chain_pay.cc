@@ -74,7 +74,7 @@ Status CheckChainId(evm::Rpc& rpc, const ChainTarget& target) {
 Result<std::vector<Transfer>> PayOnChain(Ledger& ledger, const ChainTarget& target,
                                          const Wallet& payer,
                                          const std::vector<ChainPayment>& payments) {
-  evm::Rpc rpc(target.rpc);
+  evm::Rpc rpc(target.rpc, target.call_timeout_ms);
   DIGM_RETURN_IF_ERROR(CheckChainId(rpc, target));
   const std::string from = AddressToString(payer.address);
 

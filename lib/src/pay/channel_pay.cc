@@ -131,7 +131,7 @@ namespace {
 // it is mined.
 Result<evm::TxReceipt> Transact(const ChainTarget& target, const Wallet& wallet, const Address* to,
                                 evm::Wei value, const Bytes& data) {
-  evm::Rpc rpc(target.rpc);
+  evm::Rpc rpc(target.rpc, target.call_timeout_ms);
   DIGM_RETURN_IF_ERROR(CheckChainId(rpc, target));
   evm::LegacyTx tx;
   DIGM_ASSIGN_OR_RETURN(tx.nonce, rpc.Nonce(wallet.address, "pending"));
@@ -184,7 +184,7 @@ Result<Address> DeployChannelContract(const ChainTarget& target, const Wallet& w
 
 Result<ChainChannel> ReadChainChannel(const ChainTarget& target, const Address& contract,
                                       const std::string& id, const Asset& asset) {
-  evm::Rpc rpc(target.rpc);
+  evm::Rpc rpc(target.rpc, target.call_timeout_ms);
   Bytes call = evm::AbiSelector("channels(bytes32)");
   evm::AbiWord(call, std::span<const uint8_t, 32>(IdWord(id)));
   DIGM_ASSIGN_OR_RETURN(Bytes answer, rpc.CallContract(contract, call));
@@ -281,7 +281,7 @@ namespace {
 // Ok when the contract `c` names holds it on `target`'s chain as its
 // document says: payer, payee, amount and expiry, and not refunded.
 Status HeldOnChain(const ChainTarget& target, const Channel& c) {
-  evm::Rpc rpc(target.rpc);
+  evm::Rpc rpc(target.rpc, target.call_timeout_ms);
   DIGM_RETURN_IF_ERROR(CheckChainId(rpc, target));
   DIGM_ASSIGN_OR_RETURN(ChainChannel on, ReadChainChannel(target, *c.contract, c.id, c.asset));
   std::string where = "the contract " + AddressToString(*c.contract);

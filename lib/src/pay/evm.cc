@@ -159,7 +159,10 @@ uint64_t IntrinsicGas(std::span<const uint8_t> data) {
 Result<Json> Rpc::Call(const std::string& method, Json params) {
   Json request{
       {"jsonrpc", "2.0"}, {"id", next_id_++}, {"method", method}, {"params", std::move(params)}};
-  auto r = HttpCall("POST", url_, request.dump(), {.max_body = 16 << 20});
+  auto r = HttpCall("POST", url_, request.dump(),
+                    {.timeout_ms = timeout_ms_,
+                     .connect_timeout_ms = std::max(1L, timeout_ms_ / 3),
+                     .max_body = 16 << 20});
   if (!r.ok()) return r.status().Context("chain RPC " + method);
   if (r->status != 200) {
     return Status::Network("chain RPC " + method + " at " + url_ + ": HTTP " +
