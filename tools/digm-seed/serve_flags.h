@@ -149,7 +149,7 @@ inline int ServePrice(CLI::App* serve, const PriceFlags& f, SeedOptions& so) {
     auto contract = ParseAddress(f.contract);
     if (!contract.ok()) return cli::UsageError("--contract: " + contract.status().message());
     funds.chain = f.target;
-    funds.chain->call_timeout_ms = 2000;  // a server thread waits on it
+    funds.chain->call_timeout_ms = 2000;  // new channels wait on it, one at a time
     funds.contract = *contract;
   }
   if (!funds.ledger.empty() && access(funds.ledger.c_str(), F_OK) != 0) {

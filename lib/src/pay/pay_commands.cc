@@ -391,8 +391,9 @@ Result<Posted> ChannelRedeem(const PayBackend& b, std::istream& in) {
     if (!doc->is_object()) continue;
     std::string schema = StringOr(*doc, "schema");
     if (schema.rfind("digm.channel/", 0) == 0) {
-      std::string id =
-          StringOr(*doc, "id");  // before the move: an assignment's right side goes first
+      // The key first: the right side of an assignment is evaluated (and
+      // here moved from) before the left.
+      std::string id = StringOr(*doc, "id");
       channels[id] = std::move(*doc);
     }
     if (schema.rfind("digm.voucher/", 0) == 0) vouchers.push_back(std::move(*doc));
