@@ -142,7 +142,7 @@ price_of() { awk -v b="$1" 'BEGIN { p = b * 100000 / 1000000; q = int(p); print 
   run -2 digm-seed serve --data n1 --listen 127.0.0.1:0 --ledger x.db
 }
 
-@test "a chain that never answers holds no server thread: the node serves on while it checks, then refuses" {
+@test "a chain that never answers holds no server thread: the node serves on while it checks, four wait per address, then all are refused" {
   # A JSON-RPC endpoint that takes connections and never answers.
   python3 -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
@@ -164,23 +164,25 @@ while True: held.append(s.accept()[0])' > rpc.port &
       digm-test-sign - listener.wallet > "evm$n.json"
   done
   url="$URL_n1/content/$(jq -r '.chunks[0].hash' "$FIX/track.json")"
-  for n in 1 2; do
-    for k in 1 2 3; do
-      curl -s -o "r$n$k.json" -w '%{http_code}' -H "Digm-Channel: $(jq -c . "evm$n.json")" "$url" > "r$n$k.code" &
-      echo $! >> waiting.pids
-    done
-  done
-  sleep 0.5
+  ask() {  # ask NAME DOC: in the background, the code in NAME.code
+    curl -s -o "$1.json" -w '%{http_code}' -H "Digm-Channel: $(jq -c . "$2")" "$url" > "$1.code" &
+    echo $! >> waiting.pids
+  }
+  ask r1 evm1.json  # its check is under way...
+  sleep 0.3
+  for k in 1 2 3 4; do ask "r2$k" evm2.json; done  # ...and four wait, as many as one address may
+  sleep 0.6
+  run -0 curl -s -m 1 -o busy.json -D busy.headers -w '%{http_code}' -H "Digm-Channel: $(jq -c . evm2.json)" "$url"
+  [ "$output" = 503 ]
+  grep -qi '^retry-after: 1' busy.headers
   # Meanwhile the node answers at once: its identity, its tracks, a free manifest.
   run -0 curl -sf -m 1 "$URL_n1/ping"
   run -0 curl -sf -m 1 "$URL_n1/tracks"
   run -0 curl -sf -m 1 -o /dev/null "$URL_n1/tracks/$ROOT"
   while read -r pid; do wait "$pid"; done < waiting.pids
-  for n in 1 2; do
-    for k in 1 2 3; do
-      [ "$(cat "r$n$k.code")" = 402 ]
-      jq -e '.error | test("chain RPC eth_chainId: .* timed out")' "r$n$k.json"
-    done
+  for r in r1 r21 r22 r23 r24; do  # each check gives up after 2 s; those waiting on it are told at once
+    [ "$(cat "$r.code")" = 402 ]
+    jq -e '.error | test("chain RPC eth_chainId: .* timed out")' "$r.json"
   done
   curl -s "$URL_n1/metrics" | grep -q '^digm_bytes_served_unpaid_total 0$'
 }

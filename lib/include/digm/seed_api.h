@@ -152,7 +152,8 @@ class SeedApi {
   // one may wait seconds on a chain's RPC, and a server thread spent on it
   // would serve no one else (nor accept). A request on a channel not yet
   // checked is answered once its check is done (HttpResponse::defer), and
-  // over kMaxFundingWaiters waiting, 503 at once.
+  // over kMaxFundingWaiters waiting, or kMaxFundingWaitersPerAddress from its
+  // client's address, 503 at once.
   struct FundingWaiter {
     std::shared_ptr<CheckedChannelDoc> doc;
     HttpRequest req;
@@ -165,6 +166,7 @@ class SeedApi {
   // A 402 with a digm.invoice/1 for `bytes` on `channel` and `why` as its error.
   HttpResponse Refusal(const std::string& channel, uint64_t bytes, const std::string& why);
   static constexpr size_t kMaxFundingWaiters = 16;
+  static constexpr size_t kMaxFundingWaitersPerAddress = 4;
   std::mutex funding_mu_;
   std::condition_variable funding_cv_;
   std::deque<FundingWaiter> funding_waiters_;

@@ -476,7 +476,11 @@ HttpResponse SeedApi::AwaitFunding(const HttpRequest& req, std::shared_ptr<Check
   HttpResponse later;
   later.defer = [this, req, doc = std::move(doc), bytes](std::function<void(HttpResponse)> reply) {
     std::unique_lock lock(funding_mu_);
-    if (funding_stop_ || funding_waiters_.size() >= kMaxFundingWaiters) {
+    size_t theirs =
+        std::count_if(funding_waiters_.begin(), funding_waiters_.end(),
+                      [&](const FundingWaiter& w) { return w.req.remote == req.remote; });
+    if (funding_stop_ || funding_waiters_.size() >= kMaxFundingWaiters ||
+        theirs >= kMaxFundingWaitersPerAddress) {
       lock.unlock();
       HttpResponse busy = HttpResponse::Error(
           503, "the node is checking other channels' money: try again in a moment");
