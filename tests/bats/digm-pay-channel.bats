@@ -280,6 +280,27 @@ while True: held.append(s.accept()[0])' > rpc.port &
   run -0 jq -e '.seq >= 2' <(digm-seed vouchers --data n1)
 }
 
+@test "after the node's price changes, a channel it served at the old price is closed; its vouchers still redeem" {
+  priced_node n1
+  open_channels n1
+  paid_fetch n1
+  [ "$status" -eq 0 ]
+  kill -TERM "$PID_n1"
+  wait "$PID_n1" 2> /dev/null || true
+  start_node n1 --price-per-mb 0.02 --credit "$CREDIT"
+  paid_fetch n1
+  [ "$status" -eq 5 ]
+  [[ "$output" == *"was served here at 0.01 XFG per MB, and this node now charges 0.02: open a new channel to it"* ]]
+  [ ! -e got.flac ] || assert_same_bytes got.flac "$FIX/track.flac"
+  digm-seed vouchers --data n1 | digm-pay channel redeem > /dev/null
+  [ "$(bal "$(address_of n1)")" = "$(digm-seed vouchers --data n1 | jq -r .amount)" ]
+  rm -f got.flac
+  open_channels n1
+  paid_fetch n1
+  [ "$status" -eq 0 ]
+  assert_same_bytes got.flac "$FIX/track.flac"
+}
+
 @test "a channel spent before the track is in: exit 5, the hint names it, no file" {
   priced_node n1
   # 0.001 XFG pays for 0.1 MB at 0.01 per MB: the track is some MB.

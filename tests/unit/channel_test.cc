@@ -6,6 +6,8 @@
 // ledger before it takes the channel.
 #include "digm/channel.h"
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include "digm/channel_pay.h"
 #include "digm/evm.h"
 #include "digm/ledger.h"
@@ -211,6 +213,52 @@ TEST(VoucherBook, NeverServesMoreThanTheWholeChannelPaysFor) {
   EXPECT_FALSE(book->Charge(tiny, nullptr, 1, per_mb, 1 << 20)->allowed);  // spent
   // A channel big enough leaves the credit rule as it was.
   EXPECT_TRUE(book->Charge(p.channel, nullptr, 1 << 20, per_mb, 1 << 20)->allowed);
+}
+
+// A channel's bytes and vouchers count at the price it was first served
+// at, as its payer counted them: were they re-read at a new price, a raise
+// would refuse every honest returning payer and a cut would give away what
+// the old vouchers paid for. So after a change its old channels are closed.
+TEST(VoucherBook, AChannelKeepsThePriceItWasFirstServedAt) {
+  testing::TempDir dir;
+  Parties p;
+  {
+    auto book = std::move(VoucherBook::Open(dir / "v.db")).value();
+    auto v = *ReadVoucher(MakeVoucher(p.payer, p.channel, PriceOf(1000000, 100000), 1, "", 0),
+                          p.channel);
+    EXPECT_TRUE(book->Charge(p.channel, &v, 1000000, 100000, 0)->allowed);
+  }
+  auto book = std::move(VoucherBook::Open(dir / "v.db", false)).value();  // restarted...
+  auto raised = book->Charge(p.channel, nullptr, 1, 200000, 1 << 20);     // ...at another price
+  EXPECT_EQ(raised.status().code(), Code::kNo);
+  EXPECT_NE(raised.status().message().find("served here at 0.01 XFG per MB"), std::string::npos);
+  EXPECT_EQ(book->Charge(p.channel, nullptr, 1, 50000, 1 << 20).status().code(), Code::kNo);
+  EXPECT_EQ((*book->Find(p.channel.id))->served, 1000000u);                       // nothing changed
+  EXPECT_TRUE(book->Charge(p.channel, nullptr, 1000, 100000, 1 << 20)->allowed);  // as before
+  Parties q;  // a new channel takes the new price
+  EXPECT_TRUE(book->Charge(q.channel, nullptr, 1000, 200000, 1 << 20)->allowed);
+}
+
+// A book from before channels kept their price gets the column, and its
+// channels take the price they are next served at.
+TEST(VoucherBook, AnOlderBookGainsThePriceColumn) {
+  testing::TempDir dir;
+  Parties p;
+  {
+    SQLite::Database db(dir / "v.db", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec(
+        "CREATE TABLE channels(id TEXT PRIMARY KEY, doc TEXT NOT NULL, paid INTEGER NOT NULL "
+        "DEFAULT 0, seq INTEGER NOT NULL DEFAULT 0, voucher TEXT, served INTEGER NOT NULL DEFAULT "
+        "0, added INTEGER NOT NULL)");
+    SQLite::Statement insert(db, "INSERT INTO channels(id, doc, served, added) VALUES(?, ?, 5, 1)");
+    insert.bind(1, p.channel.id);
+    insert.bind(2, DumpDocument(p.channel.doc));
+    insert.exec();
+  }
+  auto book = std::move(VoucherBook::Open(dir / "v.db", false)).value();
+  EXPECT_TRUE(book->Charge(p.channel, nullptr, 10, 300000, 1 << 20)->allowed);
+  EXPECT_EQ(book->Charge(p.channel, nullptr, 10, 100000, 1 << 20).status().code(), Code::kNo);
+  EXPECT_EQ((*book->Find(p.channel.id))->served, 15u);
 }
 
 // A channel id is the payer's to choose, so another payer may sign a

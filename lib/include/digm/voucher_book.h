@@ -51,7 +51,9 @@ class VoucherBook {
   // for at `per_mb`, plus `credit`, and <= the bytes the channel's whole
   // amount pays for. A channel whose id the book holds with
   // another payer's document is an Integrity error, and changes nothing:
-  // ids are the payer's to choose, so another may claim one it has seen.
+  // ids are the payer's to choose, so another may claim one it has seen. A
+  // channel first served at another price than `per_mb` is No: its bytes
+  // and vouchers were counted at that price.
   Result<Decision> Charge(const Channel& channel, const Voucher* voucher, uint64_t bytes,
                           int64_t per_mb, uint64_t credit);
 
@@ -80,8 +82,9 @@ class VoucherBook {
     int64_t paid = 0;
     uint64_t seq = 0;
     uint64_t served = 0, saved_served = 0;
-    std::string best;  // the best voucher's text
-    Address payer{};   // of the channel document the book holds under the id
+    std::string best;    // the best voucher's text
+    Address payer{};     // of the channel document the book holds under the id
+    int64_t per_mb = 0;  // the price it was first served at; 0: not yet
   };
   State* Load(const std::string& id, const Channel* channel);
   Status SaveServed();

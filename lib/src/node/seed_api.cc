@@ -597,7 +597,10 @@ std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t byt
   }
   auto d = options_.vouchers->Charge(c, voucher ? &*voucher : nullptr, bytes, price.per_mb,
                                      price.credit);
-  if (!d.ok()) return refuse(c.id, "Digm-Voucher: " + d.status().message());
+  if (!d.ok()) {
+    return refuse(c.id,
+                  (d.status().code() == Code::kNo ? "" : "Digm-Voucher: ") + d.status().message());
+  }
   if (!d->allowed) {
     ++metrics_.payment_required;
     return HttpResponse::Json(402, DumpDocument(MakeInvoice(c.id, d->owed, d->paid, price)));

@@ -12,8 +12,17 @@ constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS channels(
   id TEXT PRIMARY KEY, doc TEXT NOT NULL,
   paid INTEGER NOT NULL DEFAULT 0, seq INTEGER NOT NULL DEFAULT 0, voucher TEXT,
-  served INTEGER NOT NULL DEFAULT 0, added INTEGER NOT NULL);
+  served INTEGER NOT NULL DEFAULT 0, added INTEGER NOT NULL, per_mb INTEGER NOT NULL DEFAULT 0);
 )sql";
+
+// Books from before a channel kept the price it was first served at.
+void AddPriceColumn(SQLite::Database& db) {
+  SQLite::Statement cols(db, "PRAGMA table_info(channels)");
+  while (cols.executeStep()) {
+    if (cols.getColumn(1).getString() == "per_mb") return;
+  }
+  db.exec("ALTER TABLE channels ADD COLUMN per_mb INTEGER NOT NULL DEFAULT 0");
+}
 
 }  // namespace
 
@@ -30,6 +39,7 @@ Result<std::unique_ptr<VoucherBook>> VoucherBook::Open(const std::string& path, 
   return sql::Try("voucher book", [&] {
     auto db = sql::Open(path, create, 10000, kSchema);
     db->exec("PRAGMA synchronous=NORMAL");
+    AddPriceColumn(*db);
     return std::unique_ptr<VoucherBook>(new VoucherBook(std::move(db)));
   });
 }
@@ -53,13 +63,16 @@ Status VoucherBook::SaveServed() {
 VoucherBook::State* VoucherBook::Load(const std::string& id, const Channel* channel) {
   if (auto it = states_.find(id); it != states_.end()) return &it->second;
   State st;
-  auto q = sql::Query(
-      *db_, "SELECT paid, seq, served, COALESCE(voucher, ''), doc FROM channels WHERE id = ?1", id);
+  auto q = sql::Query(*db_,
+                      "SELECT paid, seq, served, COALESCE(voucher, ''), doc, per_mb FROM channels "
+                      "WHERE id = ?1",
+                      id);
   if (q.executeStep()) {
     st.paid = q.getColumn(0).getInt64();
     st.seq = static_cast<uint64_t>(q.getColumn(1).getInt64());
     st.served = st.saved_served = static_cast<uint64_t>(q.getColumn(2).getInt64());
     st.best = q.getColumn(3).getString();
+    st.per_mb = q.getColumn(5).getInt64();
     // Checked when it was stored; a damaged one matches no payer.
     auto doc = ParseJson(q.getColumn(4).getString());
     auto payer = ParseAddress(doc.ok() ? StringOr(*doc, "payer") : "");
@@ -105,6 +118,19 @@ Result<VoucherBook::Decision> VoucherBook::Charge(const Channel& channel, const 
     if (st->payer != channel.payer) {
       return Status::Integrity("channel " + channel.id + " is another payer's here (" +
                                AddressToString(st->payer) + ")");
+    }
+    // A channel's bytes and vouchers are counted at one price, the one it
+    // was first served at (as the payer counted them): after the node's
+    // price changes, its old channels are closed here.
+    if (st->per_mb == 0) {
+      sql::Run(*db_, "UPDATE channels SET per_mb = ?2 WHERE id = ?1", channel.id, per_mb);
+      st->per_mb = per_mb;
+    } else if (st->per_mb != per_mb) {
+      return Status::No("channel " + channel.id + " was served here at " +
+                        FormatAmount(st->per_mb, channel.asset.decimals) + " " +
+                        channel.asset.name + " per MB, and this node now charges " +
+                        FormatAmount(per_mb, channel.asset.decimals) +
+                        ": open a new channel to it");
     }
     Decision d;
     std::string taken;
