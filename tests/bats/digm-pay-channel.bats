@@ -185,6 +185,20 @@ while True: held.append(s.accept()[0])' > rpc.port &
     jq -e '.error | test("chain RPC eth_chainId: .* timed out")' "$r.json"
   done
   curl -s "$URL_n1/metrics" | grep -q '^digm_bytes_served_unpaid_total 0$'
+  # SIGTERM: the check under way still answers; those waiting get 503; the node exits 0.
+  : > waiting.pids
+  ask r3 evm1.json
+  sleep 0.3
+  ask r4 evm2.json
+  sleep 0.3
+  kill -TERM "$PID_n1"
+  rc=0
+  wait "$PID_n1" || rc=$?
+  [ "$rc" -eq 0 ]
+  while read -r pid; do wait "$pid"; done < waiting.pids
+  [ "$(cat r3.code)" = 402 ]
+  [ "$(cat r4.code)" = 503 ]
+  jq -e '.error == "the node is stopping"' r4.json
 }
 
 @test "a node refuses a channel in its last --channel-margin seconds, which its price states; the fetch says why" {

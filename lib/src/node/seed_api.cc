@@ -481,9 +481,11 @@ HttpResponse SeedApi::AwaitFunding(const HttpRequest& req, std::shared_ptr<Check
                       [&](const FundingWaiter& w) { return w.req.remote == req.remote; });
     if (funding_stop_ || funding_waiters_.size() >= kMaxFundingWaiters ||
         theirs >= kMaxFundingWaitersPerAddress) {
+      bool stopping = funding_stop_;
       lock.unlock();
       HttpResponse busy = HttpResponse::Error(
-          503, "the node is checking other channels' money: try again in a moment");
+          503, stopping ? "the node is stopping"
+                        : "the node is checking other channels' money: try again in a moment");
       busy.Set("Retry-After", "1");
       reply(std::move(busy));
       return;
