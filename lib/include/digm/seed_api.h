@@ -163,8 +163,13 @@ class SeedApi {
   HttpResponse AwaitFunding(const HttpRequest& req, std::shared_ptr<CheckedChannelDoc> doc,
                             uint64_t bytes);
   void CheckFunding();
-  // A 402 with a digm.invoice/1 for `bytes` on `channel` and `why` as its error.
-  HttpResponse Refusal(const std::string& channel, uint64_t bytes, const std::string& why);
+  // A 402 with a digm.invoice/1 on `channel` (counted in the metrics), with
+  // `why` as its error when not empty. Refusal: nothing paid, `bytes` owed.
+  HttpResponse Invoice(const std::string& channel, int64_t owed, int64_t paid,
+                       const std::string& why);
+  HttpResponse Refusal(const std::string& channel, uint64_t bytes, const std::string& why) {
+    return Invoice(channel, PriceOf(bytes, options_.price->per_mb), 0, why);
+  }
   static constexpr size_t kMaxFundingWaiters = 16;
   static constexpr size_t kMaxFundingWaitersPerAddress = 4;
   std::mutex funding_mu_;

@@ -86,7 +86,9 @@ class VoucherBook {
     Address payer{};     // of the channel document the book holds under the id
     int64_t per_mb = 0;  // the price it was first served at; 0: not yet
   };
-  State* Load(const std::string& id, const Channel* channel);
+  // Under mu_: the channel's state, from the file; a channel it lacks is
+  // added (priced `per_mb`) when given, else null.
+  State* Load(const std::string& id, const Channel* channel = nullptr, int64_t per_mb = 0);
   Status SaveServed();
   static constexpr size_t kMaxStates = 65536;
   std::mutex mu_;

@@ -456,24 +456,29 @@ class Fetch {
     return Status::Ok();
   }
 
-  // What a 402's digm.invoice/1 says: the node's error (`*refused` set: it
-  // would not take the payment at all), or what it is owed and has been
-  // paid; empty for a body that is neither.
-  static std::string InvoiceWords(const std::string& body, bool* refused) {
+  // Why a node answered 402, from its digm.invoice/1: a node this fetch
+  // does not pay charges; one it pays either would not take the payment (the
+  // invoice's error) or asked for more than it was paid (owed and paid).
+  static std::string Why402(bool paying, const std::string& body) {
     auto doc = ParseJson(body);
-    if (!doc.ok() || !doc->is_object()) return "";
-    if (doc->contains("error")) {
-      *refused = true;
-      return RefusalText(HttpResult{402, body});
+    bool is_object = doc.ok() && doc->is_object();
+    bool refused = is_object && doc->contains("error");
+    std::string words;
+    if (refused) {
+      words = RefusalText(HttpResult{402, body});
+    } else if (is_object) {
+      std::string owed = StringOr(*doc, "owed", ""), paid = StringOr(*doc, "paid", "");
+      std::string asset;
+      if (auto price = doc->find("price"); price != doc->end() && price->is_object())
+        asset = StringOr(*price, "asset", "");
+      if (!asset.empty()) asset = " " + asset;
+      if (!owed.empty() && !paid.empty()) words = "owed " + owed + asset + ", paid " + paid + asset;
+      if (words.size() > 120) words.clear();
     }
-    std::string owed = StringOr(*doc, "owed", ""), paid = StringOr(*doc, "paid", "");
-    if (owed.empty() || paid.empty()) return "";
-    std::string asset;
-    if (auto price = doc->find("price"); price != doc->end() && price->is_object())
-      asset = StringOr(*price, "asset", "");
-    if (!asset.empty()) asset = " " + asset;
-    std::string out = "owed " + owed + asset + ", paid " + paid + asset;
-    return out.size() > 120 ? "" : out;
+    return std::string(!paying   ? "charges for its content"
+                       : refused ? "would not take this fetch's payment"
+                                 : "asked for more than it was paid") +
+           " (HTTP 402" + (words.empty() ? "" : ": " + words) + ")";
   }
 
   // Why the peers failed, for the error that ends the fetch: the first
@@ -718,10 +723,7 @@ class Fetch {
       if (probe->channel != p.channel->id) continue;
       if (probe->account.ok() && probe->account->status == 402) {
         saw_402_paid_ = true;
-        bool refused = false;
-        std::string words = InvoiceWords(probe->account->body, &refused);
-        Drop(p, "would not take this fetch's payment (HTTP 402" +
-                    (words.empty() ? "" : ": " + words) + ")");
+        Drop(p, Why402(true, probe->account->body));
         continue;
       }
       Resume(p, probe->account);
@@ -904,12 +906,7 @@ class Fetch {
       // It wants paying (more): not one this fetch pays, or one that asks
       // for more than the vouchers sent cover.
       (peer.channel ? saw_402_paid_ : saw_402_unpaid_) = true;
-      bool refused = false;
-      std::string words = InvoiceWords(t.body, &refused);
-      Drop(peer, std::string(!peer.channel ? "charges for its content"
-                             : refused     ? "would not take this fetch's payment"
-                                           : "asked for more than it was paid") +
-                     " (HTTP 402" + (words.empty() ? "" : ": " + words) + ")");
+      Drop(peer, Why402(peer.channel != nullptr, t.body));
     } else {
       // Refused, missing, slow or cut off: try elsewhere, and back off this peer.
       ++peer.failures;

@@ -463,10 +463,10 @@ Result<std::shared_ptr<SeedApi::CheckedChannelDoc>> SeedApi::CheckedChannel(
   return checked;
 }
 
-HttpResponse SeedApi::Refusal(const std::string& channel, uint64_t bytes, const std::string& why) {
-  const Price& price = *options_.price;
+HttpResponse SeedApi::Invoice(const std::string& channel, int64_t owed, int64_t paid,
+                              const std::string& why) {
   ++metrics_.payment_required;
-  Json invoice = MakeInvoice(channel, PriceOf(bytes, price.per_mb), 0, price);
+  Json invoice = MakeInvoice(channel, owed, paid, *options_.price);
   if (!why.empty()) invoice["error"] = why;
   return HttpResponse::Json(402, DumpDocument(invoice));
 }
@@ -603,10 +603,7 @@ std::optional<HttpResponse> SeedApi::Charge(const HttpRequest& req, uint64_t byt
     return refuse(c.id,
                   (d.status().code() == Code::kNo ? "" : "Digm-Voucher: ") + d.status().message());
   }
-  if (!d->allowed) {
-    ++metrics_.payment_required;
-    return HttpResponse::Json(402, DumpDocument(MakeInvoice(c.id, d->owed, d->paid, price)));
-  }
+  if (!d->allowed) return Invoice(c.id, d->owed, d->paid, "");
   metrics_.bytes_paid += d->paid_bytes;
   metrics_.bytes_unpaid += bytes - d->paid_bytes;
   return std::nullopt;

@@ -60,7 +60,8 @@ Status VoucherBook::SaveServed() {
 }
 
 // Under mu_: the channel's state, read from the file (or made) on first use.
-VoucherBook::State* VoucherBook::Load(const std::string& id, const Channel* channel) {
+VoucherBook::State* VoucherBook::Load(const std::string& id, const Channel* channel,
+                                      int64_t per_mb) {
   if (auto it = states_.find(id); it != states_.end()) return &it->second;
   State st;
   auto q = sql::Query(*db_,
@@ -78,9 +79,12 @@ VoucherBook::State* VoucherBook::Load(const std::string& id, const Channel* chan
     auto payer = ParseAddress(doc.ok() ? StringOr(*doc, "payer") : "");
     if (payer.ok()) st.payer = *payer;
   } else if (channel) {
-    sql::Run(*db_, "INSERT INTO channels(id, doc, added) VALUES(?1, ?2, strftime('%s','now'))", id,
-             DumpDocument(channel->doc));
+    sql::Run(
+        *db_,
+        "INSERT INTO channels(id, doc, added, per_mb) VALUES(?1, ?2, strftime('%s','now'), ?3)", id,
+        DumpDocument(channel->doc), per_mb);
     st.payer = channel->payer;
+    st.per_mb = per_mb;
   } else {
     return nullptr;
   }
@@ -114,7 +118,7 @@ Result<VoucherBook::Decision> VoucherBook::Charge(const Channel& channel, const 
                                                   uint64_t bytes, int64_t per_mb, uint64_t credit) {
   std::lock_guard lock(mu_);
   auto r = sql::Try("voucher book", [&]() -> Result<Decision> {
-    State* st = Load(channel.id, &channel);
+    State* st = Load(channel.id, &channel, per_mb);
     if (st->payer != channel.payer) {
       return Status::Integrity("channel " + channel.id + " is another payer's here (" +
                                AddressToString(st->payer) + ")");
@@ -122,13 +126,12 @@ Result<VoucherBook::Decision> VoucherBook::Charge(const Channel& channel, const 
     // A channel's bytes and vouchers are counted at one price, the one it
     // was first served at (as the payer counted them): after the node's
     // price changes, its old channels are closed here.
-    if (st->per_mb == 0) {
+    if (st->per_mb == 0) {  // a row from a book before prices were kept
       sql::Run(*db_, "UPDATE channels SET per_mb = ?2 WHERE id = ?1", channel.id, per_mb);
       st->per_mb = per_mb;
     } else if (st->per_mb != per_mb) {
       return Status::No("channel " + channel.id + " was served here at " +
-                        FormatAmount(st->per_mb, channel.asset.decimals) + " " +
-                        channel.asset.name + " per MB, and this node now charges " +
+                        Price{channel.asset, st->per_mb}.Text() + ", and this node now charges " +
                         FormatAmount(per_mb, channel.asset.decimals) +
                         ": open a new channel to it");
     }
